@@ -1,0 +1,24 @@
+//! Attribute names of the table items, exactly as in `docs/backend-contract.md`.
+
+pub const USER_ID: &str = "user_id";
+pub const NODE_ID: &str = "node_id";
+pub const TS: &str = "ts";
+pub const BINDING_CODE: &str = "binding_code";
+pub const SERIAL: &str = "serial";
+
+pub const EMAIL: &str = "email";
+pub const CREATED_AT: &str = "created_at";
+pub const OWNER_ID: &str = "owner_id";
+pub const CONNECTED: &str = "connected";
+pub const PRESENCE_AT: &str = "presence_at";
+pub const LAST_SEEN_AT: &str = "last_seen_at";
+pub const PROVISIONED_AT: &str = "provisioned_at";
+pub const ROLE: &str = "role";
+pub const GRANTED_BY: &str = "granted_by";
+pub const GRANTED_AT: &str = "granted_at";
+pub const PARAMS: &str = "params";
+pub const RECEIVED_AT: &str = "received_at";
+pub const EXPIRES_AT: &str = "expires_at";
+pub const MSG_ID: &str = "msg_id";
+pub const PROVISIONED: &str = "provisioned";
+pub const CERTIFICATE_ID: &str = "certificate_id";

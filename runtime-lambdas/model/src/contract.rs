@@ -1,0 +1,30 @@
+//! Names beyond the tables: functions, their environment variables, topics, the provisioning parameter.
+
+/// The four runtime functions (crate = binary = function suffix: `rm-<tenant>-<name>`).
+pub const FUNCTIONS: [&str; 4] = ["provisioning-hook", "telemetry-ingest", "presence", "api"];
+
+/// Environment variables every function gets (besides the six `*_TABLE` ones).
+pub const ENV_TENANT: &str = "TENANT";
+pub const ENV_RUST_LOG: &str = "RUST_LOG";
+/// provisioning-hook: regex a serial must match (whole string).
+pub const ENV_SERIAL_PATTERN: &str = "SERIAL_PATTERN";
+/// telemetry-ingest: days a reading is kept (TTL).
+pub const ENV_TELEMETRY_TTL_DAYS: &str = "TELEMETRY_TTL_DAYS";
+/// telemetry-ingest: largest accepted event, in bytes.
+pub const ENV_MAX_PAYLOAD_BYTES: &str = "MAX_PAYLOAD_BYTES";
+/// api: the IoT data-plane host name (`https://` is added).
+pub const ENV_IOT_DATA_ENDPOINT: &str = "IOT_DATA_ENDPOINT";
+/// api: lifetime of a binding code, in seconds.
+pub const ENV_BINDING_CODE_TTL_SECONDS: &str = "BINDING_CODE_TTL_SECONDS";
+/// api: `true` / `false`.
+pub const ENV_SHARING_ENABLED: &str = "SHARING_ENABLED";
+/// Standard AWS SDK variable; when set it wins over `IOT_DATA_ENDPOINT` (tests point it at moto).
+pub const ENV_AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+
+/// The fleet-provisioning template parameter that carries the device serial (= thing name = node id).
+pub const PROVISIONING_SERIAL_PARAM: &str = "SerialNumber";
+
+/// Rule name suffixes (`<rule prefix>_<suffix>`) and the topic filters the rules select from.
+pub const RULE_TELEMETRY: &str = "telemetry";
+pub const RULE_PRESENCE: &str = "presence";
+pub const RULE_BINDING: &str = "binding";

@@ -1,0 +1,21 @@
+//! Data model shared by the runtime Lambdas and the CLI: table names, key and attribute names, item types.
+//!
+//! This crate is the code-level source of truth for the names in `docs/backend-contract.md`. It has no Lambda
+//! runtime dependency; the DynamoDB conversions live behind the `dynamodb` feature.
+//!
+//! **Invariant:** every attribute name used by a function or the CLI is a constant in [`attr`]; no string
+//! literal for an attribute appears anywhere else.
+
+pub mod attr;
+pub mod contract;
+pub mod error;
+pub mod items;
+pub mod tables;
+pub mod time;
+
+#[cfg(feature = "dynamodb")]
+pub mod ddb;
+
+pub use error::{ErrorCode, ModelError};
+pub use items::{BindingRequest, Node, Role, SerialAllowlistEntry, Telemetry, User, UserNode};
+pub use tables::{Table, TableNames};

@@ -1,0 +1,160 @@
+//! [`MotoServer`]: find, start, wait for and stop a local `moto_server`.
+
+use crate::http::request;
+use aws_config::SdkConfig;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long to wait for moto to answer (it takes 1-7 s; more on a loaded machine).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `moto_server` on 127.0.0.1, stopped when dropped or when the test process ends.
+///
+/// The server runs under a small `sh` guard that stops it as soon as our end of its stdin pipe closes, so even
+/// the [`shared`](MotoServer::shared) instance (a static, never dropped) does not outlive the test binary.
+pub struct MotoServer {
+    guard: Child,
+    stdin: Option<ChildStdin>,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+static SHARED: OnceLock<MotoServer> = OnceLock::new();
+
+impl MotoServer {
+    /// Start a new server on a free port and wait until it is ready. Panics (naming `cargo xtask test`) when
+    /// `moto_server` cannot be found or does not come up in time.
+    pub fn start() -> MotoServer {
+        let exe = find_moto_server().unwrap_or_else(|| {
+            panic!(
+                "moto_server not found (looked at $MOTO_SERVER, {}, and PATH). Run `cargo xtask test`, which \
+                 installs it into the project venv, or set MOTO_SERVER to its path.",
+                venv_moto().display()
+            )
+        });
+        let mut last_err = String::new();
+        for _ in 0..3 {
+            match Self::try_start(&exe) {
+                Ok(server) => return server,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("moto_server ({}) did not start: {last_err}", exe.display());
+    }
+
+    /// One server per test binary, started on first use. Give each test its own tables with
+    /// [`unique_prefix`](crate::unique_prefix) instead of resetting the shared state.
+    pub fn shared() -> &'static MotoServer {
+        SHARED.get_or_init(MotoServer::start)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// An SDK config pointing at this server (dummy credentials, region [`REGION`](crate::REGION)).
+    pub async fn sdk_config(&self) -> SdkConfig {
+        crate::sdk_config_for(&self.endpoint_url()).await
+    }
+
+    /// Forget every resource (`POST /moto-api/reset`). Do not use on the shared server while tests run in parallel.
+    pub fn reset(&self) {
+        let (status, body) =
+            request(self.addr, "POST", "/moto-api/reset", &[], "").unwrap_or_else(|e| panic!("moto reset: {e}"));
+        assert_eq!(status, 200, "moto reset answered {status}: {body}");
+    }
+
+    /// Create an IoT thing (moto's iot-data needs the thing before it keeps a shadow).
+    pub fn create_thing(&self, name: &str) {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20240101/{}/iot/aws4_request, SignedHeaders=host, Signature=0",
+            crate::REGION
+        );
+        let path = format!("/things/{name}");
+        let (status, body) = request(self.addr, "POST", &path, &[("Authorization", &auth), ("Content-Type", "application/json")], "{}")
+            .unwrap_or_else(|e| panic!("moto create thing: {e}"));
+        assert_eq!(status, 200, "moto create thing {name} answered {status}: {body}");
+    }
+
+    fn try_start(exe: &Path) -> Result<MotoServer, String> {
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let log = std::env::temp_dir().join(format!("moto-{}-{port}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+        // The guard shell runs moto in the background and kills it once its stdin reaches EOF, i.e. when we drop
+        // the pipe or our process ends for any reason.
+        let script = r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ignored; exit 0"#;
+        let mut guard = Command::new("sh")
+            .args(["-c", script])
+            .arg(exe)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| format!("spawning sh: {e}"))?;
+        let stdin = guard.stdin.take();
+        let mut server = MotoServer { guard, stdin, addr, log };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let start = Instant::now();
+        while start.elapsed() < READY_TIMEOUT {
+            if let Ok((200, _)) = request(self.addr, "GET", "/moto-api/", &[], "") {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.guard.try_wait() {
+                return Err(format!("it exited with {status}; log:\n{}", self.log_tail()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("not ready after {READY_TIMEOUT:?}; log:\n{}", self.log_tail()))
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        drop(self.stdin.take()); // EOF: the guard kills moto and exits
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.guard.try_wait() {
+                let _ = std::fs::remove_file(&self.log);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.guard.kill();
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn venv_moto() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
+}
+
+fn find_moto_server() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let venv = venv_moto();
+    if venv.is_file() {
+        return Some(venv);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("moto_server")).find(|p| p.is_file())
+}
