@@ -1,0 +1,98 @@
+//! All clap structs: global flags shared by every command and one subcommand per capability.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Deploy and operate an ESP RainMaker-like serverless IoT backend in your own AWS account.
+#[derive(Debug, Parser)]
+#[command(name = "rainmaker-deploy", version, about, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The tenant configuration file
+    #[arg(long, global = true, default_value = "rainmaker.yaml", env = "RAINMAKER_CONFIG")]
+    pub config: PathBuf,
+    /// AWS named profile (standard AWS chain otherwise)
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (for `init`: the tenant's region, default us-east-1; otherwise overrides the config's)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send AWS API calls to this endpoint (a local emulator such as moto_server)
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How to print results and errors
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Plain progress lines, no spinners
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// More detail on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Output format of results and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text
+    Text,
+    /// One JSON document on stdout (errors as JSON on stderr)
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a rainmaker.yaml for a new tenant from a blueprint
+    Init(InitArgs),
+    /// Write the rendered CloudFormation templates, deploy nothing
+    Render(RenderArgs),
+    /// Render and check the templates (built-in checks, then cfn-lint when it is on PATH)
+    Validate(ValidateArgs),
+    /// Monthly AWS cost of the deployed backend for N devices
+    Estimate(crate::commands::estimate::EstimateArgs),
+    /// List the blueprints this version ships
+    Blueprints,
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Blueprint to start from (see `rainmaker-deploy blueprints`)
+    #[arg(long, default_value = "smart-home")]
+    pub blueprint: String,
+    /// Tenant name: 4 to 32 of a-z, 0-9 and '-', starting with a letter
+    #[arg(long)]
+    pub name: String,
+    /// Directory to write rainmaker.yaml into
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite an existing rainmaker.yaml
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory to write one template per stack into
+    #[arg(long, default_value = "rendered")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Skip cfn-lint even when it is on PATH
+    #[arg(long)]
+    pub no_cfn_lint: bool,
+}

@@ -1,0 +1,28 @@
+//! One module per subcommand; `dispatch` routes the parsed command line to it.
+
+pub mod blueprints;
+pub mod estimate;
+pub mod init;
+pub mod render;
+pub mod usage;
+pub mod validate;
+
+use crate::cli::{Cli, Command};
+use miette::Result;
+
+/// Run the parsed command line.
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Init(args) => init::run(g, &args),
+        Command::Render(args) => render::run(g, &args),
+        Command::Validate(args) => validate::run(g, &args),
+        Command::Estimate(args) => estimate::run(g, &args),
+        Command::Blueprints => blueprints::run(g),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "rainmaker-deploy", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}

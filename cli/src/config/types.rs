@@ -1,0 +1,116 @@
+//! The configuration types: one struct per section of rainmaker.yaml, with a doc comment on every field.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One tenant's backend: rainmaker.yaml.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "rainmaker.yaml")]
+pub struct Config {
+    /// Schema version of this file; this CLI reads version 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Tenant name: 4 to 32 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'.
+    /// Prefixes every resource name (`rm-<name>-...`).
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{2,30}[a-z0-9]$"))]
+    pub name: String,
+    /// AWS region the backend is deployed to (one where AWS IoT Core is available).
+    pub region: String,
+    /// The blueprint this configuration came from (`rainmaker-deploy blueprints` lists them).
+    pub blueprint: String,
+    /// Device-facing settings.
+    pub devices: Devices,
+    /// Telemetry storage.
+    pub telemetry: Telemetry,
+    /// The user REST API.
+    pub api: Api,
+    /// Settings shared by the runtime Lambda functions.
+    pub lambda: Lambda,
+    /// Tags applied to every stack (and so to every resource that supports tags).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Device identity, provisioning and binding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Devices {
+    /// Regular expression a device serial (= thing name) must match to be provisioned, anchored with ^ and $.
+    /// Only A-Z, a-z, 0-9, ':', '_' and '-' are valid in thing names.
+    pub claim_serial_pattern: String,
+    /// Largest telemetry payload accepted, in bytes (1 to 131072, the IoT Core message limit).
+    #[schemars(range(min = 1, max = 131072))]
+    pub max_payload_bytes: u32,
+    /// How long a binding code from `POST /nodes/bind` stays valid, in seconds (60 to 86400).
+    #[schemars(range(min = 60, max = 86400))]
+    pub binding_code_ttl_seconds: u32,
+}
+
+/// Telemetry storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Telemetry {
+    /// Days a telemetry item is kept before DynamoDB TTL removes it (1 to 3650).
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: u32,
+}
+
+/// The user REST API (API Gateway + Cognito + WAF).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Whether owners may share a node with other users.
+    pub sharing: bool,
+    /// Requests per 5 minutes from one IP address before WAF blocks it (100 to 2000000000).
+    #[schemars(range(min = 100, max = 2000000000))]
+    pub waf_rate_limit: u32,
+    /// Steady-state requests per second for the API stage (1 to 10000).
+    #[schemars(range(min = 1, max = 10000))]
+    pub throttle_rate_limit: u32,
+    /// Burst of requests allowed above the rate (1 to 5000).
+    #[schemars(range(min = 1, max = 5000))]
+    pub throttle_burst_limit: u32,
+    /// Origins allowed by CORS: `*`, or `https://host[:port]` (`http://localhost[:port]` for development).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+/// Runtime Lambda settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lambda {
+    /// Instruction set of the functions.
+    pub architecture: Architecture,
+    /// Memory of each function in MB (128 to 10240).
+    #[schemars(range(min = 128, max = 10240))]
+    pub memory_mb: u32,
+    /// Timeout of each function in seconds (1 to 900; the provisioning hook is always capped at 5).
+    #[schemars(range(min = 1, max = 900))]
+    pub timeout_seconds: u32,
+    /// Days CloudWatch keeps the functions' logs: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
+    /// 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.
+    pub log_retention_days: u32,
+}
+
+/// Lambda instruction set architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Architecture {
+    /// AWS Graviton (cheaper per GB-second).
+    #[serde(rename = "arm64")]
+    Arm64,
+    /// Intel/AMD.
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+impl Architecture {
+    /// The CloudFormation spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        }
+    }
+}

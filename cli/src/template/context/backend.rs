@@ -1,0 +1,210 @@
+//! Context of `templates/stacks/backend.yaml.hbs`: IoT, rules, functions, tables, API, WAF, outputs.
+
+use super::functions::{functions, Function};
+use super::tables::{tables, Table};
+use super::Stamp;
+use crate::config::Config;
+use crate::template::names::Names;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// A topic rule that invokes a function.
+#[derive(Debug, Serialize)]
+pub struct Rule {
+    pub logical_id: &'static str,
+    pub name: String,
+    pub description: &'static str,
+    /// Which device behaviour drives the rule (`telemetry`, `presence`, `binding`), for `estimate`.
+    pub traffic: &'static str,
+    pub sql: String,
+    pub function_id: String,
+}
+
+/// The REST API settings.
+#[derive(Debug, Serialize)]
+pub struct ApiSettings {
+    pub name: String,
+    pub user_pool_name: String,
+    pub web_acl_name: String,
+    pub stage: &'static str,
+    /// Logical id of the deployment, suffixed by a hash of the API's shape so a change redeploys the stage.
+    pub deployment_id: String,
+    pub waf_rate_limit: u32,
+    pub throttle_rate_limit: u32,
+    pub throttle_burst_limit: u32,
+    /// CORS preflight is answered only when origins are configured.
+    pub cors: bool,
+    /// `Access-Control-Allow-Origin` value (single origin or `*`) as a quoted header literal in JSON text.
+    pub cors_origin: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackendContext {
+    pub stamp: Stamp,
+    pub description: String,
+    pub names: NamesCtx,
+    pub tables: Vec<Table>,
+    pub functions: Vec<Function>,
+    pub rules: Vec<Rule>,
+    /// The device policy document (JSON text).
+    pub device_policy: String,
+    /// The claim policy document (JSON text).
+    pub claim_policy: String,
+    /// The fleet provisioning template body (a JSON document, as a JSON string literal).
+    pub provisioning_body: String,
+    pub api: ApiSettings,
+}
+
+/// The names the templates print.
+#[derive(Debug, Serialize)]
+pub struct NamesCtx {
+    pub prefix: String,
+    pub device_policy: String,
+    pub claim_policy: String,
+    pub provisioning_template: String,
+    pub dead_letter_queue: String,
+}
+
+fn sub(s: &str) -> Value {
+    json!({ "Fn::Sub": s })
+}
+
+const ARN: &str = "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}";
+const THING: &str = "${!iot:Connection.Thing.ThingName}";
+
+fn device_policy(n: &Names) -> Value {
+    let topic = |t: &str| sub(&format!("{ARN}:topic/{t}"));
+    let filter = |t: &str| sub(&format!("{ARN}:topicfilter/{t}"));
+    let rules = &n.rule_prefix;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Sid": "ConnectAsOwnThing", "Effect": "Allow", "Action": "iot:Connect",
+              "Resource": sub(&format!("{ARN}:client/{THING}")),
+              "Condition": { "Bool": { "iot:Connection.Thing.IsAttached": "true" } } },
+            { "Sid": "PublishOwnTopics", "Effect": "Allow", "Action": "iot:Publish", "Resource": [
+                topic(&format!("$aws/rules/{rules}_telemetry/node/{THING}/telemetry")),
+                topic(&format!("$aws/rules/{rules}_binding/node/{THING}/binding")),
+                topic(&format!("node/{THING}/*")),
+                topic(&format!("$aws/things/{THING}/shadow/*")) ] },
+            { "Sid": "SubscribeOwnTopics", "Effect": "Allow", "Action": "iot:Subscribe", "Resource": [
+                filter(&format!("node/{THING}/*")),
+                filter(&format!("$aws/things/{THING}/shadow/*")) ] },
+            { "Sid": "ReceiveOwnTopics", "Effect": "Allow", "Action": "iot:Receive", "Resource": [
+                topic(&format!("node/{THING}/*")),
+                topic(&format!("$aws/things/{THING}/shadow/*")) ] }
+        ]
+    })
+}
+
+fn claim_policy(n: &Names) -> Value {
+    let t = &n.provisioning_template;
+    let topics = |kind: &str| {
+        json!([
+            sub(&format!("{ARN}:{kind}/$aws/certificates/create/*")),
+            sub(&format!("{ARN}:{kind}/$aws/provisioning-templates/{t}/provision/*"))
+        ])
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Sid": "ConnectForProvisioning", "Effect": "Allow", "Action": "iot:Connect", "Resource": sub(&format!("{ARN}:client/*")) },
+            { "Sid": "ProvisioningTopics", "Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": topics("topic") },
+            { "Sid": "ProvisioningTopicFilters", "Effect": "Allow", "Action": "iot:Subscribe", "Resource": topics("topicfilter") }
+        ]
+    })
+}
+
+fn provisioning_body(cfg: &Config, n: &Names) -> Value {
+    json!({
+        "Parameters": {
+            "SerialNumber": { "Type": "String" },
+            "AWS::IoT::Certificate::Id": { "Type": "String" }
+        },
+        "Resources": {
+            "thing": { "Type": "AWS::IoT::Thing", "Properties": {
+                "ThingName": { "Ref": "SerialNumber" },
+                "AttributePayload": { "serial": { "Ref": "SerialNumber" }, "tenant": cfg.name } } },
+            "certificate": { "Type": "AWS::IoT::Certificate", "Properties": {
+                "CertificateId": { "Ref": "AWS::IoT::Certificate::Id" }, "Status": "ACTIVE" } },
+            "policy": { "Type": "AWS::IoT::Policy", "Properties": { "PolicyName": n.device_policy } }
+        }
+    })
+}
+
+fn rules(n: &Names) -> Vec<Rule> {
+    vec![
+        Rule {
+            logical_id: "TelemetryRule",
+            name: n.rule("telemetry"),
+            description: "Routes Basic Ingest telemetry to telemetry-ingest",
+            traffic: "telemetry",
+            sql: "SELECT *, topic(2) AS node_id, timestamp() AS received_at FROM 'node/+/telemetry'".into(),
+            function_id: "TelemetryIngestFunction".into(),
+        },
+        Rule {
+            logical_id: "PresenceRule",
+            name: n.rule("presence"),
+            description: "Routes connect/disconnect lifecycle events to presence",
+            traffic: "presence",
+            sql: "SELECT * FROM '$aws/events/presence/+/+'".into(),
+            function_id: "PresenceFunction".into(),
+        },
+        Rule {
+            logical_id: "BindingRule",
+            name: n.rule("binding"),
+            description: "Routes a device's binding confirmation to the api function",
+            traffic: "binding",
+            sql: "SELECT *, topic(2) AS node_id, timestamp() AS received_at FROM 'node/+/binding'".into(),
+            function_id: "ApiFunction".into(),
+        },
+    ]
+}
+
+fn api(cfg: &Config, n: &Names) -> ApiSettings {
+    let origin = match cfg.api.allowed_origins.as_slice() {
+        [one] => one.clone(),
+        _ => "*".to_string(),
+    };
+    let cors = !cfg.api.allowed_origins.is_empty();
+    let shape = format!("proxy+ ANY cognito; cors={cors} origin={origin}; v{}", crate::TEMPLATE_VERSION);
+    let hash = hex::encode(Sha256::digest(shape.as_bytes()));
+    ApiSettings {
+        name: n.resource("api"),
+        user_pool_name: n.resource("users"),
+        web_acl_name: n.resource("api-acl"),
+        stage: "v1",
+        deployment_id: format!("ApiDeployment{}", &hash[..8]),
+        waf_rate_limit: cfg.api.waf_rate_limit,
+        throttle_rate_limit: cfg.api.throttle_rate_limit,
+        throttle_burst_limit: cfg.api.throttle_burst_limit,
+        cors,
+        cors_origin: Value::String(format!("'{origin}'")).to_string(),
+    }
+}
+
+impl BackendContext {
+    pub fn new(cfg: &Config, n: &Names) -> Self {
+        let tables = tables(n);
+        let functions = functions(cfg, n, &tables);
+        BackendContext {
+            stamp: Stamp::new(cfg),
+            description: format!("rainmaker-deploy backend for tenant {} (blueprint {})", cfg.name, cfg.blueprint),
+            names: NamesCtx {
+                prefix: n.prefix.clone(),
+                device_policy: n.device_policy.clone(),
+                claim_policy: n.claim_policy.clone(),
+                provisioning_template: n.provisioning_template.clone(),
+                dead_letter_queue: n.resource("rule-errors"),
+            },
+            tables,
+            functions,
+            rules: rules(n),
+            device_policy: device_policy(n).to_string(),
+            claim_policy: claim_policy(n).to_string(),
+            provisioning_body: Value::String(provisioning_body(cfg, n).to_string()).to_string(),
+            api: api(cfg, n),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of rainmaker-deploy: one test binary, one module per area.
+
+mod support;

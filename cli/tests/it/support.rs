@@ -1,0 +1,50 @@
+//! Helpers for the integration tests: run the built binary, paths of the workspace, temp dirs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The result of one CLI run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout, stderr and the exit code in one string, for snapshots.
+    pub fn transcript(&self) -> String {
+        format!("exit: {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout.trim_end(), self.stderr.trim_end())
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A `Command` for the built binary, run in `dir`, with colours off and AWS variables cleared.
+pub fn cmd(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rainmaker-deploy"));
+    c.current_dir(dir).env("NO_COLOR", "1").env("COLUMNS", "100");
+    for v in ["AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "RAINMAKER_CONFIG"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// Run the binary with `args` in `dir`.
+pub fn run(dir: &Path, args: &[&str]) -> Run {
+    let out = cmd(dir).args(args).output().expect("running rainmaker-deploy");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("creating a temp dir")
+}
