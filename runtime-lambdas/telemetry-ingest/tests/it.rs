@@ -1,0 +1,153 @@
+//! telemetry-ingest against DynamoDB in moto_server, with events shaped like the telemetry rule's output.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use rainmaker_model::{attr, TableNames};
+use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use telemetry_ingest::{Ingest, Limits};
+
+type Item = HashMap<String, AttributeValue>;
+
+struct Env {
+    ddb: Client,
+    tables: TableNames,
+    ingest: Ingest,
+}
+
+const TTL_DAYS: i64 = 7;
+
+async fn env(label: &str, max_payload_bytes: usize) -> Env {
+    let sdk = MotoServer::shared().sdk_config().await;
+    let ddb = Client::new(&sdk);
+    let tables = create_tables(&ddb, &unique_prefix(label)).await;
+    let ingest = Ingest::new(&sdk, tables.clone(), Limits { max_payload_bytes, ttl_days: TTL_DAYS }).without_metrics();
+    Env { ddb, tables, ingest }
+}
+
+fn single() -> Value {
+    serde_json::from_str(include_str!("fixtures/rule-event-single.json")).unwrap()
+}
+
+fn batch() -> Value {
+    serde_json::from_str(include_str!("fixtures/rule-event-batch.json")).unwrap()
+}
+
+impl Env {
+    async fn readings(&self, node: &str) -> Vec<Item> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.tables.telemetry)
+            .key_condition_expression("node_id = :n")
+            .expression_attribute_values(":n", AttributeValue::S(node.into()))
+            .send()
+            .await
+            .unwrap();
+        out.items().to_vec()
+    }
+
+    async fn node(&self, node: &str) -> Option<Item> {
+        let out =
+            self.ddb.get_item().table_name(&self.tables.nodes).key(attr::NODE_ID, AttributeValue::S(node.into())).send().await.unwrap();
+        out.item().cloned()
+    }
+
+    async fn provisioned(&self, node: &str) {
+        self.ddb
+            .put_item()
+            .table_name(&self.tables.nodes)
+            .item(attr::NODE_ID, AttributeValue::S(node.into()))
+            .item(attr::SERIAL, AttributeValue::S(node.into()))
+            .item(attr::CONNECTED, AttributeValue::Bool(true))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn num(item: &Item, name: &str) -> i64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_reading_is_stored_with_ttl_and_moves_last_seen() {
+    let e = env("single", 8192).await;
+    e.provisioned("SN-000123").await;
+    let out = e.ingest.handle(single()).await.unwrap();
+    assert_eq!((out.accepted, out.duplicates, out.rejected), (1, 0, None));
+
+    let items = e.readings("SN-000123").await;
+    assert_eq!(items.len(), 1);
+    let it = &items[0];
+    assert_eq!(num(it, attr::TS), 1732370000000);
+    assert_eq!(num(it, attr::RECEIVED_AT), 1732370000250);
+    assert_eq!(num(it, attr::EXPIRES_AT), 1732370000 + TTL_DAYS * 86_400);
+    assert_eq!(it[attr::MSG_ID], AttributeValue::S("b7e4c1a2-0001".into()));
+    let params = it[attr::PARAMS].as_m().unwrap();
+    assert_eq!(params["Brightness"], AttributeValue::N("73".into()));
+    assert_eq!(params["Power"], AttributeValue::Bool(true));
+    assert_eq!(num(&e.node("SN-000123").await.unwrap(), attr::LAST_SEEN_AT), 1732370000250);
+}
+
+#[tokio::test]
+async fn a_redelivered_message_is_not_stored_twice() {
+    let e = env("redeliver", 8192).await;
+    e.ingest.handle(batch()).await.unwrap();
+    let again = e.ingest.handle(batch()).await.unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, 3));
+    assert_eq!(e.readings("SN-000123").await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_batch_stores_every_reading() {
+    let e = env("batch", 8192).await;
+    let out = e.ingest.handle(batch()).await.unwrap();
+    assert_eq!((out.accepted, out.duplicates), (3, 0));
+    let ts: Vec<i64> = e.readings("SN-000123").await.iter().map(|i| num(i, attr::TS)).collect();
+    assert_eq!(ts, vec![1732370000000, 1732370060000, 1732370120000]);
+    assert!(e.node("SN-000123").await.is_none(), "telemetry never creates a node item");
+}
+
+#[tokio::test]
+async fn bad_payloads_are_rejected_counted_and_not_stored() {
+    let e = env("bad", 512).await;
+    let mut big = single();
+    big["params"]["Name"] = json!("x".repeat(600));
+    let mut bad_node = single();
+    bad_node["node_id"] = json!("node/../other");
+    let mut no_params = single();
+    no_params.as_object_mut().unwrap().remove("params");
+    let mut bad_ts = single();
+    bad_ts["ts"] = json!("yesterday");
+    let mut dup_ts = batch();
+    dup_ts["readings"][1]["ts"] = dup_ts["readings"][0]["ts"].clone();
+    for (ev, reason) in [
+        (big, "MAX_PAYLOAD_BYTES"),
+        (bad_node, "node_id"),
+        (no_params, "neither"),
+        (bad_ts, "`ts`"),
+        (dup_ts, "repeats"),
+        (json!("not json object"), "not a JSON object"),
+    ] {
+        let out = e.ingest.handle(ev.clone()).await.expect("bad input is not an invocation error");
+        let why = out.rejected.unwrap_or_else(|| panic!("accepted {ev}"));
+        assert!(why.contains(reason), "{why:?} should mention {reason:?}");
+        assert_eq!(out.accepted, 0);
+    }
+    assert!(e.readings("SN-000123").await.is_empty());
+}
+
+#[tokio::test]
+async fn last_seen_never_moves_back() {
+    let e = env("order", 8192).await;
+    e.provisioned("SN-000123").await;
+    let mut newer = single();
+    newer["received_at"] = json!(1732370009000i64);
+    newer["ts"] = json!(1732370009000i64);
+    e.ingest.handle(newer).await.unwrap();
+    e.ingest.handle(single()).await.unwrap(); // older, arrives late
+    assert_eq!(num(&e.node("SN-000123").await.unwrap(), attr::LAST_SEEN_AT), 1732370009000);
+    assert_eq!(e.readings("SN-000123").await.len(), 2);
+}
