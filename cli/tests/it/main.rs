@@ -1,3 +1,6 @@
 //! Integration tests of rainmaker-deploy: one test binary, one module per area.
 
+mod commands;
 mod support;
+mod templates;
+mod tidy;
