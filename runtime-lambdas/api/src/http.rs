@@ -1,0 +1,77 @@
+//! API Gateway REST proxy events in and out: the caller's identity from the Cognito claims, JSON bodies.
+
+use crate::error::ApiError;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
+use serde_json::{Map, Value};
+
+/// Largest accepted request body, bytes (a shadow's desired state is limited to 8 KB anyway).
+const MAX_BODY: usize = 16 * 1024;
+
+/// What the operations need from a request.
+#[derive(Debug)]
+pub struct Request {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub method: String,
+    pub path: String,
+    body: Option<String>,
+    base64: bool,
+}
+
+impl Request {
+    /// Parse a proxy event; the user id is the `sub` claim of the Cognito user pool authorizer.
+    pub fn parse(event: Value) -> Result<Request, ApiError> {
+        let req: ApiGatewayProxyRequest =
+            serde_json::from_value(event).map_err(|e| ApiError::bad_request(format!("malformed request event: {e}")))?;
+        let claims = req.request_context.authorizer.fields.get("claims");
+        let claim = |k: &str| claims.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let user_id = claim("sub").ok_or_else(|| ApiError::forbidden("no authenticated user (missing `sub` claim)"))?;
+        Ok(Request {
+            user_id: user_id.to_string(),
+            email: claim("email").map(str::to_string),
+            method: req.http_method.as_str().to_string(),
+            path: req.path.or(req.request_context.resource_path).unwrap_or_default(),
+            body: req.body,
+            base64: req.is_base64_encoded,
+        })
+    }
+
+    /// The body as a JSON object.
+    pub fn json_body(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.base64 {
+            return Err(ApiError::bad_request("binary bodies are not accepted; send JSON"));
+        }
+        let body = self.body.as_deref().unwrap_or("");
+        if body.len() > MAX_BODY {
+            return Err(ApiError::bad_request(format!("body is larger than {MAX_BODY} bytes")));
+        }
+        match serde_json::from_str(body) {
+            Ok(Value::Object(o)) => Ok(o),
+            _ => Err(ApiError::bad_request("body must be a JSON object")),
+        }
+    }
+}
+
+/// A proxy response with a JSON body.
+pub fn respond(status: u16, body: &Value) -> Value {
+    let mut resp = ApiGatewayProxyResponse::default();
+    resp.status_code = i64::from(status);
+    resp.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.body = Some(Body::Text(body.to_string()));
+    serde_json::to_value(resp).unwrap_or_else(|_| serde_json::json!({"statusCode": 500}))
+}
+
+/// A string field of a body, required and 1..=128 characters without control characters.
+pub fn id_field(body: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
+    match body.get(name) {
+        Some(Value::String(s)) if valid_id(s) => Ok(s.clone()),
+        _ => Err(ApiError::bad_request(format!("`{name}` must be a string of 1 to 128 characters"))),
+    }
+}
+
+/// 1..=128 characters, none of them control characters or `/`.
+pub fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.chars().count() <= 128 && !s.chars().any(|c| c.is_control() || c == '/')
+}

@@ -1,0 +1,261 @@
+//! api against DynamoDB and iot-data in moto_server, with events shaped like AWS's documented examples.
+
+use api::{Api, Settings};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use rainmaker_model::{attr, TableNames};
+use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
+use serde_json::{json, Value};
+
+const ALICE: &str = "7d4c8f3e-1b2a-4c5d-9e6f-0a1b2c3d4e5f";
+const BOB: &str = "0b0b0b0b-0000-4000-8000-000000000002";
+const CAROL: &str = "ca201ca2-0000-4000-8000-000000000003";
+
+struct Env {
+    ddb: Client,
+    iot: aws_sdk_iotdataplane::Client,
+    tables: TableNames,
+    api: Api,
+    node: String,
+}
+
+/// Tables, a provisioned node (item + thing) and the function. The IoT data endpoint given here must lose
+/// against the SDK's endpoint (moto), or every shadow call would fail.
+async fn env(label: &str, settings: Settings) -> Env {
+    let moto = MotoServer::shared();
+    let sdk = moto.sdk_config().await;
+    let ddb = Client::new(&sdk);
+    let prefix = unique_prefix(label);
+    let tables = create_tables(&ddb, &prefix).await;
+    let node = format!("SN-{}", prefix.trim_end_matches('-'));
+    moto.create_thing(&node);
+    ddb.put_item()
+        .table_name(&tables.nodes)
+        .item(attr::NODE_ID, AttributeValue::S(node.clone()))
+        .item(attr::SERIAL, AttributeValue::S(node.clone()))
+        .item(attr::CONNECTED, AttributeValue::Bool(true))
+        .send()
+        .await
+        .unwrap();
+    let api = Api::new(&sdk, tables.clone(), settings, Some("iot-data.invalid"));
+    Env { ddb, iot: aws_sdk_iotdataplane::Client::new(&sdk), tables, api, node }
+}
+
+fn request(method: &str, path: &str, user: Option<&str>, body: Option<Value>) -> Value {
+    let mut ev: Value = serde_json::from_str(include_str!("fixtures/apigw-proxy-request.json")).unwrap();
+    ev["httpMethod"] = json!(method);
+    ev["path"] = json!(path);
+    ev["requestContext"]["httpMethod"] = json!(method);
+    ev["requestContext"]["path"] = json!(format!("/prod{path}"));
+    match user {
+        Some(u) => ev["requestContext"]["authorizer"]["claims"]["sub"] = json!(u),
+        None => ev["requestContext"]["authorizer"] = json!({}),
+    }
+    ev["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
+    ev
+}
+
+impl Env {
+    /// Call the API; returns (status, body) and checks the response shape.
+    async fn call(&self, method: &str, path: &str, user: &str, body: Option<Value>) -> (i64, Value) {
+        let resp = self.api.handle(request(method, path, Some(user), body)).await.unwrap();
+        assert_eq!(resp["headers"]["content-type"], "application/json", "{resp}");
+        let body: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+        let status = resp["statusCode"].as_i64().unwrap();
+        if status >= 400 {
+            assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{body}");
+        }
+        (status, body)
+    }
+
+    /// Call and expect an error code.
+    async fn fails(&self, method: &str, path: &str, user: &str, body: Option<Value>, code: &str) {
+        let (status, body) = self.call(method, path, user, body).await;
+        assert_eq!(body["error"]["code"], code, "{method} {path} as {user}: {status} {body}");
+    }
+
+    async fn confirm(&self, code: &str, node: &str) -> Value {
+        let mut ev: Value = serde_json::from_str(include_str!("fixtures/binding-rule-event.json")).unwrap();
+        ev["binding_code"] = json!(code);
+        ev["node_id"] = json!(node);
+        self.api.handle(ev).await.unwrap()
+    }
+
+    /// Bind `self.node` to `user` through both steps.
+    async fn bind(&self, user: &str) {
+        let (status, body) = self.call("POST", "/nodes/bind", user, Some(json!({"node_id": self.node}))).await;
+        assert_eq!(status, 201, "{body}");
+        let out = self.confirm(body["binding_code"].as_str().unwrap(), &self.node).await;
+        assert_eq!(out["status"], "bound", "{out}");
+    }
+
+    async fn node_item(&self) -> std::collections::HashMap<String, AttributeValue> {
+        let out = self.ddb.get_item().table_name(&self.tables.nodes).key(attr::NODE_ID, AttributeValue::S(self.node.clone())).send().await;
+        out.unwrap().item().cloned().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn binding_flow_makes_the_caller_owner() {
+    let e = env("bind", Settings::default()).await;
+    let (status, started) = e.call("POST", "/nodes/bind", ALICE, Some(json!({"node_id": e.node}))).await;
+    assert_eq!(status, 201);
+    let code = started["binding_code"].as_str().unwrap().to_string();
+    let expires_at = started["expires_at"].as_i64().unwrap();
+    let now = rainmaker_model::time::now_s();
+    assert!((now + 590..=now + 601).contains(&expires_at), "{expires_at} vs {now}");
+    let (_, before) = e.call("GET", "/nodes", ALICE, None).await;
+    assert_eq!(before, json!({"nodes": []}), "nothing is bound before the device confirms");
+
+    assert_eq!(e.confirm(&code, &e.node).await, json!({"status": "bound", "node_id": e.node, "user_id": ALICE}));
+    assert_eq!(e.node_item().await[attr::OWNER_ID], AttributeValue::S(ALICE.into()));
+    let (status, list) = e.call("GET", "/nodes", ALICE, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["nodes"].as_array().unwrap().len(), 1);
+    assert_eq!(list["nodes"][0]["node_id"], json!(e.node));
+    assert_eq!(list["nodes"][0]["role"], "owner");
+    assert!(list["nodes"][0].get("owner_id").is_none());
+    let (status, node) = e.call("GET", &format!("/nodes/{}", e.node), ALICE, None).await;
+    assert_eq!((status, node["node"]["connected"].clone()), (200, json!(true)));
+
+    let user = e.ddb.get_item().table_name(&e.tables.users).key(attr::USER_ID, AttributeValue::S(ALICE.into())).send().await.unwrap();
+    assert_eq!(user.item().unwrap()[attr::EMAIL], AttributeValue::S("alice@example.com".into()));
+    // the code is single-use
+    assert_eq!(e.confirm(&code, &e.node).await["status"], "rejected");
+}
+
+#[tokio::test]
+async fn binding_is_refused_for_wrong_codes_nodes_and_owned_nodes() {
+    let e = env("bind-refuse", Settings::default()).await;
+    e.fails("POST", "/nodes/bind", ALICE, Some(json!({"node_id": "SN-not-provisioned"})), "NOT_FOUND").await;
+    e.fails("POST", "/nodes/bind", ALICE, Some(json!({"serial": e.node})), "BAD_REQUEST").await;
+    e.fails("POST", "/nodes/bind", ALICE, Some(json!("text")), "BAD_REQUEST").await;
+
+    let (_, started) = e.call("POST", "/nodes/bind", BOB, Some(json!({"node_id": e.node}))).await;
+    let bob_code = started["binding_code"].as_str().unwrap().to_string();
+    let other = e.confirm(&bob_code, "SN-some-other-device").await;
+    assert_eq!(other, json!({"status": "rejected", "reason": "binding code was issued for another node"}));
+    assert_eq!(e.confirm("ZZZZZZZZ", &e.node).await["status"], "rejected");
+
+    e.ddb
+        .put_item()
+        .table_name(&e.tables.binding_requests)
+        .item(attr::BINDING_CODE, AttributeValue::S("EXPIRED2".into()))
+        .item(attr::USER_ID, AttributeValue::S(CAROL.into()))
+        .item(attr::NODE_ID, AttributeValue::S(e.node.clone()))
+        .item(attr::CREATED_AT, AttributeValue::N("1".into()))
+        .item(attr::EXPIRES_AT, AttributeValue::N((rainmaker_model::time::now_s() - 1).to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.confirm("EXPIRED2", &e.node).await, json!({"status": "rejected", "reason": "binding code expired"}));
+
+    e.bind(ALICE).await;
+    // Bob's older code cannot steal the node, and new binding attempts conflict
+    assert_eq!(e.confirm(&bob_code, &e.node).await["status"], "rejected");
+    assert_eq!(e.node_item().await[attr::OWNER_ID], AttributeValue::S(ALICE.into()));
+    e.fails("POST", "/nodes/bind", BOB, Some(json!({"node_id": e.node})), "CONFLICT").await;
+
+    for ev in [json!({"binding_code": 5, "node_id": "x"}), json!({"binding_code": "A"})] {
+        assert_eq!(e.api.handle(ev).await.unwrap()["status"], "rejected");
+    }
+    assert_eq!(e.api.handle(json!({"hello": "world"})).await.unwrap()["status"], "ignored");
+}
+
+#[tokio::test]
+async fn strangers_see_nothing_and_shared_users_cannot_manage() {
+    let e = env("authz", Settings::default()).await;
+    e.bind(ALICE).await;
+    let n = e.node.clone();
+    let (status, _) = e.call("POST", &format!("/nodes/{n}/shares"), ALICE, Some(json!({"user_id": CAROL}))).await;
+    assert_eq!(status, 201);
+
+    // Bob: neither owner nor shared → NOT_FOUND everywhere, and an empty list
+    let p = json!({"Power": true});
+    e.fails("GET", &format!("/nodes/{n}"), BOB, None, "NOT_FOUND").await;
+    e.fails("GET", &format!("/nodes/{n}/params"), BOB, None, "NOT_FOUND").await;
+    e.fails("PUT", &format!("/nodes/{n}/params"), BOB, Some(p.clone()), "NOT_FOUND").await;
+    e.fails("DELETE", &format!("/nodes/{n}"), BOB, None, "NOT_FOUND").await;
+    e.fails("POST", &format!("/nodes/{n}/shares"), BOB, Some(json!({"user_id": BOB})), "NOT_FOUND").await;
+    e.fails("DELETE", &format!("/nodes/{n}/shares/{CAROL}"), BOB, None, "NOT_FOUND").await;
+    assert_eq!(e.call("GET", "/nodes", BOB, None).await.1, json!({"nodes": []}));
+
+    // Carol (shared): may read and set params, may not manage
+    let (status, node) = e.call("GET", &format!("/nodes/{n}"), CAROL, None).await;
+    assert_eq!((status, node["node"]["role"].clone()), (200, json!("shared")));
+    assert_eq!(e.call("PUT", &format!("/nodes/{n}/params"), CAROL, Some(p)).await.0, 200);
+    e.fails("DELETE", &format!("/nodes/{n}"), CAROL, None, "FORBIDDEN").await;
+    e.fails("POST", &format!("/nodes/{n}/shares"), CAROL, Some(json!({"user_id": BOB})), "FORBIDDEN").await;
+    e.fails("DELETE", &format!("/nodes/{n}/shares/{CAROL}"), CAROL, None, "FORBIDDEN").await;
+
+    // no claims at all
+    let resp = e.api.handle(request("GET", "/nodes", None, None)).await.unwrap();
+    assert_eq!(resp["statusCode"], 403);
+    assert!(resp["body"].as_str().unwrap().contains("FORBIDDEN"));
+    e.fails("GET", "/things", ALICE, None, "NOT_FOUND").await;
+}
+
+#[tokio::test]
+async fn params_go_through_the_shadow() {
+    let e = env("params", Settings::default()).await;
+    e.bind(ALICE).await;
+    let path = format!("/nodes/{}/params", e.node);
+    let (status, empty) = e.call("GET", &path, ALICE, None).await;
+    assert_eq!((status, empty["desired"].clone(), empty["reported"].clone()), (200, json!({}), json!({})));
+
+    let (status, set) = e.call("PUT", &path, ALICE, Some(json!({"Power": true, "Brightness": 40}))).await;
+    assert_eq!((status, set["desired"].clone()), (200, json!({"Power": true, "Brightness": 40})));
+    // the device reports
+    let reported = json!({"state": {"reported": {"Power": true, "Brightness": 40}}}).to_string();
+    e.iot.update_thing_shadow().thing_name(&e.node).payload(reported.into_bytes().into()).send().await.unwrap();
+    let (_, got) = e.call("GET", &path, ALICE, None).await;
+    assert_eq!(got["reported"], json!({"Power": true, "Brightness": 40}));
+    assert_eq!(got["desired"], json!({"Power": true, "Brightness": 40}));
+    assert!(got["version"].as_i64().unwrap() >= 2);
+
+    e.fails("PUT", &path, ALICE, Some(json!({})), "BAD_REQUEST").await;
+    e.fails("PUT", &path, ALICE, Some(json!([1])), "BAD_REQUEST").await;
+    e.fails("PUT", &path, ALICE, None, "BAD_REQUEST").await;
+}
+
+#[tokio::test]
+async fn sharing_rules() {
+    let e = env("share", Settings::default()).await;
+    e.bind(ALICE).await;
+    let shares = format!("/nodes/{}/shares", e.node);
+    assert_eq!(e.call("POST", &shares, ALICE, Some(json!({"user_id": CAROL}))).await.0, 201);
+    e.fails("POST", &shares, ALICE, Some(json!({"user_id": CAROL})), "CONFLICT").await;
+    e.fails("POST", &shares, ALICE, Some(json!({"user_id": ALICE})), "BAD_REQUEST").await;
+    e.fails("POST", &shares, ALICE, Some(json!({"user_id": ""})), "BAD_REQUEST").await;
+    assert_eq!(e.call("GET", "/nodes", CAROL, None).await.1["nodes"][0]["role"], "shared");
+
+    assert_eq!(e.call("DELETE", &format!("{shares}/{CAROL}"), ALICE, None).await.0, 200);
+    e.fails("GET", &format!("/nodes/{}", e.node), CAROL, None, "NOT_FOUND").await;
+    e.fails("DELETE", &format!("{shares}/{CAROL}"), ALICE, None, "NOT_FOUND").await;
+    e.fails("DELETE", &format!("{shares}/{ALICE}"), ALICE, None, "BAD_REQUEST").await;
+
+    let off = env("share-off", Settings { sharing_enabled: false, ..Settings::default() }).await;
+    off.bind(ALICE).await;
+    off.fails("POST", &format!("/nodes/{}/shares", off.node), ALICE, Some(json!({"user_id": CAROL})), "SHARING_DISABLED").await;
+}
+
+#[tokio::test]
+async fn unbind_removes_owner_shares_and_desired_state() {
+    let e = env("unbind", Settings::default()).await;
+    e.bind(ALICE).await;
+    let n = e.node.clone();
+    e.call("POST", &format!("/nodes/{n}/shares"), ALICE, Some(json!({"user_id": CAROL}))).await;
+    e.call("PUT", &format!("/nodes/{n}/params"), ALICE, Some(json!({"Power": false}))).await;
+
+    let (status, body) = e.call("DELETE", &format!("/nodes/{n}"), ALICE, None).await;
+    assert_eq!((status, body["removed_shares"].clone()), (200, json!(1)), "{body}");
+    assert!(!e.node_item().await.contains_key(attr::OWNER_ID));
+    for user in [ALICE, CAROL] {
+        e.fails("GET", &format!("/nodes/{n}"), user, None, "NOT_FOUND").await;
+        assert_eq!(e.call("GET", "/nodes", user, None).await.1, json!({"nodes": []}));
+    }
+    // a new owner starts clean
+    e.bind(BOB).await;
+    let (_, params) = e.call("GET", &format!("/nodes/{n}/params"), BOB, None).await;
+    assert_eq!(params["desired"], json!({}), "{params}");
+}
