@@ -1,6 +1,7 @@
 //! Integration tests of rainmaker-deploy: one test binary, one module per area.
 
 mod commands;
+mod contract;
 mod support;
 mod templates;
 mod tidy;
