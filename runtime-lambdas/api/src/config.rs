@@ -1,20 +1,25 @@
 //! api settings: `BINDING_CODE_TTL_SECONDS`, `SHARING_ENABLED`, and the IoT data-plane endpoint.
 
 use rainmaker_model::contract::{ENV_BINDING_CODE_TTL_SECONDS, ENV_SHARING_ENABLED};
+
+/// Comma-separated CORS origins (`*` allows any); empty or unset: no CORS headers.
+pub const ENV_ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 use rainmaker_model::ModelError;
 
 /// Behaviour switches of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Lifetime of a binding code, seconds.
     pub binding_code_ttl_seconds: i64,
     /// Whether owners may share nodes.
     pub sharing_enabled: bool,
+    /// Origins that get CORS headers (`*` for any).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { binding_code_ttl_seconds: 600, sharing_enabled: true }
+        Settings { binding_code_ttl_seconds: 600, sharing_enabled: true, allowed_origins: Vec::new() }
     }
 }
 
@@ -34,7 +39,19 @@ impl Settings {
                 _ => return Err(ModelError::InvalidEnv { name: ENV_SHARING_ENABLED, reason: format!("{raw:?} is not true/false") }),
             };
         }
+        if let Some(raw) = lookup(ENV_ALLOWED_ORIGINS) {
+            s.allowed_origins = raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect();
+        }
         Ok(s)
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, if it is allowed.
+    pub fn cors_origin(&self, origin: Option<&str>) -> Option<String> {
+        let origin = origin?;
+        if self.allowed_origins.iter().any(|o| o == "*") {
+            return Some("*".into());
+        }
+        self.allowed_origins.iter().find(|o| o.as_str() == origin).cloned()
     }
 }
 
@@ -67,8 +84,19 @@ mod tests {
     fn settings_parse_strictly() {
         assert_eq!(Settings::from_lookup(|_| None).unwrap(), Settings::default());
         let s = Settings::from_lookup(|k| Some(if k == ENV_SHARING_ENABLED { "false" } else { "120" }.into())).unwrap();
-        assert_eq!(s, Settings { binding_code_ttl_seconds: 120, sharing_enabled: false });
+        assert_eq!((s.binding_code_ttl_seconds, s.sharing_enabled), (120, false));
         assert!(Settings::from_lookup(|k| (k == ENV_SHARING_ENABLED).then(|| "yes".into())).is_err());
         assert!(Settings::from_lookup(|k| (k == ENV_BINDING_CODE_TTL_SECONDS).then(|| "5".into())).is_err());
+    }
+
+    #[test]
+    fn cors_only_for_listed_origins() {
+        let s = Settings::from_lookup(|k| (k == ENV_ALLOWED_ORIGINS).then(|| "https://app.example, https://b.example".into())).unwrap();
+        assert_eq!(s.cors_origin(Some("https://b.example")).as_deref(), Some("https://b.example"));
+        assert_eq!(s.cors_origin(Some("https://evil.example")), None);
+        assert_eq!(s.cors_origin(None), None);
+        assert_eq!(Settings::default().cors_origin(Some("https://app.example")), None);
+        let any = Settings::from_lookup(|k| (k == ENV_ALLOWED_ORIGINS).then(|| "*".into())).unwrap();
+        assert_eq!(any.cors_origin(Some("https://x.example")).as_deref(), Some("*"));
     }
 }

@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
+use aws_lambda_events::http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, VARY};
 use serde_json::{Map, Value};
 
 /// Largest accepted request body, bytes (a shadow's desired state is limited to 8 KB anyway).
@@ -16,6 +16,8 @@ pub struct Request {
     pub email: Option<String>,
     pub method: String,
     pub path: String,
+    /// The `Origin` header, for CORS.
+    pub origin: Option<String>,
     body: Option<String>,
     base64: bool,
 }
@@ -33,6 +35,7 @@ impl Request {
             email: claim("email").map(str::to_string),
             method: req.http_method.as_str().to_string(),
             path: req.path.or(req.request_context.resource_path).unwrap_or_default(),
+            origin: req.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string),
             body: req.body,
             base64: req.is_base64_encoded,
         })
@@ -54,11 +57,15 @@ impl Request {
     }
 }
 
-/// A proxy response with a JSON body.
-pub fn respond(status: u16, body: &Value) -> Value {
+/// A proxy response with a JSON body; `cors_origin` becomes `Access-Control-Allow-Origin`.
+pub fn respond(status: u16, body: &Value, cors_origin: Option<&str>) -> Value {
     let mut resp = ApiGatewayProxyResponse::default();
     resp.status_code = i64::from(status);
     resp.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        resp.headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        resp.headers.insert(VARY, HeaderValue::from_static("Origin"));
+    }
     resp.body = Some(Body::Text(body.to_string()));
     serde_json::to_value(resp).unwrap_or_else(|_| serde_json::json!({"statusCode": 500}))
 }

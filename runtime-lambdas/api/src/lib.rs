@@ -82,13 +82,14 @@ impl Api {
     }
 
     async fn handle_http(&self, event: Value) -> Value {
-        let result = match http::Request::parse(event) {
-            Ok(req) => self.dispatch(&req).await,
-            Err(e) => Err(e),
+        let (result, origin) = match http::Request::parse(event) {
+            Ok(req) => (self.dispatch(&req).await, req.origin),
+            Err(e) => (Err(e), None),
         };
+        let cors = self.settings.cors_origin(origin.as_deref());
         match result {
-            Ok((status, body)) => http::respond(status, &body),
-            Err(e) => http::respond(e.code.http_status(), &e.body()),
+            Ok((status, body)) => http::respond(status, &body, cors.as_deref()),
+            Err(e) => http::respond(e.code.http_status(), &e.body(), cors.as_deref()),
         }
     }
 

@@ -259,3 +259,17 @@ async fn unbind_removes_owner_shares_and_desired_state() {
     let (_, params) = e.call("GET", &format!("/nodes/{n}/params"), BOB, None).await;
     assert_eq!(params["desired"], json!({}), "{params}");
 }
+
+#[tokio::test]
+async fn cors_headers_only_for_allowed_origins() {
+    let settings = Settings { allowed_origins: vec!["https://app.example".into()], ..Settings::default() };
+    let e = env("cors", settings).await;
+    for (origin, want) in [("https://app.example", Some("https://app.example")), ("https://evil.example", None)] {
+        let mut ev = request("GET", "/nodes", Some(ALICE), None);
+        ev["headers"]["Origin"] = json!(origin);
+        ev["multiValueHeaders"]["Origin"] = json!([origin]);
+        let resp = e.api.handle(ev).await.unwrap();
+        assert_eq!(resp["statusCode"], 200);
+        assert_eq!(resp["headers"]["access-control-allow-origin"].as_str(), want, "{resp}");
+    }
+}
