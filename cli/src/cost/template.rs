@@ -3,7 +3,6 @@
 //! the references between resources (`Ref`, `Fn::GetAtt`, `${X}` in `Fn::Sub`).
 
 use crate::cost::error::CostError;
-use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::Value;
 use std::sync::OnceLock;

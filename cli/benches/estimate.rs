@@ -1,0 +1,2 @@
+//! Benchmarks of `estimate` (placeholder until the bench is written).
+fn main() {}

@@ -1,0 +1,413 @@
+//! How usage flows along the architecture: devices × per-device behaviour → IoT Core (connectivity, messages,
+//! shadow) → topic rules (by the traffic that triggers them) → each rule's Lambda and error queue → each function's
+//! DynamoDB reads/writes (per event kind, from item sizes) and log bytes → table storage at steady state (TTL) and
+//! log storage (retention). The REST API, WAF, Cognito and fleet provisioning hang off users and new devices.
+//!
+//! The result is *derived* usage per logical id, under the same keys a usage file can set; an explicit
+//! `resource_usage` value replaces a derived one and what flows downstream follows it.
+
+use crate::cost::registry::Registry;
+use crate::cost::resources::{metered, ResourceUsage};
+use crate::cost::template::{target, targets, Resource, Resources};
+use crate::cost::usage::{Usage, Values, MONTH_DAYS, MONTH_HOURS};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// Logical id of the device fleet (the things fleet provisioning creates; not a template resource).
+pub const DEVICE_FLEET: &str = "DeviceFleet";
+/// Bytes in the GB AWS bills storage and log data in.
+pub const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// What drives a rule or a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Traffic {
+    Telemetry,
+    Presence,
+    Binding,
+    Api,
+    Provisioning,
+}
+
+/// A DynamoDB item operation a function makes per event, on the table its environment names.
+struct Op {
+    env: &'static str,
+    write: bool,
+    /// Item bytes (writes: 1 KB units; reads: 4 KB units).
+    bytes: f64,
+    /// Read units per 4 KB: 1 strongly consistent, 0.5 eventually consistent.
+    consistency: f64,
+}
+
+const fn w(env: &'static str, bytes: f64) -> Op {
+    Op { env, write: true, bytes, consistency: 1.0 }
+}
+const fn r(env: &'static str, consistency: f64) -> Op {
+    Op { env, write: false, bytes: 1024.0, consistency }
+}
+
+/// Stored bytes per item (attributes + key + DynamoDB's 100-byte index overhead), by table role.
+pub const NODE_ITEM_BYTES: f64 = 400.0;
+pub const USER_NODE_ITEM_BYTES: f64 = 200.0;
+pub const USER_ITEM_BYTES: f64 = 150.0;
+pub const SERIAL_ITEM_BYTES: f64 = 150.0;
+pub const BINDING_ITEM_BYTES: f64 = 200.0;
+/// Telemetry item bytes beyond the payload (node id, ts, received_at, expires_at, msg_id, overhead).
+pub const TELEMETRY_ITEM_OVERHEAD: f64 = 150.0;
+/// Bytes of a presence lifecycle event.
+pub const PRESENCE_EVENT_BYTES: f64 = 300.0;
+/// Bytes of a binding confirmation.
+pub const BINDING_EVENT_BYTES: f64 = 200.0;
+
+/// The runtime's access pattern (runtime-lambdas/): item operations per event.
+fn ops(kind: Traffic, telemetry_item: f64) -> Vec<Op> {
+    match kind {
+        Traffic::Telemetry => vec![w("TELEMETRY_TABLE", telemetry_item)],
+        Traffic::Presence => vec![w("NODES_TABLE", NODE_ITEM_BYTES)],
+        Traffic::Binding => vec![
+            r("BINDING_REQUESTS_TABLE", 1.0),
+            w("USER_NODES_TABLE", USER_NODE_ITEM_BYTES),
+            w("NODES_TABLE", NODE_ITEM_BYTES),
+            w("BINDING_REQUESTS_TABLE", BINDING_ITEM_BYTES),
+        ],
+        Traffic::Api => vec![r("USER_NODES_TABLE", 0.5), r("NODES_TABLE", 0.5)],
+        Traffic::Provisioning => vec![
+            r("SERIAL_ALLOWLIST_TABLE", 1.0),
+            w("SERIAL_ALLOWLIST_TABLE", SERIAL_ITEM_BYTES),
+            w("NODES_TABLE", NODE_ITEM_BYTES),
+        ],
+    }
+}
+
+/// Bytes of the START/END/REPORT lines of one invocation (text format; JSON format lines are longer).
+pub const PLATFORM_LOG_BYTES_TEXT: f64 = 260.0;
+pub const PLATFORM_LOG_BYTES_JSON: f64 = 520.0;
+
+/// Derived usage per logical id, and what the flow noticed.
+#[derive(Debug, Default)]
+pub struct Flow {
+    pub derived: IndexMap<String, Values>,
+    pub warnings: Vec<String>,
+    /// The templates have AWS IoT resources, so devices connect to AWS IoT Core (the device fleet is priced).
+    pub has_iot: bool,
+}
+
+impl Flow {
+    fn add(&mut self, id: &str, key: &str, v: f64) {
+        *self.derived.entry(id.to_string()).or_default().entry(key.to_string()).or_insert(0.0) += v;
+    }
+    fn set(&mut self, id: &str, key: &str, v: f64) {
+        self.derived.entry(id.to_string()).or_default().insert(key.to_string(), v);
+    }
+    fn warn(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+}
+
+/// The traffic that triggers a topic rule: `Metadata.Traffic`, else presence when the SQL reads lifecycle events,
+/// else telemetry (with a warning).
+pub fn rule_traffic(r: &Resource) -> (Traffic, Option<String>) {
+    match r.metadata.get("Traffic").and_then(Value::as_str) {
+        Some("telemetry") => return (Traffic::Telemetry, None),
+        Some("presence") => return (Traffic::Presence, None),
+        Some("binding") => return (Traffic::Binding, None),
+        Some(other) => {
+            return (
+                Traffic::Telemetry,
+                Some(format!("rule {}: Metadata.Traffic `{other}` is not telemetry, presence or binding; priced as telemetry", r.logical_id)),
+            )
+        }
+        None => {}
+    }
+    let sql = r.prop(&["TopicRulePayload", "Sql"]).and_then(Value::as_str).unwrap_or("");
+    if sql.contains("$aws/events/presence/") {
+        (Traffic::Presence, None)
+    } else {
+        (
+            Traffic::Telemetry,
+            Some(format!("rule {}: no Metadata.Traffic and its SQL reads no lifecycle events; priced as telemetry (every telemetry message triggers it)", r.logical_id)),
+        )
+    }
+}
+
+/// Run the flow for `devices` devices.
+pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) -> Flow {
+    let mut f = Flow::default();
+    let d = devices;
+    let resolve = |f: &Flow, r: &Resource, key: &str| -> f64 {
+        ResourceUsage {
+            id: &r.logical_id,
+            type_name: &r.type_name,
+            usage,
+            derived: f.derived.get(&r.logical_id),
+            keys: registry.keys(&r.type_name),
+            devices: d,
+        }
+        .get(key)
+    };
+    let new_devices = d * usage.fleet("new_devices_percent_per_month") / 100.0;
+    let error_share = usage.fleet("rule_error_percent") / 100.0;
+    let telemetry_msgs = d * usage.device("telemetry_per_hour") * MONTH_HOURS;
+    let telemetry_bytes = usage.device("telemetry_bytes");
+    let api_calls = d * usage.users("users_per_device") * usage.users("api_calls_per_user_per_day") * MONTH_DAYS;
+
+    // The device fleet: connectivity, messages, shadow.
+    f.has_iot = res.list.iter().any(|r| r.type_name.starts_with("AWS::IoT::"));
+    if f.has_iot {
+        let minutes = d * usage.device("connected_minutes_per_day").min(1440.0) * MONTH_DAYS;
+        let telemetry = if usage.device("basic_ingest") > 0.0 { 0.0 } else { telemetry_msgs * metered(telemetry_bytes, 5120.0) };
+        let downlink = d * usage.device("downlink_per_day") * MONTH_DAYS * metered(usage.device("downlink_bytes"), 5120.0);
+        let shadow_updates = d * usage.device("shadow_updates_per_day") * MONTH_DAYS + api_calls * usage.users("api_shadow_percent") / 100.0;
+        let shadow_msgs = shadow_updates * metered(usage.device("shadow_bytes"), 5120.0);
+        f.set(DEVICE_FLEET, "monthly_connection_minutes", minutes);
+        f.set(DEVICE_FLEET, "monthly_messages", telemetry + downlink + shadow_msgs);
+        f.set(DEVICE_FLEET, "monthly_shadow_operations", shadow_updates * metered(usage.device("shadow_bytes"), 1024.0));
+        f.set(DEVICE_FLEET, "_telemetry_messages", telemetry);
+        f.set(DEVICE_FLEET, "_downlink_messages", downlink);
+        f.set(DEVICE_FLEET, "_shadow_messages", shadow_msgs);
+        f.set(DEVICE_FLEET, "_peak_connections", peak_connections(usage, d));
+    }
+
+    let mut invocations: IndexMap<String, IndexMap<Traffic, f64>> = IndexMap::new();
+    let mut invoke = |id: String, kind: Traffic, n: f64| *invocations.entry(id).or_default().entry(kind).or_insert(0.0) += n;
+
+    // Topic rules → their actions.
+    for rule in res.of_type("AWS::IoT::TopicRule") {
+        let (kind, warning) = rule_traffic(rule);
+        if let Some(w) = warning {
+            f.warn(w);
+        }
+        let (msgs, bytes) = match kind {
+            Traffic::Presence => (d * usage.device("reconnects_per_day") * 2.0 * MONTH_DAYS, PRESENCE_EVENT_BYTES),
+            Traffic::Binding => (new_devices, BINDING_EVENT_BYTES),
+            _ => (telemetry_msgs, telemetry_bytes),
+        };
+        let actions = rule.prop(&["TopicRulePayload", "Actions"]).and_then(Value::as_array).cloned().unwrap_or_default();
+        f.set(&rule.logical_id, "monthly_messages", msgs);
+        f.set(&rule.logical_id, "message_bytes", bytes);
+        f.set(&rule.logical_id, "_actions", actions.len().max(1) as f64);
+        if kind == Traffic::Presence {
+            f.set(&rule.logical_id, "_presence", 1.0);
+        }
+        let msgs = resolve(&f, rule, "monthly_messages");
+        for action in &actions {
+            let Some((name, body)) = action.as_object().and_then(|m| m.iter().next()) else { continue };
+            let linked = match name.as_str() {
+                "Lambda" => body.get("FunctionArn").and_then(target).filter(|t| is(res, t, "AWS::Lambda::Function")),
+                "Sqs" => body.get("QueueUrl").and_then(target).filter(|t| is(res, t, "AWS::SQS::Queue")),
+                _ => None,
+            };
+            match (name.as_str(), linked) {
+                ("Lambda", Some(t)) => invoke(t, kind, msgs),
+                ("Sqs", Some(t)) => f.add(&t, "monthly_requests", msgs),
+                _ => f.warn(format!("rule {}: the {name} action's target is not priced from the rule's traffic", rule.logical_id)),
+            }
+        }
+        let error_queue = rule.prop(&["TopicRulePayload", "ErrorAction", "Sqs", "QueueUrl"]).and_then(target);
+        if let Some(q) = error_queue.filter(|t| is(res, t, "AWS::SQS::Queue")) {
+            f.add(&q, "monthly_requests", msgs * actions.len().max(1) as f64 * error_share);
+        }
+    }
+
+    // REST APIs → their Lambda integrations and web ACLs; user pools.
+    let apis: Vec<&Resource> = res.of_type("AWS::ApiGateway::RestApi").collect();
+    for api in &apis {
+        f.set(&api.logical_id, "monthly_requests", api_calls / apis.len() as f64);
+        let requests = resolve(&f, api, "monthly_requests");
+        let mut fns: Vec<String> = Vec::new();
+        for m in res.of_type("AWS::ApiGateway::Method") {
+            if m.prop(&["RestApiId"]).and_then(target).as_deref() != Some(&api.logical_id) {
+                continue;
+            }
+            for t in m.prop(&["Integration", "Uri"]).map(targets).unwrap_or_default() {
+                if is(res, &t, "AWS::Lambda::Function") && !fns.contains(&t) {
+                    fns.push(t);
+                }
+            }
+        }
+        for t in &fns {
+            invoke(t.clone(), Traffic::Api, requests / fns.len() as f64);
+        }
+        let stages: Vec<&str> = res
+            .of_type("AWS::ApiGateway::Stage")
+            .filter(|s| s.prop(&["RestApiId"]).and_then(target).as_deref() == Some(&api.logical_id))
+            .map(|s| s.logical_id.as_str())
+            .collect();
+        for assoc in res.of_type("AWS::WAFv2::WebACLAssociation") {
+            let arn = assoc.prop(&["ResourceArn"]).map(targets).unwrap_or_default();
+            if arn.iter().any(|t| *t == api.logical_id || stages.contains(&t.as_str())) {
+                if let Some(acl) = assoc.prop(&["WebACLArn"]).and_then(target) {
+                    f.add(&acl, "monthly_requests", requests);
+                }
+            }
+        }
+    }
+    let pools: Vec<&Resource> = res.of_type("AWS::Cognito::UserPool").collect();
+    for p in &pools {
+        let mau = d * usage.users("users_per_device") * usage.users("monthly_active_percent") / 100.0;
+        f.set(&p.logical_id, "monthly_active_users", mau / pools.len() as f64);
+    }
+
+    // Fleet provisioning → the pre-provisioning hook.
+    for pt in res.of_type("AWS::IoT::ProvisioningTemplate") {
+        f.set(&pt.logical_id, "monthly_provisionings", new_devices);
+        let n = resolve(&f, pt, "monthly_provisionings");
+        if let Some(hook) = pt.prop(&["PreProvisioningHook", "TargetArn"]).and_then(target) {
+            invoke(hook, Traffic::Provisioning, n);
+        }
+    }
+
+    functions(&mut f, res, usage, d, registry, &invocations);
+    tables(&mut f, res, usage, d, new_devices);
+    log_groups(&mut f, res);
+    f
+}
+
+fn is(res: &Resources, id: &str, type_name: &str) -> bool {
+    res.get(id).is_some_and(|r| r.type_name == type_name)
+}
+
+/// Devices connected at the busiest moment: all of them when always connected, else the average × peak factor.
+pub fn peak_connections(usage: &Usage, d: f64) -> f64 {
+    let share = usage.device("connected_minutes_per_day").min(1440.0) / 1440.0;
+    if share >= 1.0 {
+        d
+    } else {
+        (d * share * usage.fleet("peak_to_average")).min(d)
+    }
+}
+
+/// The environment variable → table links of a function.
+fn table_env(res: &Resources, func: &Resource) -> IndexMap<String, String> {
+    let mut out = IndexMap::new();
+    if let Some(vars) = func.prop(&["Environment", "Variables"]).and_then(Value::as_object) {
+        for (name, v) in vars {
+            if let Some(t) = target(v).filter(|t| is(res, t, "AWS::DynamoDB::Table")) {
+                out.insert(name.clone(), t);
+            }
+        }
+    }
+    out
+}
+
+fn functions(
+    f: &mut Flow,
+    res: &Resources,
+    usage: &Usage,
+    d: f64,
+    registry: &Registry,
+    invocations: &IndexMap<String, IndexMap<Traffic, f64>>,
+) {
+    let telemetry_item = usage.device("telemetry_bytes") + TELEMETRY_ITEM_OVERHEAD;
+    for func in res.of_type("AWS::Lambda::Function") {
+        let id = func.logical_id.as_str();
+        let kinds = invocations.get(id).cloned().unwrap_or_default();
+        let derived_total: f64 = kinds.values().sum();
+        if !kinds.is_empty() {
+            f.set(id, "monthly_requests", derived_total);
+        }
+        let ru = ResourceUsage {
+            id,
+            type_name: &func.type_name,
+            usage,
+            derived: f.derived.get(id),
+            keys: registry.keys(&func.type_name),
+            devices: d,
+        };
+        let requests = ru.get("monthly_requests");
+        let app_log_bytes = ru.get("log_bytes_per_request");
+        let scale = if derived_total > 0.0 { requests / derived_total } else { 0.0 };
+        let env = table_env(res, func);
+        for (kind, n) in &kinds {
+            for op in ops(*kind, telemetry_item) {
+                let Some(table) = env.get(op.env) else {
+                    f.warn(format!("function {id}: its environment names no {} table, so the table operations of its {kind:?} events are not priced", op.env));
+                    continue;
+                };
+                let gsis = res.get(table).map_or(0.0, gsi_count);
+                let events = n * scale;
+                if op.write {
+                    f.add(table, "monthly_write_units", events * metered(op.bytes, 1024.0) * (1.0 + gsis));
+                    if op.env == "TELEMETRY_TABLE" {
+                        f.add(table, "_items_written", events);
+                        f.set(table, "_item_bytes", op.bytes);
+                    }
+                } else {
+                    f.add(table, "monthly_read_units", events * metered(op.bytes, 4096.0) * op.consistency);
+                }
+            }
+        }
+        if let Some(t) = env.get("TELEMETRY_TABLE") {
+            if let Some(days) = func.prop(&["Environment", "Variables", "TELEMETRY_TTL_DAYS"]).and_then(number) {
+                f.set(t, "_retention_days", days);
+            }
+        }
+        let json = func.prop(&["LoggingConfig", "LogFormat"]).and_then(Value::as_str) == Some("JSON");
+        let platform = if json { PLATFORM_LOG_BYTES_JSON } else { PLATFORM_LOG_BYTES_TEXT };
+        let log_gb = requests * (platform + app_log_bytes) / GB;
+        match func.prop(&["LoggingConfig", "LogGroup"]).and_then(target).filter(|t| is(res, t, "AWS::Logs::LogGroup")) {
+            Some(lg) => f.add(&lg, "monthly_ingested_gb", log_gb),
+            None => f.set(id, "_unlinked_log_gb", log_gb),
+        }
+    }
+}
+
+/// A number or a numeric string.
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Global secondary indexes of a table (each write is written again to each, all attributes projected).
+pub fn gsi_count(t: &Resource) -> f64 {
+    t.prop(&["GlobalSecondaryIndexes"]).and_then(Value::as_array).map_or(0.0, |a| a.len() as f64)
+}
+
+fn tables(f: &mut Flow, res: &Resources, usage: &Usage, d: f64, new_devices: f64) {
+    let mut roles: IndexMap<String, String> = IndexMap::new();
+    for func in res.of_type("AWS::Lambda::Function") {
+        for (env, t) in table_env(res, func) {
+            roles.entry(t).or_insert(env);
+        }
+    }
+    let users = d * usage.users("users_per_device");
+    for t in res.of_type("AWS::DynamoDB::Table") {
+        let id = t.logical_id.as_str();
+        let ttl = t.prop(&["TimeToLiveSpecification", "Enabled"]).and_then(Value::as_bool).unwrap_or(false);
+        let bytes = match roles.get(id).map(String::as_str) {
+            Some("TELEMETRY_TABLE") => {
+                let derived = f.derived.get(id).cloned().unwrap_or_default();
+                let get = |k: &str| derived.get(k).copied().unwrap_or(0.0);
+                let days = derived.get("_retention_days").copied().unwrap_or_else(|| usage.device("telemetry_retention_days"));
+                if !ttl {
+                    f.warn(format!("table {id}: no TTL, so telemetry is never deleted; storage is priced at {days} days of data and grows every month"));
+                }
+                get("_items_written") * get("_item_bytes") * days / MONTH_DAYS
+            }
+            Some("NODES_TABLE") => d * NODE_ITEM_BYTES,
+            Some("USER_NODES_TABLE") => users * USER_NODE_ITEM_BYTES,
+            Some("USERS_TABLE") => users * USER_ITEM_BYTES,
+            Some("SERIAL_ALLOWLIST_TABLE") => d * SERIAL_ITEM_BYTES,
+            Some("BINDING_REQUESTS_TABLE") => new_devices / MONTH_DAYS * BINDING_ITEM_BYTES,
+            _ => {
+                if !f.derived.contains_key(id) {
+                    f.warn(format!("table {id}: no function's environment names it, so no usage is derived; set resource_usage.{id}"));
+                }
+                continue;
+            }
+        };
+        f.set(id, "storage_gb", bytes * (1.0 + gsi_count(t)) / GB);
+    }
+}
+
+fn log_groups(f: &mut Flow, res: &Resources) {
+    for lg in res.of_type("AWS::Logs::LogGroup") {
+        match lg.prop(&["RetentionInDays"]).and_then(number) {
+            Some(days) => f.set(&lg.logical_id, "_retention_days", days),
+            None => {
+                f.warn(format!("log group {}: no RetentionInDays, so logs are kept forever; storage is priced at one year of logs and grows every month", lg.logical_id));
+                f.set(&lg.logical_id, "_retention_days", 365.0);
+            }
+        }
+    }
+}

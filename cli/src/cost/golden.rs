@@ -1,0 +1,201 @@
+//! Engine-level tests: the thesis reference, a hand-checked small case, golden tables of the fixture backend,
+//! sweeps, comparisons, unpriced resources and usage errors.
+
+use super::report::{render, Format, View};
+use super::*;
+
+const BACKEND: &str = include_str!("testdata/backend.yaml");
+const BOOTSTRAP: &str = include_str!("testdata/bootstrap.yaml");
+const THESIS: &str = include_str!("testdata/thesis.yaml");
+const THESIS_USAGE: &str = include_str!("testdata/thesis-usage.yaml");
+
+fn fixture() -> Resources {
+    let mut r = Resources::default();
+    r.add("bootstrap", "bootstrap.yaml", BOOTSTRAP).unwrap();
+    r.add("backend", "backend.yaml", BACKEND).unwrap();
+    r
+}
+
+fn us() -> PriceTable {
+    PriceTable::embedded("us-east-1").unwrap()
+}
+
+fn run(res: &Resources, usage: &Usage, devices: u64, free_tier: FreeTierMode) -> Estimate {
+    estimate(res, usage, &us(), Options { devices, free_tier }).unwrap()
+}
+
+fn close(got: f64, want: f64, what: &str) {
+    assert!((got - want).abs() <= 1e-6_f64.max(want.abs() * 1e-9), "{what}: got {got}, want {want}");
+}
+
+/// sources.md: 3.6M devices × 730 messages, two SQS queues and two Lambda invocations per message, 128 MB,
+/// billed 200 ms, Lambda free tier applied: SQS $2,102.40 and Lambda $3,234.34 a month. The thesis subtracted
+/// the Lambda free tier but not the SQS one, so its SQS row is our `--free-tier none` figure and its Lambda row
+/// our `--free-tier always` one (with the free tier, SQS is $2,102.00).
+#[test]
+fn reproduces_the_thesis_sqs_and_lambda_rows() {
+    let mut res = Resources::default();
+    res.add("thesis", "thesis.yaml", THESIS).unwrap();
+    let usage = Usage::parse("thesis-usage.yaml", THESIS_USAGE).unwrap();
+    let always = run(&res, &usage, 3_600_000, FreeTierMode::Always);
+    let none = run(&res, &usage, 3_600_000, FreeTierMode::None);
+    let cents = |x: f64| (x * 100.0).round() / 100.0;
+    assert_eq!(cents(always.service("AWS Lambda")), 3234.34);
+    assert_eq!(cents(none.service("Amazon SQS")), 2102.40);
+    assert_eq!(cents(always.service("Amazon SQS")), 2102.00);
+    assert_eq!(cents(none.service("AWS Lambda")), 3241.20);
+    // The parts: 5.256B requests; 5.256B × 0.2 s × 0.125 GB = 131.4M GB-s.
+    let f = always.resource("IngestFunction").unwrap();
+    close(f.components[0].quantity, 2_628_000_000.0, "requests of one function");
+    close(f.components[1].quantity, 65_700_000.0, "GB-s of one function");
+    assert!(always.unpriced.is_empty() && always.free.is_empty());
+}
+
+/// One device profile, every component, checked by hand (free tier off, 1,000 devices, arm64 128 MB, 10 ms).
+#[test]
+fn hand_checked_small_case() {
+    let usage = Usage::parse(
+        "small.yaml",
+        "version: 1
+device: {connected_minutes_per_day: 1440, reconnects_per_day: 1, telemetry_per_hour: 2, telemetry_bytes: 600,
+  basic_ingest: true, downlink_per_day: 4, downlink_bytes: 6000, shadow_updates_per_day: 2, shadow_bytes: 1500}
+fleet: {new_devices_percent_per_month: 10, rule_error_percent: 0.1}
+users: {users_per_device: 2, monthly_active_percent: 50, api_calls_per_user_per_day: 3, api_shadow_percent: 50}
+resource_type_default_usage:
+  AWS::Lambda::Function: {request_duration_ms: 10, log_bytes_per_request: 0}
+",
+    )
+    .unwrap();
+    let e = run(&fixture(), &usage, 1000, FreeTierMode::None);
+    let q = |id: &str, i: usize| e.resource(id).unwrap().components[i].quantity;
+    // A month is 730 h = 30.41667 days.
+    close(q("DeviceFleet", 0), 43_800_000.0, "connection minutes: 1000 × 1440 × 30.41667");
+    close(q("DeviceFleet", 1), 0.0, "telemetry on Basic Ingest is not metered");
+    close(q("DeviceFleet", 2), 243_333.333333, "downlink: 1000 × 4 × 30.41667 × 2 (6000 B = two 5 KB units)");
+    // API calls 1000 × 2 users × 3 × 30.41667 = 182,500, half of them on the shadow = 91,250;
+    // shadow updates = 1000 × 2 × 30.41667 + 91,250 = 152,083.33, each one response message.
+    close(q("DeviceFleet", 3), 152_083.333333, "shadow response messages");
+    close(q("DeviceFleet", 4), 304_166.666667, "shadow operations: 152,083.33 × 2 (1500 B = two 1 KB units)");
+    close(q("ProvisioningTemplate", 0), 400.0, "10% new devices × 4 messages");
+    close(q("TelemetryRule", 0), 1_460_000.0, "telemetry: 1000 × 2 × 730");
+    close(q("PresenceRule", 0), 60_833.333333, "presence: 1000 × 1 reconnect × 2 events × 30.41667");
+    close(q("BindingRule", 0), 100.0, "one binding per new device");
+    close(q("ApiFunction", 0), 182_600.0, "API calls + bindings");
+    close(q("TelemetryIngestFunction", 1), 1_825.0, "GB-s: 1.46M × 0.01 s × 0.125 GB");
+    // Writes: telemetry 1.46M (750 B item = 1 WRU); presence 60,833.33 × 2 (by-owner GSI); binding:
+    // user_nodes 100 × 2, nodes 100 × 2, binding_requests 100 × 2; provisioning: allowlist 100, nodes 100 × 2.
+    close(q("TelemetryTable", 0), 1_460_000.0, "telemetry writes");
+    close(q("NodesTable", 0), 121_666.666667 + 200.0 + 200.0, "nodes writes");
+    close(q("UserNodesTable", 1), 91_250.0, "eventually consistent reads: 182,500 × 0.5");
+    close(q("TelemetryTable", 2), 1.005828381, "1.46M items × 750 B × 30 of 30.41667 days, in GiB");
+    close(q("DeadLetterQueue", 0), 1_520.933333, "0.1% of the 1,520,933 rule actions");
+    close(q("Api", 0), 182_500.0, "API requests");
+    close(q("WebAcl", 2), 182_500.0, "inspected by the web ACL");
+    close(q("UserPool", 0), 1_000.0, "MAU: 1000 × 2 × 50%");
+    // Costs per service (USD), from the quantities above and the us-east-1 prices.
+    close(e.service("AWS IoT Core"), 4.73668, "IoT: 3.504 + 0.395817 + 0.380208 + 0.000375 + 0.438 + 0.01825 + 0.00003");
+    close(e.service("AWS Lambda"), 0.340706667 + 0.028392364, "Lambda: 1,703,533 requests + 2,129.42 GB-s arm64");
+    close(e.service("Amazon DynamoDB"), 0.989104167 + 0.0228375 + 0.453482467, "DynamoDB: WRU + RRU + storage and PITR");
+    close(e.service("Amazon SQS"), 0.000608373, "SQS");
+    close(e.service("Amazon CloudWatch Logs"), 0.206250076 + 0.001830823, "logs: 260 B per invocation");
+    close(e.service("Amazon API Gateway"), 0.63875, "API Gateway");
+    close(e.service("AWS WAF"), 7.1095, "WAF: $5 + 2 rules + requests");
+    close(e.service("Amazon Cognito"), 15.0, "Cognito Essentials");
+    close(e.service("Amazon S3"), 0.0032, "S3 defaults");
+    let sum: f64 = e.services.iter().map(|s| s.monthly_usd).sum();
+    close(e.total_monthly_usd, sum, "total");
+    close(e.per_device_monthly_usd, sum / 1000.0, "per device");
+}
+
+#[test]
+fn golden_fixture_table() {
+    let e = run(&fixture(), &Usage::default(), 3_600_000, FreeTierMode::Always);
+    insta::assert_snapshot!("fixture_3600000_table", render(&View::One(&e), Format::Table));
+}
+
+#[test]
+fn golden_sweep_and_compare() {
+    let res = fixture();
+    let es = sweep(&res, &Usage::default(), &us(), &[1000, 10_000, 180_000, 360_000, 3_600_000], FreeTierMode::Always).unwrap();
+    insta::assert_snapshot!("fixture_sweep_markdown", render(&View::Sweep(&es), Format::Markdown));
+    let batched = Usage::parse("batched.yaml", "version: 1\ndevice: {telemetry_per_hour: 0.25, telemetry_bytes: 800}\n").unwrap();
+    let other = run(&res, &batched, 3_600_000, FreeTierMode::Always);
+    let view = View::Compare { base: &es[4], other: &other, base_name: "defaults", other_name: "batched.yaml" };
+    insta::assert_snapshot!("fixture_compare_table", render(&view, Format::Table));
+    assert!(other.total_monthly_usd < es[4].total_monthly_usd, "batching telemetry saves money");
+}
+
+#[test]
+fn costs_grow_with_devices_and_per_device_falls_without_free_tier() {
+    let es = sweep(&fixture(), &Usage::default(), &us(), &[1000, 100_000, 10_000_000], FreeTierMode::None).unwrap();
+    assert!(es.windows(2).all(|w| w[0].total_monthly_usd < w[1].total_monthly_usd));
+    // Without the free tier, fixed costs (web ACL) spread over more devices and tiers only lower unit prices.
+    assert!(es.windows(2).all(|w| w[0].per_device_monthly_usd > w[1].per_device_monthly_usd));
+    // With it, small fleets are cheaper per device (10,000 free Cognito MAU cover 1,000 devices).
+    let free = sweep(&fixture(), &Usage::default(), &us(), &[1000, 100_000], FreeTierMode::Always).unwrap();
+    assert!(free[0].per_device_monthly_usd < free[1].per_device_monthly_usd);
+}
+
+#[test]
+fn free_tier_modes_order_the_totals() {
+    let res = fixture();
+    let t = |m| run(&res, &Usage::default(), 1000, m).total_monthly_usd;
+    let (none, always, first) = (t(FreeTierMode::None), t(FreeTierMode::Always), t(FreeTierMode::FirstYear));
+    assert!(none > always && always > first, "{none} > {always} > {first}");
+}
+
+#[test]
+fn unknown_types_are_listed_as_unpriced_and_warned() {
+    let mut res = fixture();
+    res.add("extra", "extra.json", r#"{"Resources": {"Box": {"Type": "AWS::EC2::Instance"}}}"#).unwrap();
+    let e = run(&res, &Usage::default(), 10, FreeTierMode::Always);
+    assert_eq!(e.unpriced.len(), 1);
+    assert_eq!((e.unpriced[0].logical_id.as_str(), e.unpriced[0].type_name.as_str()), ("Box", "AWS::EC2::Instance"));
+    assert!(e.warnings.iter().any(|w| w == "Box (AWS::EC2::Instance) is not priced: the total leaves it out"));
+}
+
+#[test]
+fn overrides_flow_downstream() {
+    let res = fixture();
+    let base = run(&res, &Usage::default(), 1000, FreeTierMode::None);
+    let u = Usage::parse("o.yaml", "version: 1\nresource_usage:\n  TelemetryIngestFunction: {monthly_requests: 10}\n").unwrap();
+    let e = run(&res, &u, 1000, FreeTierMode::None);
+    close(e.resource("TelemetryIngestFunction").unwrap().components[0].quantity, 10.0, "override");
+    close(e.resource("TelemetryTable").unwrap().components[0].quantity, 10.0, "writes follow the function's requests");
+    // The rule still fires for every message: the override is on the function only.
+    let rule = |e: &Estimate| e.resource("TelemetryRule").unwrap().components[0].quantity;
+    close(rule(&e), rule(&base), "rule unchanged");
+}
+
+#[test]
+fn usage_errors_name_the_key_or_resource() {
+    let res = fixture();
+    let err = |text: &str| {
+        let u = Usage::parse("u.yaml", text).unwrap();
+        estimate(&res, &u, &us(), Options { devices: 1, free_tier: FreeTierMode::Always }).unwrap_err().to_string()
+    };
+    assert_eq!(err("version: 1\nresource_usage:\n  Nope: {monthly_requests: 1}\n"), "u.yaml: resource_usage names `Nope`, which is not a resource of the template");
+    assert_eq!(
+        err("version: 1\nresource_usage:\n  ApiFunction: {monthly_request: 1}\n"),
+        "u.yaml: unknown usage key `monthly_request` for `resource_usage.ApiFunction` (AWS::Lambda::Function)"
+    );
+    assert_eq!(err("version: 1\nresource_type_default_usage:\n  AWS::EC2::Instance: {hours: 1}\n"), "u.yaml: resource_type_default_usage names `AWS::EC2::Instance`, which has no usage keys");
+    let ok = Usage::parse("u.yaml", "version: 1\nresource_usage:\n  DeviceFleet: {monthly_messages_per_device: 10}\n").unwrap();
+    let e = estimate(&res, &ok, &us(), Options { devices: 5, free_tier: FreeTierMode::None }).unwrap();
+    close(e.resource("DeviceFleet").unwrap().components[1].quantity, 50.0, "per-device override × 5");
+}
+
+#[test]
+fn json_has_the_documented_fields() {
+    let e = run(&fixture(), &Usage::default(), 100, FreeTierMode::Always);
+    let v: serde_json::Value = serde_json::from_str(&render(&View::One(&e), Format::Json)).unwrap();
+    for k in ["total_monthly_usd", "per_device_monthly_usd", "devices", "region", "prices_as_of", "services", "resources", "unpriced", "warnings"] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    let c = &v["resources"][0]["components"][0];
+    for k in ["name", "quantity", "unit", "unit_price_usd", "monthly_usd", "price"] {
+        assert!(c.get(k).is_some(), "component misses {k}");
+    }
+    assert_eq!(v["resources"][1]["logical_id"], "ArtifactsBucket");
+    assert_eq!(v["resources"][1]["type"], "AWS::S3::Bucket");
+}
