@@ -1,9 +1,6 @@
-//! api settings: `BINDING_CODE_TTL_SECONDS`, `SHARING_ENABLED`, and the IoT data-plane endpoint.
+//! api settings: `BINDING_CODE_TTL_SECONDS`, `SHARING_ENABLED`, `ALLOWED_ORIGINS`, and the IoT data-plane endpoint.
 
-use rainmaker_model::contract::{ENV_BINDING_CODE_TTL_SECONDS, ENV_SHARING_ENABLED};
-
-/// Comma-separated CORS origins (`*` allows any); empty or unset: no CORS headers.
-pub const ENV_ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+use rainmaker_model::contract::{ENV_ALLOWED_ORIGINS, ENV_BINDING_CODE_TTL_SECONDS, ENV_SHARING_ENABLED};
 use rainmaker_model::ModelError;
 
 /// Behaviour switches of the API.

@@ -18,6 +18,8 @@ pub const ENV_IOT_DATA_ENDPOINT: &str = "IOT_DATA_ENDPOINT";
 pub const ENV_BINDING_CODE_TTL_SECONDS: &str = "BINDING_CODE_TTL_SECONDS";
 /// api: `true` / `false`.
 pub const ENV_SHARING_ENABLED: &str = "SHARING_ENABLED";
+/// api: comma-separated CORS origins (`*` allows any); empty or unset: no CORS headers.
+pub const ENV_ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 /// Standard AWS SDK variable; when set it wins over `IOT_DATA_ENDPOINT` (tests point it at moto).
 pub const ENV_AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 
