@@ -60,6 +60,14 @@ pub enum Command {
     Estimate(crate::commands::estimate::EstimateArgs),
     /// List the blueprints this version ships
     Blueprints,
+    /// Show what `apply` would change in the live stacks (change sets, replacements flagged); changes nothing
+    Plan(PlanArgs),
+    /// Deploy: bootstrap stack, Lambda artifacts, backend change set, claim certificate, verification, outputs
+    Apply(ApplyArgs),
+    /// Stack states, template versions, outputs and last events
+    Status(StatusArgs),
+    /// Delete the stacks; the data (tables, user pool, artifacts bucket) is kept unless --delete-data
+    Destroy(DestroyArgs),
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -95,4 +103,53 @@ pub struct ValidateArgs {
     /// Skip cfn-lint even when it is on PATH
     #[arg(long)]
     pub no_cfn_lint: bool,
+}
+
+/// Where the Lambda zips and their manifest.json are (`cargo xtask lambdas` writes them).
+#[derive(Debug, Clone, Args)]
+pub struct ArtifactsArg {
+    /// Directory holding the Lambda zips and manifest.json written by `cargo xtask lambdas`
+    #[arg(long, env = "RAINMAKER_ARTIFACTS", default_value = "target/lambdas")]
+    pub artifacts: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub artifacts: ArtifactsArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub artifacts: ArtifactsArg,
+    /// Do not ask before executing (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Allow changes that replace or remove stateful resources (tables, user pool, artifacts bucket): data is lost
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Run the verification pass even when nothing changed
+    #[arg(long)]
+    pub verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// How many recent events to show per stack
+    #[arg(long, default_value_t = 5)]
+    pub events: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Keep the data: tables, user pool and artifacts bucket (the default)
+    #[arg(long, conflicts_with = "delete_data")]
+    pub keep_data: bool,
+    /// Also delete the DynamoDB tables and the artifacts bucket after the stacks (irreversible)
+    #[arg(long)]
+    pub delete_data: bool,
 }

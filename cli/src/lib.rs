@@ -4,12 +4,14 @@
 //! command line. See docs/ARCHITECTURE.md for the map.
 
 pub mod assets;
+pub mod aws;
 pub mod cfn_lint;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod cost;
 pub mod output;
+pub mod progress;
 pub mod template;
 
 /// The version of the template set, stamped on every stack (the CLI's own version).

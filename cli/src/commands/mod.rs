@@ -1,9 +1,13 @@
 //! One module per subcommand; `dispatch` routes the parsed command line to it.
 
+pub mod apply;
 pub mod blueprints;
+pub mod destroy;
 pub mod estimate;
 pub mod init;
+pub mod plan;
 pub mod render;
+pub mod status;
 pub mod usage;
 pub mod validate;
 
@@ -19,6 +23,10 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Validate(args) => validate::run(g, &args),
         Command::Estimate(args) => estimate::run(g, &args),
         Command::Blueprints => blueprints::run(g),
+        Command::Plan(args) => plan::run(g, &args),
+        Command::Apply(args) => apply::run(g, &args),
+        Command::Status(args) => status::run(g, &args),
+        Command::Destroy(args) => destroy::run(g, &args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "rainmaker-deploy", &mut std::io::stdout());

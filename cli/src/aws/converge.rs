@@ -1,0 +1,242 @@
+//! Bringing one stack to its rendered template: recover from the state CloudFormation left it in, detect "no
+//! changes" cheaply, then change set -> refuse stateful losses -> confirm -> execute -> wait -> stack policy.
+
+use super::changeset::{self, ChangeSetInput};
+use super::events::{EventStream, WaitOptions};
+use super::plan::{PlanKind, StackPlan, TemplateInfo};
+use super::progress::{Progress, ProgressEvent, Prompter, Question};
+use super::sdk::Clients;
+use super::stack::{self, StackState};
+use super::{policy, DeployError};
+use aws_sdk_cloudformation::types::Stack;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// CloudFormation's limit for an inline template body; larger ones go through the artifacts bucket.
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// One stack to converge.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// `bootstrap` or `backend`.
+    pub stack: &'a str,
+    pub stack_name: &'a str,
+    pub body: &'a str,
+    pub info: &'a TemplateInfo,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Where a stack stands before any change.
+#[derive(Debug, Clone)]
+pub enum Ready {
+    /// Live template, parameters and tags are what we would deploy.
+    Unchanged(Stack),
+    /// Something differs (or there is no stack yet: `live` is None or the stack is in review).
+    Change { live: Option<Stack>, create: bool },
+}
+
+/// How the stack ended.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StackResult {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// What happened to one stack, as data.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackReport {
+    pub stack: String,
+    pub stack_name: String,
+    pub result: StackResult,
+    pub status: String,
+    pub plan: StackPlan,
+    /// Recovery steps taken first ("deleted the stack left in ROLLBACK_COMPLETE", ...).
+    pub recovered: Vec<String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Compare a recovered stack with the target: unchanged when template, parameters and tags are what we would deploy.
+pub async fn compare(c: &Clients, t: &Target<'_>, live: Option<Stack>) -> Result<Ready, DeployError> {
+    let Some(live) = live else { return Ok(Ready::Change { live: None, create: true }) };
+    if stack::classify(&stack::status(&live)) == StackState::Review {
+        return Ok(Ready::Change { live: Some(live), create: true });
+    }
+    if stack::parameters(&live) == t.parameters && stack::tags(&live) == t.tags {
+        let body = stack::template_body(&c.cfn, t.stack_name).await?;
+        if body.as_deref().is_some_and(|b| same_template(b, t.body)) {
+            return Ok(Ready::Unchanged(live));
+        }
+    }
+    Ok(Ready::Change { live: Some(live), create: false })
+}
+
+/// Same template text, or the same document once parsed (quoting and layout changes are not changes).
+pub fn same_template(live: &str, wanted: &str) -> bool {
+    live == wanted || matches!((crate::template::parse(live), crate::template::parse(wanted)), (Ok(a), Ok(b)) if a == b)
+}
+
+/// Loop until the stack is missing, in review, or stable: wait for operations in progress, continue a failed
+/// rollback, delete a failed first create (when the prompter agrees).
+pub async fn recover(
+    c: &Clients,
+    t: &Target<'_>,
+    wait: &WaitOptions,
+    prompter: &dyn Prompter,
+    progress: &dyn Progress,
+    recovered: &mut Vec<String>,
+) -> Result<Option<Stack>, DeployError> {
+    let step = |m: String| progress.report(ProgressEvent::Step { stack: Some(t.stack_name.to_string()), message: m });
+    for _ in 0..6 {
+        let Some(live) = stack::describe(&c.cfn, t.stack_name).await? else { return Ok(None) };
+        let status = stack::status(&live);
+        match stack::classify(&status) {
+            StackState::Missing => return Ok(None),
+            StackState::Review | StackState::Stable => return Ok(Some(live)),
+            StackState::Busy => {
+                let since = live.last_updated_time().or(live.creation_time()).map_or("?".into(), |d| d.to_string());
+                step(format!("{status} since {since} (another operation holds the stack); waiting for it to finish"));
+                EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                recovered.push(format!("waited for an operation in progress ({status})"));
+            }
+            StackState::FailedCreate => {
+                let reason = live.stack_status_reason();
+                if !prompter.confirm(&Question::DeleteFailedStack { stack: t.stack_name, status: &status, reason }) {
+                    return Err(DeployError::FailedCreate { stack: t.stack_name.into(), status });
+                }
+                step(format!("deleting the stack left in {status} by a failed create"));
+                c.cfn
+                    .delete_stack()
+                    .stack_name(t.stack_name)
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
+                EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                recovered.push(format!("deleted the stack left in {status} by a failed create"));
+            }
+            StackState::RollbackFailed => {
+                step("continuing the failed rollback (ContinueUpdateRollback)".into());
+                c.cfn
+                    .continue_update_rollback()
+                    .stack_name(t.stack_name)
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::sdk("CloudFormation ContinueUpdateRollback", e))?;
+                let done = EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                if done.status != "UPDATE_ROLLBACK_COMPLETE" {
+                    return Err(DeployError::Stuck {
+                        stack: t.stack_name.into(),
+                        status: done.status,
+                        help: "the rollback could not finish; fix the resource named in the events (or skip it with \
+                               `aws cloudformation continue-update-rollback --resources-to-skip`), then apply again"
+                            .into(),
+                    });
+                }
+                recovered.push("continued the failed rollback to UPDATE_ROLLBACK_COMPLETE".into());
+            }
+            StackState::Stuck => {
+                return Err(DeployError::Stuck {
+                    stack: t.stack_name.into(),
+                    status: status.clone(),
+                    help: format!(
+                        "{}; `rainmaker-deploy status` shows the last events",
+                        if status == "DELETE_FAILED" { "a delete failed: run `rainmaker-deploy destroy` again" } else { "unexpected status" }
+                    ),
+                })
+            }
+        }
+    }
+    Err(DeployError::Stuck { stack: t.stack_name.into(), status: "unsettled".into(), help: "the stack kept changing state; try again".into() })
+}
+
+/// Inline body, or upload the template to the artifacts bucket and return its URL.
+pub async fn template_source(c: &Clients, t: &Target<'_>, bucket: Option<&str>, region: &str) -> Result<(Option<String>, Option<String>), DeployError> {
+    if t.body.len() <= MAX_TEMPLATE_BODY {
+        return Ok((Some(t.body.to_string()), None));
+    }
+    let Some(bucket) = bucket else {
+        return Err(DeployError::Io { what: format!("template of {}", t.stack_name), reason: "larger than 51,200 bytes and no artifacts bucket".into() });
+    };
+    let key = format!("templates/{}/{}.yaml", t.stack, hex::encode(Sha256::digest(t.body.as_bytes())));
+    c.s3.put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(t.body.as_bytes().to_vec().into())
+        .content_type("application/x-yaml")
+        .send()
+        .await
+        .map_err(|e| DeployError::sdk("S3 PutObject", e))?;
+    Ok((None, Some(format!("https://s3.{region}.amazonaws.com/{bucket}/{key}"))))
+}
+
+/// Create a change set and read it into a plan (the change set is left for [`execute`] or deletion).
+pub async fn plan(c: &Clients, t: &Target<'_>, create: bool, source: (Option<String>, Option<String>), wait: &WaitOptions) -> Result<StackPlan, DeployError> {
+    let input = ChangeSetInput {
+        stack: t.stack,
+        stack_name: t.stack_name,
+        template_body: source.0.as_deref(),
+        template_url: source.1,
+        parameters: &t.parameters,
+        tags: &t.tags,
+        create,
+    };
+    let name = changeset::create(&c.cfn, &input).await?;
+    changeset::describe(&c.cfn, t.stack, t.stack_name, &name, t.info, wait.poll, create).await
+}
+
+/// Refuse, confirm, execute and wait for a planned change set; then set the stack policy.
+pub async fn execute(
+    c: &Clients,
+    t: &Target<'_>,
+    plan: &StackPlan,
+    allow_replace: bool,
+    wait: &WaitOptions,
+    prompter: &dyn Prompter,
+    progress: &dyn Progress,
+) -> Result<Stack, DeployError> {
+    let name = plan.change_set.clone().unwrap_or_default();
+    let blocked: Vec<String> = plan.blocked().iter().map(|r| r.logical_id.clone()).collect();
+    if !blocked.is_empty() && !allow_replace {
+        changeset::delete(&c.cfn, t.stack_name, &name).await?;
+        return Err(DeployError::Refused { stack: t.stack_name.into(), resources: blocked });
+    }
+    if !prompter.confirm(&Question::Execute(plan)) {
+        changeset::delete(&c.cfn, t.stack_name, &name).await?;
+        return Err(DeployError::Declined { reason: "not confirmed".into() });
+    }
+    let protected = t.info.data_resources();
+    let update = plan.kind == PlanKind::Update;
+    if update && !blocked.is_empty() && !protected.is_empty() {
+        set_policy(c, t.stack_name, &policy::allow_all()).await?;
+    }
+    progress.report(ProgressEvent::Step { stack: Some(t.stack_name.into()), message: format!("executing change set {name}") });
+    let mut events = EventStream::new(&c.cfn, t.stack_name, t.info, progress);
+    changeset::execute(&c.cfn, t.stack_name, &name).await?;
+    let done = events.wait(wait).await?;
+    if done.cancelled {
+        return Err(DeployError::Cancelled { stack: t.stack_name.into(), status: done.status });
+    }
+    let Some(live) = done.stack else { return Err(DeployError::NotDeployed { stack: t.stack_name.into() }) };
+    if stack::is_failure(&done.status) {
+        let reason = done.first_failure.or(live.stack_status_reason().map(str::to_string)).unwrap_or_default();
+        return Err(DeployError::StackFailed { stack: t.stack_name.into(), status: done.status, reason });
+    }
+    if !protected.is_empty() {
+        set_policy(c, t.stack_name, &policy::protecting(&protected)).await?;
+    }
+    Ok(live)
+}
+
+async fn set_policy(c: &Clients, stack_name: &str, body: &str) -> Result<(), DeployError> {
+    c.cfn
+        .set_stack_policy()
+        .stack_name(stack_name)
+        .stack_policy_body(body)
+        .send()
+        .await
+        .map_err(|e| DeployError::sdk("CloudFormation SetStackPolicy", e))?;
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The deploy core for one tenant: [`plan`] (what would change) and [`apply`] (bootstrap stack, artifacts by
+//! content hash, backend change set, IoT claim certificate, verification, outputs), returning reports as data.
+
+use super::artifacts::{self, Artifact, Uploaded};
+use super::calls::CallSummary;
+use super::converge::{self, Ready, StackReport, StackResult, Target};
+use super::events::WaitOptions;
+use super::iot::{self, ClaimCertificate};
+use super::plan::{StackPlan, TemplateInfo};
+use super::progress::{Progress, ProgressEvent, Prompter};
+use super::sdk::{Clients, Tenant};
+use super::verify::{self, Check, Expectations};
+use super::{changeset, stack, DeployError};
+use crate::template::{self, Names, RenderedStack};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How to apply.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Allow change sets that replace or remove stateful resources.
+    pub allow_replace: bool,
+    /// Run the verification pass even when nothing changed.
+    pub always_verify: bool,
+    pub wait: WaitOptions,
+}
+
+/// What `apply` did, as data.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    pub tenant: String,
+    pub region: String,
+    pub template_version: String,
+    /// Anything created or updated.
+    pub changed: bool,
+    pub stacks: Vec<StackReport>,
+    /// Artifacts checked against the bucket (empty when the backend was unchanged).
+    pub artifacts: Vec<Uploaded>,
+    pub iot_endpoint: String,
+    pub claim_certificate: Option<ClaimCertificate>,
+    /// What a device maker needs (IoT endpoint, API URL, user pool, template names, claim files) and every output.
+    pub outputs: BTreeMap<String, String>,
+    pub outputs_file: PathBuf,
+    /// Empty when skipped (nothing changed and not asked for).
+    pub verification: Vec<Check>,
+    pub api_calls: CallSummary,
+    pub elapsed_ms: u64,
+}
+
+impl ApplyReport {
+    /// Checks that failed.
+    pub fn failed_checks(&self) -> Vec<&Check> {
+        self.verification.iter().filter(|c| !c.ok).collect()
+    }
+}
+
+/// What `plan` found, as data.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub tenant: String,
+    pub region: String,
+    pub stacks: Vec<StackPlan>,
+    pub api_calls: CallSummary,
+    pub elapsed_ms: u64,
+}
+
+/// The rendered stacks with what the core needs to know about their templates.
+pub struct Prepared {
+    pub bootstrap: (RenderedStack, TemplateInfo, serde_json::Value),
+    pub backend: (RenderedStack, TemplateInfo, serde_json::Value),
+    pub names: Names,
+}
+
+/// Render and parse both stacks (no AWS).
+pub fn prepare(t: &Tenant) -> Result<Prepared, DeployError> {
+    let rendered = template::render(&t.config)?;
+    let get = |n: &str| rendered.stack(n).cloned().ok_or_else(|| DeployError::io("rendering", format!("no {n} stack")));
+    let (b, k) = (get("bootstrap")?, get("backend")?);
+    let bjson = template::parse(&b.body)?;
+    let binfo = TemplateInfo::from_template(&bjson);
+    let kjson = template::parse(&k.body)?;
+    let kinfo = TemplateInfo::from_template(&kjson);
+    Ok(Prepared { bootstrap: (b, binfo, bjson), backend: (k, kinfo, kjson), names: Names::new(&t.config.name) })
+}
+
+/// Stack tags: the config's, plus the tenant and the template version.
+pub fn stack_tags(t: &Tenant) -> BTreeMap<String, String> {
+    let mut tags = t.config.tags.clone();
+    tags.insert("rainmaker:tenant".into(), t.config.name.clone());
+    tags.insert("rainmaker:template-version".into(), crate::TEMPLATE_VERSION.into());
+    tags
+}
+
+/// The code-key parameters the backend template declares.
+pub fn code_parameters(backend: &serde_json::Value) -> Vec<String> {
+    backend
+        .get("Parameters")
+        .and_then(|p| p.as_object())
+        .map(|m| m.keys().filter(|k| k.ends_with("CodeKey")).cloned().collect())
+        .unwrap_or_default()
+}
+
+fn backend_parameters(bucket: &str, endpoint: &str, arts: &[Artifact]) -> BTreeMap<String, String> {
+    let mut p = BTreeMap::new();
+    p.insert("ArtifactsBucket".to_string(), bucket.to_string());
+    p.insert("IotDataEndpoint".to_string(), endpoint.to_string());
+    for a in arts {
+        p.insert(a.parameter.clone(), a.key.clone());
+    }
+    p
+}
+
+fn step(progress: &dyn Progress, stack: Option<&str>, message: impl Into<String>) {
+    progress.report(ProgressEvent::Step { stack: stack.map(str::to_string), message: message.into() });
+}
+
+/// The IoT endpoint: the live backend's parameter when there is one (saves a call), else DescribeEndpoint.
+async fn endpoint(c: &Clients, live: Option<&aws_sdk_cloudformation::types::Stack>) -> Result<String, DeployError> {
+    if let Some(e) = live.and_then(|s| stack::parameters(s).remove("IotDataEndpoint")).filter(|e| !e.is_empty()) {
+        return Ok(e);
+    }
+    iot::data_endpoint(&c.iot).await
+}
+
+/// Show what `apply` would change, without changing anything (change sets are deleted again).
+pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Result<PlanReport, DeployError> {
+    let started = Instant::now();
+    let c = Clients::new(&t.sdk);
+    let p = prepare(t)?;
+    let tags = stack_tags(t);
+    let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
+    let (b, binfo, _) = &p.bootstrap;
+    let (k, kinfo, _) = &p.backend;
+    let mut stacks = Vec::new();
+    let boot = stack::describe(&c.cfn, &b.stack_name).await?;
+    let mut bucket = boot.as_ref().and_then(|s| stack::outputs(s).remove("ArtifactsBucketName"));
+    if boot.is_some() && bucket.is_none() {
+        let physical = super::outputs::physical_ids(&c.cfn, &b.stack_name).await.unwrap_or_default();
+        bucket = super::outputs::complete(&p.bootstrap.2, &BTreeMap::new(), &physical, &t.config.region).remove("ArtifactsBucketName");
+    }
+    let bt = Target { stack: "bootstrap", stack_name: &b.stack_name, body: &b.body, info: binfo, parameters: BTreeMap::new(), tags: tags.clone() };
+    stacks.push(plan_one(&c, &bt, boot, None, &t.config.region, wait, progress).await?);
+    match bucket {
+        None => stacks.push(StackPlan::create("backend", &k.stack_name, kinfo)),
+        Some(bucket) => {
+            let live = stack::describe(&c.cfn, &k.stack_name).await?;
+            let ep = endpoint(&c, live.as_ref()).await?;
+            let kt = Target { stack: "backend", stack_name: &k.stack_name, body: &k.body, info: kinfo, parameters: backend_parameters(&bucket, &ep, &arts), tags };
+            stacks.push(plan_one(&c, &kt, live, Some(&bucket), &t.config.region, wait, progress).await?);
+        }
+    }
+    Ok(PlanReport {
+        tenant: t.config.name.clone(),
+        region: t.config.region.clone(),
+        stacks,
+        api_calls: c.calls.summary(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+async fn plan_one(
+    c: &Clients,
+    t: &Target<'_>,
+    live: Option<aws_sdk_cloudformation::types::Stack>,
+    bucket: Option<&str>,
+    region: &str,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+) -> Result<StackPlan, DeployError> {
+    let Some(live) = live else { return Ok(StackPlan::create(t.stack, t.stack_name, t.info)) };
+    let status = stack::status(&live);
+    if stack::classify(&status) != stack::StackState::Stable {
+        step(progress, Some(t.stack_name), format!("{status}: apply recovers from it first; planned as a fresh create"));
+        return Ok(StackPlan::create(t.stack, t.stack_name, t.info));
+    }
+    if stack::parameters(&live) == t.parameters
+        && stack::tags(&live) == t.tags
+        && stack::template_body(&c.cfn, t.stack_name).await?.as_deref().is_some_and(|b| converge::same_template(b, t.body))
+    {
+        return Ok(StackPlan::unchanged(t.stack, t.stack_name));
+    }
+    step(progress, Some(t.stack_name), "creating a change set");
+    let source = converge::template_source(c, t, bucket, region).await?;
+    let plan = converge::plan(c, t, false, source, wait).await?;
+    if let Some(name) = &plan.change_set {
+        changeset::delete(&c.cfn, t.stack_name, name).await?;
+    }
+    Ok(StackPlan { change_set: None, ..plan })
+}
+
+fn unchanged_report(t: &Target<'_>, live: &aws_sdk_cloudformation::types::Stack, recovered: Vec<String>, progress: &dyn Progress) -> StackReport {
+    step(progress, Some(t.stack_name), "no changes");
+    StackReport {
+        stack: t.stack.into(),
+        stack_name: t.stack_name.into(),
+        result: StackResult::Unchanged,
+        status: stack::status(live),
+        plan: StackPlan::unchanged(t.stack, t.stack_name),
+        recovered,
+        outputs: stack::outputs(live),
+    }
+}
+
+/// Converge one prepared stack: unless unchanged, plan, refuse/confirm, execute, wait.
+#[allow(clippy::too_many_arguments)]
+async fn converge_stack(
+    c: &Clients,
+    t: &Target<'_>,
+    ready: Ready,
+    recovered: Vec<String>,
+    bucket: Option<&str>,
+    region: &str,
+    opts: &ApplyOptions,
+    prompter: &dyn Prompter,
+    progress: &dyn Progress,
+) -> Result<StackReport, DeployError> {
+    let (live, create) = match ready {
+        Ready::Unchanged(live) => return Ok(unchanged_report(t, &live, recovered, progress)),
+        Ready::Change { live, create } => (live, create),
+    };
+    step(progress, Some(t.stack_name), format!("creating {} change set", if create { "a CREATE" } else { "an UPDATE" }));
+    let source = converge::template_source(c, t, bucket, region).await?;
+    let plan = converge::plan(c, t, create, source, &opts.wait).await?;
+    if plan.kind == super::plan::PlanKind::NoChanges {
+        if let Some(name) = &plan.change_set {
+            changeset::delete(&c.cfn, t.stack_name, name).await?;
+        }
+        let live = live.ok_or_else(|| DeployError::NotDeployed { stack: t.stack_name.into() })?;
+        return Ok(unchanged_report(t, &live, recovered, progress));
+    }
+    let done = converge::execute(c, t, &plan, opts.allow_replace, &opts.wait, prompter, progress).await?;
+    Ok(StackReport {
+        stack: t.stack.into(),
+        stack_name: t.stack_name.into(),
+        result: if create { StackResult::Created } else { StackResult::Updated },
+        status: stack::status(&done),
+        plan,
+        recovered,
+        outputs: stack::outputs(&done),
+    })
+}
+
+/// Deploy one tenant end to end and report what was done.
+pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, progress: &dyn Progress) -> Result<ApplyReport, DeployError> {
+    let started = Instant::now();
+    let c = Clients::new(&t.sdk);
+    let p = prepare(t)?;
+    let tags = stack_tags(t);
+    let region = t.config.region.clone();
+    let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
+    let (b, binfo, bjson) = &p.bootstrap;
+    let (k, kinfo, kjson) = &p.backend;
+
+    let bt = Target { stack: "bootstrap", stack_name: &b.stack_name, body: &b.body, info: binfo, parameters: BTreeMap::new(), tags: tags.clone() };
+    let mut recovered = Vec::new();
+    let live = converge::recover(&c, &bt, &opts.wait, prompter, progress, &mut recovered).await?;
+    let ready = converge::compare(&c, &bt, live).await?;
+    let mut boot = converge_stack(&c, &bt, ready, recovered, None, &region, opts, prompter, progress).await?;
+    complete_outputs(&c, &mut boot, bjson, &region).await?;
+    let bucket = boot
+        .outputs
+        .get("ArtifactsBucketName")
+        .cloned()
+        .ok_or_else(|| DeployError::io(format!("stack {}", b.stack_name), "no ArtifactsBucketName output"))?;
+
+    let mut kt = Target { stack: "backend", stack_name: &k.stack_name, body: &k.body, info: kinfo, parameters: BTreeMap::new(), tags };
+    let mut recovered = Vec::new();
+    let live = converge::recover(&c, &kt, &opts.wait, prompter, progress, &mut recovered).await?;
+    let ep = endpoint(&c, live.as_ref()).await?;
+    kt.parameters = backend_parameters(&bucket, &ep, &arts);
+    let ready = converge::compare(&c, &kt, live).await?;
+    let mut uploaded = Vec::new();
+    if matches!(ready, Ready::Change { .. }) {
+        step(progress, None, format!("uploading {} Lambda artifacts to {bucket} (by content hash)", arts.len()));
+        uploaded = artifacts::upload(&c.s3, &bucket, &arts).await?;
+    }
+    let mut backend = converge_stack(&c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
+    complete_outputs(&c, &mut backend, kjson, &region).await?;
+    let changed = boot.result != StackResult::Unchanged || backend.result != StackResult::Unchanged;
+
+    let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
+    step(progress, None, "claim certificate");
+    let claim = iot::ensure_claim(&c.iot, &t.state_dir(), &claim_policy, backend.result != StackResult::Unchanged).await?;
+
+    let verification = if changed || opts.always_verify {
+        step(progress, None, "verifying through each service's API");
+        let sha: BTreeMap<String, String> = arts.iter().map(|a| (a.parameter.clone(), a.sha256.clone())).collect();
+        verify::run(&c, &Expectations::from_template(kjson), &sha).await
+    } else {
+        vec![]
+    };
+
+    let outputs = device_maker_outputs(&ep, &backend.outputs, &claim);
+    let outputs_file = t.state_dir().join("outputs.json");
+    iot::create_private_dir(&t.state_dir())?;
+    let text = serde_json::to_string_pretty(&outputs).map_err(|e| DeployError::io("serializing outputs", e))?;
+    std::fs::write(&outputs_file, text + "\n").map_err(|e| DeployError::io(format!("writing {}", outputs_file.display()), e))?;
+
+    Ok(ApplyReport {
+        tenant: t.config.name.clone(),
+        region,
+        template_version: crate::TEMPLATE_VERSION.into(),
+        changed,
+        stacks: vec![boot, backend],
+        artifacts: uploaded,
+        iot_endpoint: ep,
+        claim_certificate: Some(claim),
+        outputs,
+        outputs_file,
+        verification,
+        api_calls: c.calls.summary(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Fill in outputs the service left out (see [`super::outputs`]); costs one call, only when some are missing. Best
+/// effort: when the resources cannot be listed either, literal names from the template still fill most.
+async fn complete_outputs(c: &Clients, r: &mut StackReport, template: &serde_json::Value, region: &str) -> Result<(), DeployError> {
+    if super::outputs::incomplete(template, &r.outputs) {
+        let physical = super::outputs::physical_ids(&c.cfn, &r.stack_name).await.unwrap_or_default();
+        r.outputs = super::outputs::complete(template, &r.outputs, &physical, region);
+    }
+    Ok(())
+}
+
+/// The outputs a device maker pastes into firmware and apps, then every stack output.
+pub fn device_maker_outputs(endpoint: &str, stack_outputs: &BTreeMap<String, String>, claim: &ClaimCertificate) -> BTreeMap<String, String> {
+    let mut o = stack_outputs.clone();
+    o.insert("IotEndpoint".into(), endpoint.to_string());
+    o.insert("ClaimCertificateFile".into(), claim.certificate_file.display().to_string());
+    o.insert("ClaimPrivateKeyFile".into(), claim.private_key_file.display().to_string());
+    o.insert("ClaimCertificateId".into(), claim.certificate_id.clone());
+    o
+}

@@ -1,0 +1,174 @@
+//! Waiting for a stack operation while streaming its events: poll DescribeStackEvents since the operation started,
+//! dedupe by EventId, report each new event with the resource's description, and cancel an update on request.
+
+use super::plan::TemplateInfo;
+use super::progress::{Progress, ProgressEvent};
+use super::stack;
+use super::DeployError;
+use aws_sdk_cloudformation::types::Stack;
+use aws_sdk_cloudformation::Client;
+use aws_smithy_types::DateTime;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How to wait.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    /// Time between two polls (2 s against AWS; tests use 0).
+    pub poll: Duration,
+    /// Set by Ctrl-C: an update in progress is cancelled (CancelUpdateStack) and rolled back.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Give up after this long (the stack keeps going; `status` shows it).
+    pub timeout: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions { poll: Duration::from_secs(2), cancel: None, timeout: Duration::from_secs(3600) }
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The stack at the end (`None` once deleted).
+    pub stack: Option<Stack>,
+    pub status: String,
+    /// The first failure reason seen in the events (a resource's, not the stack's generic one).
+    pub first_failure: Option<String>,
+    /// CancelUpdateStack was sent.
+    pub cancelled: bool,
+}
+
+/// Streams the events of one stack.
+pub struct EventStream<'a> {
+    cfn: &'a Client,
+    stack_name: String,
+    info: &'a TemplateInfo,
+    progress: &'a dyn Progress,
+    seen: HashSet<String>,
+    since: DateTime,
+    started: Instant,
+    first_failure: Option<String>,
+}
+
+impl<'a> EventStream<'a> {
+    /// Start streaming events newer than now (minus a little clock skew).
+    pub fn new(cfn: &'a Client, stack_name: &str, info: &'a TemplateInfo, progress: &'a dyn Progress) -> Self {
+        let since = DateTime::from(SystemTime::now() - Duration::from_secs(5));
+        Self::since(cfn, stack_name, info, progress, since)
+    }
+
+    /// Start streaming events newer than `since`.
+    pub fn since(cfn: &'a Client, stack_name: &str, info: &'a TemplateInfo, progress: &'a dyn Progress, since: DateTime) -> Self {
+        EventStream {
+            cfn,
+            stack_name: stack_name.to_string(),
+            info,
+            progress,
+            seen: HashSet::new(),
+            since,
+            started: Instant::now(),
+            first_failure: None,
+        }
+    }
+
+    /// Fetch and report the events not seen yet, oldest first.
+    pub async fn poll(&mut self) -> Result<(), DeployError> {
+        let mut fresh = Vec::new();
+        let mut token: Option<String> = None;
+        'pages: for _ in 0..10 {
+            let out = self
+                .cfn
+                .describe_stack_events()
+                .stack_name(&self.stack_name)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| DeployError::sdk("CloudFormation DescribeStackEvents", e))?;
+            for e in out.stack_events() {
+                let id = e.event_id().unwrap_or_default().to_string();
+                let old = e.timestamp().is_some_and(|t| t.as_nanos() < self.since.as_nanos());
+                if old || self.seen.contains(&id) {
+                    break 'pages;
+                }
+                fresh.push(e.clone());
+            }
+            match out.next_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        for e in fresh.into_iter().rev() {
+            let id = e.event_id().unwrap_or_default().to_string();
+            if !self.seen.insert(id.clone()) {
+                continue;
+            }
+            let logical_id = e.logical_resource_id().unwrap_or_default().to_string();
+            let status = e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default();
+            let reason = e.resource_status_reason().map(str::to_string);
+            let failed = status.ends_with("_FAILED");
+            if failed && self.first_failure.is_none() {
+                if let Some(r) = &reason {
+                    if !r.contains("Resource creation cancelled") && !r.contains("Resource update cancelled") {
+                        self.first_failure = Some(format!("{logical_id}: {r}"));
+                    }
+                }
+            }
+            self.progress.report(ProgressEvent::Resource {
+                stack: self.stack_name.clone(),
+                event_id: id,
+                description: self.info.description(&logical_id),
+                logical_id,
+                resource_type: e.resource_type().unwrap_or_default().to_string(),
+                failed: failed || status.contains("ROLLBACK"),
+                status,
+                reason,
+                elapsed_secs: self.started.elapsed().as_secs_f64(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Poll events and the stack until the operation is over.
+    pub async fn wait(&mut self, opts: &WaitOptions) -> Result<Finished, DeployError> {
+        let mut cancelled = false;
+        loop {
+            self.poll().await?;
+            let Some(s) = stack::describe(self.cfn, &self.stack_name).await? else {
+                let status = "DELETE_COMPLETE".to_string();
+                self.progress.report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
+                return Ok(Finished { stack: None, status, first_failure: self.first_failure.clone(), cancelled });
+            };
+            let status = stack::status(&s);
+            if stack::is_terminal(&status) {
+                self.progress.report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
+                return Ok(Finished { stack: Some(s), status, first_failure: self.first_failure.clone(), cancelled });
+            }
+            let want_cancel = opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
+            if want_cancel && !cancelled && status == "UPDATE_IN_PROGRESS" {
+                self.cfn
+                    .cancel_update_stack()
+                    .stack_name(&self.stack_name)
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::sdk("CloudFormation CancelUpdateStack", e))?;
+                cancelled = true;
+                self.progress.report(ProgressEvent::Step {
+                    stack: Some(self.stack_name.clone()),
+                    message: "cancelling the update (CancelUpdateStack); waiting for the rollback".into(),
+                });
+            }
+            if self.started.elapsed() > opts.timeout {
+                return Err(DeployError::Stuck {
+                    stack: self.stack_name.clone(),
+                    status,
+                    help: format!("still in progress after {:?}; `rainmaker-deploy status` follows it", opts.timeout),
+                });
+            }
+            tokio::time::sleep(opts.poll).await;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! SDK configuration from aws-config's standard chain, and the per-tenant clients the deploy core uses.
+
+use super::calls::{CallLog, CountCalls};
+use crate::config::Config;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the SDK configuration comes from: the standard chain plus the command line's overrides.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// Named profile (`--profile`, `AWS_PROFILE`).
+    pub profile: Option<String>,
+    /// Region (the tenant's, or `--region`).
+    pub region: String,
+    /// Endpoint override (`--endpoint-url`, `AWS_ENDPOINT_URL`), e.g. a local moto_server.
+    pub endpoint_url: Option<String>,
+}
+
+/// Load an `SdkConfig` through aws-config's standard chain (env, profiles, SSO, IMDS...), with standard retries
+/// and backoff (throttling included) and at most 8 attempts per call.
+pub async fn load(opts: &AwsOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(opts.region.clone()))
+        .retry_config(RetryConfig::standard().with_max_attempts(8).with_max_backoff(Duration::from_secs(20)));
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &opts.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+/// One tenant as the deploy core sees it: its config, its own SDK configuration and its files.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub config: Config,
+    pub sdk: SdkConfig,
+    /// Directory of rainmaker.yaml: the claim certificate and outputs go under `<dir>/.rainmaker/<tenant>/`.
+    pub config_dir: PathBuf,
+    /// Directory holding the Lambda zips and their `manifest.json` (`cargo xtask lambdas`).
+    pub artifacts_dir: PathBuf,
+}
+
+impl Tenant {
+    /// `<config dir>/.rainmaker/<tenant>`: where this tenant's local state (claim certificate, outputs) lives.
+    pub fn state_dir(&self) -> PathBuf {
+        self.config_dir.join(".rainmaker").join(&self.config.name)
+    }
+}
+
+/// Every client the core needs, all counting their calls into one [`CallLog`].
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub iot: aws_sdk_iot::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub calls: CallLog,
+}
+
+impl Clients {
+    /// Build the clients for one SDK config. S3 uses path-style addressing when an endpoint override is set (local
+    /// emulators have no per-bucket host names).
+    pub fn new(sdk: &SdkConfig) -> Clients {
+        let calls = CallLog::default();
+        let count = CountCalls(calls.clone());
+        let cfn = aws_sdk_cloudformation::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .interceptor(count.clone())
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        let iot = aws_sdk_iot::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let lambda = aws_sdk_lambda::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let ddb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(count).build();
+        Clients {
+            cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            iot: aws_sdk_iot::Client::from_conf(iot),
+            lambda: aws_sdk_lambda::Client::from_conf(lambda),
+            ddb: aws_sdk_dynamodb::Client::from_conf(ddb),
+            calls,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `rainmaker-deploy plan`: what `apply` would change, per resource, with replacements flagged; changes nothing.
+
+use super::apply::{display, runtime, tenant};
+use crate::aws::deploy;
+use crate::aws::events::WaitOptions;
+use crate::cli::{GlobalArgs, PlanArgs};
+use miette::Result;
+
+pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<()> {
+    let rt = runtime()?;
+    let display = display(g);
+    let report = rt.block_on(async {
+        let t = tenant(g, &args.artifacts.artifacts).await?;
+        deploy::plan(&t, &WaitOptions::default(), &display).await.map_err(miette::Report::from)
+    });
+    display.finish();
+    let report = report?;
+    crate::output::emit(g.output, &report, || {
+        let mut s: String = report.stacks.iter().map(|p| p.to_text()).collect();
+        let blocked: Vec<String> = report.stacks.iter().flat_map(|p| p.blocked()).map(|c| c.logical_id.clone()).collect();
+        if !blocked.is_empty() {
+            s.push_str(&format!("\n!! would replace or remove stateful resources: {} (apply refuses without --allow-replace)\n", blocked.join(", ")));
+        }
+        s
+    })
+}
