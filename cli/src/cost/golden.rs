@@ -199,3 +199,59 @@ fn json_has_the_documented_fields() {
     assert_eq!(v["resources"][1]["logical_id"], "ArtifactsBucket");
     assert_eq!(v["resources"][1]["type"], "AWS::S3::Bucket");
 }
+
+fn blueprint(name: &str) -> (Resources, Usage) {
+    let cfg = crate::config::blueprint_config(name, "acme", "us-east-1").unwrap();
+    let mut res = Resources::default();
+    for s in crate::template::render(&cfg).unwrap().stacks {
+        res.add(&s.name, &s.file_name, &s.body).unwrap();
+    }
+    let text = crate::assets::blueprint_file(name, "usage.yaml").unwrap_or_else(|| panic!("{name} ships no usage.yaml"));
+    (res, Usage::parse(&format!("blueprints/{name}/usage.yaml"), text).unwrap())
+}
+
+#[test]
+fn every_resource_type_of_every_blueprint_is_priced_or_free() {
+    let names = crate::assets::blueprint_names();
+    assert!(names.len() >= 3, "{names:?}");
+    let reg = registry::Registry;
+    for name in names {
+        let (res, _) = blueprint(name);
+        assert!(res.list.len() > 30, "{name}: {} resources", res.list.len());
+        for r in &res.list {
+            assert!(
+                reg.priced(&r.type_name).is_some() || reg.free(&r.type_name).is_some(),
+                "{name}: {} ({}) is neither priced nor declared free in cost/registry.rs",
+                r.logical_id,
+                r.type_name
+            );
+        }
+    }
+}
+
+#[test]
+fn golden_blueprint_tables() {
+    for name in crate::assets::blueprint_names() {
+        let (res, usage) = blueprint(name);
+        let e = run(&res, &usage, 3_600_000, FreeTierMode::Always);
+        assert!(e.unpriced.is_empty(), "{name}: {:?}", e.unpriced);
+        // Usage flows all the way: every rule fires, every function runs, every table is written.
+        for r in &e.resources {
+            let zero = |i: usize| r.components.get(i).map_or(true, |c| c.quantity == 0.0);
+            match r.type_name.as_str() {
+                "AWS::IoT::TopicRule" | "AWS::Lambda::Function" | "AWS::Logs::LogGroup" => assert!(!zero(0), "{name}: {} has no usage", r.logical_id),
+                _ => {}
+            }
+        }
+        insta::assert_snapshot!(format!("blueprint_{name}_3600000"), render(&View::One(&e), Format::Table));
+    }
+}
+
+#[test]
+fn blueprint_usage_profiles_parse_and_match_their_templates() {
+    for name in crate::assets::blueprint_names() {
+        let (res, usage) = blueprint(name);
+        check_usage(&res, &usage).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(usage.devices.is_some() && usage.description.is_some(), "{name}: devices and description");
+    }
+}

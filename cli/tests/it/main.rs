@@ -2,6 +2,7 @@
 
 mod commands;
 mod contract;
+mod estimate;
 mod support;
 mod templates;
 mod tidy;

@@ -1,0 +1,171 @@
+//! The estimate command run as finance would: the default table, JSON/CSV/markdown, sweeps, comparisons, the
+//! chart, foreign templates (the thesis reference) and the errors, with their exit codes.
+
+use crate::support::{root, run, tempdir};
+use insta::assert_snapshot;
+use serde_json::Value;
+
+fn testdata(file: &str) -> String {
+    root().join("cli/src/cost/testdata").join(file).display().to_string()
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn without_a_config_it_prices_the_smart_home_blueprint() {
+    let d = tempdir();
+    let r = run(d.path(), &["estimate", "--devices", "3600000"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(r.stderr.contains("no rainmaker.yaml here: estimating the smart-home blueprint"), "{}", r.stderr);
+    assert_snapshot!("estimate-default-3600000", r.transcript());
+}
+
+#[test]
+fn with_a_config_it_prices_the_rendered_tenant_in_its_region() {
+    let d = tempdir();
+    let init = run(d.path(), &["init", "--name", "acme-water", "--blueprint", "water-meter", "--region", "eu-west-1"]);
+    assert_eq!(init.code, 0, "{}", init.transcript());
+    let r = run(d.path(), &["estimate", "--devices", "1000", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let v = json(&r.stdout);
+    assert_eq!(v["region"], "eu-west-1");
+    assert_eq!(v["usage_file"], "blueprints/water-meter/usage.yaml");
+    assert_eq!(v["devices"], 1000);
+    assert!(r.stderr.is_empty(), "no fallback note: {}", r.stderr);
+}
+
+#[test]
+fn json_output_has_totals_services_resources_and_sources() {
+    let d = tempdir();
+    for args in [&["estimate", "--devices", "360000", "--format", "json"][..], &["--output", "json", "estimate", "--devices", "360000"][..]] {
+        let r = run(d.path(), args);
+        assert_eq!(r.code, 0, "{}", r.transcript());
+        let v = json(&r.stdout);
+        let total = v["total_monthly_usd"].as_f64().expect("total");
+        let services: f64 = v["services"].as_array().expect("services").iter().map(|s| s["monthly_usd"].as_f64().unwrap_or(0.0)).sum();
+        assert!((total - services).abs() < 1e-6 && total > 0.0);
+        assert!((v["per_device_monthly_usd"].as_f64().unwrap() - total / 360000.0).abs() < 1e-12);
+        let resources = v["resources"].as_array().expect("resources");
+        let by_components: f64 = resources.iter().map(|r| r["monthly_usd"].as_f64().unwrap()).sum();
+        assert!((total - by_components).abs() < 1e-6, "resources add up to the total");
+        assert!(v["prices"].as_array().unwrap().iter().all(|p| p["source"].as_str().is_some_and(|s| !s.is_empty()) && p["as_of"].is_string()));
+        assert_eq!(v["unpriced"], Value::Array(vec![]));
+    }
+}
+
+#[test]
+fn sweep_prints_one_column_per_device_count() {
+    let d = tempdir();
+    let r = run(d.path(), &["estimate", "--sweep", "1000,10000,180000,360000,3600000", "--format", "markdown"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let header = r.stdout.lines().find(|l| l.starts_with("| service")).expect("a header row");
+    assert_eq!(header, "| service | 1,000 | 10,000 | 180,000 | 360,000 | 3,600,000 |");
+    let csv = run(d.path(), &["estimate", "--sweep", "1000,2000", "--format", "csv"]);
+    assert_eq!(csv.stdout.lines().next(), Some("service,\"1,000\",\"2,000\""));
+    assert!(csv.stdout.lines().any(|l| l.starts_with("Total,")));
+}
+
+#[test]
+fn csv_has_a_row_per_component() {
+    let d = tempdir();
+    let r = run(d.path(), &["estimate", "--devices", "1000", "--format", "csv"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("logical_id,type,component,service,price_id,quantity,unit,free_quantity,unit_price_usd,per,monthly_usd"));
+    assert!(lines.any(|l| l.starts_with("TelemetryIngestFunction,AWS::Lambda::Function,Requests,AWS Lambda,lambda.requests,")));
+}
+
+#[test]
+fn compare_shows_both_profiles_side_by_side() {
+    let d = tempdir();
+    std::fs::write(d.path().join("chatty.yaml"), "version: 1\ndevice: {telemetry_per_hour: 60, basic_ingest: false}\n").unwrap();
+    let r = run(d.path(), &["estimate", "--devices", "100000", "--compare", "chatty.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert_snapshot!("estimate-compare", r.transcript());
+}
+
+#[test]
+fn compare_with_a_config_prices_its_templates() {
+    let d = tempdir();
+    assert_eq!(run(d.path(), &["init", "--name", "acme-home"]).code, 0);
+    let cfg = std::fs::read_to_string(d.path().join("rainmaker.yaml")).unwrap();
+    std::fs::write(d.path().join("x86.yaml"), cfg.replace("architecture: arm64", "architecture: x86_64")).unwrap();
+    let r = run(d.path(), &["estimate", "--devices", "3600000", "--compare", "x86.yaml", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let v = json(&r.stdout);
+    let lambda = |side: &str| v[side]["services"].as_array().unwrap().iter().find(|s| s["name"] == "AWS Lambda").unwrap()["monthly_usd"].as_f64().unwrap();
+    assert!(lambda("other") > lambda("base"), "x86_64 costs more than arm64");
+}
+
+#[test]
+fn chart_writes_an_svg() {
+    let d = tempdir();
+    let r = run(d.path(), &["estimate", "--sweep", "1000,10000,100000,1000000", "--chart", "cost.svg"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let svg = std::fs::read_to_string(d.path().join("cost.svg")).expect("the chart");
+    assert!(svg.starts_with("<svg") && svg.contains("AWS IoT Core") && svg.contains("Cost per device"));
+    assert!(r.stderr.contains("wrote the chart to cost.svg"));
+}
+
+/// The thesis reference through the CLI: a foreign template, a usage file, and the two free-tier modes.
+#[test]
+fn thesis_numbers_through_the_cli() {
+    let d = tempdir();
+    let (t, u) = (testdata("thesis.yaml"), testdata("thesis-usage.yaml"));
+    let service = |mode: &str, name: &str| {
+        let r = run(d.path(), &["estimate", "--template", &t, "--usage", &u, "--devices", "3600000", "--free-tier", mode, "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.transcript());
+        let v = json(&r.stdout);
+        let usd = v["services"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["monthly_usd"].as_f64().unwrap();
+        (usd * 100.0).round() / 100.0
+    };
+    assert_eq!(service("none", "Amazon SQS"), 2102.40);
+    assert_eq!(service("always", "AWS Lambda"), 3234.34);
+}
+
+#[test]
+fn unknown_types_in_a_foreign_template_are_reported_not_dropped() {
+    let d = tempdir();
+    std::fs::write(
+        d.path().join("t.json"),
+        r#"{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "Box": {"Type": "AWS::EC2::Instance"}, "R": {"Type": "AWS::IAM::Role"}}}"#,
+    )
+    .unwrap();
+    let r = run(d.path(), &["estimate", "--template", "t.json", "--devices", "10"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(r.stdout.contains("Unpriced (not in the total):\n  - Box (AWS::EC2::Instance)"), "{}", r.stdout);
+    assert!(r.stdout.contains("Free (1 resources):\n  - AWS::IAM::Role ×1"), "{}", r.stdout);
+}
+
+#[test]
+fn errors_name_the_key_file_or_flag_and_exit_2() {
+    let d = tempdir();
+    std::fs::write(d.path().join("bad.yaml"), "version: 1\ndevice:\n  telemetry_per_hours: 4\n").unwrap();
+    let r = run(d.path(), &["estimate", "--devices", "10", "--usage", "bad.yaml"]);
+    assert_eq!(r.code, 2);
+    assert_snapshot!("estimate-unknown-usage-key", r.transcript());
+
+    std::fs::write(d.path().join("t.yaml"), "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !If\n        - C\n        - a\n        - b\n").unwrap();
+    let r = run(d.path(), &["estimate", "--devices", "10", "--template", "t.yaml"]);
+    assert_eq!(r.code, 2);
+    assert_snapshot!("estimate-short-tag", r.transcript());
+
+    let r = run(d.path(), &["estimate", "--devices", "10", "--template", &testdata("thesis.yaml"), "--region", "ap-south-1"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no price table for region `ap-south-1`") && r.stderr.contains("eu-west-1, us-east-1"), "{}", r.stderr);
+
+    let r = run(d.path(), &["estimate", "--template", &testdata("thesis.yaml")]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no device count: give --devices N"), "{}", r.stderr);
+
+    let r = run(d.path(), &["estimate", "--devices", "10", "--usage", "missing.yaml"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("reading missing.yaml"), "{}", r.stderr);
+
+    let r = run(d.path(), &["--output", "json", "estimate", "--devices", "10", "--usage", "bad.yaml"]);
+    assert_eq!(r.code, 2);
+    let v = json(&r.stderr);
+    assert_eq!(v["error"]["code"], "rainmaker::usage::unknown_key");
+}
