@@ -1,7 +1,7 @@
 //! The sweep as an SVG chart (plotters, SVG backend, no font files: text is left to the viewer): monthly cost per
 //! service stacked against the device count, and the cost per device, both on a logarithmic device axis.
 
-use super::{fmt_int, fmt_usd, fmt_usd_small, grid::service_names};
+use super::{fmt_int, fmt_price, fmt_usd, grid::service_names};
 use crate::cost::Estimate;
 use plotters::prelude::*;
 
@@ -93,7 +93,7 @@ fn draw(es: &[Estimate], out: &mut String) -> Result<(), Box<dyn std::error::Err
         .x_desc("devices")
         .y_desc("USD per device")
         .x_label_formatter(&|x| fmt_int(*x))
-        .y_label_formatter(&|y| fmt_usd_small(*y))
+        .y_label_formatter(&|y| fmt_price(*y))
         .draw()?;
     let per: Vec<(f64, f64)> = xs.iter().cloned().zip(es.iter().map(|e| e.per_device_monthly_usd)).collect();
     chart.draw_series(LineSeries::new(per.clone(), BLACK.stroke_width(2)))?;
