@@ -86,8 +86,13 @@ impl<'a> EventStream<'a> {
                 .stack_name(&self.stack_name)
                 .set_next_token(token.take())
                 .send()
-                .await
-                .map_err(|e| DeployError::sdk("CloudFormation DescribeStackEvents", e))?;
+                .await;
+            let out = match out {
+                Ok(out) => out,
+                // a deleted stack has no events to show any more (its DescribeStacks says DELETE_COMPLETE)
+                Err(e) if e.as_service_error().and_then(|s| s.meta().message()).is_some_and(|m| m.contains("does not exist")) => return Ok(()),
+                Err(e) => return Err(DeployError::sdk("CloudFormation DescribeStackEvents", e)),
+            };
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default().to_string();
                 let old = e.timestamp().is_some_and(|t| t.as_nanos() < self.since.as_nanos());

@@ -2,6 +2,7 @@
 
 mod commands;
 mod contract;
+mod deploy;
 mod estimate;
 mod support;
 mod templates;

@@ -1,0 +1,4 @@
+//! Deploy lifecycle tests: against moto through the real SDK (`moto`), and replayed real-AWS responses (`replay`).
+
+mod fixtures;
+mod moto;
