@@ -109,7 +109,7 @@ pub struct ValidateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ArtifactsArg {
     /// Directory holding the Lambda zips and manifest.json written by `cargo xtask lambdas`
-    #[arg(long, env = "RAINMAKER_ARTIFACTS", default_value = "target/lambdas")]
+    #[arg(long, env = "RAINMAKER_ARTIFACTS", default_value = "target/lambda-artifacts")]
     pub artifacts: PathBuf,
 }
 
