@@ -56,18 +56,18 @@ pub enum Command {
     Render(RenderArgs),
     /// Render and check the templates (built-in checks, then cfn-lint when it is on PATH)
     Validate(ValidateArgs),
+    /// Show what `apply` would change in the live stacks, replacements flagged; changes nothing
+    Plan(PlanArgs),
+    /// Deploy: artifacts, change set, execute, claim certificate, verify, print outputs
+    Apply(ApplyArgs),
+    /// Stack states, template versions, outputs and last events
+    Status(StatusArgs),
+    /// Delete the stacks; tables, user pool and artifacts bucket are kept unless --delete-data
+    Destroy(DestroyArgs),
     /// Monthly AWS cost of the deployed backend for N devices
     Estimate(crate::commands::estimate::EstimateArgs),
     /// List the blueprints this version ships
     Blueprints,
-    /// Show what `apply` would change in the live stacks (change sets, replacements flagged); changes nothing
-    Plan(PlanArgs),
-    /// Deploy: bootstrap stack, Lambda artifacts, backend change set, claim certificate, verification, outputs
-    Apply(ApplyArgs),
-    /// Stack states, template versions, outputs and last events
-    Status(StatusArgs),
-    /// Delete the stacks; the data (tables, user pool, artifacts bucket) is kept unless --delete-data
-    Destroy(DestroyArgs),
     /// Print a shell completion script
     Completions {
         /// The shell

@@ -4,7 +4,10 @@ use clap::Parser;
 use rainmaker_deploy::{cli::Cli, commands, output};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => output::argument_error(e, std::env::args()),
+    };
     output::install_error_hook();
     let format = cli.global.output;
     if let Err(report) = commands::dispatch(cli) {

@@ -81,3 +81,21 @@ pub fn progress(format: OutputFormat, line: impl AsRef<str>) {
         eprintln!("{}", line.as_ref());
     }
 }
+
+/// Report a command-line parse error and exit: clap's own text, or one JSON object on stderr when the arguments
+/// ask for `--output json` (help and version requests print normally).
+pub fn argument_error(e: clap::Error, args: impl Iterator<Item = String>) -> ! {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = args.collect();
+    let wants_json = args.windows(2).any(|w| w[0] == "--output" && w[1] == "json") || args.iter().any(|a| a == "--output=json");
+    if wants_json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let text = e.render().to_string();
+        let message = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+        let help = text.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+        let v = serde_json::json!({ "error": {
+            "code": "rainmaker::usage::arguments", "severity": "error", "message": message, "help": help } });
+        eprintln!("{v}");
+        std::process::exit(EXIT_USAGE);
+    }
+    e.exit()
+}

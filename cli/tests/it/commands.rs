@@ -117,3 +117,16 @@ fn a_missing_config_says_how_to_make_one() {
     let d = tempdir();
     assert_snapshot!("missing-config", run(d.path(), &["render"]).transcript());
 }
+
+#[test]
+fn argument_errors_exit_2_and_are_json_when_asked() {
+    let d = tempdir();
+    let r = run(d.path(), &["init", "--nme", "x"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--nme"), "{}", r.stderr);
+    let r = run(d.path(), &["--output", "json", "init", "--nme", "x"]);
+    assert_eq!(r.code, 2);
+    let v: serde_json::Value = serde_json::from_str(r.stderr.trim()).expect("one JSON object");
+    assert_eq!(v["error"]["code"], "rainmaker::usage::arguments");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("--nme")), "{v}");
+}
