@@ -148,13 +148,38 @@ fn venv_moto() -> PathBuf {
 }
 
 fn find_moto_server() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
+    find_in(std::env::var_os("MOTO_SERVER"), &venv_moto(), std::env::var_os("PATH"))
+}
+
+/// `$MOTO_SERVER` if set (and a file), else the venv's, else the first on `path`.
+fn find_in(env: Option<std::ffi::OsString>, venv: &Path, path: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    if let Some(p) = env.filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let venv = venv_moto();
     if venv.is_file() {
-        return Some(venv);
+        return Some(venv.to_path_buf());
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("moto_server")).find(|p| p.is_file())
+    std::env::split_paths(&path?).map(|d| d.join("moto_server")).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_order_is_env_then_venv_then_path() {
+        let dir = std::env::temp_dir().join(format!("ts-find-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        let exe = dir.join("bin/moto_server");
+        std::fs::write(&exe, "").unwrap();
+        let venv = dir.join("venv-moto_server");
+        let path = Some(dir.join("bin").into_os_string());
+        assert_eq!(find_in(None, &venv, path.clone()), Some(exe.clone()), "from PATH");
+        std::fs::write(&venv, "").unwrap();
+        assert_eq!(find_in(None, &venv, path.clone()), Some(venv.clone()), "venv before PATH");
+        assert_eq!(find_in(Some(exe.clone().into_os_string()), &venv, path.clone()), Some(exe.clone()), "env first");
+        assert_eq!(find_in(Some("/nonexistent/moto_server".into()), &venv, path), None, "a wrong $MOTO_SERVER is an error");
+        assert_eq!(find_in(None, &dir.join("none"), None), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
