@@ -141,7 +141,7 @@ pub async fn describe(
     } else {
         PlanKind::Update
     };
-    Ok(StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind, changes, change_set: Some(name.into()) })
+    Ok(StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind, changes, change_set: Some(name.into()), recovery: None })
 }
 
 /// Execute a ready change set.

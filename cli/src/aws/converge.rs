@@ -97,10 +97,18 @@ pub async fn recover(
             StackState::Missing => return Ok(None),
             StackState::Review | StackState::Stable => return Ok(Some(live)),
             StackState::Busy => {
-                let since = live.last_updated_time().or(live.creation_time()).map_or("?".into(), |d| d.to_string());
-                step(format!("{status} since {since} (another operation holds the stack); waiting for it to finish"));
-                EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
-                recovered.push(format!("waited for an operation in progress ({status})"));
+                // stream the running operation's own events (from when it started), which also say who started it
+                let started = live.last_updated_time().or(live.creation_time()).copied();
+                let since = started.map_or("?".into(), |d| d.to_string());
+                let mut events = match started {
+                    Some(d) => EventStream::since(&c.cfn, t.stack_name, t.info, progress, d),
+                    None => EventStream::new(&c.cfn, t.stack_name, t.info, progress),
+                };
+                events.poll().await?;
+                let holder = events.operation_token().map(|t| format!(", operation {t}")).unwrap_or_default();
+                step(format!("{status} since {since}{holder}: another operation holds the stack; waiting for it to finish"));
+                let done = events.wait(wait).await?;
+                recovered.push(format!("waited for an operation in progress ({status} since {since}{holder}) to end in {}", done.status));
             }
             StackState::FailedCreate => {
                 let reason = live.stack_status_reason();
@@ -206,6 +214,10 @@ pub async fn execute(
     if !prompter.confirm(&Question::Execute(plan)) {
         changeset::delete(&c.cfn, t.stack_name, &name).await?;
         return Err(DeployError::Declined { reason: "not confirmed".into() });
+    }
+    if wait.cancel_requested() {
+        changeset::delete(&c.cfn, t.stack_name, &name).await?;
+        return Err(DeployError::Declined { reason: "cancelled before execution (the change set was deleted)".into() });
     }
     let protected = t.info.data_resources();
     let update = plan.kind == PlanKind::Update;

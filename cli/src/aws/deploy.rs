@@ -160,7 +160,10 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     })
 }
 
-async fn plan_one(
+/// Plan one stack against its live state (`None`: not there). A stack in a bad state is not diffed: the plan
+/// says what `apply` would do first ([`StackPlan::recovery`]): a failed first create is deleted and created again
+/// (all resources added), a failed rollback is continued, an operation in progress is waited for.
+pub async fn plan_one(
     c: &Clients,
     t: &Target<'_>,
     live: Option<aws_sdk_cloudformation::types::Stack>,
@@ -171,9 +174,19 @@ async fn plan_one(
 ) -> Result<StackPlan, DeployError> {
     let Some(live) = live else { return Ok(StackPlan::create(t.stack, t.stack_name, t.info)) };
     let status = stack::status(&live);
-    if stack::classify(&status) != stack::StackState::Stable {
-        step(progress, Some(t.stack_name), format!("{status}: apply recovers from it first; planned as a fresh create"));
-        return Ok(StackPlan::create(t.stack, t.stack_name, t.info));
+    match stack::classify(&status) {
+        stack::StackState::Stable => {}
+        stack::StackState::Missing | stack::StackState::Review => return Ok(StackPlan::create(t.stack, t.stack_name, t.info)),
+        stack::StackState::FailedCreate => {
+            let recovery = stack::recovery(&status);
+            step(progress, Some(t.stack_name), format!("{status}: apply deletes it first and creates it again"));
+            return Ok(StackPlan { recovery, ..StackPlan::create(t.stack, t.stack_name, t.info) });
+        }
+        _ => {
+            let recovery = stack::recovery(&status);
+            step(progress, Some(t.stack_name), format!("{status}: apply recovers from it first; no change set until then"));
+            return Ok(StackPlan { kind: super::plan::PlanKind::Update, recovery, ..StackPlan::unchanged(t.stack, t.stack_name) });
+        }
     }
     if stack::parameters(&live) == t.parameters
         && stack::tags(&live) == t.tags

@@ -1,5 +1,6 @@
 //! Waiting for a stack operation while streaming its events: poll DescribeStackEvents since the operation started,
-//! dedupe by EventId, report each new event with the resource's description, and cancel an update on request.
+//! dedupe by EventId, report each new event with the resource's description, and cancel an update on request
+//! (the caller injects the signal: Ctrl-C in the CLI, a job's shutdown in an upgrade, a test).
 
 use super::plan::TemplateInfo;
 use super::progress::{Progress, ProgressEvent};
@@ -9,17 +10,53 @@ use aws_sdk_cloudformation::types::Stack;
 use aws_sdk_cloudformation::Client;
 use aws_smithy_types::DateTime;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+
+/// The receiving end of a cancellation request; cheap to clone, one per tenant or shared by many.
+#[derive(Debug, Clone)]
+pub struct CancelSignal(watch::Receiver<bool>);
+
+/// The sending end: [`Canceller::cancel`] asks every [`CancelSignal`] of the pair to stop.
+#[derive(Debug)]
+pub struct Canceller(watch::Sender<bool>);
+
+/// A new, not yet cancelled pair.
+pub fn cancel_pair() -> (Canceller, CancelSignal) {
+    let (tx, rx) = watch::channel(false);
+    (Canceller(tx), CancelSignal(rx))
+}
+
+impl Canceller {
+    /// Request cancellation (idempotent).
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+impl CancelSignal {
+    /// Has cancellation been requested?
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once cancellation is requested; never when the [`Canceller`] is dropped without cancelling.
+    pub async fn cancelled(&self) {
+        let mut rx = self.0.clone();
+        if rx.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
 
 /// How to wait.
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
     /// Time between two polls (2 s against AWS; tests use 0).
     pub poll: Duration,
-    /// Set by Ctrl-C: an update in progress is cancelled (CancelUpdateStack) and rolled back.
-    pub cancel: Option<Arc<AtomicBool>>,
+    /// Set by Ctrl-C: a change set not yet executed is deleted; an update in progress is cancelled
+    /// (CancelUpdateStack) and rolled back; a create or delete cannot be cancelled and is waited for.
+    pub cancel: Option<CancelSignal>,
     /// Give up after this long (the stack keeps going; `status` shows it).
     pub timeout: Duration,
 }
@@ -27,6 +64,26 @@ pub struct WaitOptions {
 impl Default for WaitOptions {
     fn default() -> Self {
         WaitOptions { poll: Duration::from_secs(2), cancel: None, timeout: Duration::from_secs(3600) }
+    }
+}
+
+impl WaitOptions {
+    /// Has the caller asked to cancel?
+    pub fn cancel_requested(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelSignal::is_cancelled)
+    }
+
+    /// Sleep one poll interval, or less when cancellation is requested meanwhile.
+    async fn pause(&self) {
+        match &self.cancel {
+            Some(c) if !c.is_cancelled() => {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.poll) => {}
+                    _ = c.cancelled() => {}
+                }
+            }
+            _ => tokio::time::sleep(self.poll).await,
+        }
     }
 }
 
@@ -52,6 +109,7 @@ pub struct EventStream<'a> {
     since: DateTime,
     started: Instant,
     first_failure: Option<String>,
+    token: Option<String>,
 }
 
 impl<'a> EventStream<'a> {
@@ -72,7 +130,14 @@ impl<'a> EventStream<'a> {
             since,
             started: Instant::now(),
             first_failure: None,
+            token: None,
         }
+    }
+
+    /// The `ClientRequestToken` of the operation whose events were seen (says who started it, e.g.
+    /// `Console-UpdateStack-7f59c3cf-...`), when the events carry one.
+    pub fn operation_token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     /// Fetch and report the events not seen yet, oldest first.
@@ -111,6 +176,9 @@ impl<'a> EventStream<'a> {
             if !self.seen.insert(id.clone()) {
                 continue;
             }
+            if let Some(t) = e.client_request_token().filter(|t| !t.is_empty()) {
+                self.token = Some(t.to_string());
+            }
             let logical_id = e.logical_resource_id().unwrap_or_default().to_string();
             let status = e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default();
             let reason = e.resource_status_reason().map(str::to_string);
@@ -140,6 +208,7 @@ impl<'a> EventStream<'a> {
     /// Poll events and the stack until the operation is over.
     pub async fn wait(&mut self, opts: &WaitOptions) -> Result<Finished, DeployError> {
         let mut cancelled = false;
+        let mut said_uncancellable = false;
         loop {
             self.poll().await?;
             let Some(s) = stack::describe(self.cfn, &self.stack_name).await? else {
@@ -152,19 +221,26 @@ impl<'a> EventStream<'a> {
                 self.progress.report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
                 return Ok(Finished { stack: Some(s), status, first_failure: self.first_failure.clone(), cancelled });
             }
-            let want_cancel = opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
-            if want_cancel && !cancelled && status == "UPDATE_IN_PROGRESS" {
-                self.cfn
-                    .cancel_update_stack()
-                    .stack_name(&self.stack_name)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::sdk("CloudFormation CancelUpdateStack", e))?;
-                cancelled = true;
-                self.progress.report(ProgressEvent::Step {
-                    stack: Some(self.stack_name.clone()),
-                    message: "cancelling the update (CancelUpdateStack); waiting for the rollback".into(),
-                });
+            if opts.cancel_requested() && !cancelled {
+                if status == "UPDATE_IN_PROGRESS" {
+                    self.cfn
+                        .cancel_update_stack()
+                        .stack_name(&self.stack_name)
+                        .send()
+                        .await
+                        .map_err(|e| DeployError::sdk("CloudFormation CancelUpdateStack", e))?;
+                    cancelled = true;
+                    self.progress.report(ProgressEvent::Step {
+                        stack: Some(self.stack_name.clone()),
+                        message: "cancelling the update (CancelUpdateStack); waiting for the rollback".into(),
+                    });
+                } else if !said_uncancellable {
+                    said_uncancellable = true;
+                    self.progress.report(ProgressEvent::Step {
+                        stack: Some(self.stack_name.clone()),
+                        message: format!("{status} cannot be cancelled; waiting for it to finish (the next apply converges from there)"),
+                    });
+                }
             }
             if self.started.elapsed() > opts.timeout {
                 return Err(DeployError::Stuck {
@@ -173,7 +249,7 @@ impl<'a> EventStream<'a> {
                     help: format!("still in progress after {:?}; `rainmaker-deploy status` follows it", opts.timeout),
                 });
             }
-            tokio::time::sleep(opts.poll).await;
+            opts.pause().await;
         }
     }
 }

@@ -99,6 +99,10 @@ pub struct StackPlan {
     /// The change set behind this plan (deleted again by `plan`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_set: Option<String>,
+    /// What `apply` does first because of the stack's state (see [`super::stack::recovery`]), e.g. deleting a
+    /// stack left in `ROLLBACK_COMPLETE` by a failed create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<String>,
 }
 
 impl StackPlan {
@@ -123,21 +127,28 @@ impl StackPlan {
                 details: vec![],
             })
             .collect();
-        StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind: PlanKind::Create, changes, change_set: None }
+        StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind: PlanKind::Create, changes, change_set: None, recovery: None }
     }
 
     /// A stack with nothing to change.
     pub fn unchanged(stack: &str, stack_name: &str) -> StackPlan {
-        StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind: PlanKind::NoChanges, changes: vec![], change_set: None }
+        StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind: PlanKind::NoChanges, changes: vec![], change_set: None, recovery: None }
     }
 
-    /// Human text: one line per resource.
+    /// Human text: the recovery apply does first (if any), then one line per resource.
     pub fn to_text(&self) -> String {
-        let mut out = match self.kind {
-            PlanKind::NoChanges => return format!("{} ({}): no changes\n", self.stack_name, self.stack),
-            PlanKind::Create => format!("{} ({}): create, {} resources\n", self.stack_name, self.stack, self.changes.len()),
-            PlanKind::Update => format!("{} ({}): update, {} changes\n", self.stack_name, self.stack, self.changes.len()),
+        let mut out = match (self.kind, &self.recovery) {
+            (PlanKind::NoChanges, None) => return format!("{} ({}): no changes\n", self.stack_name, self.stack),
+            (PlanKind::NoChanges, Some(_)) => format!("{} ({}): no changes after recovery\n", self.stack_name, self.stack),
+            (PlanKind::Create, _) => format!("{} ({}): create, {} resources\n", self.stack_name, self.stack, self.changes.len()),
+            (PlanKind::Update, Some(_)) if self.changes.is_empty() => {
+                format!("{} ({}): update; the changes are known once the recovery is done (plan again then)\n", self.stack_name, self.stack)
+            }
+            (PlanKind::Update, _) => format!("{} ({}): update, {} changes\n", self.stack_name, self.stack, self.changes.len()),
         };
+        if let Some(r) = &self.recovery {
+            out.push_str(&format!("  first:  {r}\n"));
+        }
         for c in &self.changes {
             let repl = match c.replacement.as_deref() {
                 Some("True") => "  REPLACE",
@@ -187,6 +198,7 @@ mod tests {
                 change("F", "Modify", Some("True"), false),
             ],
             change_set: None,
+            recovery: None,
         };
         let ids: Vec<&str> = plan.blocked().iter().map(|c| c.logical_id.as_str()).collect();
         assert_eq!(ids, ["B", "C", "D"]);

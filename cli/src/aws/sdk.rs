@@ -18,12 +18,16 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
-/// Load an `SdkConfig` through aws-config's standard chain (env, profiles, SSO, IMDS...), with standard retries
-/// and backoff (throttling included) and at most 8 attempts per call.
+/// The SDK's standard retry strategy (exponential backoff with jitter; throttling and transient errors retried),
+/// with up to 8 attempts per call and at most 20 s between two. Give it to any `SdkConfig` handed to the core
+/// (an upgrade job's assumed-role configs too): CloudFormation throttles `Describe*` calls at a few per second.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(8).with_max_backoff(Duration::from_secs(20))
+}
+
+/// Load an `SdkConfig` through aws-config's standard chain (env, profiles, SSO, IMDS...), with [`retry_config`].
 pub async fn load(opts: &AwsOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(opts.region.clone()))
-        .retry_config(RetryConfig::standard().with_max_attempts(8).with_max_backoff(Duration::from_secs(20)));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(opts.region.clone())).retry_config(retry_config());
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }

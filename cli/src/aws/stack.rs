@@ -37,6 +37,26 @@ pub fn classify(status: &str) -> StackState {
     }
 }
 
+/// What `apply` does first about a stack in this status, in words (`None`: nothing, the stack is usable as is).
+/// `plan` shows it instead of planning as if the stack were fine.
+pub fn recovery(status: &str) -> Option<String> {
+    match classify(status) {
+        StackState::Missing | StackState::Review | StackState::Stable => None,
+        StackState::FailedCreate => Some(format!(
+            "delete the stack left in {status} by a failed first create (apply asks; --yes agrees), then create it again; \
+             retained tables and bucket are kept"
+        )),
+        StackState::RollbackFailed => Some(
+            "continue the failed rollback (ContinueUpdateRollback) back to the last working template, then update it".into(),
+        ),
+        StackState::Busy => Some(format!("wait for the operation in progress ({status}) to finish, then plan from its result")),
+        StackState::Stuck if status == "DELETE_FAILED" => {
+            Some("none possible: a delete failed; apply stops. Run `rainmaker-deploy destroy` again".into())
+        }
+        StackState::Stuck => Some(format!("none possible: apply stops on the unexpected status {status}")),
+    }
+}
+
 /// Is this a final status of an operation (no longer in progress)?
 pub fn is_terminal(status: &str) -> bool {
     !status.ends_with("_IN_PROGRESS")
@@ -113,5 +133,16 @@ mod tests {
         assert_eq!(classify("REVIEW_IN_PROGRESS"), StackState::Review);
         assert_eq!(classify("DELETE_FAILED"), StackState::Stuck);
         assert!(is_failure("UPDATE_ROLLBACK_COMPLETE") && !is_failure("UPDATE_COMPLETE"));
+    }
+
+    #[test]
+    fn bad_states_say_what_apply_does_first() {
+        assert!(recovery("ROLLBACK_COMPLETE").unwrap().starts_with("delete the stack left in ROLLBACK_COMPLETE"));
+        assert!(recovery("UPDATE_ROLLBACK_FAILED").unwrap().contains("ContinueUpdateRollback"));
+        assert!(recovery("UPDATE_IN_PROGRESS").unwrap().starts_with("wait"));
+        assert!(recovery("DELETE_FAILED").unwrap().contains("destroy"));
+        for fine in ["CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"] {
+            assert_eq!(recovery(fine), None, "{fine}");
+        }
     }
 }

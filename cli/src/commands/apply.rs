@@ -3,7 +3,7 @@
 
 use super::usage::UsageError;
 use crate::aws::deploy::{self, ApplyOptions, ApplyReport};
-use crate::aws::events::WaitOptions;
+use crate::aws::events::{cancel_pair, CancelSignal, WaitOptions};
 use crate::aws::sdk::{self, AwsOptions, Tenant};
 use crate::aws::{Prompter, Question};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
@@ -11,8 +11,6 @@ use crate::progress::{Display, Mode};
 use miette::{IntoDiagnostic, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// A tokio runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -79,20 +77,20 @@ impl Prompter for TerminalPrompter<'_> {
     }
 }
 
-/// Ctrl-C once: cancel the update in progress (the core calls CancelUpdateStack); twice: exit at once.
-pub fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
+/// Ctrl-C once: cancel (a change set not yet executed is deleted; an update in progress is rolled back with
+/// CancelUpdateStack); twice: exit at once.
+pub fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelSignal {
+    let (canceller, signal) = cancel_pair();
     rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            f.store(true, Ordering::SeqCst);
+            canceller.cancel();
             eprintln!("\ncancelling: the update in progress is rolled back (Ctrl-C again to exit now, leaving it running)");
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
         }
     });
-    flag
+    signal
 }
 
 pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
