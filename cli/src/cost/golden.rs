@@ -255,3 +255,16 @@ fn blueprint_usage_profiles_parse_and_match_their_templates() {
         assert!(usage.devices.is_some() && usage.description.is_some(), "{name}: devices and description");
     }
 }
+
+#[test]
+fn docs_list_every_usage_key() {
+    let doc = include_str!("../../../docs/estimate.md");
+    let mut keys: Vec<&str> = [usage::DEVICE_KEYS, usage::FLEET_KEYS, usage::USER_KEYS].iter().flat_map(|ks| ks.iter().map(|k| k.name)).collect();
+    let reg = registry::Registry;
+    for t in reg.priced_types() {
+        keys.extend(reg.keys(t).iter().map(|k| k.name));
+    }
+    for k in keys {
+        assert!(doc.contains(&format!("`{k}`")), "docs/estimate.md does not describe the usage key `{k}`");
+    }
+}
