@@ -26,8 +26,9 @@ pub fn complete(template: &serde_json::Value, live: &BTreeMap<String, String>, p
     out
 }
 
-/// Name properties whose literal value is what `Ref` returns for these types.
-const NAME_PROPERTIES: &[&str] = &["TableName", "FunctionName", "PolicyName", "QueueName", "BucketName", "LogGroupName"];
+/// Name properties whose literal value is what `Ref` returns for these types (not `QueueName`: `Ref` on a queue
+/// is its URL, which only the service knows).
+const NAME_PROPERTIES: &[&str] = &["TableName", "FunctionName", "PolicyName", "BucketName", "LogGroupName"];
 
 /// The physical name a resource's template gives it, when literal (`TableName: rm-x-users`).
 pub fn literal_name(template: &serde_json::Value, logical_id: &str) -> Option<String> {

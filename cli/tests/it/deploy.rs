@@ -1,5 +1,7 @@
-//! Deploy lifecycle tests: against moto through the real SDK (`moto`), and replayed real-AWS responses (`replay`).
+//! Deploy lifecycle tests: against moto through the real SDK (`moto`), the commands as a user runs them (`cli`),
+//! and replayed real-AWS responses (`replay`).
 
+mod cli;
 mod fixtures;
 mod moto;
 mod replay;
