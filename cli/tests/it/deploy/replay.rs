@@ -3,7 +3,8 @@
 //! on a table (refused, change set deleted), an empty change set ("didn't contain changes"), a failed first create
 //! left in `ROLLBACK_COMPLETE` (deleted, then created again), per-resource events with the first failure reason,
 //! `UPDATE_ROLLBACK_FAILED` (continued), a stack held by another operation (waited for), throttling (retried by
-//! the SDK's standard strategy), and Ctrl-C (CancelUpdateStack, or the change set deleted before execution).
+//! the SDK's standard strategy), Ctrl-C (CancelUpdateStack, or the change set deleted before execution), and a
+//! template over the 51,200-byte inline limit (uploaded to the artifacts bucket, passed by URL).
 
 use super::fixtures::fast_wait;
 use aws_smithy_runtime::client::http::test_util::{ReplayEvent, StaticReplayClient};
@@ -499,4 +500,35 @@ async fn plan_on_a_stack_in_a_bad_state_shows_the_recovery_apply_would_do() {
 
     // planning makes no call and no change set for either
     assert_eq!(actions(&http), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
+    let put = ReplayEvent::new(
+        http::Request::builder().uri("https://rm-acme-artifacts.s3.us-east-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
+        http::Response::builder().status(200).header("ETag", "\"9b2cf535f27731c974343645a3985328\"").body(SdkBody::empty()).unwrap(),
+    );
+    let (c, http) = clients(vec![put]);
+    let (info, params) = (info(), BTreeMap::new());
+    let big = format!("Description: padded\nResources: {{}}\n#{}\n", "x".repeat(converge::MAX_TEMPLATE_BODY));
+    let t = Target { body: &big, ..target(&info, &params) };
+    let (body, url) = converge::template_source(&c, &t, Some("rm-acme-artifacts"), "us-east-1").await.unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(big.as_bytes()));
+    assert_eq!(body, None, "not inline");
+    assert_eq!(url.as_deref(), Some(format!("https://s3.us-east-1.amazonaws.com/rm-acme-artifacts/templates/backend/{sha}.yaml").as_str()));
+    let reqs: Vec<_> = http.actual_requests().collect();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].method(), "PUT");
+    assert!(reqs[0].uri().contains(&format!("rm-acme-artifacts.s3.us-east-1.amazonaws.com/templates/backend/{sha}.yaml")), "{}", reqs[0].uri());
+    assert_eq!(reqs[0].body().bytes().map(<[u8]>::len), Some(big.len()), "the whole template is uploaded");
+
+    // a small one stays inline and costs no call
+    let (c, http) = clients(vec![]);
+    let (body, url) = converge::template_source(&c, &target(&info, &params), Some("rm-acme-artifacts"), "us-east-1").await.unwrap();
+    assert_eq!((body.as_deref(), url), (Some("Resources: {}"), None));
+    assert_eq!(http.actual_requests().count(), 0);
+
+    // and without a bucket a big one is an error that says why
+    let err = converge::template_source(&c, &t, None, "us-east-1").await.unwrap_err();
+    assert!(err.to_string().contains("51,200"), "{err}");
 }
