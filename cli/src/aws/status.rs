@@ -93,7 +93,8 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
         region: t.config.region.clone(),
         cli_template_version: crate::TEMPLATE_VERSION.into(),
         stacks,
-        claim_certificate: iot::read_record(&t.state_dir()),
+        // `created` means "by this run": status creates nothing
+        claim_certificate: iot::read_record(&t.state_dir()).map(|c| ClaimCertificate { created: false, ..c }),
         api_calls: c.calls.summary(),
     })
 }
