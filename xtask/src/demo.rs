@@ -1,13 +1,22 @@
 //! `cargo xtask demo`: the main job for a new user with no AWS account: set up the tools, build the Lambdas, start
 //! a local moto_server on 127.0.0.1, create a tenant from the default blueprint, `apply --yes` it, show `status`,
 //! say where everything is, and stop the server it started.
+//!
+//! Works on a fresh clone: the venv is created when missing ([`ensure_venv`]) and the Lambda zips are built when
+//! `target/lambda-artifacts/manifest.json` is missing or older than the Lambdas' sources. Every step says on stderr
+//! what it does and how long it took. The server is stopped by a guard's `Drop`, so it goes on every exit path
+//! (a failed step, an error, a panic).
 
+use crate::lambdas::{artifacts_dir, target_dir};
 use crate::util::{cargo, ensure_venv, path_with_venv, root, run_cmd, venv_bin};
 use anyhow::{bail, Context, Result};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The tenant the demo creates (smart-home blueprint).
+const TENANT: &str = "demo-home";
 
 /// The moto_server this demo started; killed (by its own pid) when dropped.
 struct Moto {
@@ -35,9 +44,13 @@ fn start_moto(dir: &Path) -> Result<Moto> {
         .stdin(Stdio::null())
         .spawn()
         .context("starting moto_server from the project venv")?;
-    let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}"), log };
+    // from here on the guard owns the process: any early return stops it
+    let mut moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}"), log };
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
+        if let Some(status) = moto.child.try_wait()? {
+            bail!("moto_server exited at start ({status}); see {}", moto.log.display());
+        }
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             eprintln!("demo: moto_server listening on {} (pid {})", moto.endpoint, moto.child.id());
             return Ok(moto);
@@ -47,44 +60,124 @@ fn start_moto(dir: &Path) -> Result<Moto> {
     bail!("moto_server did not start within 60 s; see {}", moto.log.display())
 }
 
-pub fn run(_args: &[String]) -> Result<()> {
-    ensure_venv()?;
-    run_cmd(cargo().args(["build", "--quiet", "-p", "rainmaker-deploy"])).context("building rainmaker-deploy")?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), Into::into);
-    let artifacts = target.join("lambda-artifacts");
-    eprintln!("\n$ cargo xtask lambdas");
-    run_cmd(cargo().args(["run", "--quiet", "-p", "xtask", "--", "lambdas"])).context("building the Lambda zips")?;
-    let bin = target.join("debug/rainmaker-deploy");
+/// Run `f`, then say how long the step took.
+fn timed<T>(label: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let start = Instant::now();
+    let out = f();
+    let secs = start.elapsed().as_secs_f64();
+    match &out {
+        Ok(_) => eprintln!("demo: {label}: done in {secs:.1} s"),
+        Err(_) => eprintln!("demo: {label}: FAILED after {secs:.1} s"),
+    }
+    out
+}
+
+/// The newest modification time of the files under `dir` (recursively), skipping `target` directories.
+fn newest(dir: &Path, newest_so_far: &mut SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(meta) = e.metadata() else { continue };
+        if meta.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                newest(&path, newest_so_far);
+            }
+        } else if let Ok(m) = meta.modified() {
+            *newest_so_far = (*newest_so_far).max(m);
+        }
+    }
+}
+
+/// Why the Lambda zips must be (re)built, or `None` when `manifest.json` is there, lists existing zips and is
+/// newer than every source of the Lambdas (their crates, the shared model crate, Cargo.lock).
+fn artifacts_stale(dir: &Path) -> Option<String> {
+    let manifest = dir.join("manifest.json");
+    let Ok(meta) = std::fs::metadata(&manifest) else { return Some(format!("{} is missing", manifest.display())) };
+    let Ok(text) = std::fs::read_to_string(&manifest) else { return Some(format!("{} is unreadable", manifest.display())) };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Some(format!("{} is not a JSON object", manifest.display()));
+    };
+    for f in rainmaker_model::contract::FUNCTIONS {
+        let file = map.get(f).and_then(|e| e.get("file")).and_then(|v| v.as_str()).unwrap_or_default();
+        if file.is_empty() || !dir.join(file).exists() {
+            return Some(format!("manifest.json has no zip for {f}"));
+        }
+    }
+    let built = meta.modified().ok()?;
+    let mut src = SystemTime::UNIX_EPOCH;
+    newest(&root().join("runtime-lambdas"), &mut src);
+    if let Ok(m) = std::fs::metadata(root().join("Cargo.lock")).and_then(|m| m.modified()) {
+        src = src.max(m);
+    }
+    (src > built).then(|| "the Lambdas' sources changed since the zips were built".to_string())
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    if let Some(other) = args.first() {
+        bail!("unknown argument `{other}` (usage: cargo xtask demo)");
+    }
+    let total = Instant::now();
+    eprintln!("demo: 1/4 tools: the Python venv with moto_server, cfn-lint and cargo-lambda ({})", venv_bin().display());
+    timed("tools", ensure_venv)?;
+
+    eprintln!("demo: 2/4 building rainmaker-deploy (debug)");
+    timed("build", || run_cmd(cargo().args(["build", "--quiet", "-p", "rainmaker-deploy"])).context("building rainmaker-deploy"))?;
+
+    let artifacts = artifacts_dir();
+    match artifacts_stale(&artifacts) {
+        Some(why) => {
+            eprintln!(
+                "demo: 3/4 building the Lambda zips (`cargo xtask lambdas`) because {why}; the first build compiles the \
+                 AWS SDK for arm64 and takes many minutes on a small machine"
+            );
+            timed("lambdas", || crate::lambdas::run(&[]).context("building the Lambda zips (`cargo xtask lambdas`)"))?;
+        }
+        None => eprintln!("demo: 3/4 Lambda zips are up to date in {}", artifacts.display()),
+    }
+
+    let bin = target_dir().join("debug/rainmaker-deploy");
     let dir = root().join(".demo");
-    std::fs::create_dir_all(&dir)?;
-    let moto = start_moto(&dir)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    eprintln!("demo: 4/4 a local AWS stand-in (moto_server) and the tenant {TENANT} in {}", dir.display());
+    let moto = timed("moto_server start", || start_moto(&dir))?;
     let step = |args: &[&str]| -> Result<()> {
         eprintln!("\n$ rainmaker-deploy {}", args.join(" "));
-        run_cmd(
-            Command::new(&bin)
+        timed(&format!("rainmaker-deploy {}", args[0]), || {
+            let status = Command::new(&bin)
                 .current_dir(&dir)
                 .env("PATH", path_with_venv())
                 .env("AWS_ENDPOINT_URL", &moto.endpoint)
                 .env("AWS_ACCESS_KEY_ID", "testing")
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
                 .env_remove("AWS_PROFILE")
-                .args(args),
-        )
+                .env_remove("AWS_SESSION_TOKEN")
+                .args(args)
+                .status()
+                .with_context(|| format!("starting {}", bin.display()))?;
+            if !status.success() {
+                bail!("`rainmaker-deploy {}` failed ({status}); its error is above, the server's log is {}", args.join(" "), moto.log.display());
+            }
+            Ok(())
+        })
     };
-    step(&["init", "--blueprint", "smart-home", "--name", "demo-home", "--region", "eu-west-1", "--force"])?;
+    // a fresh server holds no stacks: forget the local state (claim certificate, outputs) of an earlier demo
+    let _ = std::fs::remove_dir_all(dir.join(".rainmaker"));
+    step(&["init", "--blueprint", "smart-home", "--name", TENANT, "--region", "eu-west-1", "--force"])?;
     step(&["render", "--out", "rendered"])?;
     step(&["validate"])?;
     let art = artifacts.display().to_string();
     step(&["apply", "--yes", "--artifacts", &art])?;
     step(&["status"])?;
+    let state = dir.join(".rainmaker").join(TENANT);
     eprintln!("\ndemo: the tenant lives in {}", dir.display());
     eprintln!("  config        {}", dir.join("rainmaker.yaml").display());
     eprintln!("  templates     {}", dir.join("rendered").display());
     eprintln!("  lambda zips   {art}");
-    eprintln!("  outputs       {}", dir.join(".rainmaker/demo-home/outputs.json").display());
-    eprintln!("  claim cert    {} (key: claim.private.key, mode 0600)", dir.join(".rainmaker/demo-home/claim.cert.pem").display());
+    eprintln!("  outputs       {}", state.join("outputs.json").display());
+    eprintln!("  claim cert    {} (key: claim.private.key, mode 0600)", state.join("claim.cert.pem").display());
     eprintln!("  moto log      {}", moto.log.display());
     eprintln!("(the local AWS stand-in stops now; everything deployed into it goes with it)");
     drop(moto);
+    eprintln!("demo: finished in {:.1} s", total.elapsed().as_secs_f64());
     Ok(())
 }
