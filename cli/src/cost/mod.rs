@@ -222,6 +222,7 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
         cost.insert(id.clone(), tiers::cost_between(f, *total, &p.tiers, p.per));
     }
 
+    let described: IndexMap<&str, String> = totals.keys().filter_map(|id| Some((id.as_str(), prices.get(id)?.describe()))).collect();
     let mut out_resources = Vec::new();
     let mut services: IndexMap<String, f64> = IndexMap::new();
     let mut used: Vec<String> = Vec::new();
@@ -244,7 +245,7 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
                 quantity: l.quantity,
                 unit: p.unit.clone(),
                 free_quantity: free_q.get(l.price_id).copied().unwrap_or(0.0) * share,
-                price: p.describe(),
+                price: described.get(l.price_id).cloned().unwrap_or_default(),
                 unit_price_usd: unit_price,
                 per: p.per,
                 monthly_usd: monthly,
@@ -290,7 +291,7 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
             id: id.clone(),
             service: p.service.clone(),
             description: p.description.clone(),
-            price: p.describe(),
+            price: described.get(id.as_str()).cloned().unwrap_or_default(),
             source: p.source.clone(),
             as_of: p.as_of.clone(),
             check: p.check,

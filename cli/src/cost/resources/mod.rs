@@ -78,7 +78,7 @@ impl ResourceUsage<'_> {
     }
 
     fn layer(&self, values: Option<&Values>, key: &str) -> Option<f64> {
-        let values = values?;
+        let values = values.filter(|v| !v.is_empty())?;
         values.get(key).copied().or_else(|| values.get(&format!("{key}_per_device")).map(|v| v * self.devices))
     }
 }
