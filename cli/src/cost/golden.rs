@@ -237,7 +237,7 @@ fn golden_blueprint_tables() {
         assert!(e.unpriced.is_empty(), "{name}: {:?}", e.unpriced);
         // Usage flows all the way: every rule fires, every function runs, every table is written.
         for r in &e.resources {
-            let zero = |i: usize| r.components.get(i).map_or(true, |c| c.quantity == 0.0);
+            let zero = |i: usize| r.components.get(i).is_none_or(|c| c.quantity == 0.0);
             match r.type_name.as_str() {
                 "AWS::IoT::TopicRule" | "AWS::Lambda::Function" | "AWS::Logs::LogGroup" => assert!(!zero(0), "{name}: {} has no usage", r.logical_id),
                 _ => {}
