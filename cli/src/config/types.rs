@@ -75,6 +75,35 @@ pub struct Api {
     /// Origins allowed by CORS: `*`, or `https://host[:port]` (`http://localhost[:port]` for development).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Cognito user pool feature tier, which sets the price per monthly active user: `lite` (sign-up, sign-in,
+    /// tokens: what the app needs), `essentials` (AWS's default for new pools: managed login, passwordless) or
+    /// `plus` (threat protection).
+    #[serde(default)]
+    pub user_pool_tier: UserPoolTier,
+}
+
+/// Cognito user pool feature tier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserPoolTier {
+    /// Basic sign-up and sign-in (cheapest per monthly active user).
+    #[default]
+    Lite,
+    /// AWS's default tier for new pools.
+    Essentials,
+    /// Essentials plus threat protection.
+    Plus,
+}
+
+impl UserPoolTier {
+    /// The CloudFormation spelling (`UserPoolTier`).
+    pub fn as_cfn(self) -> &'static str {
+        match self {
+            UserPoolTier::Lite => "LITE",
+            UserPoolTier::Essentials => "ESSENTIALS",
+            UserPoolTier::Plus => "PLUS",
+        }
+    }
 }
 
 /// Runtime Lambda settings.

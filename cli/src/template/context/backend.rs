@@ -26,6 +26,8 @@ pub struct Rule {
 pub struct ApiSettings {
     pub name: String,
     pub user_pool_name: String,
+    /// `UserPoolTier` of the pool (`LITE`, `ESSENTIALS`, `PLUS`).
+    pub user_pool_tier: &'static str,
     pub web_acl_name: String,
     pub stage: &'static str,
     /// Logical id of the deployment, suffixed by a hash of the API's shape so a change redeploys the stage.
@@ -173,6 +175,7 @@ fn api(cfg: &Config, n: &Names) -> ApiSettings {
     ApiSettings {
         name: n.resource("api"),
         user_pool_name: n.resource("users"),
+        user_pool_tier: cfg.api.user_pool_tier.as_cfn(),
         web_acl_name: n.resource("api-acl"),
         stage: "v1",
         deployment_id: format!("ApiDeployment{}", &hash[..8]),
