@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::Path;
 
-/// The crates with criterion benches.
-const BENCHED: [&str; 2] = ["telemetry-ingest", "provisioning-hook"];
+/// The criterion benches: (package, bench target).
+const BENCHED: [(&str, &str); 2] = [("telemetry-ingest", "ingest"), ("provisioning-hook", "decision")];
 
 pub fn run(args: &[String]) -> Result<()> {
     let known = ["--no-criterion", "--no-cold-start"];
@@ -20,13 +20,12 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     ensure_venv()?;
     if !args.iter().any(|a| a == "--no-criterion") {
-        let mut cmd = cargo();
-        cmd.env("PATH", path_with_venv()).arg("bench");
-        for c in BENCHED {
-            cmd.args(["--package", c]);
+        for (package, bench) in BENCHED {
+            let mut cmd = cargo();
+            cmd.env("PATH", path_with_venv()).args(["bench", "--package", package, "--bench", bench]);
+            cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "4"]);
+            run_cmd(&mut cmd).context("cargo bench")?;
         }
-        cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "4"]);
-        run_cmd(&mut cmd).context("cargo bench")?;
         print_criterion(&target_dir().join("criterion"))?;
     }
     print_zip_sizes();
@@ -40,6 +39,7 @@ pub fn run(args: &[String]) -> Result<()> {
 fn print_criterion(dir: &Path) -> Result<()> {
     let mut rows = Vec::new();
     collect(dir, &mut rows)?;
+    rows.retain(|r| r.0.starts_with("telemetry/") || r.0.starts_with("provisioning/"));
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     println!("\n{:<48} {:>12} {:>12} {:>14}", "benchmark", "mean", "median", "per element");
     for (id, mean, median, per) in rows {
