@@ -1,6 +1,7 @@
-//! `cargo xtask bench [--no-criterion] [--no-cold-start]`: run the runtime Lambdas' criterion benchmarks
-//! (against a local moto_server), then print their results, the zip sizes from `cargo xtask lambdas`, and the
-//! cold-start time of each function binary (see [`coldstart`]).
+//! `cargo xtask bench [--no-criterion] [--no-cold-start]`: run every criterion benchmark (the runtime Lambdas'
+//! against a local moto_server, the CLI's estimate and deploy overhead without network), then print their
+//! results, the zip sizes from `cargo xtask lambdas`, and the cold-start time of each function binary (see
+//! [`coldstart`]).
 
 mod coldstart;
 
@@ -10,8 +11,13 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::Path;
 
-/// The criterion benches: (package, bench target).
-const BENCHED: [(&str, &str); 2] = [("telemetry-ingest", "ingest"), ("provisioning-hook", "decision")];
+/// The criterion benches: (package, bench target, benchmark-id prefix they report under).
+const BENCHED: [(&str, &str, &str); 4] = [
+    ("telemetry-ingest", "ingest", "telemetry/"),
+    ("provisioning-hook", "decision", "provisioning/"),
+    ("rainmaker-deploy", "estimate", "estimate/"),
+    ("rainmaker-deploy", "deploy_overhead", "deploy_overhead/"),
+];
 
 pub fn run(args: &[String]) -> Result<()> {
     let known = ["--no-criterion", "--no-cold-start"];
@@ -20,7 +26,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     ensure_venv()?;
     if !args.iter().any(|a| a == "--no-criterion") {
-        for (package, bench) in BENCHED {
+        for (package, bench, _) in BENCHED {
             let mut cmd = cargo();
             cmd.env("PATH", path_with_venv()).args(["bench", "--package", package, "--bench", bench]);
             cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "4"]);
@@ -39,7 +45,7 @@ pub fn run(args: &[String]) -> Result<()> {
 fn print_criterion(dir: &Path) -> Result<()> {
     let mut rows = Vec::new();
     collect(dir, &mut rows)?;
-    rows.retain(|r| r.0.starts_with("telemetry/") || r.0.starts_with("provisioning/"));
+    rows.retain(|r| BENCHED.iter().any(|(_, _, prefix)| r.0.starts_with(prefix)));
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     println!("\n{:<48} {:>12} {:>12} {:>14}", "benchmark", "mean", "median", "per element");
     for (id, mean, median, per) in rows {

@@ -164,7 +164,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 ("MAX_PAYLOAD_BYTES", lit(cfg.devices.max_payload_bytes)),
             ]),
             vec![
-                Access { table: t("TelemetryTable"), actions: &["PutItem", "BatchWriteItem"], indexes: false },
+                Access { table: t("TelemetryTable"), actions: &["PutItem"], indexes: false },
                 Access { table: t("NodesTable"), actions: &["UpdateItem"], indexes: false },
             ],
             vec![],
