@@ -95,7 +95,20 @@ pub async fn recover(
         let status = stack::status(&live);
         match stack::classify(&status) {
             StackState::Missing => return Ok(None),
-            StackState::Review | StackState::Stable => return Ok(Some(live)),
+            StackState::Stable => return Ok(Some(live)),
+            StackState::Review => {
+                // a CREATE change set was made but never executed (e.g. apply was killed): the stack holds no
+                // resources, so delete it and create afresh rather than stack a second change set on it
+                step(format!("deleting the empty stack left in {status} by a change set that was never executed"));
+                c.cfn
+                    .delete_stack()
+                    .stack_name(t.stack_name)
+                    .send()
+                    .await
+                    .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
+                EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                recovered.push(format!("deleted the empty stack left in {status} by an unexecuted change set"));
+            }
             StackState::Busy => {
                 // stream the running operation's own events (from when it started), which also say who started it
                 let started = live.last_updated_time().or(live.creation_time()).copied();

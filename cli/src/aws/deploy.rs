@@ -176,8 +176,8 @@ pub async fn plan_one(
     let status = stack::status(&live);
     match stack::classify(&status) {
         stack::StackState::Stable => {}
-        stack::StackState::Missing | stack::StackState::Review => return Ok(StackPlan::create(t.stack, t.stack_name, t.info)),
-        stack::StackState::FailedCreate => {
+        stack::StackState::Missing => return Ok(StackPlan::create(t.stack, t.stack_name, t.info)),
+        stack::StackState::FailedCreate | stack::StackState::Review => {
             let recovery = stack::recovery(&status);
             step(progress, Some(t.stack_name), format!("{status}: apply deletes it first and creates it again"));
             return Ok(StackPlan { recovery, ..StackPlan::create(t.stack, t.stack_name, t.info) });

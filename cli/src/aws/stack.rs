@@ -41,7 +41,10 @@ pub fn classify(status: &str) -> StackState {
 /// `plan` shows it instead of planning as if the stack were fine.
 pub fn recovery(status: &str) -> Option<String> {
     match classify(status) {
-        StackState::Missing | StackState::Review | StackState::Stable => None,
+        StackState::Missing | StackState::Stable => None,
+        StackState::Review => Some(format!(
+            "delete the empty stack left in {status} by a change set that was never executed, then create it"
+        )),
         StackState::FailedCreate => Some(format!(
             "delete the stack left in {status} by a failed first create (apply asks; --yes agrees), then create it again; \
              retained tables and bucket are kept"
@@ -141,7 +144,8 @@ mod tests {
         assert!(recovery("UPDATE_ROLLBACK_FAILED").unwrap().contains("ContinueUpdateRollback"));
         assert!(recovery("UPDATE_IN_PROGRESS").unwrap().starts_with("wait"));
         assert!(recovery("DELETE_FAILED").unwrap().contains("destroy"));
-        for fine in ["CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"] {
+        assert!(recovery("REVIEW_IN_PROGRESS").unwrap().starts_with("delete the empty stack"));
+        for fine in ["CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "DELETE_COMPLETE"] {
             assert_eq!(recovery(fine), None, "{fine}");
         }
     }

@@ -3,5 +3,6 @@
 
 mod cli;
 mod fixtures;
+mod interrupt;
 mod moto;
 mod replay;

@@ -8,19 +8,22 @@ use insta::assert_snapshot;
 use rainmaker_test_support::{MotoServer, REGION};
 use std::path::Path;
 
-/// Run the binary against `endpoint` with dummy credentials and no profile files of this machine.
-fn run_aws(dir: &Path, endpoint: &str, args: &[&str]) -> Run {
-    let out = cmd(dir)
-        .env("AWS_ACCESS_KEY_ID", "testing")
+/// The binary pointed at `endpoint` with dummy credentials and no profile files of this machine.
+pub fn aws_cmd(dir: &Path, endpoint: &str) -> std::process::Command {
+    let mut c = cmd(dir);
+    c.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_SESSION_TOKEN")
         .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(["--endpoint-url", endpoint])
-        .args(args)
-        .output()
-        .expect("running rainmaker-deploy");
+        .args(["--endpoint-url", endpoint]);
+    c
+}
+
+/// Run the binary against `endpoint` (see [`aws_cmd`]).
+pub fn run_aws(dir: &Path, endpoint: &str, args: &[&str]) -> Run {
+    let out = aws_cmd(dir, endpoint).args(args).output().expect("running rainmaker-deploy");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
