@@ -79,7 +79,19 @@ pub fn same_template(live: &str, wanted: &str) -> bool {
     live == wanted || matches!((crate::template::parse(live), crate::template::parse(wanted)), (Ok(a), Ok(b)) if a == b)
 }
 
-/// Loop until the stack is missing, in review, or stable: wait for operations in progress, continue a failed
+/// Delete a stack that holds nothing worth keeping (a failed first create, an unexecuted review) and wait.
+async fn delete_and_wait(c: &Clients, t: &Target<'_>, wait: &WaitOptions, progress: &dyn Progress) -> Result<(), DeployError> {
+    c.cfn
+        .delete_stack()
+        .stack_name(t.stack_name)
+        .send()
+        .await
+        .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
+    EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+    Ok(())
+}
+
+/// Loop until the stack is missing or stable: wait for operations in progress, continue a failed
 /// rollback, delete a failed first create (when the prompter agrees).
 pub async fn recover(
     c: &Clients,
@@ -100,13 +112,7 @@ pub async fn recover(
                 // a CREATE change set was made but never executed (e.g. apply was killed): the stack holds no
                 // resources, so delete it and create afresh rather than stack a second change set on it
                 step(format!("deleting the empty stack left in {status} by a change set that was never executed"));
-                c.cfn
-                    .delete_stack()
-                    .stack_name(t.stack_name)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
-                EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                delete_and_wait(c, t, wait, progress).await?;
                 recovered.push(format!("deleted the empty stack left in {status} by an unexecuted change set"));
             }
             StackState::Busy => {
@@ -129,13 +135,7 @@ pub async fn recover(
                     return Err(DeployError::FailedCreate { stack: t.stack_name.into(), status });
                 }
                 step(format!("deleting the stack left in {status} by a failed create"));
-                c.cfn
-                    .delete_stack()
-                    .stack_name(t.stack_name)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
-                EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                delete_and_wait(c, t, wait, progress).await?;
                 recovered.push(format!("deleted the stack left in {status} by a failed create"));
             }
             StackState::RollbackFailed => {
