@@ -59,12 +59,10 @@ pub struct StackReport {
     pub outputs: BTreeMap<String, String>,
 }
 
-/// Compare a recovered stack with the target: unchanged when template, parameters and tags are what we would deploy.
+/// Compare a recovered stack (missing or stable: [`recover`] deletes one left in review) with the target:
+/// unchanged when template, parameters and tags are what we would deploy.
 pub async fn compare(c: &Clients, t: &Target<'_>, live: Option<Stack>) -> Result<Ready, DeployError> {
     let Some(live) = live else { return Ok(Ready::Change { live: None, create: true }) };
-    if stack::classify(&stack::status(&live)) == StackState::Review {
-        return Ok(Ready::Change { live: Some(live), create: true });
-    }
     if stack::parameters(&live) == t.parameters && stack::tags(&live) == t.tags {
         let body = stack::template_body(&c.cfn, t.stack_name).await?;
         if body.as_deref().is_some_and(|b| same_template(b, t.body)) {

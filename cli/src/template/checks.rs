@@ -27,6 +27,7 @@ pub fn check(template: &Value) -> Vec<Finding> {
     if template.pointer("/Metadata/RainmakerDeploy/TemplateVersion").and_then(Value::as_str).is_none() {
         out.push(finding("stamp", None, "the template has no Metadata.RainmakerDeploy.TemplateVersion".into()));
     }
+    let device_policies = device_policy_names(resources);
     let known = |name: &str| name.starts_with("AWS::") || resources.contains_key(name) || params.contains_key(name);
     for (id, res) in resources {
         let mut refs = Vec::new();
@@ -47,7 +48,7 @@ pub fn check(template: &Value) -> Vec<Finding> {
         match ty {
             "AWS::Lambda::Function" => check_function(id, res, resources, &mut out),
             "AWS::DynamoDB::Table" | "AWS::Cognito::UserPool" => check_retained(id, res, &mut out),
-            "AWS::IoT::Policy" => check_iot_policy(id, res, device_policy_names(resources).contains(&policy_name(res)), &mut out),
+            "AWS::IoT::Policy" => check_iot_policy(id, res, device_policies.contains(&policy_name(res)), &mut out),
             _ => {}
         }
     }
