@@ -1,5 +1,5 @@
 //! `cargo xtask prices --file OFFER.json --region R [--service ID] [--dry-run]`: refresh the embedded price table
-//! `cli/src/cost/prices/<region>.json` from an AWS Price List bulk offer file the user downloaded (no network).
+//! `core/src/cost/prices/<region>.json` from an AWS Price List bulk offer file the user downloaded (no network).
 //! Prices of that offer's service get its tiers, the file's publication date and a source naming the file.
 
 use anyhow::{bail, Context, Result};
@@ -36,7 +36,7 @@ fn parse(args: &[String]) -> Result<Args> {
 
 pub fn run(args: &[String]) -> Result<()> {
     let a = parse(args)?;
-    let table = crate::util::root().join("cli/src/cost/prices").join(format!("{}.json", a.region));
+    let table = crate::util::root().join("core/src/cost/prices").join(format!("{}.json", a.region));
     let report = refresh(&table, &a.file, a.service.as_deref(), !a.dry_run)?;
     print!("{report}");
     Ok(())
@@ -80,8 +80,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-prices-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let table = dir.join("eu-west-1.json");
-        std::fs::copy(root.join("cli/src/cost/prices/eu-west-1.json"), &table).unwrap();
-        let offer = root.join("cli/src/cost/testdata/price-list-lambda.json");
+        std::fs::copy(root.join("core/src/cost/prices/eu-west-1.json"), &table).unwrap();
+        let offer = root.join("core/src/cost/testdata/price-list-lambda.json");
         let out = refresh(&table, &offer, None, true).unwrap();
         assert!(out.contains("lambda.requests: changed: $0.21 per 1M requests\n  was: $0.20 per 1M requests\n"), "{out}");
         assert!(out.contains("lambda.duration_arm64: not found"), "{out}");

@@ -6,7 +6,7 @@ use insta::assert_snapshot;
 use serde_json::Value;
 
 fn testdata(file: &str) -> String {
-    root().join("cli/src/cost/testdata").join(file).display().to_string()
+    root().join("core/src/cost/testdata").join(file).display().to_string()
 }
 
 fn json(stdout: &str) -> Value {

@@ -19,7 +19,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn sources() -> Vec<PathBuf> {
     let r = root();
     let mut out = Vec::new();
-    for d in ["cli/src", "cli/tests", "cli/benches", "xtask/src", "test-support/src", "runtime-lambdas"] {
+    for d in ["core/src", "cli/src", "cli/tests", "cli/benches", "xtask/src", "test-support/src", "runtime-lambdas"] {
         rust_files(&r.join(d), &mut out);
     }
     out
@@ -43,9 +43,22 @@ fn every_module_starts_with_a_doc_line() {
 
 #[test]
 fn pure_modules_never_touch_the_aws_sdk() {
+    // The crate boundary enforces the dependency part: core/Cargo.toml must not list a runtime or an AWS crate.
+    let manifest = std::fs::read_to_string(root().join("core/Cargo.toml")).unwrap();
+    let deps: Vec<&str> = manifest
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains(".workspace = true") || l.contains("version ="))
+        .filter_map(|l| l.split(['.', ' ', '=']).next())
+        .collect();
+    assert!(deps.contains(&"serde"), "read the dependencies of core/Cargo.toml: {deps:?}");
+    for d in &deps {
+        for banned in ["aws-", "tokio", "reqwest", "hyper", "lambda_runtime"] {
+            assert!(!d.starts_with(banned), "core/Cargo.toml depends on `{d}`: the pure core stays pure");
+        }
+    }
     let mut files = Vec::new();
     for d in ["config", "template", "cost"] {
-        rust_files(&root().join("cli/src").join(d), &mut files);
+        rust_files(&root().join("core/src").join(d), &mut files);
     }
     assert!(files.len() > 5);
     for p in files {
