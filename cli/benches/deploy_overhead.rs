@@ -39,7 +39,8 @@ fn artifacts_dir(tmp: &Path) -> PathBuf {
             .collect();
         std::fs::write(tmp.join(format!("{f}.zip")), &bytes).unwrap();
         let sha = hex::encode(Sha256::digest(&bytes));
-        manifest.insert(f.to_string(), serde_json::json!({"file": format!("{f}.zip"), "sha256": sha, "size": bytes.len()}));
+        manifest
+            .insert(f.to_string(), serde_json::json!({"file": format!("{f}.zip"), "sha256": sha, "size": bytes.len()}));
     }
     std::fs::write(tmp.join("manifest.json"), serde_json::Value::Object(manifest).to_string()).unwrap();
     tmp.to_path_buf()
@@ -62,7 +63,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("render_both_stacks", |b| b.iter(|| black_box(prepare(&t).unwrap())));
     g.bench_function("hash_artifacts", |b| b.iter(|| black_box(artifacts::load(&t.artifacts_dir, &wanted).unwrap())));
-    g.bench_function("noop_diff_same_text", |b| b.iter(|| black_box(same_template(&body, &body) && stack_tags(&t) == tags)));
+    g.bench_function("noop_diff_same_text", |b| {
+        b.iter(|| black_box(same_template(&body, &body) && stack_tags(&t) == tags))
+    });
     g.bench_function("noop_diff_reparsed", |b| b.iter(|| black_box(same_template(&relaid, &body))));
     g.bench_function("plan_create_text", |b| {
         b.iter(|| black_box(StackPlan::create("backend", &p.backend.0.stack_name, &p.backend.1).to_text()))

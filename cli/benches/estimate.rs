@@ -21,7 +21,9 @@ fn bench(c: &mut Criterion) {
     let (res, usage) = smart_home();
     let prices = PriceTable::embedded("us-east-1").expect("prices");
     let opts = Options { devices: 3_600_000, free_tier: FreeTierMode::Always };
-    c.bench_function("estimate/engine_3600000", |b| b.iter(|| cost::estimate(black_box(&res), &usage, &prices, opts).expect("estimate")));
+    c.bench_function("estimate/engine_3600000", |b| {
+        b.iter(|| cost::estimate(black_box(&res), &usage, &prices, opts).expect("estimate"))
+    });
 
     let counts: Vec<u64> = (0..100).map(|i| (1000.0 * 3600f64.powf(i as f64 / 99.0)).round() as u64).collect();
     c.bench_function("estimate/sweep_100_points", |b| {

@@ -37,7 +37,8 @@ pub fn lint(cfn_lint: &Path, template: &Path, region: &str) -> Result<Vec<LintMa
     if !(0..16).contains(&code) || code & 1 == 1 {
         return Err(format!("cfn-lint failed (exit {code}): {}", String::from_utf8_lossy(&out.stderr).trim()));
     }
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("cfn-lint printed something that is not JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cfn-lint printed something that is not JSON: {e}"))?;
     Ok(v.as_array()
         .into_iter()
         .flatten()

@@ -13,13 +13,7 @@ pub const EXIT_FAILURE: i32 = 1;
 /// Configure miette: colours only on a terminal without `NO_COLOR`, a fixed width, no hyperlinks.
 pub fn install_error_hook() {
     let _ = miette::set_hook(Box::new(|_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .terminal_links(false)
-                .color(color_enabled())
-                .width(100)
-                .build(),
-        )
+        Box::new(miette::MietteHandlerOpts::new().terminal_links(false).color(color_enabled()).width(100).build())
     }));
 }
 
@@ -44,7 +38,10 @@ pub fn render_error(diag: &dyn Diagnostic, format: OutputFormat) -> String {
         }
         OutputFormat::Text => {
             let theme = if color_enabled() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-            let _ = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false).render_report(&mut out, diag);
+            let _ = GraphicalReportHandler::new_themed(theme)
+                .with_width(100)
+                .with_links(false)
+                .render_report(&mut out, diag);
         }
     }
     out.trim_end().to_string()
@@ -87,8 +84,14 @@ pub fn progress(format: OutputFormat, line: impl AsRef<str>) {
 pub fn argument_error(e: clap::Error, args: impl Iterator<Item = String>) -> ! {
     use clap::error::ErrorKind;
     let args: Vec<String> = args.collect();
-    let wants_json = args.windows(2).any(|w| w[0] == "--output" && w[1] == "json") || args.iter().any(|a| a == "--output=json");
-    if wants_json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    let wants_json =
+        args.windows(2).any(|w| w[0] == "--output" && w[1] == "json") || args.iter().any(|a| a == "--output=json");
+    if wants_json
+        && !matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
         let text = e.render().to_string();
         let message = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
         let help = text.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");

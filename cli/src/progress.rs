@@ -40,7 +40,11 @@ pub struct Display {
 
 impl Display {
     pub fn new(mode: Mode) -> Display {
-        let multi = MultiProgress::with_draw_target(if mode == Mode::Rich { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+        let multi = MultiProgress::with_draw_target(if mode == Mode::Rich {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
         Display { mode, multi, rows: Mutex::new(HashMap::new()) }
     }
 
@@ -85,7 +89,17 @@ impl Progress for Display {
                 let failed = crate::aws::stack::is_failure(&status) && status != "DELETE_COMPLETE";
                 self.line(&paint(failed, !failed, &format!("= {stack}: {status}")));
             }
-            ProgressEvent::Resource { stack, logical_id, resource_type, status, reason, description, elapsed_secs, failed, .. } => {
+            ProgressEvent::Resource {
+                stack,
+                logical_id,
+                resource_type,
+                status,
+                reason,
+                description,
+                elapsed_secs,
+                failed,
+                ..
+            } => {
                 let what = description.unwrap_or(resource_type);
                 let why = reason.filter(|r| !r.is_empty()).map(|r| format!(" - {r}")).unwrap_or_default();
                 let done = !status.ends_with("_IN_PROGRESS");
@@ -97,7 +111,10 @@ impl Progress for Display {
                         let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
                         let bar = rows.entry((stack, logical_id)).or_insert_with(|| {
                             let b = self.multi.add(ProgressBar::new_spinner());
-                            b.set_style(ProgressStyle::with_template("  {spinner} [{elapsed:>4}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                            b.set_style(
+                                ProgressStyle::with_template("  {spinner} [{elapsed:>4}] {msg}")
+                                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                            );
                             b.enable_steady_tick(Duration::from_millis(120));
                             b
                         });

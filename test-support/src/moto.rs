@@ -75,8 +75,9 @@ impl MotoServer {
             crate::REGION
         );
         let path = format!("/things/{name}");
-        let (status, body) = request(self.addr, "POST", &path, &[("Authorization", &auth), ("Content-Type", "application/json")], "{}")
-            .unwrap_or_else(|e| panic!("moto create thing: {e}"));
+        let (status, body) =
+            request(self.addr, "POST", &path, &[("Authorization", &auth), ("Content-Type", "application/json")], "{}")
+                .unwrap_or_else(|e| panic!("moto create thing: {e}"));
         assert_eq!(status, 200, "moto create thing {name} answered {status}: {body}");
     }
 
@@ -87,7 +88,8 @@ impl MotoServer {
         let log_file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
         // The guard shell runs moto in the background and kills it once its stdin reaches EOF, i.e. when we drop
         // the pipe or our process ends for any reason.
-        let script = r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ignored; exit 0"#;
+        let script =
+            r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ignored; exit 0"#;
         let mut guard = Command::new("sh")
             .args(["-c", script])
             .arg(exe)
@@ -178,7 +180,11 @@ mod tests {
         std::fs::write(&venv, "").unwrap();
         assert_eq!(find_in(None, &venv, path.clone()), Some(venv.clone()), "venv before PATH");
         assert_eq!(find_in(Some(exe.clone().into_os_string()), &venv, path.clone()), Some(exe.clone()), "env first");
-        assert_eq!(find_in(Some("/nonexistent/moto_server".into()), &venv, path), None, "a wrong $MOTO_SERVER is an error");
+        assert_eq!(
+            find_in(Some("/nonexistent/moto_server".into()), &venv, path),
+            None,
+            "a wrong $MOTO_SERVER is an error"
+        );
         assert_eq!(find_in(None, &dir.join("none"), None), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }

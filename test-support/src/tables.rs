@@ -47,7 +47,8 @@ async fn create_table(client: &Client, table: Table, name: String) {
             ModelKeyType::String => ScalarAttributeType::S,
             ModelKeyType::Number => ScalarAttributeType::N,
         };
-        req = req.attribute_definitions(AttributeDefinition::builder().attribute_name(a).attribute_type(t).build().unwrap());
+        req = req
+            .attribute_definitions(AttributeDefinition::builder().attribute_name(a).attribute_type(t).build().unwrap());
     }
     for g in table.gsis() {
         let gsi = GlobalSecondaryIndex::builder()

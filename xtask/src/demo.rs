@@ -93,7 +93,9 @@ fn newest(dir: &Path, newest_so_far: &mut SystemTime) {
 fn artifacts_stale(dir: &Path) -> Option<String> {
     let manifest = dir.join("manifest.json");
     let Ok(meta) = std::fs::metadata(&manifest) else { return Some(format!("{} is missing", manifest.display())) };
-    let Ok(text) = std::fs::read_to_string(&manifest) else { return Some(format!("{} is unreadable", manifest.display())) };
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        return Some(format!("{} is unreadable", manifest.display()));
+    };
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else {
         return Some(format!("{} is not a JSON object", manifest.display()));
     };
@@ -117,11 +119,16 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("unknown argument `{other}` (usage: cargo xtask demo)");
     }
     let total = Instant::now();
-    eprintln!("demo: 1/4 tools: the Python venv with moto_server, cfn-lint and cargo-lambda ({})", venv_bin().display());
+    eprintln!(
+        "demo: 1/4 tools: the Python venv with moto_server, cfn-lint and cargo-lambda ({})",
+        venv_bin().display()
+    );
     timed("tools", ensure_venv)?;
 
     eprintln!("demo: 2/4 building rainmaker-deploy (debug)");
-    timed("build", || run_cmd(cargo().args(["build", "--quiet", "-p", "rainmaker-deploy"])).context("building rainmaker-deploy"))?;
+    timed("build", || {
+        run_cmd(cargo().args(["build", "--quiet", "-p", "rainmaker-deploy"])).context("building rainmaker-deploy")
+    })?;
 
     let artifacts = artifacts_dir();
     match artifacts_stale(&artifacts) {
@@ -155,7 +162,11 @@ pub fn run(args: &[String]) -> Result<()> {
                 .status()
                 .with_context(|| format!("starting {}", bin.display()))?;
             if !status.success() {
-                bail!("`rainmaker-deploy {}` failed ({status}); its error is above, the server's log is {}", args.join(" "), moto.log.display());
+                bail!(
+                    "`rainmaker-deploy {}` failed ({status}); its error is above, the server's log is {}",
+                    args.join(" "),
+                    moto.log.display()
+                );
             }
             Ok(())
         })

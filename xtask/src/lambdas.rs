@@ -81,7 +81,8 @@ fn build() -> Result<f64> {
     for f in FUNCTIONS {
         cmd.args(["--package", f]);
     }
-    run_cmd(&mut cmd).context("cargo lambda build (cargo-lambda and ziglang come from the venv: `cargo xtask test` sets it up)")?;
+    run_cmd(&mut cmd)
+        .context("cargo lambda build (cargo-lambda and ziglang come from the venv: `cargo xtask test` sets it up)")?;
     Ok(start.elapsed().as_secs_f64())
 }
 
@@ -137,7 +138,8 @@ fn repack(src: &Path) -> Result<Vec<u8>> {
 }
 
 fn touch(path: &Path) -> Result<()> {
-    let file = std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    let file =
+        std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
     file.set_modified(std::time::SystemTime::now())?;
     Ok(())
 }

@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use rainmaker_deploy::cost::{price_list, PriceTable};
 use std::path::{Path, PathBuf};
 
-const USAGE: &str = "usage: cargo xtask prices --file OFFER.json --region REGION [--service PRICE-ID-PREFIX|OFFER-CODE] [--dry-run]";
+const USAGE: &str =
+    "usage: cargo xtask prices --file OFFER.json --region REGION [--service PRICE-ID-PREFIX|OFFER-CODE] [--dry-run]";
 
 struct Args {
     file: PathBuf,
@@ -44,8 +45,12 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// Refresh the table at `table` from the offer file; write it back when `write`. Returns what changed, as text.
 pub fn refresh(table: &Path, offer: &Path, service: Option<&str>, write: bool) -> Result<String> {
-    let text = std::fs::read_to_string(table)
-        .with_context(|| format!("reading {} (only regions with an embedded table can be refreshed; copy one to add a region)", table.display()))?;
+    let text = std::fs::read_to_string(table).with_context(|| {
+        format!(
+            "reading {} (only regions with an embedded table can be refreshed; copy one to add a region)",
+            table.display()
+        )
+    })?;
     let mut t = PriceTable::parse(&text)?;
     let offer_text = std::fs::read_to_string(offer).with_context(|| format!("reading {}", offer.display()))?;
     let r = price_list::refresh(&mut t, &offer.display().to_string(), &offer_text, service)?;
@@ -58,7 +63,11 @@ pub fn refresh(table: &Path, offer: &Path, service: Option<&str>, write: bool) -
         }
     }
     for id in &r.missing {
-        out.push_str(&format!("{id}: not found in {} for {} (check `price_list.usagetype` in the table)\n", offer.display(), t.region));
+        out.push_str(&format!(
+            "{id}: not found in {} for {} (check `price_list.usagetype` in the table)\n",
+            offer.display(),
+            t.region
+        ));
     }
     if r.updated.is_empty() {
         bail!("{out}no price of {} comes from {}: is it the right service and region?", t.region, offer.display());
@@ -83,7 +92,10 @@ mod tests {
         std::fs::copy(root.join("core/src/cost/prices/eu-west-1.json"), &table).unwrap();
         let offer = root.join("core/src/cost/testdata/price-list-lambda.json");
         let out = refresh(&table, &offer, None, true).unwrap();
-        assert!(out.contains("lambda.requests: changed: $0.21 per 1M requests\n  was: $0.20 per 1M requests\n"), "{out}");
+        assert!(
+            out.contains("lambda.requests: changed: $0.21 per 1M requests\n  was: $0.20 per 1M requests\n"),
+            "{out}"
+        );
         assert!(out.contains("lambda.duration_arm64: not found"), "{out}");
         let t = PriceTable::parse(&std::fs::read_to_string(&table).unwrap()).unwrap();
         assert_eq!(t.get("lambda.requests").unwrap().as_of, "2026-10-01");

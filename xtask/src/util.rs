@@ -38,8 +38,9 @@ pub fn ensure_venv() -> Result<()> {
     eprintln!("xtask: setting up the Python venv in {} (moto, cfn-lint, cargo-lambda, ziglang)", venv().display());
     if !venv().join("bin/python").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        run_cmd(Command::new(&python).args(["-m", "venv"]).arg(venv()))
-            .with_context(|| format!("creating the venv with `{python} -m venv` (set PYTHON to another interpreter)"))?;
+        run_cmd(Command::new(&python).args(["-m", "venv"]).arg(venv())).with_context(|| {
+            format!("creating the venv with `{python} -m venv` (set PYTHON to another interpreter)")
+        })?;
     }
     let mut pip = Command::new(bin.join("pip"));
     pip.args(["install", "--quiet"]).args(PY_PACKAGES);

@@ -90,7 +90,14 @@ pub fn load(dir: &Path, wanted: &[String]) -> Result<Vec<Artifact>, DeployError>
         if actual != expected {
             return Err(DeployError::HashMismatch { file: file.display().to_string(), expected, actual });
         }
-        out.push(Artifact { key: format!("lambdas/{function}/{actual}.zip"), function, sha256: actual, size, parameter, path: file });
+        out.push(Artifact {
+            key: format!("lambdas/{function}/{actual}.zip"),
+            function,
+            sha256: actual,
+            size,
+            parameter,
+            path: file,
+        });
     }
     let missing: Vec<&String> = wanted.iter().filter(|p| !out.iter().any(|a| &a.parameter == *p)).collect();
     if !missing.is_empty() {
@@ -101,7 +108,11 @@ pub fn load(dir: &Path, wanted: &[String]) -> Result<Vec<Artifact>, DeployError>
 }
 
 /// Upload each artifact unless an object with its key exists already (HeadObject first).
-pub async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, artifacts: &[Artifact]) -> Result<Vec<Uploaded>, DeployError> {
+pub async fn upload(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifacts: &[Artifact],
+) -> Result<Vec<Uploaded>, DeployError> {
     let mut done = Vec::new();
     for a in artifacts {
         let present = match s3.head_object().bucket(bucket).key(&a.key).send().await {
@@ -111,7 +122,8 @@ pub async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, artifacts: &[Artifact
             Err(e) => return Err(DeployError::sdk("S3 HeadObject", e)),
         };
         if !present {
-            let body = std::fs::read(&a.path).map_err(|e| DeployError::io(format!("reading {}", a.path.display()), e))?;
+            let body =
+                std::fs::read(&a.path).map_err(|e| DeployError::io(format!("reading {}", a.path.display()), e))?;
             s3.put_object()
                 .bucket(bucket)
                 .key(&a.key)
@@ -144,7 +156,8 @@ mod tests {
         let err = load(dir.path(), &["ApiCodeKey".into()]).unwrap_err();
         assert!(matches!(err, DeployError::HashMismatch { .. }), "{err:?}");
         let (sha, _) = sha256_file(&dir.path().join("api.zip")).unwrap();
-        std::fs::write(dir.path().join("manifest.json"), format!(r#"{{"api":{{"sha256":"{sha}","size":3}}}}"#)).unwrap();
+        std::fs::write(dir.path().join("manifest.json"), format!(r#"{{"api":{{"sha256":"{sha}","size":3}}}}"#))
+            .unwrap();
         let a = load(dir.path(), &["ApiCodeKey".into()]).unwrap();
         assert_eq!(a[0].key, format!("lambdas/api/{sha}.zip"));
         let err = load(dir.path(), &["ApiCodeKey".into(), "PresenceCodeKey".into()]).unwrap_err();

@@ -51,7 +51,8 @@ impl Intercept for CountCalls {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg.load::<Metadata>().map_or_else(|| "unknown".to_string(), |m| format!("{}.{}", m.service(), m.name()));
+        let op =
+            cfg.load::<Metadata>().map_or_else(|| "unknown".to_string(), |m| format!("{}.{}", m.service(), m.name()));
         self.0.record(op);
         Ok(())
     }

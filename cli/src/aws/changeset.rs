@@ -25,7 +25,9 @@ pub struct ChangeSetInput<'a> {
 /// Reasons AWS gives when a change set has nothing in it.
 pub fn is_no_changes(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
-    r.contains("didn't contain changes") || r.contains("no updates are to be performed") || r.contains("submitted information didn't contain changes")
+    r.contains("didn't contain changes")
+        || r.contains("no updates are to be performed")
+        || r.contains("submitted information didn't contain changes")
 }
 
 /// A change set name unique enough per stack: `rainmaker-<unix millis>`.
@@ -93,9 +95,16 @@ pub async fn describe(
             "FAILED" => {
                 let reason = out.status_reason().unwrap_or_default().to_string();
                 if is_no_changes(&reason) {
-                    return Ok(StackPlan { change_set: Some(name.to_string()), ..StackPlan::unchanged(stack, stack_name) });
+                    return Ok(StackPlan {
+                        change_set: Some(name.to_string()),
+                        ..StackPlan::unchanged(stack, stack_name)
+                    });
                 }
-                return Err(DeployError::StackFailed { stack: stack_name.into(), status: "change set FAILED".into(), reason });
+                return Err(DeployError::StackFailed {
+                    stack: stack_name.into(),
+                    status: "change set FAILED".into(),
+                    reason,
+                });
             }
             _ => {}
         }
@@ -110,7 +119,11 @@ pub async fn describe(
                 .iter()
                 .filter_map(|d| {
                     let t = d.target()?;
-                    let what = [t.attribute().map(|a| a.as_str()), t.name()].into_iter().flatten().collect::<Vec<_>>().join(".");
+                    let what = [t.attribute().map(|a| a.as_str()), t.name()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(".");
                     let recreate = t.requires_recreation().map(|r| r.as_str()).filter(|r| *r != "Never");
                     Some(match recreate {
                         Some(r) => format!("{what} (requires recreation: {r})"),
@@ -141,7 +154,14 @@ pub async fn describe(
     } else {
         PlanKind::Update
     };
-    Ok(StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind, changes, change_set: Some(name.into()), recovery: None })
+    Ok(StackPlan {
+        stack: stack.into(),
+        stack_name: stack_name.into(),
+        kind,
+        changes,
+        change_set: Some(name.into()),
+        recovery: None,
+    })
 }
 
 /// Execute a ready change set.
@@ -170,7 +190,9 @@ pub async fn delete(cfn: &Client, stack_name: &str, name: &str) -> Result<(), De
 mod tests {
     #[test]
     fn recognises_the_no_changes_reasons_aws_gives() {
-        assert!(super::is_no_changes("The submitted information didn't contain changes. Submit different information to create a change set."));
+        assert!(super::is_no_changes(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
         assert!(super::is_no_changes("No updates are to be performed."));
         assert!(!super::is_no_changes("Template format error: Unresolved resource dependencies [X]"));
     }

@@ -78,7 +78,12 @@ pub fn same_template(live: &str, wanted: &str) -> bool {
 }
 
 /// Delete a stack that holds nothing worth keeping (a failed first create, an unexecuted review) and wait.
-async fn delete_and_wait(c: &Clients, t: &Target<'_>, wait: &WaitOptions, progress: &dyn Progress) -> Result<(), DeployError> {
+async fn delete_and_wait(
+    c: &Clients,
+    t: &Target<'_>,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+) -> Result<(), DeployError> {
     c.cfn
         .delete_stack()
         .stack_name(t.stack_name)
@@ -123,9 +128,14 @@ pub async fn recover(
                 };
                 events.poll().await?;
                 let holder = events.operation_token().map(|t| format!(", operation {t}")).unwrap_or_default();
-                step(format!("{status} since {since}{holder}: another operation holds the stack; waiting for it to finish"));
+                step(format!(
+                    "{status} since {since}{holder}: another operation holds the stack; waiting for it to finish"
+                ));
                 let done = events.wait(wait).await?;
-                recovered.push(format!("waited for an operation in progress ({status} since {since}{holder}) to end in {}", done.status));
+                recovered.push(format!(
+                    "waited for an operation in progress ({status} since {since}{holder}) to end in {}",
+                    done.status
+                ));
             }
             StackState::FailedCreate => {
                 let reason = live.stack_status_reason();
@@ -162,22 +172,38 @@ pub async fn recover(
                     status: status.clone(),
                     help: format!(
                         "{}; `rainmaker-deploy status` shows the last events",
-                        if status == "DELETE_FAILED" { "a delete failed: run `rainmaker-deploy destroy` again" } else { "unexpected status" }
+                        if status == "DELETE_FAILED" {
+                            "a delete failed: run `rainmaker-deploy destroy` again"
+                        } else {
+                            "unexpected status"
+                        }
                     ),
                 })
             }
         }
     }
-    Err(DeployError::Stuck { stack: t.stack_name.into(), status: "unsettled".into(), help: "the stack kept changing state; try again".into() })
+    Err(DeployError::Stuck {
+        stack: t.stack_name.into(),
+        status: "unsettled".into(),
+        help: "the stack kept changing state; try again".into(),
+    })
 }
 
 /// Inline body, or upload the template to the artifacts bucket and return its URL.
-pub async fn template_source(c: &Clients, t: &Target<'_>, bucket: Option<&str>, region: &str) -> Result<(Option<String>, Option<String>), DeployError> {
+pub async fn template_source(
+    c: &Clients,
+    t: &Target<'_>,
+    bucket: Option<&str>,
+    region: &str,
+) -> Result<(Option<String>, Option<String>), DeployError> {
     if t.body.len() <= MAX_TEMPLATE_BODY {
         return Ok((Some(t.body.to_string()), None));
     }
     let Some(bucket) = bucket else {
-        return Err(DeployError::Io { what: format!("template of {}", t.stack_name), reason: "larger than 51,200 bytes and no artifacts bucket".into() });
+        return Err(DeployError::Io {
+            what: format!("template of {}", t.stack_name),
+            reason: "larger than 51,200 bytes and no artifacts bucket".into(),
+        });
     };
     let key = format!("templates/{}/{}.yaml", t.stack, hex::encode(Sha256::digest(t.body.as_bytes())));
     c.s3.put_object()
@@ -192,7 +218,13 @@ pub async fn template_source(c: &Clients, t: &Target<'_>, bucket: Option<&str>, 
 }
 
 /// Create a change set and read it into a plan (the change set is left for [`execute`] or deletion).
-pub async fn plan(c: &Clients, t: &Target<'_>, create: bool, source: (Option<String>, Option<String>), wait: &WaitOptions) -> Result<StackPlan, DeployError> {
+pub async fn plan(
+    c: &Clients,
+    t: &Target<'_>,
+    create: bool,
+    source: (Option<String>, Option<String>),
+    wait: &WaitOptions,
+) -> Result<StackPlan, DeployError> {
     let input = ChangeSetInput {
         stack: t.stack,
         stack_name: t.stack_name,
@@ -235,7 +267,10 @@ pub async fn execute(
     if update && !blocked.is_empty() && !protected.is_empty() {
         set_policy(c, t.stack_name, &policy::allow_all()).await?;
     }
-    progress.report(ProgressEvent::Step { stack: Some(t.stack_name.into()), message: format!("executing change set {name}") });
+    progress.report(ProgressEvent::Step {
+        stack: Some(t.stack_name.into()),
+        message: format!("executing change set {name}"),
+    });
     let mut events = EventStream::new(&c.cfn, t.stack_name, t.info, progress);
     changeset::execute(&c.cfn, t.stack_name, &name).await?;
     let done = events.wait(wait).await?;

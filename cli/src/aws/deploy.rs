@@ -138,16 +138,31 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     let mut bucket = boot.as_ref().and_then(|s| stack::outputs(s).remove("ArtifactsBucketName"));
     if boot.is_some() && bucket.is_none() {
         let physical = super::outputs::physical_ids(&c.cfn, &b.stack_name).await.unwrap_or_default();
-        bucket = super::outputs::complete(&p.bootstrap.2, &BTreeMap::new(), &physical, &t.config.region).remove("ArtifactsBucketName");
+        bucket = super::outputs::complete(&p.bootstrap.2, &BTreeMap::new(), &physical, &t.config.region)
+            .remove("ArtifactsBucketName");
     }
-    let bt = Target { stack: "bootstrap", stack_name: &b.stack_name, body: &b.body, info: binfo, parameters: BTreeMap::new(), tags: tags.clone() };
+    let bt = Target {
+        stack: "bootstrap",
+        stack_name: &b.stack_name,
+        body: &b.body,
+        info: binfo,
+        parameters: BTreeMap::new(),
+        tags: tags.clone(),
+    };
     stacks.push(plan_one(&c, &bt, boot, None, &t.config.region, wait, progress).await?);
     match bucket {
         None => stacks.push(StackPlan::create("backend", &k.stack_name, kinfo)),
         Some(bucket) => {
             let live = stack::describe(&c.cfn, &k.stack_name).await?;
             let ep = endpoint(&c, live.as_ref()).await?;
-            let kt = Target { stack: "backend", stack_name: &k.stack_name, body: &k.body, info: kinfo, parameters: backend_parameters(&bucket, &ep, &arts), tags };
+            let kt = Target {
+                stack: "backend",
+                stack_name: &k.stack_name,
+                body: &k.body,
+                info: kinfo,
+                parameters: backend_parameters(&bucket, &ep, &arts),
+                tags,
+            };
             stacks.push(plan_one(&c, &kt, live, Some(&bucket), &t.config.region, wait, progress).await?);
         }
     }
@@ -184,13 +199,24 @@ pub async fn plan_one(
         }
         _ => {
             let recovery = stack::recovery(&status);
-            step(progress, Some(t.stack_name), format!("{status}: apply recovers from it first; no change set until then"));
-            return Ok(StackPlan { kind: super::plan::PlanKind::Update, recovery, ..StackPlan::unchanged(t.stack, t.stack_name) });
+            step(
+                progress,
+                Some(t.stack_name),
+                format!("{status}: apply recovers from it first; no change set until then"),
+            );
+            return Ok(StackPlan {
+                kind: super::plan::PlanKind::Update,
+                recovery,
+                ..StackPlan::unchanged(t.stack, t.stack_name)
+            });
         }
     }
     if stack::parameters(&live) == t.parameters
         && stack::tags(&live) == t.tags
-        && stack::template_body(&c.cfn, t.stack_name).await?.as_deref().is_some_and(|b| converge::same_template(b, t.body))
+        && stack::template_body(&c.cfn, t.stack_name)
+            .await?
+            .as_deref()
+            .is_some_and(|b| converge::same_template(b, t.body))
     {
         return Ok(StackPlan::unchanged(t.stack, t.stack_name));
     }
@@ -203,7 +229,12 @@ pub async fn plan_one(
     Ok(StackPlan { change_set: None, ..plan })
 }
 
-fn unchanged_report(t: &Target<'_>, live: &aws_sdk_cloudformation::types::Stack, recovered: Vec<String>, progress: &dyn Progress) -> StackReport {
+fn unchanged_report(
+    t: &Target<'_>,
+    live: &aws_sdk_cloudformation::types::Stack,
+    recovered: Vec<String>,
+    progress: &dyn Progress,
+) -> StackReport {
     step(progress, Some(t.stack_name), "no changes");
     StackReport {
         stack: t.stack.into(),
@@ -233,7 +264,11 @@ async fn converge_stack(
         Ready::Unchanged(live) => return Ok(unchanged_report(t, &live, recovered, progress)),
         Ready::Change { live, create } => (live, create),
     };
-    step(progress, Some(t.stack_name), format!("creating {} change set", if create { "a CREATE" } else { "an UPDATE" }));
+    step(
+        progress,
+        Some(t.stack_name),
+        format!("creating {} change set", if create { "a CREATE" } else { "an UPDATE" }),
+    );
     let source = converge::template_source(c, t, bucket, region).await?;
     let plan = converge::plan(c, t, create, source, &opts.wait).await?;
     if plan.kind == super::plan::PlanKind::NoChanges {
@@ -256,7 +291,12 @@ async fn converge_stack(
 }
 
 /// Deploy one tenant end to end and report what was done.
-pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, progress: &dyn Progress) -> Result<ApplyReport, DeployError> {
+pub async fn apply(
+    t: &Tenant,
+    opts: &ApplyOptions,
+    prompter: &dyn Prompter,
+    progress: &dyn Progress,
+) -> Result<ApplyReport, DeployError> {
     let started = Instant::now();
     let c = Clients::new(&t.sdk);
     let p = prepare(t)?;
@@ -266,7 +306,14 @@ pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, pro
     let (b, binfo, bjson) = &p.bootstrap;
     let (k, kinfo, kjson) = &p.backend;
 
-    let bt = Target { stack: "bootstrap", stack_name: &b.stack_name, body: &b.body, info: binfo, parameters: BTreeMap::new(), tags: tags.clone() };
+    let bt = Target {
+        stack: "bootstrap",
+        stack_name: &b.stack_name,
+        body: &b.body,
+        info: binfo,
+        parameters: BTreeMap::new(),
+        tags: tags.clone(),
+    };
     let mut recovered = Vec::new();
     let live = converge::recover(&c, &bt, &opts.wait, prompter, progress, &mut recovered).await?;
     let ready = converge::compare(&c, &bt, live).await?;
@@ -278,7 +325,14 @@ pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, pro
         .cloned()
         .ok_or_else(|| DeployError::io(format!("stack {}", b.stack_name), "no ArtifactsBucketName output"))?;
 
-    let mut kt = Target { stack: "backend", stack_name: &k.stack_name, body: &k.body, info: kinfo, parameters: BTreeMap::new(), tags };
+    let mut kt = Target {
+        stack: "backend",
+        stack_name: &k.stack_name,
+        body: &k.body,
+        info: kinfo,
+        parameters: BTreeMap::new(),
+        tags,
+    };
     let mut recovered = Vec::new();
     let live = converge::recover(&c, &kt, &opts.wait, prompter, progress, &mut recovered).await?;
     let ep = endpoint(&c, live.as_ref()).await?;
@@ -289,13 +343,15 @@ pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, pro
         step(progress, None, format!("uploading {} Lambda artifacts to {bucket} (by content hash)", arts.len()));
         uploaded = artifacts::upload(&c.s3, &bucket, &arts).await?;
     }
-    let mut backend = converge_stack(&c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
+    let mut backend =
+        converge_stack(&c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
     complete_outputs(&c, &mut backend, kjson, &region).await?;
     let changed = boot.result != StackResult::Unchanged || backend.result != StackResult::Unchanged;
 
     let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
     step(progress, None, "claim certificate");
-    let claim = iot::ensure_claim(&c.iot, &t.state_dir(), &claim_policy, backend.result != StackResult::Unchanged).await?;
+    let claim =
+        iot::ensure_claim(&c.iot, &t.state_dir(), &claim_policy, backend.result != StackResult::Unchanged).await?;
 
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");
@@ -309,7 +365,8 @@ pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, pro
     let outputs_file = t.state_dir().join("outputs.json");
     iot::create_private_dir(&t.state_dir())?;
     let text = serde_json::to_string_pretty(&outputs).map_err(|e| DeployError::io("serializing outputs", e))?;
-    std::fs::write(&outputs_file, text + "\n").map_err(|e| DeployError::io(format!("writing {}", outputs_file.display()), e))?;
+    std::fs::write(&outputs_file, text + "\n")
+        .map_err(|e| DeployError::io(format!("writing {}", outputs_file.display()), e))?;
 
     Ok(ApplyReport {
         tenant: t.config.name.clone(),
@@ -330,7 +387,12 @@ pub async fn apply(t: &Tenant, opts: &ApplyOptions, prompter: &dyn Prompter, pro
 
 /// Fill in outputs the service left out (see [`super::outputs`]); costs one call, only when some are missing. Best
 /// effort: when the resources cannot be listed either, literal names from the template still fill most.
-async fn complete_outputs(c: &Clients, r: &mut StackReport, template: &serde_json::Value, region: &str) -> Result<(), DeployError> {
+async fn complete_outputs(
+    c: &Clients,
+    r: &mut StackReport,
+    template: &serde_json::Value,
+    region: &str,
+) -> Result<(), DeployError> {
     if super::outputs::incomplete(template, &r.outputs) {
         let physical = super::outputs::physical_ids(&c.cfn, &r.stack_name).await.unwrap_or_default();
         r.outputs = super::outputs::complete(template, &r.outputs, &physical, region);
@@ -339,7 +401,11 @@ async fn complete_outputs(c: &Clients, r: &mut StackReport, template: &serde_jso
 }
 
 /// The outputs a device maker pastes into firmware and apps, then every stack output.
-pub fn device_maker_outputs(endpoint: &str, stack_outputs: &BTreeMap<String, String>, claim: &ClaimCertificate) -> BTreeMap<String, String> {
+pub fn device_maker_outputs(
+    endpoint: &str,
+    stack_outputs: &BTreeMap<String, String>,
+    claim: &ClaimCertificate,
+) -> BTreeMap<String, String> {
     let mut o = stack_outputs.clone();
     o.insert("IotEndpoint".into(), endpoint.to_string());
     o.insert("ClaimCertificateFile".into(), claim.certificate_file.display().to_string());

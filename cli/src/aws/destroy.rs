@@ -56,7 +56,10 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
     };
     // the claim certificate holds the claim policy: detach and delete it first, or the policy cannot be deleted
     if let Some(claim) = iot::read_record(&t.state_dir()) {
-        progress.report(ProgressEvent::Step { stack: None, message: format!("deleting claim certificate {}", claim.certificate_id) });
+        progress.report(ProgressEvent::Step {
+            stack: None,
+            message: format!("deleting claim certificate {}", claim.certificate_id),
+        });
         let _ = c.iot.detach_policy().policy_name(&claim.policy).target(&claim.certificate_arn).send().await;
         let _ = c
             .iot
@@ -81,7 +84,12 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
         let Some(_) = stack::describe(&c.cfn, name).await? else { continue };
         let retained = retained(&c, name, short, info, &p).await?;
         progress.report(ProgressEvent::Step { stack: Some(name.clone()), message: "deleting the stack".into() });
-        c.cfn.delete_stack().stack_name(name).send().await.map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
+        c.cfn
+            .delete_stack()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
         let done = EventStream::new(&c.cfn, name, info, progress).wait(&opts.wait).await?;
         if done.status != "DELETE_COMPLETE" {
             return Err(DeployError::Stuck {
@@ -105,7 +113,13 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
 
 /// The resources of a stack whose template retains them (`DeletionPolicy: Retain`), with physical ids.
 /// Physical ids from DescribeStackResources, or the template's literal names when the service cannot list them.
-async fn retained(c: &Clients, name: &str, short: &str, info: &TemplateInfo, p: &super::deploy::Prepared) -> Result<Vec<DataResource>, DeployError> {
+async fn retained(
+    c: &Clients,
+    name: &str,
+    short: &str,
+    info: &TemplateInfo,
+    p: &super::deploy::Prepared,
+) -> Result<Vec<DataResource>, DeployError> {
     let body = if short == "backend" { &p.backend.0.body } else { &p.bootstrap.0.body };
     let t = crate::template::parse(body)?;
     let physical = super::outputs::physical_ids(&c.cfn, name).await.unwrap_or_default();
@@ -129,7 +143,10 @@ async fn retained(c: &Clients, name: &str, short: &str, info: &TemplateInfo, p: 
 /// Delete one retained resource (tables: lift deletion protection first; buckets: empty every version first).
 /// Returns false for types this command does not delete (they are reported as kept).
 async fn delete_data(c: &Clients, r: &DataResource, progress: &dyn Progress) -> Result<bool, DeployError> {
-    progress.report(ProgressEvent::Step { stack: None, message: format!("deleting {} {}", r.resource_type, r.physical_id) });
+    progress.report(ProgressEvent::Step {
+        stack: None,
+        message: format!("deleting {} {}", r.resource_type, r.physical_id),
+    });
     match r.resource_type.as_str() {
         "AWS::DynamoDB::Table" => {
             c.ddb
@@ -139,23 +156,31 @@ async fn delete_data(c: &Clients, r: &DataResource, progress: &dyn Progress) -> 
                 .send()
                 .await
                 .map_err(|e| DeployError::sdk("DynamoDB UpdateTable", e))?;
-            c.ddb.delete_table().table_name(&r.physical_id).send().await.map_err(|e| DeployError::sdk("DynamoDB DeleteTable", e))?;
+            c.ddb
+                .delete_table()
+                .table_name(&r.physical_id)
+                .send()
+                .await
+                .map_err(|e| DeployError::sdk("DynamoDB DeleteTable", e))?;
             Ok(true)
         }
         "AWS::S3::Bucket" => {
             loop {
-                let out = c
-                    .s3
-                    .list_object_versions()
-                    .bucket(&r.physical_id)
-                    .send()
-                    .await
-                    .map_err(|e| DeployError::sdk("S3 ListObjectVersions", e))?;
+                let out =
+                    c.s3.list_object_versions()
+                        .bucket(&r.physical_id)
+                        .send()
+                        .await
+                        .map_err(|e| DeployError::sdk("S3 ListObjectVersions", e))?;
                 let ids: Vec<(String, Option<String>)> = out
                     .versions()
                     .iter()
                     .map(|v| (v.key().unwrap_or_default().to_string(), v.version_id().map(str::to_string)))
-                    .chain(out.delete_markers().iter().map(|m| (m.key().unwrap_or_default().to_string(), m.version_id().map(str::to_string))))
+                    .chain(
+                        out.delete_markers()
+                            .iter()
+                            .map(|m| (m.key().unwrap_or_default().to_string(), m.version_id().map(str::to_string))),
+                    )
                     .collect();
                 if ids.is_empty() {
                     break;
@@ -170,7 +195,11 @@ async fn delete_data(c: &Clients, r: &DataResource, progress: &dyn Progress) -> 
                         .map_err(|e| DeployError::sdk("S3 DeleteObject", e))?;
                 }
             }
-            c.s3.delete_bucket().bucket(&r.physical_id).send().await.map_err(|e| DeployError::sdk("S3 DeleteBucket", e))?;
+            c.s3.delete_bucket()
+                .bucket(&r.physical_id)
+                .send()
+                .await
+                .map_err(|e| DeployError::sdk("S3 DeleteBucket", e))?;
             Ok(true)
         }
         _ => Ok(false),

@@ -23,8 +23,10 @@ pub enum DeployError {
     #[error("stack {stack} ended in {status}: {reason}")]
     #[diagnostic(
         code(rainmaker::deploy::stack_failed),
-        help("the events above show the first resource that failed; `rainmaker-deploy status` shows the stack's state. \
-              Fix the cause, then run `rainmaker-deploy apply` again: it picks up from the stack's state")
+        help(
+            "the events above show the first resource that failed; `rainmaker-deploy status` shows the stack's state. \
+              Fix the cause, then run `rainmaker-deploy apply` again: it picks up from the stack's state"
+        )
     )]
     StackFailed { stack: String, status: String, reason: String },
 
@@ -41,7 +43,10 @@ pub enum DeployError {
     Stuck { stack: String, status: String, help: String },
 
     #[error("stack {stack} does not exist")]
-    #[diagnostic(code(rainmaker::deploy::not_deployed), help("run `rainmaker-deploy apply` first (`plan` shows what it would create)"))]
+    #[diagnostic(
+        code(rainmaker::deploy::not_deployed),
+        help("run `rainmaker-deploy apply` first (`plan` shows what it would create)")
+    )]
     NotDeployed { stack: String },
 
     #[error("the Lambda artifacts in {dir} are not usable: {reason}")]
@@ -60,11 +65,17 @@ pub enum DeployError {
     HashMismatch { file: String, expected: String, actual: String },
 
     #[error("the change set was not executed: {reason}")]
-    #[diagnostic(code(rainmaker::deploy::declined), help("nothing was changed; run `rainmaker-deploy plan` to review it again"))]
+    #[diagnostic(
+        code(rainmaker::deploy::declined),
+        help("nothing was changed; run `rainmaker-deploy plan` to review it again")
+    )]
     Declined { reason: String },
 
     #[error("the update of {stack} was cancelled and rolled back ({status})")]
-    #[diagnostic(code(rainmaker::deploy::cancelled), help("the stack is back on its previous template; run apply again when ready"))]
+    #[diagnostic(
+        code(rainmaker::deploy::cancelled),
+        help("the stack is back on its previous template; run apply again when ready")
+    )]
     Cancelled { stack: String, status: String },
 
     #[error("{what}: {reason}")]
@@ -78,7 +89,9 @@ pub enum DeployError {
 
 fn aws_help(code: Option<&str>, message: &str) -> String {
     let m = message.to_ascii_lowercase();
-    if m.contains("credential") || matches!(code, Some("ExpiredToken" | "InvalidClientTokenId" | "UnrecognizedClientException")) {
+    if m.contains("credential")
+        || matches!(code, Some("ExpiredToken" | "InvalidClientTokenId" | "UnrecognizedClientException"))
+    {
         return "check your AWS credentials: `aws sts get-caller-identity` (with the same --profile) must work; for SSO run \
                 `aws sso login`"
             .into();
@@ -87,7 +100,8 @@ fn aws_help(code: Option<&str>, message: &str) -> String {
         return "the identity in use lacks a permission named above; docs/deploy.md lists what a deployer needs".into();
     }
     if matches!(code, Some("Throttling" | "ThrottlingException" | "TooManyRequestsException")) {
-        return "AWS throttled the calls even after retries with backoff; wait a minute and run the command again".into();
+        return "AWS throttled the calls even after retries with backoff; wait a minute and run the command again"
+            .into();
     }
     "see the AWS message above; run again with -v for details".into()
 }

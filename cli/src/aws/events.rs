@@ -120,7 +120,13 @@ impl<'a> EventStream<'a> {
     }
 
     /// Start streaming events newer than `since`.
-    pub fn since(cfn: &'a Client, stack_name: &str, info: &'a TemplateInfo, progress: &'a dyn Progress, since: DateTime) -> Self {
+    pub fn since(
+        cfn: &'a Client,
+        stack_name: &str,
+        info: &'a TemplateInfo,
+        progress: &'a dyn Progress,
+        since: DateTime,
+    ) -> Self {
         EventStream {
             cfn,
             stack_name: stack_name.to_string(),
@@ -145,17 +151,18 @@ impl<'a> EventStream<'a> {
         let mut fresh = Vec::new();
         let mut token: Option<String> = None;
         'pages: for _ in 0..10 {
-            let out = self
-                .cfn
-                .describe_stack_events()
-                .stack_name(&self.stack_name)
-                .set_next_token(token.take())
-                .send()
-                .await;
+            let out =
+                self.cfn.describe_stack_events().stack_name(&self.stack_name).set_next_token(token.take()).send().await;
             let out = match out {
                 Ok(out) => out,
                 // a deleted stack has no events to show any more (its DescribeStacks says DELETE_COMPLETE)
-                Err(e) if e.as_service_error().and_then(|s| s.meta().message()).is_some_and(|m| m.contains("does not exist")) => return Ok(()),
+                Err(e)
+                    if e.as_service_error()
+                        .and_then(|s| s.meta().message())
+                        .is_some_and(|m| m.contains("does not exist")) =>
+                {
+                    return Ok(())
+                }
                 Err(e) => return Err(DeployError::sdk("CloudFormation DescribeStackEvents", e)),
             };
             for e in out.stack_events() {
@@ -213,12 +220,14 @@ impl<'a> EventStream<'a> {
             self.poll().await?;
             let Some(s) = stack::describe(self.cfn, &self.stack_name).await? else {
                 let status = "DELETE_COMPLETE".to_string();
-                self.progress.report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
+                self.progress
+                    .report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
                 return Ok(Finished { stack: None, status, first_failure: self.first_failure.clone(), cancelled });
             };
             let status = stack::status(&s);
             if stack::is_terminal(&status) {
-                self.progress.report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
+                self.progress
+                    .report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
                 return Ok(Finished { stack: Some(s), status, first_failure: self.first_failure.clone(), cancelled });
             }
             if opts.cancel_requested() && !cancelled {

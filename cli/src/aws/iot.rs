@@ -37,7 +37,12 @@ const KEY: &str = "claim.private.key";
 
 /// Keep the existing active claim certificate, or create one; attach the claim policy when `attach` is set or the
 /// certificate is new.
-pub async fn ensure_claim(iot: &aws_sdk_iot::Client, dir: &Path, policy: &str, attach: bool) -> Result<ClaimCertificate, DeployError> {
+pub async fn ensure_claim(
+    iot: &aws_sdk_iot::Client,
+    dir: &Path,
+    policy: &str,
+    attach: bool,
+) -> Result<ClaimCertificate, DeployError> {
     if let Some(existing) = read_record(dir) {
         let active = match iot.describe_certificate().certificate_id(&existing.certificate_id).send().await {
             Ok(out) => out.certificate_description().and_then(|d| d.status()).is_some_and(|s| s.as_str() == "ACTIVE"),

@@ -5,7 +5,12 @@ use super::DeployError;
 use std::collections::BTreeMap;
 
 /// Fill in the template's outputs missing from `live`, using the stack's resources' physical ids.
-pub fn complete(template: &serde_json::Value, live: &BTreeMap<String, String>, physical: &BTreeMap<String, String>, region: &str) -> BTreeMap<String, String> {
+pub fn complete(
+    template: &serde_json::Value,
+    live: &BTreeMap<String, String>,
+    physical: &BTreeMap<String, String>,
+    region: &str,
+) -> BTreeMap<String, String> {
     let mut out = live.clone();
     let Some(outputs) = template.get("Outputs").and_then(|o| o.as_object()) else { return out };
     for (key, o) in outputs {
@@ -15,8 +20,12 @@ pub fn complete(template: &serde_json::Value, live: &BTreeMap<String, String>, p
         let value = o.get("Value");
         let resolved = match value {
             Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(v) if v.get("Ref").is_some() => v["Ref"].as_str().and_then(|id| physical.get(id).cloned().or_else(|| literal_name(template, id))),
-            Some(v) if v.get("Fn::Sub").and_then(|s| s.as_str()).is_some() => sub(v["Fn::Sub"].as_str().unwrap_or_default(), physical, region),
+            Some(v) if v.get("Ref").is_some() => {
+                v["Ref"].as_str().and_then(|id| physical.get(id).cloned().or_else(|| literal_name(template, id)))
+            }
+            Some(v) if v.get("Fn::Sub").and_then(|s| s.as_str()).is_some() => {
+                sub(v["Fn::Sub"].as_str().unwrap_or_default(), physical, region)
+            }
             _ => None,
         };
         if let Some(v) = resolved {
@@ -62,8 +71,12 @@ pub fn incomplete(template: &serde_json::Value, live: &BTreeMap<String, String>)
 
 /// Physical ids of a stack's resources by logical id. Callers treat this as best effort, so it is tried once
 /// (moto answers 500 for some stacks, and eight retries would cost seconds for nothing).
-pub async fn physical_ids(cfn: &aws_sdk_cloudformation::Client, stack_name: &str) -> Result<BTreeMap<String, String>, DeployError> {
-    let once = aws_sdk_cloudformation::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled());
+pub async fn physical_ids(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+) -> Result<BTreeMap<String, String>, DeployError> {
+    let once =
+        aws_sdk_cloudformation::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled());
     let out = cfn
         .describe_stack_resources()
         .stack_name(stack_name)
@@ -92,7 +105,8 @@ mod tests {
             "Kept": {"Value": {"Ref": "B"}}
         }});
         let live = [("Kept".to_string(), "live".to_string())].into_iter().collect();
-        let phys = [("B".to_string(), "bucket-1".to_string()), ("Api".to_string(), "abc".to_string())].into_iter().collect();
+        let phys =
+            [("B".to_string(), "bucket-1".to_string()), ("Api".to_string(), "abc".to_string())].into_iter().collect();
         let o = super::complete(&t, &live, &phys, "eu-west-1");
         let t2 = serde_json::json!({"Resources": {"T": {"Properties": {"TableName": "rm-x-users"}}}, "Outputs": {"N": {"Value": {"Ref": "T"}}}});
         assert_eq!(super::complete(&t2, &Default::default(), &Default::default(), "r")["N"], "rm-x-users");

@@ -127,24 +127,47 @@ impl StackPlan {
                 details: vec![],
             })
             .collect();
-        StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind: PlanKind::Create, changes, change_set: None, recovery: None }
+        StackPlan {
+            stack: stack.into(),
+            stack_name: stack_name.into(),
+            kind: PlanKind::Create,
+            changes,
+            change_set: None,
+            recovery: None,
+        }
     }
 
     /// A stack with nothing to change.
     pub fn unchanged(stack: &str, stack_name: &str) -> StackPlan {
-        StackPlan { stack: stack.into(), stack_name: stack_name.into(), kind: PlanKind::NoChanges, changes: vec![], change_set: None, recovery: None }
+        StackPlan {
+            stack: stack.into(),
+            stack_name: stack_name.into(),
+            kind: PlanKind::NoChanges,
+            changes: vec![],
+            change_set: None,
+            recovery: None,
+        }
     }
 
     /// Human text: the recovery apply does first (if any), then one line per resource.
     pub fn to_text(&self) -> String {
         let mut out = match (self.kind, &self.recovery) {
             (PlanKind::NoChanges, None) => return format!("{} ({}): no changes\n", self.stack_name, self.stack),
-            (PlanKind::NoChanges, Some(_)) => format!("{} ({}): no changes after recovery\n", self.stack_name, self.stack),
-            (PlanKind::Create, _) => format!("{} ({}): create, {} resources\n", self.stack_name, self.stack, self.changes.len()),
-            (PlanKind::Update, Some(_)) if self.changes.is_empty() => {
-                format!("{} ({}): update; the changes are known once the recovery is done (plan again then)\n", self.stack_name, self.stack)
+            (PlanKind::NoChanges, Some(_)) => {
+                format!("{} ({}): no changes after recovery\n", self.stack_name, self.stack)
             }
-            (PlanKind::Update, _) => format!("{} ({}): update, {} changes\n", self.stack_name, self.stack, self.changes.len()),
+            (PlanKind::Create, _) => {
+                format!("{} ({}): create, {} resources\n", self.stack_name, self.stack, self.changes.len())
+            }
+            (PlanKind::Update, Some(_)) if self.changes.is_empty() => {
+                format!(
+                    "{} ({}): update; the changes are known once the recovery is done (plan again then)\n",
+                    self.stack_name, self.stack
+                )
+            }
+            (PlanKind::Update, _) => {
+                format!("{} ({}): update, {} changes\n", self.stack_name, self.stack, self.changes.len())
+            }
         };
         if let Some(r) = &self.recovery {
             out.push_str(&format!("  first:  {r}\n"));

@@ -27,7 +27,9 @@ pub fn retry_config() -> RetryConfig {
 
 /// Load an `SdkConfig` through aws-config's standard chain (env, profiles, SSO, IMDS...), with [`retry_config`].
 pub async fn load(opts: &AwsOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(opts.region.clone())).retry_config(retry_config());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(opts.region.clone()))
+        .retry_config(retry_config());
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }

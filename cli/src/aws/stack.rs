@@ -73,9 +73,16 @@ pub fn is_failure(status: &str) -> bool {
 /// Describe one stack; `None` when it does not exist (or was deleted).
 pub async fn describe(cfn: &Client, stack_name: &str) -> Result<Option<Stack>, DeployError> {
     match cfn.describe_stacks().stack_name(stack_name).send().await {
-        Ok(out) => Ok(out.stacks().first().cloned().filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))),
+        Ok(out) => Ok(out
+            .stacks()
+            .first()
+            .cloned()
+            .filter(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE"))),
         Err(e) => {
-            let missing = e.as_service_error().and_then(|s| aws_sdk_cloudformation::error::ProvideErrorMetadata::message(s)).is_some_and(|m| m.contains("does not exist"));
+            let missing = e
+                .as_service_error()
+                .and_then(|s| aws_sdk_cloudformation::error::ProvideErrorMetadata::message(s))
+                .is_some_and(|m| m.contains("does not exist"));
             if missing {
                 Ok(None)
             } else {

@@ -65,7 +65,11 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
             s.reason = live.stack_status_reason().map(str::to_string);
             s.outputs = stack::outputs(&live);
             // the stack's own output, else the tag every change set sets (moto keeps no outputs of change-set stacks)
-            s.template_version = s.outputs.get("TemplateVersion").cloned().or_else(|| stack::tags(&live).remove("rainmaker:template-version"));
+            s.template_version = s
+                .outputs
+                .get("TemplateVersion")
+                .cloned()
+                .or_else(|| stack::tags(&live).remove("rainmaker:template-version"));
             s.last_updated = live.last_updated_time().or(live.creation_time()).map(|d| d.to_string());
             let out = c
                 .cfn

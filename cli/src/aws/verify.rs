@@ -29,12 +29,18 @@ impl Expectations {
     pub fn from_template(t: &serde_json::Value) -> Expectations {
         let mut x = Expectations::default();
         let Some(resources) = t.get("Resources").and_then(|r| r.as_object()) else { return x };
-        let prop = |r: &serde_json::Value, k: &str| r.pointer(&format!("/Properties/{k}")).and_then(|v| v.as_str()).map(str::to_string);
+        let prop = |r: &serde_json::Value, k: &str| {
+            r.pointer(&format!("/Properties/{k}")).and_then(|v| v.as_str()).map(str::to_string)
+        };
         for (id, r) in resources {
             match r.get("Type").and_then(|v| v.as_str()).unwrap_or_default() {
                 "AWS::DynamoDB::Table" => x.tables.extend(prop(r, "TableName").map(|n| (id.clone(), n))),
                 "AWS::Lambda::Function" => {
-                    let param = r.pointer("/Properties/Code/S3Key/Ref").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                    let param = r
+                        .pointer("/Properties/Code/S3Key/Ref")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string();
                     x.functions.extend(prop(r, "FunctionName").map(|n| (id.clone(), n, param)));
                 }
                 "AWS::IoT::Policy" => x.policies.extend(prop(r, "PolicyName").map(|n| (id.clone(), n))),
@@ -51,12 +57,19 @@ pub async fn run(c: &Clients, x: &Expectations, code_sha256: &BTreeMap<String, S
     for (id, name) in &x.tables {
         let (ok, detail) = match c.ddb.describe_table().table_name(name).send().await {
             Ok(out) => {
-                let status = out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string()).unwrap_or_default();
+                let status =
+                    out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string()).unwrap_or_default();
                 (status == "ACTIVE", format!("status {status}"))
             }
             Err(e) => (false, super::DeployError::sdk("DynamoDB DescribeTable", e).to_string()),
         };
-        checks.push(Check { logical_id: id.clone(), resource_type: "AWS::DynamoDB::Table".into(), name: name.clone(), ok, detail });
+        checks.push(Check {
+            logical_id: id.clone(),
+            resource_type: "AWS::DynamoDB::Table".into(),
+            name: name.clone(),
+            ok,
+            detail,
+        });
     }
     for (id, name, param) in &x.functions {
         let want = code_sha256.get(param).map(|h| base64_of_hex(h));
@@ -71,14 +84,26 @@ pub async fn run(c: &Clients, x: &Expectations, code_sha256: &BTreeMap<String, S
             }
             Err(e) => (false, super::DeployError::sdk("Lambda GetFunction", e).to_string()),
         };
-        checks.push(Check { logical_id: id.clone(), resource_type: "AWS::Lambda::Function".into(), name: name.clone(), ok, detail });
+        checks.push(Check {
+            logical_id: id.clone(),
+            resource_type: "AWS::Lambda::Function".into(),
+            name: name.clone(),
+            ok,
+            detail,
+        });
     }
     for (id, name) in &x.policies {
         let (ok, detail) = match c.iot.get_policy().policy_name(name).send().await {
             Ok(out) => (true, format!("version {}", out.default_version_id().unwrap_or("?"))),
             Err(e) => (false, super::DeployError::sdk("IoT GetPolicy", e).to_string()),
         };
-        checks.push(Check { logical_id: id.clone(), resource_type: "AWS::IoT::Policy".into(), name: name.clone(), ok, detail });
+        checks.push(Check {
+            logical_id: id.clone(),
+            resource_type: "AWS::IoT::Policy".into(),
+            name: name.clone(),
+            ok,
+            detail,
+        });
     }
     checks
 }

@@ -20,7 +20,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 /// The tenant at `--config`, with its SDK configuration from the standard chain and the global flags.
 pub async fn tenant(g: &GlobalArgs, artifacts: &Path) -> Result<Tenant> {
     let config = super::render::load_config(g)?;
-    let opts = AwsOptions { profile: g.profile.clone(), region: config.region.clone(), endpoint_url: g.endpoint_url.clone() };
+    let opts =
+        AwsOptions { profile: g.profile.clone(), region: config.region.clone(), endpoint_url: g.endpoint_url.clone() };
     let sdk = sdk::load(&opts).await;
     let config_dir = g.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     Ok(Tenant { config, sdk, config_dir, artifacts_dir: artifacts.to_path_buf() })
@@ -34,7 +35,12 @@ pub fn display(g: &GlobalArgs) -> Display {
 /// Refuse to run without `--yes` when nobody can answer a question.
 pub fn require_yes_or_terminal(yes: bool, what: &str) -> Result<()> {
     if !yes && !std::io::stdin().is_terminal() {
-        return Err(UsageError::new("--yes", format!("{what} needs confirmation and stdin is not a terminal"), format!("pass --yes to {what} without a prompt")).into());
+        return Err(UsageError::new(
+            "--yes",
+            format!("{what} needs confirmation and stdin is not a terminal"),
+            format!("pass --yes to {what} without a prompt"),
+        )
+        .into());
     }
     Ok(())
 }
@@ -84,7 +90,9 @@ pub fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelSignal {
     rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             canceller.cancel();
-            eprintln!("\ncancelling: the update in progress is rolled back (Ctrl-C again to exit now, leaving it running)");
+            eprintln!(
+                "\ncancelling: the update in progress is rolled back (Ctrl-C again to exit now, leaving it running)"
+            );
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
@@ -139,14 +147,25 @@ pub fn text(r: &ApplyReport) -> String {
     }
     let uploaded = r.artifacts.iter().filter(|a| a.uploaded).count();
     if !r.artifacts.is_empty() {
-        s.push_str(&format!("artifacts: {uploaded} uploaded, {} already in the bucket\n", r.artifacts.len() - uploaded));
+        s.push_str(&format!(
+            "artifacts: {uploaded} uploaded, {} already in the bucket\n",
+            r.artifacts.len() - uploaded
+        ));
     }
     if !r.verification.is_empty() {
         let ok = r.verification.iter().filter(|c| c.ok).count();
         s.push_str(&format!("verified: {ok}/{} resources through their own APIs\n", r.verification.len()));
     }
     s.push_str("\noutputs:\n");
-    for key in ["IotEndpoint", "ApiUrl", "UserPoolId", "UserPoolClientId", "ProvisioningTemplateName", "ClaimCertificateFile", "ClaimPrivateKeyFile"] {
+    for key in [
+        "IotEndpoint",
+        "ApiUrl",
+        "UserPoolId",
+        "UserPoolClientId",
+        "ProvisioningTemplateName",
+        "ClaimCertificateFile",
+        "ClaimPrivateKeyFile",
+    ] {
         if let Some(v) = r.outputs.get(key) {
             s.push_str(&format!("  {key:<26} {v}\n"));
         }

@@ -20,6 +20,7 @@ pub fn summary(name: &str) -> String {
 }
 
 pub fn run(g: &GlobalArgs) -> Result<()> {
-    let list: Vec<Blueprint> = assets::blueprint_names().into_iter().map(|name| Blueprint { name, summary: summary(name) }).collect();
+    let list: Vec<Blueprint> =
+        assets::blueprint_names().into_iter().map(|name| Blueprint { name, summary: summary(name) }).collect();
     output::emit(g.output, &list, || list.iter().map(|b| format!("{:<20} {}\n", b.name, b.summary)).collect())
 }

@@ -14,9 +14,16 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
     let report = rt.block_on(async {
         let t = tenant(g, Path::new(".")).await?;
         if !args.yes {
-            let what = if args.delete_data { "its stacks AND its data (tables, artifacts bucket)" } else { "its stacks (data is kept)" };
+            let what = if args.delete_data {
+                "its stacks AND its data (tables, artifacts bucket)"
+            } else {
+                "its stacks (data is kept)"
+            };
             if !ask(&format!("Destroy tenant {} in {}: {what}?", t.config.name, t.config.region)) {
-                return Err(miette::miette!(code = "rainmaker::deploy::declined", "destroy was not confirmed; nothing was changed"));
+                return Err(miette::miette!(
+                    code = "rainmaker::deploy::declined",
+                    "destroy was not confirmed; nothing was changed"
+                ));
             }
         }
         let opts = DestroyOptions { keep_data: !args.delete_data, wait: WaitOptions::default() };
@@ -41,7 +48,12 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
         if !report.kept.is_empty() {
             s.push_str("kept (retained data; `destroy --delete-data` removes tables and bucket):\n");
             for r in &report.kept {
-                s.push_str(&format!("  {:<24} {:<40} {}\n", r.resource_type, r.physical_id, r.description.as_deref().unwrap_or("")));
+                s.push_str(&format!(
+                    "  {:<24} {:<40} {}\n",
+                    r.resource_type,
+                    r.physical_id,
+                    r.description.as_deref().unwrap_or("")
+                ));
             }
         }
         s

@@ -78,7 +78,8 @@ struct Subject {
 }
 
 fn read(path: &Path) -> Result<String, CostError> {
-    std::fs::read_to_string(path).map_err(|e| CostError::Read { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read_to_string(path)
+        .map_err(|e| CostError::Read { path: path.display().to_string(), message: e.to_string() })
 }
 
 /// The blueprint's usage profile (built-in defaults when it ships none).
@@ -158,7 +159,12 @@ pub fn run(g: &GlobalArgs, args: &EstimateArgs) -> Result<()> {
         (_, EstimateFormat::Markdown) => Format::Markdown,
     };
     if args.sweep.contains(&0) {
-        return Err(UsageError::new("--sweep", "device counts must be 1 or more", "e.g. --sweep 1000,10000,180000,360000,3600000").into());
+        return Err(UsageError::new(
+            "--sweep",
+            "device counts must be 1 or more",
+            "e.g. --sweep 1000,10000,180000,360000,3600000",
+        )
+        .into());
     }
     let devices = args.devices.or(subject.usage.devices);
     let text = if !args.sweep.is_empty() {
@@ -170,7 +176,8 @@ pub fn run(g: &GlobalArgs, args: &EstimateArgs) -> Result<()> {
         let opts = Options { devices, free_tier };
         let base = cost::estimate(&subject.resources, &subject.usage, &prices, opts)?;
         if args.chart.is_some() {
-            let es = cost::sweep(&subject.resources, &subject.usage, &prices, &chart::default_counts(devices), free_tier)?;
+            let es =
+                cost::sweep(&subject.resources, &subject.usage, &prices, &chart::default_counts(devices), free_tier)?;
             write_chart(g, args, &es)?;
         }
         match &args.compare {

@@ -41,7 +41,12 @@ pub fn run(g: &GlobalArgs, args: &InitArgs) -> Result<()> {
     let source = config::blueprint_source(&args.blueprint, &args.name, &region)?;
     config::parse(&source, &path.display().to_string())?;
     write_atomic(&path, &source).into_diagnostic().wrap_err_with(|| format!("writing {}", path.display()))?;
-    let done = Initialized { path: path.display().to_string(), blueprint: args.blueprint.clone(), name: args.name.clone(), region };
+    let done = Initialized {
+        path: path.display().to_string(),
+        blueprint: args.blueprint.clone(),
+        name: args.name.clone(),
+        region,
+    };
     output::emit(g.output, &done, || {
         format!(
             "wrote {} (blueprint {}, tenant {}, region {})\nnext: `rainmaker-deploy validate`, then `rainmaker-deploy plan`",

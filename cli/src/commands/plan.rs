@@ -17,9 +17,13 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<()> {
     let report = report?;
     crate::output::emit(g.output, &report, || {
         let mut s: String = report.stacks.iter().map(|p| p.to_text()).collect();
-        let blocked: Vec<String> = report.stacks.iter().flat_map(|p| p.blocked()).map(|c| c.logical_id.clone()).collect();
+        let blocked: Vec<String> =
+            report.stacks.iter().flat_map(|p| p.blocked()).map(|c| c.logical_id.clone()).collect();
         if !blocked.is_empty() {
-            s.push_str(&format!("\n!! would replace or remove stateful resources: {} (apply refuses without --allow-replace)\n", blocked.join(", ")));
+            s.push_str(&format!(
+                "\n!! would replace or remove stateful resources: {} (apply refuses without --allow-replace)\n",
+                blocked.join(", ")
+            ));
         }
         s
     })

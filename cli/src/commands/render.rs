@@ -33,7 +33,12 @@ pub fn run(g: &GlobalArgs, args: &RenderArgs) -> Result<()> {
     for s in &rendered.stacks {
         let path = args.out.join(&s.file_name);
         write_atomic(&path, &s.body).into_diagnostic().wrap_err_with(|| format!("writing {}", path.display()))?;
-        written.push(Written { stack: s.name.clone(), stack_name: s.stack_name.clone(), path: path.display().to_string(), bytes: s.body.len() });
+        written.push(Written {
+            stack: s.name.clone(),
+            stack_name: s.stack_name.clone(),
+            path: path.display().to_string(),
+            bytes: s.body.len(),
+        });
     }
     output::emit(g.output, &written, || {
         written.iter().map(|w| format!("wrote {} ({} bytes, stack {})\n", w.path, w.bytes, w.stack_name)).collect()

@@ -13,7 +13,10 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
         status::status(&t, args.events).await.map_err(miette::Report::from)
     })?;
     crate::output::emit(g.output, &report, || {
-        let mut s = format!("tenant {} in {} (this CLI: templates {})\n", report.tenant, report.region, report.cli_template_version);
+        let mut s = format!(
+            "tenant {} in {} (this CLI: templates {})\n",
+            report.tenant, report.region, report.cli_template_version
+        );
         for st in &report.stacks {
             if !st.exists {
                 s.push_str(&format!("\n{} ({}): not deployed\n", st.stack_name, st.stack));
@@ -34,11 +37,22 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
                 s.push_str(&format!("  {k:<28} {v}\n"));
             }
             for e in &st.last_events {
-                s.push_str(&format!("  {} {} {} {}\n", e.timestamp, e.logical_id, e.status, e.reason.as_deref().unwrap_or("")));
+                s.push_str(&format!(
+                    "  {} {} {} {}\n",
+                    e.timestamp,
+                    e.logical_id,
+                    e.status,
+                    e.reason.as_deref().unwrap_or("")
+                ));
             }
         }
         if let Some(c) = &report.claim_certificate {
-            s.push_str(&format!("\nclaim certificate {}: {} (key {})\n", c.certificate_id, c.certificate_file.display(), c.private_key_file.display()));
+            s.push_str(&format!(
+                "\nclaim certificate {}: {} (key {})\n",
+                c.certificate_id,
+                c.certificate_file.display(),
+                c.private_key_file.display()
+            ));
         }
         s
     })

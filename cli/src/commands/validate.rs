@@ -2,8 +2,8 @@
 
 use crate::cfn_lint::{self, LintMatch};
 use crate::cli::{GlobalArgs, ValidateArgs};
-use crate::template::{self, Finding};
 use crate::output;
+use crate::template::{self, Finding};
 use miette::{Diagnostic, Result};
 use serde::Serialize;
 use thiserror::Error;
@@ -24,7 +24,10 @@ struct Report {
 
 #[derive(Debug, Error, Diagnostic)]
 #[error("validation failed: {count} problem{} in the rendered templates", if *count == 1 { "" } else { "s" })]
-#[diagnostic(code(rainmaker::validate::failed), help("the templates shipped with this version should always pass; report this with your rainmaker.yaml"))]
+#[diagnostic(
+    code(rainmaker::validate::failed),
+    help("the templates shipped with this version should always pass; report this with your rainmaker.yaml")
+)]
 struct Failed {
     count: usize,
 }
@@ -45,7 +48,9 @@ pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
                 let path = dir.join(&s.file_name);
                 std::fs::write(&path, &s.body).map_err(|e| miette::miette!("writing {}: {e}", path.display()))?;
                 output::progress(g.output, format!("cfn-lint {} ...", s.file_name));
-                Some(cfn_lint::lint(bin, &path, &cfg.region).map_err(|e| miette::miette!(help = "set CFN_LINT to a working cfn-lint, or pass --no-cfn-lint", "{e}"))?)
+                Some(cfn_lint::lint(bin, &path, &cfg.region).map_err(|e| {
+                    miette::miette!(help = "set CFN_LINT to a working cfn-lint, or pass --no-cfn-lint", "{e}")
+                })?)
             }
         };
         stacks.push(StackReport { stack: s.stack_name.clone(), findings, cfn_lint });
@@ -55,7 +60,9 @@ pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
     let lint_state = match (&lint_bin, args.no_cfn_lint) {
         (Some(p), _) => format!("ran {}", p.display()),
         (None, true) => "skipped (--no-cfn-lint)".into(),
-        (None, false) => "not found on PATH (install it with `pip install cfn-lint` to lint against the official schemas)".into(),
+        (None, false) => {
+            "not found on PATH (install it with `pip install cfn-lint` to lint against the official schemas)".into()
+        }
     };
     let report = Report { ok: count == 0, cfn_lint: lint_state, stacks };
     output::emit(g.output, &report, || text(&report))?;
@@ -70,7 +77,12 @@ fn text(r: &Report) -> String {
     for st in &r.stacks {
         let lint = st.cfn_lint.as_ref().map_or(0, Vec::len);
         let mark = if st.findings.is_empty() && lint == 0 { "ok" } else { "FAILED" };
-        s.push_str(&format!("{mark:<6} {} ({} built-in finding(s), {} cfn-lint finding(s))\n", st.stack, st.findings.len(), lint));
+        s.push_str(&format!(
+            "{mark:<6} {} ({} built-in finding(s), {} cfn-lint finding(s))\n",
+            st.stack,
+            st.findings.len(),
+            lint
+        ));
         for f in &st.findings {
             s.push_str(&format!("  [{}] {}: {}\n", f.check, f.resource.as_deref().unwrap_or("template"), f.message));
         }

@@ -22,7 +22,10 @@ fn init_writes_a_valid_config_and_refuses_to_overwrite_it() {
     assert_snapshot!("init-ok", r.transcript());
     let written = std::fs::read_to_string(d.path().join("rainmaker.yaml")).expect("written");
     let cfg = rainmaker_deploy::config::parse(&written, "rainmaker.yaml").expect("valid");
-    assert_eq!((cfg.name.as_str(), cfg.region.as_str(), cfg.blueprint.as_str()), ("acme-home", "eu-west-1", "water-meter"));
+    assert_eq!(
+        (cfg.name.as_str(), cfg.region.as_str(), cfg.blueprint.as_str()),
+        ("acme-home", "eu-west-1", "water-meter")
+    );
 
     std::fs::write(d.path().join("rainmaker.yaml"), "# mine\n").expect("write");
     let again = run(d.path(), &["init", "--name", "other-name"]);
@@ -38,9 +41,15 @@ fn init_writes_a_valid_config_and_refuses_to_overwrite_it() {
 #[test]
 fn init_errors_name_the_flag() {
     let d = tempdir();
-    assert_snapshot!("init-unknown-blueprint", run(d.path(), &["init", "--name", "acme-home", "--blueprint", "smart-hom"]).transcript());
+    assert_snapshot!(
+        "init-unknown-blueprint",
+        run(d.path(), &["init", "--name", "acme-home", "--blueprint", "smart-hom"]).transcript()
+    );
     assert_snapshot!("init-bad-name", run(d.path(), &["init", "--name", "Acme_Home"]).transcript());
-    assert_snapshot!("init-bad-region", run(d.path(), &["init", "--name", "acme-home", "--region", "eu-wst-1"]).transcript());
+    assert_snapshot!(
+        "init-bad-region",
+        run(d.path(), &["init", "--name", "acme-home", "--region", "eu-wst-1"]).transcript()
+    );
     assert!(!d.path().join("rainmaker.yaml").exists());
 }
 
@@ -96,11 +105,19 @@ fn a_bad_config_is_reported_with_file_line_and_help() {
     init(d.path());
     let path = d.path().join("rainmaker.yaml");
     let src = std::fs::read_to_string(&path).expect("read");
-    std::fs::write(&path, src.replace("memory_mb: 128", "memory_mb: 64").replace("  timeout_seconds: 10", "  timeout_secs: 10")).expect("write");
+    std::fs::write(
+        &path,
+        src.replace("memory_mb: 128", "memory_mb: 64").replace("  timeout_seconds: 10", "  timeout_secs: 10"),
+    )
+    .expect("write");
     let r = run(d.path(), &["render"]);
     assert_eq!(r.code, 2);
     assert_snapshot!("bad-config-unknown-key", r.transcript());
-    std::fs::write(&path, src.replace("memory_mb: 128", "memory_mb: 64").replace("log_retention_days: 30", "log_retention_days: 31")).expect("write");
+    std::fs::write(
+        &path,
+        src.replace("memory_mb: 128", "memory_mb: 64").replace("log_retention_days: 30", "log_retention_days: 31"),
+    )
+    .expect("write");
     let r = run(d.path(), &["validate"]);
     assert_eq!(r.code, 2);
     assert_snapshot!("bad-config-values", r.transcript());
@@ -109,7 +126,11 @@ fn a_bad_config_is_reported_with_file_line_and_help() {
     assert!(r.stdout.is_empty());
     let v: serde_json::Value = serde_json::from_str(&r.stderr).expect("the error is JSON on stderr");
     assert_eq!(v["error"]["code"], "rainmaker::config::invalid");
-    assert_eq!(v["error"]["related"][0]["message"].as_str().map(|m| m.contains("`lambda.memory_mb`")), Some(true), "{v}");
+    assert_eq!(
+        v["error"]["related"][0]["message"].as_str().map(|m| m.contains("`lambda.memory_mb`")),
+        Some(true),
+        "{v}"
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The templates and the runtime Lambdas' data model agree: table names, keys, indexes, TTL and environment.
 
 use rainmaker_deploy::{config, template};
-use rainmaker_model::tables::{KeySchema, KeyType, Table, TableNames};
 use rainmaker_model::contract;
+use rainmaker_model::tables::{KeySchema, KeyType, Table, TableNames};
 use serde_json::{json, Value};
 
 fn backend() -> Value {
@@ -44,7 +44,10 @@ fn tables_match_the_model() {
         let keys = std::iter::once(table.key()).chain(table.gsis().iter().map(|g| g.key));
         for k in keys {
             for (name, ty) in std::iter::once(k.partition).chain(k.sort) {
-                assert!(defs.contains(&json!({ "AttributeName": name, "AttributeType": kind(ty) })), "{table:?}.{name}");
+                assert!(
+                    defs.contains(&json!({ "AttributeName": name, "AttributeType": kind(ty) })),
+                    "{table:?}.{name}"
+                );
             }
         }
         let ttl = p["TimeToLiveSpecification"]["AttributeName"].as_str();
@@ -59,7 +62,10 @@ fn functions_get_the_environment_the_model_reads() {
         ("ProvisioningHookFunction", &[contract::ENV_SERIAL_PATTERN]),
         ("TelemetryIngestFunction", &[contract::ENV_TELEMETRY_TTL_DAYS, contract::ENV_MAX_PAYLOAD_BYTES]),
         ("PresenceFunction", &[]),
-        ("ApiFunction", &[contract::ENV_IOT_DATA_ENDPOINT, contract::ENV_BINDING_CODE_TTL_SECONDS, contract::ENV_SHARING_ENABLED]),
+        (
+            "ApiFunction",
+            &[contract::ENV_IOT_DATA_ENDPOINT, contract::ENV_BINDING_CODE_TTL_SECONDS, contract::ENV_SHARING_ENABLED],
+        ),
     ];
     assert_eq!(wanted.len(), contract::FUNCTIONS.len());
     for (id, extra) in wanted {
@@ -80,9 +86,16 @@ fn functions_get_the_environment_the_model_reads() {
 #[test]
 fn rules_use_the_model_names() {
     let t = backend();
-    for (id, suffix) in [("TelemetryRule", contract::RULE_TELEMETRY), ("PresenceRule", contract::RULE_PRESENCE), ("BindingRule", contract::RULE_BINDING)] {
+    for (id, suffix) in [
+        ("TelemetryRule", contract::RULE_TELEMETRY),
+        ("PresenceRule", contract::RULE_PRESENCE),
+        ("BindingRule", contract::RULE_BINDING),
+    ] {
         assert_eq!(t["Resources"][id]["Properties"]["RuleName"], format!("rm_acme_home_{suffix}"));
     }
-    let body: Value = serde_json::from_str(t["Resources"]["ProvisioningTemplate"]["Properties"]["TemplateBody"].as_str().expect("body")).expect("JSON");
+    let body: Value = serde_json::from_str(
+        t["Resources"]["ProvisioningTemplate"]["Properties"]["TemplateBody"].as_str().expect("body"),
+    )
+    .expect("JSON");
     assert!(body["Parameters"].get(contract::PROVISIONING_SERIAL_PARAM).is_some());
 }

@@ -39,18 +39,26 @@ fn with_a_config_it_prices_the_rendered_tenant_in_its_region() {
 #[test]
 fn json_output_has_totals_services_resources_and_sources() {
     let d = tempdir();
-    for args in [&["estimate", "--devices", "360000", "--format", "json"][..], &["--output", "json", "estimate", "--devices", "360000"][..]] {
+    for args in [
+        &["estimate", "--devices", "360000", "--format", "json"][..],
+        &["--output", "json", "estimate", "--devices", "360000"][..],
+    ] {
         let r = run(d.path(), args);
         assert_eq!(r.code, 0, "{}", r.transcript());
         let v = json(&r.stdout);
         let total = v["total_monthly_usd"].as_f64().expect("total");
-        let services: f64 = v["services"].as_array().expect("services").iter().map(|s| s["monthly_usd"].as_f64().unwrap_or(0.0)).sum();
+        let services: f64 =
+            v["services"].as_array().expect("services").iter().map(|s| s["monthly_usd"].as_f64().unwrap_or(0.0)).sum();
         assert!((total - services).abs() < 1e-6 && total > 0.0);
         assert!((v["per_device_monthly_usd"].as_f64().unwrap() - total / 360000.0).abs() < 1e-12);
         let resources = v["resources"].as_array().expect("resources");
         let by_components: f64 = resources.iter().map(|r| r["monthly_usd"].as_f64().unwrap()).sum();
         assert!((total - by_components).abs() < 1e-6, "resources add up to the total");
-        assert!(v["prices"].as_array().unwrap().iter().all(|p| p["source"].as_str().is_some_and(|s| !s.is_empty()) && p["as_of"].is_string()));
+        assert!(v["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["source"].as_str().is_some_and(|s| !s.is_empty()) && p["as_of"].is_string()));
         assert_eq!(v["unpriced"], Value::Array(vec![]));
     }
 }
@@ -73,14 +81,19 @@ fn csv_has_a_row_per_component() {
     let r = run(d.path(), &["estimate", "--devices", "1000", "--format", "csv"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
     let mut lines = r.stdout.lines();
-    assert_eq!(lines.next(), Some("logical_id,type,component,service,price_id,quantity,unit,free_quantity,unit_price_usd,per,monthly_usd"));
-    assert!(lines.any(|l| l.starts_with("TelemetryIngestFunction,AWS::Lambda::Function,Requests,AWS Lambda,lambda.requests,")));
+    assert_eq!(
+        lines.next(),
+        Some("logical_id,type,component,service,price_id,quantity,unit,free_quantity,unit_price_usd,per,monthly_usd")
+    );
+    assert!(lines
+        .any(|l| l.starts_with("TelemetryIngestFunction,AWS::Lambda::Function,Requests,AWS Lambda,lambda.requests,")));
 }
 
 #[test]
 fn compare_shows_both_profiles_side_by_side() {
     let d = tempdir();
-    std::fs::write(d.path().join("chatty.yaml"), "version: 1\ndevice: {telemetry_per_hour: 60, basic_ingest: false}\n").unwrap();
+    std::fs::write(d.path().join("chatty.yaml"), "version: 1\ndevice: {telemetry_per_hour: 60, basic_ingest: false}\n")
+        .unwrap();
     let r = run(d.path(), &["estimate", "--devices", "100000", "--compare", "chatty.yaml"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
     assert_snapshot!("estimate-compare", r.transcript());
@@ -95,7 +108,11 @@ fn compare_with_a_config_prices_its_templates() {
     let r = run(d.path(), &["estimate", "--devices", "3600000", "--compare", "x86.yaml", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
     let v = json(&r.stdout);
-    let lambda = |side: &str| v[side]["services"].as_array().unwrap().iter().find(|s| s["name"] == "AWS Lambda").unwrap()["monthly_usd"].as_f64().unwrap();
+    let lambda = |side: &str| {
+        v[side]["services"].as_array().unwrap().iter().find(|s| s["name"] == "AWS Lambda").unwrap()["monthly_usd"]
+            .as_f64()
+            .unwrap()
+    };
     assert!(lambda("other") > lambda("base"), "x86_64 costs more than arm64");
 }
 
@@ -115,10 +132,27 @@ fn thesis_numbers_through_the_cli() {
     let d = tempdir();
     let (t, u) = (testdata("thesis.yaml"), testdata("thesis-usage.yaml"));
     let service = |mode: &str, name: &str| {
-        let r = run(d.path(), &["estimate", "--template", &t, "--usage", &u, "--devices", "3600000", "--free-tier", mode, "--format", "json"]);
+        let r = run(
+            d.path(),
+            &[
+                "estimate",
+                "--template",
+                &t,
+                "--usage",
+                &u,
+                "--devices",
+                "3600000",
+                "--free-tier",
+                mode,
+                "--format",
+                "json",
+            ],
+        );
         assert_eq!(r.code, 0, "{}", r.transcript());
         let v = json(&r.stdout);
-        let usd = v["services"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["monthly_usd"].as_f64().unwrap();
+        let usd = v["services"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["monthly_usd"]
+            .as_f64()
+            .unwrap();
         (usd * 100.0).round() / 100.0
     };
     assert_eq!(service("none", "Amazon SQS"), 2102.40);
@@ -152,9 +186,16 @@ fn errors_name_the_key_file_or_flag_and_exit_2() {
     assert_eq!(r.code, 2);
     assert_snapshot!("estimate-short-tag", r.transcript());
 
-    let r = run(d.path(), &["estimate", "--devices", "10", "--template", &testdata("thesis.yaml"), "--region", "ap-south-1"]);
+    let r = run(
+        d.path(),
+        &["estimate", "--devices", "10", "--template", &testdata("thesis.yaml"), "--region", "ap-south-1"],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no price table for region `ap-south-1`") && r.stderr.contains("eu-west-1, us-east-1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no price table for region `ap-south-1`") && r.stderr.contains("eu-west-1, us-east-1"),
+        "{}",
+        r.stderr
+    );
 
     let r = run(d.path(), &["estimate", "--template", &testdata("thesis.yaml")]);
     assert_eq!(r.code, 2);

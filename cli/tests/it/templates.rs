@@ -20,7 +20,8 @@ pub fn cfn_lint() -> PathBuf {
     if venv.is_file() {
         return venv;
     }
-    rainmaker_deploy::cfn_lint::find().expect("cfn-lint is not installed: run `cargo xtask test`, which installs it into .venv")
+    rainmaker_deploy::cfn_lint::find()
+        .expect("cfn-lint is not installed: run `cargo xtask test`, which installs it into .venv")
 }
 
 #[test]
@@ -55,15 +56,25 @@ pub fn cfn_lint_finds_nothing_in_any_blueprint() {
             files.push(p);
         }
     }
-    let out = Command::new(cfn_lint()).args(&files).args(["--regions", "eu-west-1", "us-east-1", "--format", "parseable"]).output().expect("runs cfn-lint");
+    let out = Command::new(cfn_lint())
+        .args(&files)
+        .args(["--regions", "eu-west-1", "us-east-1", "--format", "parseable"])
+        .output()
+        .expect("runs cfn-lint");
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && report.trim().is_empty(), "cfn-lint (exit {:?}):\n{report}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "cfn-lint (exit {:?}):\n{report}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 pub fn cfn_lint_rejects_a_broken_template() {
     // the negative control: the lint test above can fail
-    let body = rendered("smart-home").stack("backend").expect("backend").body.replace("MemorySize: 128", "MemorySize: 12");
+    let body =
+        rendered("smart-home").stack("backend").expect("backend").body.replace("MemorySize: 128", "MemorySize: 12");
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("broken.yaml");
     std::fs::write(&p, body).expect("write");
@@ -76,8 +87,16 @@ fn built_in_checks_catch_each_kind_of_mistake() {
     let r = rendered("smart-home");
     let body = &r.stack("backend").expect("backend").body;
     let cases: &[(&str, &str, &str)] = &[
-        ("DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Metadata:\n      Description: \"App users", "DeletionPolicy: Delete\n    UpdateReplacePolicy: Retain\n    Metadata:\n      Description: \"App users", "data-retained"),
-        ("Role: {\"Fn::GetAtt\": [\"ApiRole\", \"Arn\"]}", "Role: {\"Fn::GetAtt\": [\"DeadLetterQueue\", \"Arn\"]}", "function-role"),
+        (
+            "DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n    Metadata:\n      Description: \"App users",
+            "DeletionPolicy: Delete\n    UpdateReplacePolicy: Retain\n    Metadata:\n      Description: \"App users",
+            "data-retained",
+        ),
+        (
+            "Role: {\"Fn::GetAtt\": [\"ApiRole\", \"Arn\"]}",
+            "Role: {\"Fn::GetAtt\": [\"DeadLetterQueue\", \"Arn\"]}",
+            "function-role",
+        ),
         ("LogGroup: {\"Ref\": \"PresenceLogGroup\"}", "LogGroup: {\"Ref\": \"PresenceRole\"}", "function-log-group"),
         ("{\"Ref\": \"DeadLetterQueue\"}", "{\"Ref\": \"DeadLetterQ\"}", "unresolved-reference"),
         ("client/${!iot:Connection.Thing.ThingName}", "client/*", "device-policy-scope"),

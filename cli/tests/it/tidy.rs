@@ -63,7 +63,8 @@ fn pure_modules_never_touch_the_aws_sdk() {
     assert!(files.len() > 5);
     for p in files {
         let text = std::fs::read_to_string(&p).unwrap_or_default();
-        for banned in ["aws_sdk_", "aws_config", "aws_smithy", "tokio::", "reqwest", "SystemTime::now", "Instant::now"] {
+        for banned in ["aws_sdk_", "aws_config", "aws_smithy", "tokio::", "reqwest", "SystemTime::now", "Instant::now"]
+        {
             assert!(!text.contains(banned), "{} uses `{banned}`: config, template and cost stay pure", p.display());
         }
     }

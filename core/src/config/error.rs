@@ -101,7 +101,9 @@ impl ConfigError {
     /// The (path, message) of every problem, for tests and JSON consumers.
     pub fn problems(&self) -> Vec<(String, String)> {
         match self {
-            ConfigError::Invalid { problems, .. } => problems.iter().map(|p| (p.path.clone(), p.message.clone())).collect(),
+            ConfigError::Invalid { problems, .. } => {
+                problems.iter().map(|p| (p.path.clone(), p.message.clone())).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -174,9 +176,10 @@ pub fn from_yaml(err: serde_saphyr::Error, source: &str, file: &str) -> ConfigEr
             format!("missing field `{field}`"),
             Some(format!("add `{field}:`; `rainmaker-deploy init` writes a complete file to compare with")),
         ),
-        E::SerdeInvalidType { unexpected, expected, .. } | E::SerdeInvalidValue { unexpected, expected, .. } => {
-            (format!("invalid value{}: found {unexpected}, expected {expected}", field_at(&entries, line, column)), None)
-        }
+        E::SerdeInvalidType { unexpected, expected, .. } | E::SerdeInvalidValue { unexpected, expected, .. } => (
+            format!("invalid value{}: found {unexpected}, expected {expected}", field_at(&entries, line, column)),
+            None,
+        ),
         E::InvalidScalar { ty, .. } => {
             let want = match *ty {
                 t if t.starts_with('u') => "a whole number (0 or more)",
@@ -185,7 +188,10 @@ pub fn from_yaml(err: serde_saphyr::Error, source: &str, file: &str) -> ConfigEr
                 "bool" => "true or false",
                 other => other,
             };
-            (format!("invalid value{}: expected {want}", field_at(&entries, line, column)), Some(format!("write {want} here")))
+            (
+                format!("invalid value{}: expected {want}", field_at(&entries, line, column)),
+                Some(format!("write {want} here")),
+            )
         }
         E::SerdeUnknownVariant { variant, expected, .. } => {
             let list = expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
@@ -203,5 +209,13 @@ pub fn from_yaml(err: serde_saphyr::Error, source: &str, file: &str) -> ConfigEr
         }
     };
     let span = loc.and_then(|_| offset_of(source, line, column)).map(|o| SourceSpan::from((o, 0)));
-    ConfigError::Yaml { file: file.to_string(), line, column, message, help, src: NamedSource::new(file, source.to_string()), span }
+    ConfigError::Yaml {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+        help,
+        src: NamedSource::new(file, source.to_string()),
+        span,
+    }
 }

@@ -25,12 +25,17 @@ enum Frame {
 }
 
 fn pos(m: &Marker, source: &str) -> Pos {
-    let offset = m.byte_offset().unwrap_or_else(|| source.char_indices().nth(m.index()).map_or(source.len(), |(i, _)| i));
+    let offset =
+        m.byte_offset().unwrap_or_else(|| source.char_indices().nth(m.index()).map_or(source.len(), |(i, _)| i));
     Pos { line: m.line(), column: m.col() + 1, offset }
 }
 
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 /// Every entry of the first document, in document order. A syntax error ends the walk early (the YAML
@@ -44,7 +49,8 @@ pub fn entries(source: &str) -> Vec<Entry> {
         let start = pos(&span.start, source);
         let end = pos(&span.end, source);
         // A node in value position: the path it gets, and whether this event is a key instead.
-        let is_node = matches!(event, Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..) | Event::Alias(..));
+        let is_node =
+            matches!(event, Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..) | Event::Alias(..));
         let mut value_path: Option<(String, Pos)> = None;
         if is_node {
             match stack.last_mut() {

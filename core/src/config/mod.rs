@@ -17,10 +17,8 @@ pub const CONFIG_VERSION: u32 = 1;
 
 /// Read and validate a rainmaker.yaml.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let source = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
     parse(&source, &path.display().to_string())
 }
 
@@ -37,10 +35,11 @@ pub fn parse(source: &str, file: &str) -> Result<Config, ConfigError> {
 
 /// The rainmaker.yaml text a blueprint starts from, with the tenant name and region filled in.
 pub fn blueprint_source(blueprint: &str, name: &str, region: &str) -> Result<String, ConfigError> {
-    let text = crate::assets::blueprint_file(blueprint, "config.yaml").ok_or_else(|| ConfigError::UnknownBlueprint {
-        name: blueprint.to_string(),
-        known: crate::assets::blueprint_names().join(", "),
-    })?;
+    let text =
+        crate::assets::blueprint_file(blueprint, "config.yaml").ok_or_else(|| ConfigError::UnknownBlueprint {
+            name: blueprint.to_string(),
+            known: crate::assets::blueprint_names().join(", "),
+        })?;
     Ok(text.replace("{{name}}", name).replace("{{region}}", region))
 }
 

@@ -169,7 +169,8 @@ fn empty_file_and_unknown_blueprint() {
 
 #[test]
 fn garbage_never_panics() {
-    for src in ["\0", "- 1\n- 2", "version: [", "a: *unknown", "{{{{", "version: 1\nversion: 1\n", "\u{feff}version: 1"] {
+    for src in ["\0", "- 1\n- 2", "version: [", "a: *unknown", "{{{{", "version: 1\nversion: 1\n", "\u{feff}version: 1"]
+    {
         assert!(parse(src, "x.yaml").is_err(), "{src:?}");
     }
 }

@@ -9,7 +9,11 @@ use regex::Regex;
 pub fn check(c: &Config) -> Vec<Problem> {
     let mut p = Problems(Vec::new());
     if c.version != CONFIG_VERSION {
-        p.add("version", format!("unsupported version {}", c.version), format!("this CLI reads version {CONFIG_VERSION}"));
+        p.add(
+            "version",
+            format!("unsupported version {}", c.version),
+            format!("this CLI reads version {CONFIG_VERSION}"),
+        );
     }
     p.0.extend(name_problem(&c.name));
     p.0.extend(region_problem(&c.region));
@@ -36,7 +40,8 @@ pub fn check(c: &Config) -> Vec<Problem> {
     p.range("lambda.memory_mb", c.lambda.memory_mb, 128, 10_240, "MB");
     p.range("lambda.timeout_seconds", c.lambda.timeout_seconds, 1, 900, "seconds");
     if !LOG_RETENTION_DAYS.contains(&c.lambda.log_retention_days) {
-        let nearest = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(c.lambda.log_retention_days)).copied().unwrap_or(14);
+        let nearest =
+            LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(c.lambda.log_retention_days)).copied().unwrap_or(14);
         p.add(
             "lambda.log_retention_days",
             format!("{} is not a retention CloudWatch Logs accepts", c.lambda.log_retention_days),
@@ -72,9 +77,10 @@ pub fn name_problem(name: &str) -> Option<Problem> {
     (!ok).then(|| Problem {
         path: "name".into(),
         message: format!("`{name}` is not a valid tenant name"),
-        help: "use 4 to 32 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-' and without '--' \
+        help:
+            "use 4 to 32 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-' and without '--' \
                (it prefixes stack, table, function and topic-rule names)"
-            .into(),
+                .into(),
     })
 }
 
@@ -87,7 +93,11 @@ pub fn region_problem(region: &str) -> Option<Problem> {
         Some(r) => format!("did you mean `{r}`? regions with AWS IoT Core: {}", IOT_REGIONS.join(", ")),
         None => format!("regions with AWS IoT Core: {}", IOT_REGIONS.join(", ")),
     };
-    Some(Problem { path: "region".into(), message: format!("`{region}` is not a region where AWS IoT Core is available"), help })
+    Some(Problem {
+        path: "region".into(),
+        message: format!("`{region}` is not a region where AWS IoT Core is available"),
+        help,
+    })
 }
 
 fn check_serial_pattern(p: &mut Problems, pattern: &str) {
@@ -100,7 +110,10 @@ fn check_serial_pattern(p: &mut Problems, pattern: &str) {
         Ok(_) if !(pattern.starts_with('^') && pattern.ends_with('$')) => p.add(
             path,
             "the pattern is not anchored".into(),
-            format!("write it as `^{}$` so a serial must match as a whole", pattern.trim_start_matches('^').trim_end_matches('$')),
+            format!(
+                "write it as `^{}$` so a serial must match as a whole",
+                pattern.trim_start_matches('^').trim_end_matches('$')
+            ),
         ),
         Ok(_) => {}
     }
@@ -122,12 +135,20 @@ fn valid_origin(o: &str) -> bool {
 
 fn check_tags(p: &mut Problems, c: &Config) {
     if c.tags.len() > 45 {
-        p.add("tags", format!("{} tags; at most 45 fit beside the tool's own", c.tags.len()), "remove some tags".into());
+        p.add(
+            "tags",
+            format!("{} tags; at most 45 fit beside the tool's own", c.tags.len()),
+            "remove some tags".into(),
+        );
     }
     for (k, v) in &c.tags {
         let path = format!("tags.{k}");
         if k.is_empty() || k.chars().count() > 128 || k.to_lowercase().starts_with("aws:") {
-            p.add(&path, format!("tag key `{k}` is not allowed"), "keys are 1 to 128 characters and may not start with `aws:`".into());
+            p.add(
+                &path,
+                format!("tag key `{k}` is not allowed"),
+                "keys are 1 to 128 characters and may not start with `aws:`".into(),
+            );
         }
         if v.chars().count() > 256 {
             p.add(&path, "tag value longer than 256 characters".into(), "shorten the value to 256 characters".into());

@@ -56,7 +56,10 @@ pub enum CostError {
     UnknownRegion { region: String, available: String },
 
     #[error("no device count: give --devices N (or --sweep N,N,...)")]
-    #[diagnostic(code(rainmaker::usage::devices), help("e.g. `rainmaker-deploy estimate --devices 3600000`, or set `devices:` in the usage file"))]
+    #[diagnostic(
+        code(rainmaker::usage::devices),
+        help("e.g. `rainmaker-deploy estimate --devices 3600000`, or set `devices:` in the usage file")
+    )]
     NoDevices,
 
     #[error("the embedded price table is invalid: {0}")]
@@ -64,6 +67,9 @@ pub enum CostError {
     PriceTable(String),
 
     #[error("{file}: not an AWS Price List bulk file: {message}")]
-    #[diagnostic(code(rainmaker::usage::price_list), help("give the offer file (JSON with `products` and `terms.OnDemand`) of one service"))]
+    #[diagnostic(
+        code(rainmaker::usage::price_list),
+        help("give the offer file (JSON with `products` and `terms.OnDemand`) of one service")
+    )]
     PriceList { file: String, message: String },
 }

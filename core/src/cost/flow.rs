@@ -115,7 +115,10 @@ pub fn rule_traffic(r: &Resource) -> (Traffic, Option<String>) {
         Some(other) => {
             return (
                 Traffic::Telemetry,
-                Some(format!("rule {}: Metadata.Traffic `{other}` is not telemetry, presence or binding; priced as telemetry", r.logical_id)),
+                Some(format!(
+                    "rule {}: Metadata.Traffic `{other}` is not telemetry, presence or binding; priced as telemetry",
+                    r.logical_id
+                )),
             )
         }
         None => {}
@@ -156,13 +159,20 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
     f.has_iot = res.list.iter().any(|r| r.type_name.starts_with("AWS::IoT::"));
     if f.has_iot {
         let minutes = d * usage.device("connected_minutes_per_day").min(1440.0) * MONTH_DAYS;
-        let telemetry = if usage.device("basic_ingest") > 0.0 { 0.0 } else { telemetry_msgs * metered(telemetry_bytes, 5120.0) };
-        let downlink = d * usage.device("downlink_per_day") * MONTH_DAYS * metered(usage.device("downlink_bytes"), 5120.0);
-        let shadow_updates = d * usage.device("shadow_updates_per_day") * MONTH_DAYS + api_calls * usage.users("api_shadow_percent") / 100.0;
+        let telemetry =
+            if usage.device("basic_ingest") > 0.0 { 0.0 } else { telemetry_msgs * metered(telemetry_bytes, 5120.0) };
+        let downlink =
+            d * usage.device("downlink_per_day") * MONTH_DAYS * metered(usage.device("downlink_bytes"), 5120.0);
+        let shadow_updates = d * usage.device("shadow_updates_per_day") * MONTH_DAYS
+            + api_calls * usage.users("api_shadow_percent") / 100.0;
         let shadow_msgs = shadow_updates * metered(usage.device("shadow_bytes"), 5120.0);
         f.set(DEVICE_FLEET, "monthly_connection_minutes", minutes);
         f.set(DEVICE_FLEET, "monthly_messages", telemetry + downlink + shadow_msgs);
-        f.set(DEVICE_FLEET, "monthly_shadow_operations", shadow_updates * metered(usage.device("shadow_bytes"), 1024.0));
+        f.set(
+            DEVICE_FLEET,
+            "monthly_shadow_operations",
+            shadow_updates * metered(usage.device("shadow_bytes"), 1024.0),
+        );
         f.set(DEVICE_FLEET, "_telemetry_messages", telemetry);
         f.set(DEVICE_FLEET, "_downlink_messages", downlink);
         f.set(DEVICE_FLEET, "_shadow_messages", shadow_msgs);
@@ -170,7 +180,8 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
     }
 
     let mut invocations: IndexMap<String, IndexMap<Traffic, f64>> = IndexMap::new();
-    let mut invoke = |id: String, kind: Traffic, n: f64| *invocations.entry(id).or_default().entry(kind).or_insert(0.0) += n;
+    let mut invoke =
+        |id: String, kind: Traffic, n: f64| *invocations.entry(id).or_default().entry(kind).or_insert(0.0) += n;
 
     // Topic rules → their actions.
     for rule in res.of_type("AWS::IoT::TopicRule") {
@@ -183,7 +194,8 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
             Traffic::Binding => (new_devices, BINDING_EVENT_BYTES),
             _ => (telemetry_msgs, telemetry_bytes),
         };
-        let actions = rule.prop(&["TopicRulePayload", "Actions"]).and_then(Value::as_array).cloned().unwrap_or_default();
+        let actions =
+            rule.prop(&["TopicRulePayload", "Actions"]).and_then(Value::as_array).cloned().unwrap_or_default();
         f.set(&rule.logical_id, "monthly_messages", msgs);
         f.set(&rule.logical_id, "message_bytes", bytes);
         f.set(&rule.logical_id, "_actions", actions.len().max(1) as f64);
@@ -201,7 +213,10 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
             match (name.as_str(), linked) {
                 ("Lambda", Some(t)) => invoke(t, kind, msgs),
                 ("Sqs", Some(t)) => f.add(&t, "monthly_requests", msgs),
-                _ => f.warn(format!("rule {}: the {name} action's target is not priced from the rule's traffic", rule.logical_id)),
+                _ => f.warn(format!(
+                    "rule {}: the {name} action's target is not priced from the rule's traffic",
+                    rule.logical_id
+                )),
             }
         }
         let error_queue = rule.prop(&["TopicRulePayload", "ErrorAction", "Sqs", "QueueUrl"]).and_then(target);
@@ -378,7 +393,8 @@ fn tables(f: &mut Flow, res: &Resources, usage: &Usage, d: f64, new_devices: f64
             Some("TELEMETRY_TABLE") => {
                 let derived = f.derived.get(id).cloned().unwrap_or_default();
                 let get = |k: &str| derived.get(k).copied().unwrap_or(0.0);
-                let days = derived.get("_retention_days").copied().unwrap_or_else(|| usage.device("telemetry_retention_days"));
+                let days =
+                    derived.get("_retention_days").copied().unwrap_or_else(|| usage.device("telemetry_retention_days"));
                 if !ttl {
                     f.warn(format!("table {id}: no TTL, so telemetry is never deleted; storage is priced at {days} days of data and grows every month"));
                 }

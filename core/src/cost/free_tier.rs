@@ -38,7 +38,11 @@ impl FreeTierMode {
 
 /// Free quantity per price id, given the account's monthly totals per price id. An allowance shared by several
 /// prices (Lambda's 400k GB-s over x86_64 and arm64) is used up in the order the table lists them.
-pub fn free_quantities(table: &PriceTable, mode: FreeTierMode, totals: &IndexMap<String, f64>) -> IndexMap<String, f64> {
+pub fn free_quantities(
+    table: &PriceTable,
+    mode: FreeTierMode,
+    totals: &IndexMap<String, f64>,
+) -> IndexMap<String, f64> {
     let mut free: IndexMap<String, f64> = IndexMap::new();
     for allowance in table.free_tier.values().filter(|a| mode.includes(a.kind)) {
         let mut left = allowance.quantity;

@@ -93,9 +93,17 @@ resource_type_default_usage:
     close(q("WebAcl", 2), 182_500.0, "inspected by the web ACL");
     close(q("UserPool", 0), 1_000.0, "MAU: 1000 × 2 × 50%");
     // Costs per service (USD), from the quantities above and the us-east-1 prices.
-    close(e.service("AWS IoT Core"), 4.73668, "IoT: 3.504 + 0.395817 + 0.380208 + 0.000375 + 0.438 + 0.01825 + 0.00003");
+    close(
+        e.service("AWS IoT Core"),
+        4.73668,
+        "IoT: 3.504 + 0.395817 + 0.380208 + 0.000375 + 0.438 + 0.01825 + 0.00003",
+    );
     close(e.service("AWS Lambda"), 0.340706667 + 0.028392364, "Lambda: 1,703,533 requests + 2,129.42 GB-s arm64");
-    close(e.service("Amazon DynamoDB"), 0.989104167 + 0.0228375 + 0.453482467, "DynamoDB: WRU + RRU + storage and PITR");
+    close(
+        e.service("Amazon DynamoDB"),
+        0.989104167 + 0.0228375 + 0.453482467,
+        "DynamoDB: WRU + RRU + storage and PITR",
+    );
     close(e.service("Amazon SQS"), 0.000608373, "SQS");
     close(e.service("Amazon CloudWatch Logs"), 0.206250076 + 0.001830823, "logs: 260 B per invocation");
     close(e.service("Amazon API Gateway"), 0.63875, "API Gateway");
@@ -116,9 +124,11 @@ fn golden_fixture_table() {
 #[test]
 fn golden_sweep_and_compare() {
     let res = fixture();
-    let es = sweep(&res, &Usage::default(), &us(), &[1000, 10_000, 180_000, 360_000, 3_600_000], FreeTierMode::Always).unwrap();
+    let es = sweep(&res, &Usage::default(), &us(), &[1000, 10_000, 180_000, 360_000, 3_600_000], FreeTierMode::Always)
+        .unwrap();
     insta::assert_snapshot!("fixture_sweep_markdown", render(&View::Sweep(&es), Format::Markdown));
-    let batched = Usage::parse("batched.yaml", "version: 1\ndevice: {telemetry_per_hour: 0.25, telemetry_bytes: 800}\n").unwrap();
+    let batched =
+        Usage::parse("batched.yaml", "version: 1\ndevice: {telemetry_per_hour: 0.25, telemetry_bytes: 800}\n").unwrap();
     let other = run(&res, &batched, 3_600_000, FreeTierMode::Always);
     let view = View::Compare { base: &es[4], other: &other, base_name: "defaults", other_name: "batched.yaml" };
     insta::assert_snapshot!("fixture_compare_table", render(&view, Format::Table));
@@ -158,7 +168,8 @@ fn unknown_types_are_listed_as_unpriced_and_warned() {
 fn overrides_flow_downstream() {
     let res = fixture();
     let base = run(&res, &Usage::default(), 1000, FreeTierMode::None);
-    let u = Usage::parse("o.yaml", "version: 1\nresource_usage:\n  TelemetryIngestFunction: {monthly_requests: 10}\n").unwrap();
+    let u = Usage::parse("o.yaml", "version: 1\nresource_usage:\n  TelemetryIngestFunction: {monthly_requests: 10}\n")
+        .unwrap();
     let e = run(&res, &u, 1000, FreeTierMode::None);
     close(e.resource("TelemetryIngestFunction").unwrap().components[0].quantity, 10.0, "override");
     close(e.resource("TelemetryTable").unwrap().components[0].quantity, 10.0, "writes follow the function's requests");
@@ -174,13 +185,20 @@ fn usage_errors_name_the_key_or_resource() {
         let u = Usage::parse("u.yaml", text).unwrap();
         estimate(&res, &u, &us(), Options { devices: 1, free_tier: FreeTierMode::Always }).unwrap_err().to_string()
     };
-    assert_eq!(err("version: 1\nresource_usage:\n  Nope: {monthly_requests: 1}\n"), "u.yaml: resource_usage names `Nope`, which is not a resource of the template");
+    assert_eq!(
+        err("version: 1\nresource_usage:\n  Nope: {monthly_requests: 1}\n"),
+        "u.yaml: resource_usage names `Nope`, which is not a resource of the template"
+    );
     assert_eq!(
         err("version: 1\nresource_usage:\n  ApiFunction: {monthly_request: 1}\n"),
         "u.yaml: unknown usage key `monthly_request` for `resource_usage.ApiFunction` (AWS::Lambda::Function)"
     );
-    assert_eq!(err("version: 1\nresource_type_default_usage:\n  AWS::EC2::Instance: {hours: 1}\n"), "u.yaml: resource_type_default_usage names `AWS::EC2::Instance`, which has no usage keys");
-    let ok = Usage::parse("u.yaml", "version: 1\nresource_usage:\n  DeviceFleet: {monthly_messages_per_device: 10}\n").unwrap();
+    assert_eq!(
+        err("version: 1\nresource_type_default_usage:\n  AWS::EC2::Instance: {hours: 1}\n"),
+        "u.yaml: resource_type_default_usage names `AWS::EC2::Instance`, which has no usage keys"
+    );
+    let ok = Usage::parse("u.yaml", "version: 1\nresource_usage:\n  DeviceFleet: {monthly_messages_per_device: 10}\n")
+        .unwrap();
     let e = estimate(&res, &ok, &us(), Options { devices: 5, free_tier: FreeTierMode::None }).unwrap();
     close(e.resource("DeviceFleet").unwrap().components[1].quantity, 50.0, "per-device override × 5");
 }
@@ -189,7 +207,17 @@ fn usage_errors_name_the_key_or_resource() {
 fn json_has_the_documented_fields() {
     let e = run(&fixture(), &Usage::default(), 100, FreeTierMode::Always);
     let v: serde_json::Value = serde_json::from_str(&render(&View::One(&e), Format::Json)).unwrap();
-    for k in ["total_monthly_usd", "per_device_monthly_usd", "devices", "region", "prices_as_of", "services", "resources", "unpriced", "warnings"] {
+    for k in [
+        "total_monthly_usd",
+        "per_device_monthly_usd",
+        "devices",
+        "region",
+        "prices_as_of",
+        "services",
+        "resources",
+        "unpriced",
+        "warnings",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     let c = &v["resources"][0]["components"][0];
@@ -206,7 +234,8 @@ fn blueprint(name: &str) -> (Resources, Usage) {
     for s in crate::template::render(&cfg).unwrap().stacks {
         res.add(&s.name, &s.file_name, &s.body).unwrap();
     }
-    let text = crate::assets::blueprint_file(name, "usage.yaml").unwrap_or_else(|| panic!("{name} ships no usage.yaml"));
+    let text =
+        crate::assets::blueprint_file(name, "usage.yaml").unwrap_or_else(|| panic!("{name} ships no usage.yaml"));
     (res, Usage::parse(&format!("blueprints/{name}/usage.yaml"), text).unwrap())
 }
 
@@ -239,7 +268,9 @@ fn golden_blueprint_tables() {
         for r in &e.resources {
             let zero = |i: usize| r.components.get(i).is_none_or(|c| c.quantity == 0.0);
             match r.type_name.as_str() {
-                "AWS::IoT::TopicRule" | "AWS::Lambda::Function" | "AWS::Logs::LogGroup" => assert!(!zero(0), "{name}: {} has no usage", r.logical_id),
+                "AWS::IoT::TopicRule" | "AWS::Lambda::Function" | "AWS::Logs::LogGroup" => {
+                    assert!(!zero(0), "{name}: {} has no usage", r.logical_id)
+                }
                 _ => {}
             }
         }
@@ -259,7 +290,10 @@ fn blueprint_usage_profiles_parse_and_match_their_templates() {
 #[test]
 fn docs_list_every_usage_key() {
     let doc = include_str!("../../../docs/estimate.md");
-    let mut keys: Vec<&str> = [usage::DEVICE_KEYS, usage::FLEET_KEYS, usage::USER_KEYS].iter().flat_map(|ks| ks.iter().map(|k| k.name)).collect();
+    let mut keys: Vec<&str> = [usage::DEVICE_KEYS, usage::FLEET_KEYS, usage::USER_KEYS]
+        .iter()
+        .flat_map(|ks| ks.iter().map(|k| k.name))
+        .collect();
     let reg = registry::Registry;
     for t in reg.priced_types() {
         keys.extend(reg.keys(t).iter().map(|k| k.name));

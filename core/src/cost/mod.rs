@@ -6,11 +6,11 @@
 //! (`tiers`) and the free tier (`free_tier`) → cost shared back to the components → quota warnings (`quotas`).
 //! `report/` renders the result as a table, JSON, CSV, markdown or an SVG chart.
 
-#[cfg(test)]
-mod golden;
 pub mod error;
 pub mod flow;
 pub mod free_tier;
+#[cfg(test)]
+mod golden;
 pub mod price_list;
 pub mod prices;
 pub mod quotas;
@@ -139,14 +139,23 @@ pub fn check_usage(res: &Resources, usage: &Usage) -> Result<(), CostError> {
     for (id, values) in &usage.resources {
         let r = if id == flow::DEVICE_FLEET { Some(&fleet) } else { res.get(id) };
         let Some(r) = r else {
-            let known: Vec<&str> = res.list.iter().filter(|r| reg.priced(&r.type_name).is_some()).map(|r| r.logical_id.as_str()).collect();
-            return Err(CostError::UnknownResource { file: usage.file.clone(), id: id.clone(), known: known.join(", ") });
+            let known: Vec<&str> =
+                res.list.iter().filter(|r| reg.priced(&r.type_name).is_some()).map(|r| r.logical_id.as_str()).collect();
+            return Err(CostError::UnknownResource {
+                file: usage.file.clone(),
+                id: id.clone(),
+                known: known.join(", "),
+            });
         };
         check_keys(&usage.file, &format!("`resource_usage.{id}` ({})", r.type_name), reg.keys(&r.type_name), values)?;
     }
     for (t, values) in &usage.type_defaults {
         if reg.priced(t).is_none() {
-            return Err(CostError::UnknownType { file: usage.file.clone(), type_name: t.clone(), known: reg.priced_types().join(", ") });
+            return Err(CostError::UnknownType {
+                file: usage.file.clone(),
+                type_name: t.clone(),
+                known: reg.priced_types().join(", "),
+            });
         }
         check_keys(&usage.file, &format!("`resource_type_default_usage.{t}`"), reg.keys(t), values)?;
     }
@@ -158,7 +167,9 @@ fn check_keys(file: &str, scope: &str, keys: &[Key], values: &Values) -> Result<
         let base = k.strip_suffix("_per_device").filter(|b| b.starts_with("monthly_"));
         if !keys.iter().any(|d| d.name == k || Some(d.name) == base) {
             let mut valid: Vec<String> = keys.iter().map(|d| d.name.to_string()).collect();
-            valid.extend(keys.iter().filter(|d| d.name.starts_with("monthly_")).map(|d| format!("{}_per_device", d.name)));
+            valid.extend(
+                keys.iter().filter(|d| d.name.starts_with("monthly_")).map(|d| format!("{}_per_device", d.name)),
+            );
             let valid = if valid.is_empty() { "none (this type has no usage keys)".into() } else { valid.join(", ") };
             return Err(CostError::UnknownUsageKey { file: file.into(), scope: scope.into(), key: k.clone(), valid });
         }
@@ -199,7 +210,8 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
             keys: p.usage_keys(),
             devices: d,
         };
-        let mut resolved: IndexMap<String, f64> = p.usage_keys().iter().map(|k| (k.name.to_string(), ru.get(k.name))).collect();
+        let mut resolved: IndexMap<String, f64> =
+            p.usage_keys().iter().map(|k| (k.name.to_string(), ru.get(k.name))).collect();
         let lines = p.lines(r, &ru);
         for (k, v) in flow.derived.get(&r.logical_id).into_iter().flatten() {
             resolved.entry(k.clone()).or_insert(*v);
@@ -222,14 +234,16 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
         cost.insert(id.clone(), tiers::cost_between(f, *total, &p.tiers, p.per));
     }
 
-    let described: IndexMap<&str, String> = totals.keys().filter_map(|id| Some((id.as_str(), prices.get(id)?.describe()))).collect();
+    let described: IndexMap<&str, String> =
+        totals.keys().filter_map(|id| Some((id.as_str(), prices.get(id)?.describe()))).collect();
     let mut out_resources = Vec::new();
     let mut services: IndexMap<String, f64> = IndexMap::new();
     let mut used: Vec<String> = Vec::new();
     for (r, resolved, lines) in &drafts {
         let mut comps = Vec::new();
         for l in lines {
-            let p = prices.get(l.price_id).ok_or_else(|| CostError::PriceTable(format!("no price `{}`", l.price_id)))?;
+            let p =
+                prices.get(l.price_id).ok_or_else(|| CostError::PriceTable(format!("no price `{}`", l.price_id)))?;
             let total = totals.get(l.price_id).copied().unwrap_or(0.0);
             let share = if total > 0.0 { l.quantity / total } else { 0.0 };
             let monthly = cost.get(l.price_id).copied().unwrap_or(0.0) * share;
@@ -316,7 +330,13 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
 }
 
 /// One estimate per device count (the templates are parsed once).
-pub fn sweep(res: &Resources, usage: &Usage, prices: &PriceTable, counts: &[u64], free_tier: FreeTierMode) -> Result<Vec<Estimate>, CostError> {
+pub fn sweep(
+    res: &Resources,
+    usage: &Usage,
+    prices: &PriceTable,
+    counts: &[u64],
+    free_tier: FreeTierMode,
+) -> Result<Vec<Estimate>, CostError> {
     counts.iter().map(|&devices| estimate(res, usage, prices, Options { devices, free_tier })).collect()
 }
 

@@ -44,7 +44,8 @@ pub fn refresh(table: &mut PriceTable, file: &str, text: &str, only: Option<&str
     let bad = |m: &str| CostError::PriceList { file: file.to_string(), message: m.to_string() };
     let doc: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
     let products = doc.get("products").and_then(Value::as_object).ok_or_else(|| bad("no `products` object"))?;
-    let on_demand = doc.pointer("/terms/OnDemand").and_then(Value::as_object).ok_or_else(|| bad("no `terms.OnDemand` object"))?;
+    let on_demand =
+        doc.pointer("/terms/OnDemand").and_then(Value::as_object).ok_or_else(|| bad("no `terms.OnDemand` object"))?;
     let offer = doc.get("offerCode").and_then(Value::as_str).unwrap_or("");
     let version = doc.get("version").and_then(Value::as_str).unwrap_or("?");
     let date = doc.get("publicationDate").and_then(Value::as_str).map(|d| d.chars().take(10).collect::<String>());

@@ -7,10 +7,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 /// Region name and the embedded JSON text of its price table.
-pub const EMBEDDED: &[(&str, &str)] = &[
-    ("eu-west-1", include_str!("prices/eu-west-1.json")),
-    ("us-east-1", include_str!("prices/us-east-1.json")),
-];
+pub const EMBEDDED: &[(&str, &str)] =
+    &[("eu-west-1", include_str!("prices/eu-west-1.json")), ("us-east-1", include_str!("prices/us-east-1.json"))];
 
 /// One region's prices.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,9 +78,11 @@ pub struct FreeAllowance {
 impl PriceTable {
     /// The embedded table of `region`.
     pub fn embedded(region: &str) -> Result<PriceTable, CostError> {
-        let text = EMBEDDED.iter().find(|(r, _)| *r == region).map(|(_, t)| *t).ok_or_else(|| {
-            CostError::UnknownRegion { region: region.to_string(), available: regions().join(", ") }
-        })?;
+        let text = EMBEDDED
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| CostError::UnknownRegion { region: region.to_string(), available: regions().join(", ") })?;
         Self::parse(text)
     }
 
@@ -101,12 +101,18 @@ impl PriceTable {
             }
             let bounds: Vec<f64> = p.tiers.iter().filter_map(|t| t.up_to).collect();
             if bounds.windows(2).any(|w| w[0] >= w[1]) || p.tiers.iter().any(|t| t.usd < 0.0) {
-                return Err(CostError::PriceTable(format!("{}: `{id}` tiers must ascend with prices >= 0", self.region)));
+                return Err(CostError::PriceTable(format!(
+                    "{}: `{id}` tiers must ascend with prices >= 0",
+                    self.region
+                )));
             }
         }
         for (id, f) in &self.free_tier {
             if let Some(bad) = f.applies_to.iter().find(|p| !self.prices.contains_key(*p)) {
-                return Err(CostError::PriceTable(format!("{}: free tier `{id}` names unknown price `{bad}`", self.region)));
+                return Err(CostError::PriceTable(format!(
+                    "{}: free tier `{id}` names unknown price `{bad}`",
+                    self.region
+                )));
             }
         }
         Ok(())

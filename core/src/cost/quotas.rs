@@ -48,7 +48,10 @@ pub fn check(resources: &[Resolved], usage: &Usage) -> Vec<String> {
         }
     }
     let rule_rate: f64 = of("AWS::IoT::TopicRule").map(|r| v(r, "monthly_messages")).sum::<f64>() / SECONDS * peak;
-    let publish_rate: f64 = of("AWS::IoT::TopicRule").filter(|r| v(r, "_presence") == 0.0).map(|r| v(r, "monthly_messages")).sum::<f64>() / SECONDS * peak;
+    let publish_rate: f64 =
+        of("AWS::IoT::TopicRule").filter(|r| v(r, "_presence") == 0.0).map(|r| v(r, "monthly_messages")).sum::<f64>()
+            / SECONDS
+            * peak;
     if publish_rate > IOT_PUBLISH_PER_S {
         out.push(format!(
             "AWS IoT Core: about {} publishes a second at peak exceed the default 20,000 inbound publish requests per second per account; ask for at least {}",

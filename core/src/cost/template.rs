@@ -66,16 +66,12 @@ pub fn parse(stack: &str, file: &str, text: &str) -> Result<Vec<Resource>, CostE
         let long = long_form(file, text)?;
         serde_saphyr::from_str(&long).map_err(|e| bad(e.to_string()))?
     };
-    let resources = doc
-        .get("Resources")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("it has no `Resources` mapping".into()))?;
+    let resources =
+        doc.get("Resources").and_then(Value::as_object).ok_or_else(|| bad("it has no `Resources` mapping".into()))?;
     let mut out = Vec::with_capacity(resources.len());
     for (id, r) in resources {
-        let type_name = r
-            .get("Type")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad(format!("resource `{id}` has no `Type`")))?;
+        let type_name =
+            r.get("Type").and_then(Value::as_str).ok_or_else(|| bad(format!("resource `{id}` has no `Type`")))?;
         out.push(Resource {
             logical_id: id.clone(),
             type_name: type_name.to_string(),

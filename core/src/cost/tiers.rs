@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn describes_tiers() {
-        assert_eq!(describe(&iot_messaging(), 1e6, "messages"), "$1.00 per 1M messages up to 1B, $0.80 per 1M messages up to 5B, $0.70 per 1M messages above");
+        assert_eq!(
+            describe(&iot_messaging(), 1e6, "messages"),
+            "$1.00 per 1M messages up to 1B, $0.80 per 1M messages up to 5B, $0.70 per 1M messages above"
+        );
         assert_eq!(describe(&[Tier { up_to: None, usd: 0.0000166667 }], 1.0, "GB-s"), "$0.0000166667 per GB-s");
         assert_eq!(short_number(333e6), "333M");
         assert_eq!(short_number(2.25e6), "2.25M");

@@ -30,12 +30,24 @@ pub const DEVICE_KEYS: &[Key] = &[
     key("reconnects_per_day", 1.0, "connections a day; each makes a connected and a disconnected lifecycle event"),
     key("telemetry_per_hour", 1.0, "telemetry messages published an hour"),
     key("telemetry_bytes", 200.0, "payload bytes of one telemetry message (metered in 5 KB steps)"),
-    key("basic_ingest", 1.0, "1/true: telemetry goes to `$aws/rules/...` topics (no messaging charge); 0/false: normal topics"),
+    key(
+        "basic_ingest",
+        1.0,
+        "1/true: telemetry goes to `$aws/rules/...` topics (no messaging charge); 0/false: normal topics",
+    ),
     key("downlink_per_day", 0.0, "messages delivered to the device a day (commands, notifications)"),
     key("downlink_bytes", 200.0, "payload bytes of one downlink message"),
-    key("shadow_updates_per_day", 0.0, "shadow updates the device makes a day (one shadow operation + one accepted message each)"),
+    key(
+        "shadow_updates_per_day",
+        0.0,
+        "shadow updates the device makes a day (one shadow operation + one accepted message each)",
+    ),
     key("shadow_bytes", 500.0, "bytes of the shadow document (operations metered in 1 KB steps)"),
-    key("telemetry_retention_days", 30.0, "days telemetry is kept, when the template does not say (TELEMETRY_TTL_DAYS)"),
+    key(
+        "telemetry_retention_days",
+        30.0,
+        "days telemetry is kept, when the template does not say (TELEMETRY_TTL_DAYS)",
+    ),
 ];
 
 /// `fleet:` — the device fleet as a whole.
@@ -110,7 +122,8 @@ impl Usage {
             Some(n) => return Err(CostError::UsageVersion { file: file.into(), found: n.min(u32::MAX as u64) as u32 }),
             None => return Err(bad("`version` must be a number".into())),
         }
-        const TOP: &str = "version, description, devices, device, fleet, users, resource_type_default_usage, resource_usage";
+        const TOP: &str =
+            "version, description, devices, device, fleet, users, resource_type_default_usage, resource_usage";
         for (k, v) in top {
             match k.as_str() {
                 "version" => {}
@@ -186,7 +199,10 @@ fn read_nested(file: &str, scope: &str, v: &Value) -> Result<IndexMap<String, Va
     };
     for (name, inner) in m {
         let Some(im) = inner.as_object() else {
-            return Err(CostError::UsageParse { file: file.into(), message: format!("`{scope}.{name}` must be a mapping") });
+            return Err(CostError::UsageParse {
+                file: file.into(),
+                message: format!("`{scope}.{name}` must be a mapping"),
+            });
         };
         let mut vals = Values::new();
         for (k, val) in im {
@@ -203,7 +219,8 @@ mod tests {
 
     #[test]
     fn defaults_fill_what_the_file_leaves_out() {
-        let u = Usage::parse("u.yaml", "version: 1\ndevice:\n  telemetry_per_hour: 6\n  basic_ingest: false\n").unwrap();
+        let u =
+            Usage::parse("u.yaml", "version: 1\ndevice:\n  telemetry_per_hour: 6\n  basic_ingest: false\n").unwrap();
         assert_eq!(u.device("telemetry_per_hour"), 6.0);
         assert_eq!(u.device("basic_ingest"), 0.0);
         assert_eq!(u.device("connected_minutes_per_day"), 1440.0);

@@ -38,7 +38,11 @@ pub fn check(template: &Value) -> Vec<Finding> {
         }
         for r in refs.into_iter().collect::<BTreeSet<_>>() {
             if !known(&r) {
-                out.push(finding("unresolved-reference", Some(id), format!("refers to `{r}`, which is neither a resource nor a parameter")));
+                out.push(finding(
+                    "unresolved-reference",
+                    Some(id),
+                    format!("refers to `{r}`, which is neither a resource nor a parameter"),
+                ));
             }
         }
         if res.pointer("/Metadata/Description").and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -57,7 +61,11 @@ pub fn check(template: &Value) -> Vec<Finding> {
         collect_refs(out_v, &mut refs);
         for r in refs {
             if !known(&r) {
-                out.push(finding("unresolved-reference", Some(id), format!("output refers to `{r}`, which does not exist")));
+                out.push(finding(
+                    "unresolved-reference",
+                    Some(id),
+                    format!("output refers to `{r}`, which does not exist"),
+                ));
             }
         }
     }
@@ -79,7 +87,11 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
                     ("Fn::GetAtt", Value::String(s)) => out.extend(s.split('.').next().map(String::from)),
                     ("Fn::Sub", Value::String(s)) => sub_vars(s, &BTreeSet::new(), out),
                     ("Fn::Sub", Value::Array(a)) => {
-                        let locals: BTreeSet<String> = a.get(1).and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                        let locals: BTreeSet<String> = a
+                            .get(1)
+                            .and_then(Value::as_object)
+                            .map(|m| m.keys().cloned().collect())
+                            .unwrap_or_default();
                         if let Some(s) = a.first().and_then(Value::as_str) {
                             sub_vars(s, &locals, out);
                         }
@@ -116,11 +128,19 @@ fn check_function(id: &str, res: &Value, resources: &Map<String, Value>, out: &m
     };
     let role = res.pointer("/Properties/Role/Fn::GetAtt/0").and_then(Value::as_str);
     if !is_type(role, "AWS::IAM::Role") {
-        out.push(finding("function-role", Some(id), "has no role of its own (Role must be Fn::GetAtt of an AWS::IAM::Role)".into()));
+        out.push(finding(
+            "function-role",
+            Some(id),
+            "has no role of its own (Role must be Fn::GetAtt of an AWS::IAM::Role)".into(),
+        ));
     }
     let log_group = res.pointer("/Properties/LoggingConfig/LogGroup/Ref").and_then(Value::as_str);
     if !is_type(log_group, "AWS::Logs::LogGroup") {
-        out.push(finding("function-log-group", Some(id), "has no log group of its own (LoggingConfig.LogGroup must Ref an AWS::Logs::LogGroup)".into()));
+        out.push(finding(
+            "function-log-group",
+            Some(id),
+            "has no log group of its own (LoggingConfig.LogGroup must Ref an AWS::Logs::LogGroup)".into(),
+        ));
     } else if let Some(lg) = log_group.and_then(|l| resources.get(l)) {
         if lg.pointer("/Properties/RetentionInDays").is_none() {
             out.push(finding("log-retention", log_group, "log group keeps logs forever (no RetentionInDays)".into()));
@@ -148,11 +168,16 @@ fn device_policy_names(resources: &Map<String, Value>) -> BTreeSet<String> {
         .filter_map(|r| r.pointer("/Properties/TemplateBody").and_then(Value::as_str))
         .filter_map(|body| serde_json::from_str::<Value>(body).ok())
         .flat_map(|body| {
-            body.get("Resources").and_then(Value::as_object).into_iter().flatten().filter_map(|(_, r)| {
-                (r.get("Type").and_then(Value::as_str) == Some("AWS::IoT::Policy"))
-                    .then(|| r.pointer("/Properties/PolicyName").and_then(Value::as_str).map(String::from))
-                    .flatten()
-            }).collect::<Vec<_>>()
+            body.get("Resources")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, r)| {
+                    (r.get("Type").and_then(Value::as_str) == Some("AWS::IoT::Policy"))
+                        .then(|| r.pointer("/Properties/PolicyName").and_then(Value::as_str).map(String::from))
+                        .flatten()
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -183,7 +208,11 @@ fn check_iot_policy(id: &str, res: &Value, is_device: bool, out: &mut Vec<Findin
         }
         for r in &resources {
             if r == "*" {
-                out.push(finding("iot-policy-wildcard", Some(id), format!("allows {} on every resource (`*`)", actions.join(", "))));
+                out.push(finding(
+                    "iot-policy-wildcard",
+                    Some(id),
+                    format!("allows {} on every resource (`*`)", actions.join(", ")),
+                ));
             } else if is_device && actions.iter().any(|a| CONNECT_ACTIONS.contains(a)) && !r.contains(THING_VAR) {
                 out.push(finding(
                     "device-policy-scope",

@@ -41,7 +41,10 @@ impl BootstrapContext {
     pub fn new(cfg: &Config, names: &Names) -> Self {
         BootstrapContext {
             stamp: Stamp::new(cfg),
-            description: format!("rainmaker-deploy bootstrap for tenant {} ({}): artifacts bucket", cfg.name, names.bootstrap_stack),
+            description: format!(
+                "rainmaker-deploy bootstrap for tenant {} ({}): artifacts bucket",
+                cfg.name, names.bootstrap_stack
+            ),
             noncurrent_days: 30,
         }
     }

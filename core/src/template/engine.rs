@@ -10,7 +10,9 @@ handlebars_helper!(json: |v: Json| serde_json::to_string(v).unwrap_or_default())
 
 fn registry() -> Result<&'static Handlebars<'static>, TemplateError> {
     static REG: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
-    REG.get_or_init(build).as_ref().map_err(|m| TemplateError::Render { stack: "(registry)".into(), message: m.clone() })
+    REG.get_or_init(build)
+        .as_ref()
+        .map_err(|m| TemplateError::Render { stack: "(registry)".into(), message: m.clone() })
 }
 
 fn build() -> Result<Handlebars<'static>, String> {
@@ -34,5 +36,6 @@ fn build() -> Result<Handlebars<'static>, String> {
 /// Render `templates/stacks/<stack>.yaml.hbs` with its typed context.
 pub fn render_stack<C: Serialize>(stack: &str, ctx: &C) -> Result<String, TemplateError> {
     let h = registry()?;
-    h.render(&format!("stacks/{stack}"), ctx).map_err(|e| TemplateError::Render { stack: stack.into(), message: e.to_string() })
+    h.render(&format!("stacks/{stack}"), ctx)
+        .map_err(|e| TemplateError::Render { stack: stack.into(), message: e.to_string() })
 }

@@ -13,6 +13,9 @@ pub enum TemplateError {
     Render { stack: String, message: String },
 
     #[error("a rendered template is not valid YAML: {message}")]
-    #[diagnostic(code(rainmaker::template::parse), help("this is a bug in the templates shipped with this version; please report it"))]
+    #[diagnostic(
+        code(rainmaker::template::parse),
+        help("this is a bug in the templates shipped with this version; please report it")
+    )]
     Parse { message: String },
 }

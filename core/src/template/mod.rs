@@ -48,8 +48,18 @@ pub fn render(cfg: &Config) -> Result<Rendered, TemplateError> {
     let backend = engine::render_stack("backend", &BackendContext::new(cfg, &names))?;
     Ok(Rendered {
         stacks: vec![
-            RenderedStack { name: "bootstrap".into(), stack_name: names.bootstrap_stack.clone(), file_name: "bootstrap.yaml".into(), body: bootstrap },
-            RenderedStack { name: "backend".into(), stack_name: names.backend_stack.clone(), file_name: "backend.yaml".into(), body: backend },
+            RenderedStack {
+                name: "bootstrap".into(),
+                stack_name: names.bootstrap_stack.clone(),
+                file_name: "bootstrap.yaml".into(),
+                body: bootstrap,
+            },
+            RenderedStack {
+                name: "backend".into(),
+                stack_name: names.backend_stack.clone(),
+                file_name: "backend.yaml".into(),
+                body: backend,
+            },
         ],
     })
 }

@@ -46,9 +46,17 @@ pub enum BindingOutcome {
 }
 
 impl Api {
-    pub(crate) async fn start_binding(&self, user_id: &str, email: Option<&str>, body: Map<String, Value>) -> Result<(u16, Value), ApiError> {
+    pub(crate) async fn start_binding(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        body: Map<String, Value>,
+    ) -> Result<(u16, Value), ApiError> {
         let node_id = id_field(&body, attr::NODE_ID)?;
-        let node = self.node_item(&node_id).await?.ok_or_else(|| ApiError::not_found(format!("node {node_id:?} is not provisioned")))?;
+        let node = self
+            .node_item(&node_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("node {node_id:?} is not provisioned")))?;
         if node.contains_key(attr::OWNER_ID) {
             return Err(ApiError::conflict("the node is already bound; its owner must unbind it first"));
         }

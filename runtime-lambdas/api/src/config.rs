@@ -25,15 +25,24 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ModelError> {
         let mut s = Settings::default();
         if let Some(raw) = lookup(ENV_BINDING_CODE_TTL_SECONDS).filter(|v| !v.trim().is_empty()) {
-            s.binding_code_ttl_seconds = raw.trim().parse().ok().filter(|v| (30..=86_400).contains(v)).ok_or_else(|| {
-                ModelError::InvalidEnv { name: ENV_BINDING_CODE_TTL_SECONDS, reason: format!("{raw:?} is not in 30..=86400") }
-            })?;
+            s.binding_code_ttl_seconds =
+                raw.trim().parse().ok().filter(|v| (30..=86_400).contains(v)).ok_or_else(|| {
+                    ModelError::InvalidEnv {
+                        name: ENV_BINDING_CODE_TTL_SECONDS,
+                        reason: format!("{raw:?} is not in 30..=86400"),
+                    }
+                })?;
         }
         if let Some(raw) = lookup(ENV_SHARING_ENABLED).filter(|v| !v.trim().is_empty()) {
             s.sharing_enabled = match raw.trim() {
                 "true" => true,
                 "false" => false,
-                _ => return Err(ModelError::InvalidEnv { name: ENV_SHARING_ENABLED, reason: format!("{raw:?} is not true/false") }),
+                _ => {
+                    return Err(ModelError::InvalidEnv {
+                        name: ENV_SHARING_ENABLED,
+                        reason: format!("{raw:?} is not true/false"),
+                    })
+                }
             };
         }
         if let Some(raw) = lookup(ENV_ALLOWED_ORIGINS) {
@@ -68,7 +77,10 @@ mod tests {
 
     #[test]
     fn aws_endpoint_url_wins_over_iot_data_endpoint() {
-        assert_eq!(iot_data_endpoint_url(Some("http://127.0.0.1:5000"), Some("abc-ats.iot.eu-west-1.amazonaws.com")), None);
+        assert_eq!(
+            iot_data_endpoint_url(Some("http://127.0.0.1:5000"), Some("abc-ats.iot.eu-west-1.amazonaws.com")),
+            None
+        );
         assert_eq!(
             iot_data_endpoint_url(None, Some("abc-ats.iot.eu-west-1.amazonaws.com")).as_deref(),
             Some("https://abc-ats.iot.eu-west-1.amazonaws.com")
@@ -88,7 +100,10 @@ mod tests {
 
     #[test]
     fn cors_only_for_listed_origins() {
-        let s = Settings::from_lookup(|k| (k == ENV_ALLOWED_ORIGINS).then(|| "https://app.example, https://b.example".into())).unwrap();
+        let s = Settings::from_lookup(|k| {
+            (k == ENV_ALLOWED_ORIGINS).then(|| "https://app.example, https://b.example".into())
+        })
+        .unwrap();
         assert_eq!(s.cors_origin(Some("https://b.example")).as_deref(), Some("https://b.example"));
         assert_eq!(s.cors_origin(Some("https://evil.example")), None);
         assert_eq!(s.cors_origin(None), None);

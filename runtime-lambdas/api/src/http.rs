@@ -25,8 +25,8 @@ pub struct Request {
 impl Request {
     /// Parse a proxy event; the user id is the `sub` claim of the Cognito user pool authorizer.
     pub fn parse(event: Value) -> Result<Request, ApiError> {
-        let req: ApiGatewayProxyRequest =
-            serde_json::from_value(event).map_err(|e| ApiError::bad_request(format!("malformed request event: {e}")))?;
+        let req: ApiGatewayProxyRequest = serde_json::from_value(event)
+            .map_err(|e| ApiError::bad_request(format!("malformed request event: {e}")))?;
         let claims = req.request_context.authorizer.fields.get("claims");
         let claim = |k: &str| claims.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
         let user_id = claim("sub").ok_or_else(|| ApiError::forbidden("no authenticated user (missing `sub` claim)"))?;

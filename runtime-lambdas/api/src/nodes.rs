@@ -11,13 +11,15 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// The node attributes a user sees (not `owner_id`: a shared user does not learn the owner's id).
-const VISIBLE: [&str; 6] = [attr::NODE_ID, attr::SERIAL, attr::CONNECTED, attr::PRESENCE_AT, attr::LAST_SEEN_AT, attr::PROVISIONED_AT];
+const VISIBLE: [&str; 6] =
+    [attr::NODE_ID, attr::SERIAL, attr::CONNECTED, attr::PRESENCE_AT, attr::LAST_SEEN_AT, attr::PROVISIONED_AT];
 
 /// Most items in one DynamoDB transaction.
 const MAX_TRANSACTION: usize = 100;
 
 fn view(item: &Item, role: Role) -> Value {
-    let mut m: Map<String, Value> = VISIBLE.iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), from_av(v)))).collect();
+    let mut m: Map<String, Value> =
+        VISIBLE.iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), from_av(v)))).collect();
     m.insert(attr::ROLE.into(), json!(role.as_str()));
     Value::Object(m)
 }
@@ -58,7 +60,8 @@ impl Api {
     }
 
     async fn batch_get_nodes(&self, ids: &[&String]) -> Result<Vec<Item>, ApiError> {
-        let keys: Vec<Item> = ids.iter().map(|id| HashMap::from([(attr::NODE_ID.to_string(), s(id.as_str()))])).collect();
+        let keys: Vec<Item> =
+            ids.iter().map(|id| HashMap::from([(attr::NODE_ID.to_string(), s(id.as_str()))])).collect();
         let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(sdk)?);
         let mut found = Vec::new();
         for _ in 0..5 {
@@ -67,7 +70,11 @@ impl Api {
             if let Some(items) = out.responses().and_then(|r| r.get(&self.tables.nodes)) {
                 found.extend(items.iter().cloned());
             }
-            request = out.unprocessed_keys().and_then(|u| u.get(&self.tables.nodes)).cloned().filter(|k| !k.keys().is_empty());
+            request = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.tables.nodes))
+                .cloned()
+                .filter(|k| !k.keys().is_empty());
         }
         match request {
             None => Ok(found),
@@ -82,7 +89,14 @@ impl Api {
     }
 
     pub(crate) async fn node_item(&self, node_id: &str) -> Result<Option<Item>, ApiError> {
-        let out = self.ddb.get_item().table_name(&self.tables.nodes).key(attr::NODE_ID, s(node_id)).consistent_read(true).send().await;
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.nodes)
+            .key(attr::NODE_ID, s(node_id))
+            .consistent_read(true)
+            .send()
+            .await;
         Ok(out.map_err(sdk)?.item().cloned())
     }
 
@@ -110,7 +124,10 @@ impl Api {
             items.push(TransactWriteItem::builder().delete(del).build());
         }
         if items.len() > MAX_TRANSACTION {
-            return Err(ApiError::conflict(format!("node has more than {} shares; unshare some first", MAX_TRANSACTION - 2)));
+            return Err(ApiError::conflict(format!(
+                "node has more than {} shares; unshare some first",
+                MAX_TRANSACTION - 2
+            )));
         }
         let result = self.ddb.transact_write_items().set_transact_items(Some(items)).send().await;
         if let Err(e) = result {

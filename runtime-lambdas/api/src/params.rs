@@ -22,15 +22,23 @@ impl Api {
             Err(e) => return Err(sdk(e)),
         };
         let doc: Value = out.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or(Value::Null);
-        Ok((200, json!({
-            "node_id": node_id,
-            "reported": state_part(&doc, "reported"),
-            "desired": state_part(&doc, "desired"),
-            "version": doc.get("version").cloned().unwrap_or(Value::Null),
-        })))
+        Ok((
+            200,
+            json!({
+                "node_id": node_id,
+                "reported": state_part(&doc, "reported"),
+                "desired": state_part(&doc, "desired"),
+                "version": doc.get("version").cloned().unwrap_or(Value::Null),
+            }),
+        ))
     }
 
-    pub(crate) async fn put_params(&self, user_id: &str, node_id: &str, body: Map<String, Value>) -> Result<(u16, Value), ApiError> {
+    pub(crate) async fn put_params(
+        &self,
+        user_id: &str,
+        node_id: &str,
+        body: Map<String, Value>,
+    ) -> Result<(u16, Value), ApiError> {
         self.require_access(user_id, node_id).await?;
         if body.is_empty() {
             return Err(ApiError::bad_request("body must be a non-empty object of parameters"));
@@ -41,21 +49,32 @@ impl Api {
             Ok(out) => out,
             Err(SdkError::ServiceError(e)) => {
                 return Err(match e.err() {
-                    UpdateThingShadowError::InvalidRequestException(x) => ApiError::bad_request(x.message().unwrap_or("invalid parameters").to_string()),
-                    UpdateThingShadowError::RequestEntityTooLargeException(_) => ApiError::bad_request("parameters are too large for the shadow"),
-                    UpdateThingShadowError::ConflictException(_) => ApiError::conflict("the shadow changed meanwhile; retry"),
-                    other if other.code() == Some("ResourceNotFoundException") => ApiError::not_found(format!("no thing {node_id:?}")),
+                    UpdateThingShadowError::InvalidRequestException(x) => {
+                        ApiError::bad_request(x.message().unwrap_or("invalid parameters").to_string())
+                    }
+                    UpdateThingShadowError::RequestEntityTooLargeException(_) => {
+                        ApiError::bad_request("parameters are too large for the shadow")
+                    }
+                    UpdateThingShadowError::ConflictException(_) => {
+                        ApiError::conflict("the shadow changed meanwhile; retry")
+                    }
+                    other if other.code() == Some("ResourceNotFoundException") => {
+                        ApiError::not_found(format!("no thing {node_id:?}"))
+                    }
                     _ => sdk(SdkError::ServiceError(e)),
                 })
             }
             Err(e) => return Err(sdk(e)),
         };
         let doc: Value = out.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or(Value::Null);
-        Ok((200, json!({
-            "node_id": node_id,
-            "desired": state_part(&doc, "desired"),
-            "version": doc.get("version").cloned().unwrap_or(Value::Null),
-        })))
+        Ok((
+            200,
+            json!({
+                "node_id": node_id,
+                "desired": state_part(&doc, "desired"),
+                "version": doc.get("version").cloned().unwrap_or(Value::Null),
+            }),
+        ))
     }
 
     /// Forget the previous owner's desired state (best effort: a missing shadow or an error is only logged).
@@ -64,7 +83,8 @@ impl Api {
     pub(crate) async fn clear_desired(&self, node_id: &str) {
         let desired = match self.iot.get_thing_shadow().thing_name(node_id).send().await {
             Ok(out) => {
-                let doc: Value = out.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or(Value::Null);
+                let doc: Value =
+                    out.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or(Value::Null);
                 state_part(&doc, "desired")
             }
             Err(e) => {
@@ -72,7 +92,8 @@ impl Api {
                 return;
             }
         };
-        let nulls: Map<String, Value> = desired.as_object().into_iter().flatten().map(|(k, _)| (k.clone(), Value::Null)).collect();
+        let nulls: Map<String, Value> =
+            desired.as_object().into_iter().flatten().map(|(k, _)| (k.clone(), Value::Null)).collect();
         if nulls.is_empty() {
             return;
         }

@@ -21,8 +21,11 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let no_route = || ApiError::not_found(format!("no route for {method} {path}"));
     let raw: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let start = raw.iter().position(|s| *s == "nodes").ok_or_else(no_route)?;
-    let segs: Vec<String> =
-        raw[start + 1..].iter().map(|s| percent_decode(s)).collect::<Option<_>>().ok_or_else(|| ApiError::bad_request("bad percent-encoding in the path"))?;
+    let segs: Vec<String> = raw[start + 1..]
+        .iter()
+        .map(|s| percent_decode(s))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::bad_request("bad percent-encoding in the path"))?;
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let id = |s: &str| s.to_string();
     Ok(match (method, segs.as_slice()) {

@@ -9,7 +9,12 @@ use rainmaker_model::{attr, time, ErrorCode, Role};
 use serde_json::{json, Map, Value};
 
 impl Api {
-    pub(crate) async fn share(&self, user_id: &str, node_id: &str, body: Map<String, Value>) -> Result<(u16, Value), ApiError> {
+    pub(crate) async fn share(
+        &self,
+        user_id: &str,
+        node_id: &str,
+        body: Map<String, Value>,
+    ) -> Result<(u16, Value), ApiError> {
         if !self.settings.sharing_enabled {
             return Err(ApiError::new(ErrorCode::SharingDisabled, "sharing is disabled for this deployment"));
         }
@@ -46,7 +51,9 @@ impl Api {
             return Err(ApiError::bad_request("bad user id"));
         }
         if target == user_id {
-            return Err(ApiError::bad_request("the owner cannot unshare themselves; unbind with DELETE /nodes/{node_id}"));
+            return Err(ApiError::bad_request(
+                "the owner cannot unshare themselves; unbind with DELETE /nodes/{node_id}",
+            ));
         }
         let result = self
             .ddb

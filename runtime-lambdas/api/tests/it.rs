@@ -90,7 +90,13 @@ impl Env {
     }
 
     async fn node_item(&self) -> std::collections::HashMap<String, AttributeValue> {
-        let out = self.ddb.get_item().table_name(&self.tables.nodes).key(attr::NODE_ID, AttributeValue::S(self.node.clone())).send().await;
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.nodes)
+            .key(attr::NODE_ID, AttributeValue::S(self.node.clone()))
+            .send()
+            .await;
         out.unwrap().item().cloned().unwrap()
     }
 }
@@ -118,7 +124,14 @@ async fn binding_flow_makes_the_caller_owner() {
     let (status, node) = e.call("GET", &format!("/nodes/{}", e.node), ALICE, None).await;
     assert_eq!((status, node["node"]["connected"].clone()), (200, json!(true)));
 
-    let user = e.ddb.get_item().table_name(&e.tables.users).key(attr::USER_ID, AttributeValue::S(ALICE.into())).send().await.unwrap();
+    let user = e
+        .ddb
+        .get_item()
+        .table_name(&e.tables.users)
+        .key(attr::USER_ID, AttributeValue::S(ALICE.into()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(user.item().unwrap()[attr::EMAIL], AttributeValue::S("alice@example.com".into()));
     // the code is single-use
     assert_eq!(e.confirm(&code, &e.node).await["status"], "rejected");
@@ -236,7 +249,14 @@ async fn sharing_rules() {
 
     let off = env("share-off", Settings { sharing_enabled: false, ..Settings::default() }).await;
     off.bind(ALICE).await;
-    off.fails("POST", &format!("/nodes/{}/shares", off.node), ALICE, Some(json!({"user_id": CAROL})), "SHARING_DISABLED").await;
+    off.fails(
+        "POST",
+        &format!("/nodes/{}/shares", off.node),
+        ALICE,
+        Some(json!({"user_id": CAROL})),
+        "SHARING_DISABLED",
+    )
+    .await;
 }
 
 #[tokio::test]

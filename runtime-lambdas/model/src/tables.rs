@@ -42,8 +42,14 @@ const N: KeyType = KeyType::Number;
 
 impl Table {
     /// Every table, in the contract's order.
-    pub const ALL: [Table; 6] =
-        [Table::Users, Table::Nodes, Table::UserNodes, Table::Telemetry, Table::BindingRequests, Table::SerialAllowlist];
+    pub const ALL: [Table; 6] = [
+        Table::Users,
+        Table::Nodes,
+        Table::UserNodes,
+        Table::Telemetry,
+        Table::BindingRequests,
+        Table::SerialAllowlist,
+    ];
 
     /// The environment variable holding this table's name (`NODES_TABLE`, ...).
     pub const fn env_var(self) -> &'static str {
@@ -96,7 +102,9 @@ impl Table {
     /// The global secondary indexes.
     pub const fn gsis(self) -> &'static [Gsi] {
         match self {
-            Table::Nodes => &[Gsi { name: GSI_BY_OWNER, key: KeySchema { partition: (attr::OWNER_ID, S), sort: None } }],
+            Table::Nodes => {
+                &[Gsi { name: GSI_BY_OWNER, key: KeySchema { partition: (attr::OWNER_ID, S), sort: None } }]
+            }
             Table::UserNodes => &[Gsi {
                 name: GSI_BY_NODE,
                 key: KeySchema { partition: (attr::NODE_ID, S), sort: Some((attr::USER_ID, S)) },

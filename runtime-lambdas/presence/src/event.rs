@@ -80,8 +80,17 @@ mod tests {
     #[test]
     fn rejects_bad_events() {
         assert!(matches!(parse(json!({"clientId": "a"})), Err(BadEvent::Malformed(_))));
-        assert!(matches!(parse(json!({"clientId": "a", "timestamp": 1, "eventType": "subscribed"})), Err(BadEvent::Malformed(_))));
-        assert_eq!(parse(json!({"clientId": "a/b", "timestamp": 1, "eventType": "connected"})), Err(BadEvent::BadClientId));
-        assert_eq!(parse(json!({"clientId": "a", "timestamp": 0, "eventType": "connected"})), Err(BadEvent::BadTimestamp));
+        assert!(matches!(
+            parse(json!({"clientId": "a", "timestamp": 1, "eventType": "subscribed"})),
+            Err(BadEvent::Malformed(_))
+        ));
+        assert_eq!(
+            parse(json!({"clientId": "a/b", "timestamp": 1, "eventType": "connected"})),
+            Err(BadEvent::BadClientId)
+        );
+        assert_eq!(
+            parse(json!({"clientId": "a", "timestamp": 0, "eventType": "connected"})),
+            Err(BadEvent::BadTimestamp)
+        );
     }
 }

@@ -46,7 +46,12 @@ impl Env {
             .unwrap();
     }
 
-    async fn get(&self, table: &str, key: &str, value: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    async fn get(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
         let out = self.ddb.get_item().table_name(table).key(key, AttributeValue::S(value.into())).send().await.unwrap();
         out.item().cloned()
     }
@@ -83,7 +88,8 @@ async fn concurrent_devices_with_one_serial_cannot_both_pass() {
     e.allow("SN-000777").await;
     let calls = (0..8).map(|i| e.hook.handle(event("SN-000777", &format!("cert-{i}"))));
     let results = futures_util::future::join_all(calls).await;
-    let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.allow_provisioning).map(|(i, _)| i).collect();
+    let winners: Vec<usize> =
+        results.iter().enumerate().filter(|(_, r)| r.allow_provisioning).map(|(i, _)| i).collect();
     assert_eq!(winners.len(), 1, "exactly one device may pass: {winners:?}");
     let entry = e.get(&e.tables.serial_allowlist, attr::SERIAL, "SN-000777").await.unwrap();
     assert_eq!(entry[attr::CERTIFICATE_ID], AttributeValue::S(format!("cert-{}", winners[0])));

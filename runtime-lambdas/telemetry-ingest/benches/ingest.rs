@@ -13,7 +13,8 @@ fn single(ts: i64) -> Value {
 }
 
 fn batch(start: i64, n: usize) -> Value {
-    let readings: Vec<Value> = (0..n as i64).map(|i| json!({"ts": start + i, "params": {"Temperature": 21.5}})).collect();
+    let readings: Vec<Value> =
+        (0..n as i64).map(|i| json!({"ts": start + i, "params": {"Temperature": 21.5}})).collect();
     json!({"readings": readings, "node_id": "SN-000123", "received_at": RECEIVED + 10_000_000})
 }
 
@@ -48,7 +49,11 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     ts += n as i64;
-                    if n == 1 { single(ts) } else { batch(ts, n) }
+                    if n == 1 {
+                        single(ts)
+                    } else {
+                        batch(ts, n)
+                    }
                 },
                 |ev| rt.block_on(async { assert_eq!(ingest.handle(ev).await.unwrap().accepted, n) }),
                 BatchSize::SmallInput,

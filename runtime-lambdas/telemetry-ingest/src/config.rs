@@ -23,13 +23,20 @@ impl Limits {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ModelError> {
         let d = Limits::default();
         Ok(Limits {
-            max_payload_bytes: parse(&lookup, ENV_MAX_PAYLOAD_BYTES, d.max_payload_bytes as i64, 64, 128 * 1024)? as usize,
+            max_payload_bytes: parse(&lookup, ENV_MAX_PAYLOAD_BYTES, d.max_payload_bytes as i64, 64, 128 * 1024)?
+                as usize,
             ttl_days: parse(&lookup, ENV_TELEMETRY_TTL_DAYS, d.ttl_days, 1, 3650)?,
         })
     }
 }
 
-fn parse(lookup: &impl Fn(&str) -> Option<String>, name: &'static str, default: i64, min: i64, max: i64) -> Result<i64, ModelError> {
+fn parse(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ModelError> {
     let Some(raw) = lookup(name).filter(|v| !v.trim().is_empty()) else { return Ok(default) };
     match raw.trim().parse::<i64>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),

@@ -96,7 +96,9 @@ fn reading(i: usize, mut obj: Map<String, Value>, received_at: i64, ts_required:
     let ts = match obj.get("ts") {
         None | Some(Value::Null) if ts_required => return Err(Reject::MissingTs(i)),
         None | Some(Value::Null) => received_at,
-        Some(v) => v.as_i64().filter(|t| *t >= MIN_TS_MS && *t <= received_at + MAX_FUTURE_SKEW_MS).ok_or(Reject::BadTs(i))?,
+        Some(v) => {
+            v.as_i64().filter(|t| *t >= MIN_TS_MS && *t <= received_at + MAX_FUTURE_SKEW_MS).ok_or(Reject::BadTs(i))?
+        }
     };
     let msg_id = match obj.remove("msg_id") {
         None | Some(Value::Null) => None,
@@ -131,7 +133,10 @@ mod tests {
     fn single_reading_defaults_ts_to_received_at() {
         let m = dec(json!({"params": {"temp": 21.5}, "node_id": "SN-1", "received_at": NOW - 5})).unwrap();
         assert_eq!(m.node_id, "SN-1");
-        assert_eq!(m.readings, vec![Reading { ts: NOW - 5, msg_id: None, params: json!({"temp": 21.5}).as_object().unwrap().clone() }]);
+        assert_eq!(
+            m.readings,
+            vec![Reading { ts: NOW - 5, msg_id: None, params: json!({"temp": 21.5}).as_object().unwrap().clone() }]
+        );
     }
 
     #[test]
@@ -139,7 +144,8 @@ mod tests {
         let ok = json!({"node_id": "n", "received_at": NOW, "readings": [
             {"ts": NOW - 2000, "params": {"a": 1}}, {"ts": NOW - 1000, "msg_id": "m2", "params": {"a": 2}}]});
         assert_eq!(dec(ok).unwrap().readings.len(), 2);
-        let dup = json!({"node_id": "n", "readings": [{"ts": NOW, "params": {"a": 1}}, {"ts": NOW, "params": {"a": 2}}]});
+        let dup =
+            json!({"node_id": "n", "readings": [{"ts": NOW, "params": {"a": 1}}, {"ts": NOW, "params": {"a": 2}}]});
         assert_eq!(dec(dup), Err(Reject::DuplicateTs(1)));
         let no_ts = json!({"node_id": "n", "readings": [{"params": {"a": 1}}]});
         assert_eq!(dec(no_ts), Err(Reject::MissingTs(0)));

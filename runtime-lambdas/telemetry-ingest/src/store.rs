@@ -26,7 +26,10 @@ impl Store {
             let mut item: HashMap<String, AttributeValue> = HashMap::with_capacity(6);
             item.insert(attr::NODE_ID.into(), s(&msg.node_id));
             item.insert(attr::TS.into(), n(r.ts));
-            item.insert(attr::PARAMS.into(), AttributeValue::M(r.params.iter().map(|(k, v)| (k.clone(), to_av(v))).collect()));
+            item.insert(
+                attr::PARAMS.into(),
+                AttributeValue::M(r.params.iter().map(|(k, v)| (k.clone(), to_av(v))).collect()),
+            );
             item.insert(attr::RECEIVED_AT.into(), n(msg.received_at));
             item.insert(attr::EXPIRES_AT.into(), n(expires_at));
             if let Some(id) = &r.msg_id {

@@ -49,8 +49,14 @@ impl Env {
     }
 
     async fn node(&self, node: &str) -> Option<Item> {
-        let out =
-            self.ddb.get_item().table_name(&self.tables.nodes).key(attr::NODE_ID, AttributeValue::S(node.into())).send().await.unwrap();
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.nodes)
+            .key(attr::NODE_ID, AttributeValue::S(node.into()))
+            .send()
+            .await
+            .unwrap();
         out.item().cloned()
     }
 

@@ -96,7 +96,12 @@ fn measure(bin: &Path, function: &str, event: &Value) -> Result<Measurement> {
         let invoke = handed.elapsed();
         write_response(&done.stream, "202 Accepted", &[], "{}")?;
         if done.method != "POST" || !done.path.ends_with("/response") {
-            bail!("{function}: expected POST .../response, got {} {}: {}", done.method, done.path, String::from_utf8_lossy(&done.body));
+            bail!(
+                "{function}: expected POST .../response, got {} {}: {}",
+                done.method,
+                done.path,
+                String::from_utf8_lossy(&done.body)
+            );
         }
         let peak_rss_kb = peak_rss_kb(child.id()).unwrap_or(0);
         Ok(Measurement { init, invoke, peak_rss_kb })
@@ -108,7 +113,8 @@ fn measure(bin: &Path, function: &str, event: &Value) -> Result<Measurement> {
 
 fn lambda_env(function: &str, runtime_api: &str) -> Vec<(String, String)> {
     let tables = TableNames::for_tenant("bench");
-    let mut env: Vec<(String, String)> = Table::ALL.iter().map(|t| (t.env_var().into(), tables.get(*t).into())).collect();
+    let mut env: Vec<(String, String)> =
+        Table::ALL.iter().map(|t| (t.env_var().into(), tables.get(*t).into())).collect();
     for (k, v) in [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api),
         ("AWS_LAMBDA_FUNCTION_NAME", &format!("rm-bench-{function}")),
@@ -190,13 +196,19 @@ fn hand_over(stream: &TcpStream, body: &str) -> Result<()> {
         ("Lambda-Runtime-Aws-Request-Id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_string()),
         ("Lambda-Runtime-Deadline-Ms", deadline_ms.to_string()),
         ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:rm-bench".to_string()),
-        ("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1".to_string()),
+        (
+            "Lambda-Runtime-Trace-Id",
+            "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1".to_string(),
+        ),
     ];
     write_response(stream, "200 OK", &headers, body)
 }
 
 fn write_response(mut stream: &TcpStream, status: &str, headers: &[(&str, String)], body: &str) -> Result<()> {
-    let mut out = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -55,7 +55,8 @@ fn filters(dir: &Path) -> Vec<(String, String)> {
 
 fn pretty(r: &Run) -> String {
     assert_eq!(r.code, 0, "{}", r.transcript());
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", r.transcript()));
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", r.transcript()));
     serde_json::to_string_pretty(&v).unwrap()
 }
 

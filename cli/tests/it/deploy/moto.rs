@@ -36,7 +36,10 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     assert!(first.failed_checks().is_empty(), "verification: {:#?}", first.verification);
     assert!(first.verification.len() >= 12, "tables, functions and policies verified: {:#?}", first.verification);
     assert!(!progress.0.lock().unwrap().is_empty(), "progress was reported");
-    eprintln!("first apply against moto: {:?}, {} API calls {:?}", first_time, first.api_calls.total, first.api_calls.by_operation);
+    eprintln!(
+        "first apply against moto: {:?}, {} API calls {:?}",
+        first_time, first.api_calls.total, first.api_calls.by_operation
+    );
 
     // every resource through its own API
     let rendered = rainmaker_deploy::template::render(&t.config).unwrap();
@@ -51,9 +54,15 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     assert_eq!(x.functions.len(), 4);
     for (_, name, param) in &x.functions {
-        let f = lambda.get_function().function_name(name).send().await.unwrap_or_else(|e| panic!("function {name}: {e:?}"));
-        let function = hashes.iter().find(|(f, _)| rainmaker_deploy::aws::artifacts::parameter_for(f) == *param).unwrap();
-        assert_eq!(f.configuration().unwrap().code_sha256().unwrap(), base64_of_hex(&function.1), "{name} runs the uploaded zip");
+        let f =
+            lambda.get_function().function_name(name).send().await.unwrap_or_else(|e| panic!("function {name}: {e:?}"));
+        let function =
+            hashes.iter().find(|(f, _)| rainmaker_deploy::aws::artifacts::parameter_for(f) == *param).unwrap();
+        assert_eq!(
+            f.configuration().unwrap().code_sha256().unwrap(),
+            base64_of_hex(&function.1),
+            "{name} runs the uploaded zip"
+        );
     }
     let iot = aws_sdk_iot::Client::new(&sdk);
     let names = rainmaker_deploy::template::Names::new(&t.config.name);
@@ -66,7 +75,12 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let bucket = &first.stacks[0].outputs["ArtifactsBucketName"];
     for a in &first.artifacts {
-        s3.head_object().bucket(bucket).key(&a.key).send().await.unwrap_or_else(|e| panic!("artifact {}: {e:?}", a.key));
+        s3.head_object()
+            .bucket(bucket)
+            .key(&a.key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("artifact {}: {e:?}", a.key));
     }
 
     // claim certificate: active, claim policy attached, key file 0600, the key never in the report
@@ -85,7 +99,8 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     }
     let json = serde_json::to_string(&first).unwrap();
     assert!(!json.contains("PRIVATE KEY"), "the report never carries the private key");
-    let outputs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&first.outputs_file).unwrap()).unwrap();
+    let outputs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&first.outputs_file).unwrap()).unwrap();
     assert_eq!(outputs["ProvisioningTemplateName"], names.provisioning_template);
     assert!(outputs["IotEndpoint"].as_str().unwrap().contains("iot"));
 
@@ -93,7 +108,10 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     let started = Instant::now();
     let second = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("second apply");
     let second_time = started.elapsed();
-    eprintln!("no-op apply against moto: {:?}, {} API calls {:?}", second_time, second.api_calls.total, second.api_calls.by_operation);
+    eprintln!(
+        "no-op apply against moto: {:?}, {} API calls {:?}",
+        second_time, second.api_calls.total, second.api_calls.by_operation
+    );
     assert!(!second.changed);
     assert!(second.artifacts.is_empty());
     let ops = &second.api_calls.by_operation;
@@ -110,11 +128,17 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     assert!(st.stacks.iter().all(|s| s.exists && s.status.as_deref() == Some("CREATE_COMPLETE")), "{st:#?}");
 
     // destroy keeps the data: stacks gone, tables still there
-    let d = destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress).await.expect("destroy");
+    let d = destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress)
+        .await
+        .expect("destroy");
     assert_eq!(d.deleted_stacks.len(), 2, "{d:#?}");
     assert!(d.kept.iter().filter(|k| k.resource_type == "AWS::DynamoDB::Table").count() == 6, "kept: {:#?}", d.kept);
     for (_, name) in &x.tables {
-        ddb.describe_table().table_name(name).send().await.unwrap_or_else(|e| panic!("table {name} kept after destroy: {e:?}"));
+        ddb.describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("table {name} kept after destroy: {e:?}"));
     }
     let st = status::status(&t, 3).await.unwrap();
     assert!(st.stacks.iter().all(|s| !s.exists), "{st:#?}");

@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
-const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/rm-acme/1a2345b6-0000-00a0-a123-00abc0abc000";
+const STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/rm-acme/1a2345b6-0000-00a0-a123-00abc0abc000";
 
 /// One replayed exchange: any request, this status and body.
 fn reply(status: u16, body: String) -> ReplayEvent {
@@ -90,7 +91,14 @@ fn info() -> TemplateInfo {
 }
 
 fn target<'a>(info: &'a TemplateInfo, params: &'a BTreeMap<String, String>) -> Target<'a> {
-    Target { stack: "backend", stack_name: "rm-acme", body: "Resources: {}", info, parameters: params.clone(), tags: BTreeMap::new() }
+    Target {
+        stack: "backend",
+        stack_name: "rm-acme",
+        body: "Resources: {}",
+        info,
+        parameters: params.clone(),
+        tags: BTreeMap::new(),
+    }
 }
 
 #[tokio::test]
@@ -134,7 +142,8 @@ async fn an_empty_change_set_is_a_no_op() {
         ),
     ]);
     let (info, params) = (info(), BTreeMap::new());
-    let plan = converge::plan(&c, &target(&info, &params), false, (Some("x".into()), None), &fast_wait()).await.unwrap();
+    let plan =
+        converge::plan(&c, &target(&info, &params), false, (Some("x".into()), None), &fast_wait()).await.unwrap();
     assert_eq!(plan.kind, PlanKind::NoChanges);
     assert!(plan.change_set.is_some(), "the caller deletes it");
     assert_eq!(actions(&http), ["CreateChangeSet", "DescribeChangeSet"]);
@@ -155,26 +164,41 @@ async fn a_failed_first_create_is_deleted_then_created_again() {
     ]);
     let (info, params) = (info(), BTreeMap::new());
     let mut recovered = Vec::new();
-    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &NoProgress, &mut recovered).await.unwrap();
+    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &NoProgress, &mut recovered)
+        .await
+        .unwrap();
     assert!(live.is_none(), "gone, ready for a CREATE change set");
     assert_eq!(recovered, ["deleted the stack left in ROLLBACK_COMPLETE by a failed create"]);
-    assert_eq!(actions(&http), ["DescribeStacks", "DeleteStack", "DescribeStackEvents", "DescribeStacks", "DescribeStacks"]);
+    assert_eq!(
+        actions(&http),
+        ["DescribeStacks", "DeleteStack", "DescribeStackEvents", "DescribeStacks", "DescribeStacks"]
+    );
 
     // without consent it stops and says what to do
     let (c, _) = clients(vec![ok("DescribeStacks", &stack("ROLLBACK_COMPLETE", "failed"))]);
-    let err = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(false), &NoProgress, &mut vec![]).await.unwrap_err();
+    let err = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(false), &NoProgress, &mut vec![])
+        .await
+        .unwrap_err();
     assert!(matches!(err, DeployError::FailedCreate { .. }), "{err:?}");
 }
 
 /// A time `secs` from now (negative: in the past), formatted as the API does.
 fn at(secs: i64) -> String {
-    let t = if secs >= 0 { SystemTime::now() + Duration::from_secs(secs as u64) } else { SystemTime::now() - Duration::from_secs(-secs as u64) };
+    let t = if secs >= 0 {
+        SystemTime::now() + Duration::from_secs(secs as u64)
+    } else {
+        SystemTime::now() - Duration::from_secs(-secs as u64)
+    };
     aws_smithy_types::DateTime::from(t).fmt(Format::DateTime).unwrap()
 }
 
 /// One `StackEvents` member, as DescribeStackEvents documents it.
 fn event(logical: &str, rtype: &str, status: &str, reason: Option<&str>, ts: &str, token: &str) -> String {
-    let physical = if rtype == "AWS::CloudFormation::Stack" { STACK_ID.to_string() } else { format!("rm-acme-{}", logical.to_lowercase()) };
+    let physical = if rtype == "AWS::CloudFormation::Stack" {
+        STACK_ID.to_string()
+    } else {
+        format!("rm-acme-{}", logical.to_lowercase())
+    };
     let reason = reason.map(|r| format!("<ResourceStatusReason>{r}</ResourceStatusReason>")).unwrap_or_default();
     format!(
         "<member><StackId>{STACK_ID}</StackId><EventId>{logical}-{status}-{ts}</EventId><StackName>rm-acme</StackName>\
@@ -234,21 +258,36 @@ fn resource_events(progress: &Collect) -> Vec<(String, String, Option<String>, b
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            ProgressEvent::Resource { logical_id, status, description, failed, .. } => Some((logical_id.clone(), status.clone(), description.clone(), *failed)),
+            ProgressEvent::Resource { logical_id, status, description, failed, .. } => {
+                Some((logical_id.clone(), status.clone(), description.clone(), *failed))
+            }
             _ => None,
         })
         .collect()
 }
 
 fn steps(progress: &Collect) -> Vec<String> {
-    progress.0.lock().unwrap().iter().filter_map(|e| if let ProgressEvent::Step { message, .. } = e { Some(message.clone()) } else { None }).collect()
+    progress
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| if let ProgressEvent::Step { message, .. } = e { Some(message.clone()) } else { None })
+        .collect()
 }
 
 #[tokio::test]
 async fn resource_events_stream_with_descriptions_and_the_first_failure_is_reported() {
     let failure = "Resource handler returned message: \"Cannot update GSI's properties other than Provisioned Throughput and Contributor Insights Specification\" (RequestToken: 5ad7, HandlerErrorCode: InvalidRequest)";
     let first_page = [
-        event("rm-acme", STACK, "UPDATE_ROLLBACK_IN_PROGRESS", Some("The following resource(s) failed to update: [UsersTable]."), &at(4), TOKEN),
+        event(
+            "rm-acme",
+            STACK,
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("The following resource(s) failed to update: [UsersTable]."),
+            &at(4),
+            TOKEN,
+        ),
         event("UsersTable", TABLE, "UPDATE_FAILED", Some(failure), &at(3), TOKEN),
         event("DeadLetterQueue", QUEUE, "UPDATE_COMPLETE", None, &at(2), TOKEN),
         event("UsersTable", TABLE, "UPDATE_IN_PROGRESS", None, &at(1), TOKEN),
@@ -271,7 +310,10 @@ async fn resource_events_stream_with_descriptions_and_the_first_failure_is_repor
     ]);
     let (info, params) = (info(), BTreeMap::new());
     let progress = Collect::default();
-    let err = converge::execute(&c, &target(&info, &params), &queue_update(), false, &fast_wait(), &Always(true), &progress).await.unwrap_err();
+    let err =
+        converge::execute(&c, &target(&info, &params), &queue_update(), false, &fast_wait(), &Always(true), &progress)
+            .await
+            .unwrap_err();
 
     // one event per resource status change, oldest first, each once, with the template's description
     let seen = resource_events(&progress);
@@ -299,13 +341,19 @@ async fn resource_events_stream_with_descriptions_and_the_first_failure_is_repor
     }
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
     assert!(help.contains("run `rainmaker-deploy apply` again"), "{help}");
-    assert_eq!(actions(&http), ["ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks", "DescribeStackEvents", "DescribeStacks"]);
+    assert_eq!(
+        actions(&http),
+        ["ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks", "DescribeStackEvents", "DescribeStacks"]
+    );
 }
 
 #[tokio::test]
 async fn a_failed_rollback_is_continued_then_the_stack_is_usable() {
     let (c, http) = clients(vec![
-        ok("DescribeStacks", &stack("UPDATE_ROLLBACK_FAILED", "The following resource(s) failed to update: [ApiFunction].")),
+        ok(
+            "DescribeStacks",
+            &stack("UPDATE_ROLLBACK_FAILED", "The following resource(s) failed to update: [ApiFunction]."),
+        ),
         ok("ContinueUpdateRollback", ""),
         events(&[
             event("rm-acme", STACK, "UPDATE_ROLLBACK_COMPLETE", None, &at(2), "continue-1"),
@@ -317,23 +365,40 @@ async fn a_failed_rollback_is_continued_then_the_stack_is_usable() {
     ]);
     let (info, params) = (info(), BTreeMap::new());
     let (progress, mut recovered) = (Collect::default(), Vec::new());
-    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &progress, &mut recovered).await.unwrap();
+    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &progress, &mut recovered)
+        .await
+        .unwrap();
     let live = live.expect("the stack is still there");
     assert_eq!(stacks::status(&live), "UPDATE_ROLLBACK_COMPLETE");
     assert_eq!(stacks::classify(&stacks::status(&live)), stacks::StackState::Stable, "an update can follow");
     assert_eq!(recovered, ["continued the failed rollback to UPDATE_ROLLBACK_COMPLETE"]);
     assert!(steps(&progress).iter().any(|s| s.contains("ContinueUpdateRollback")), "{:?}", steps(&progress));
-    assert_eq!(actions(&http), ["DescribeStacks", "ContinueUpdateRollback", "DescribeStackEvents", "DescribeStacks", "DescribeStacks"]);
+    assert_eq!(
+        actions(&http),
+        ["DescribeStacks", "ContinueUpdateRollback", "DescribeStackEvents", "DescribeStacks", "DescribeStacks"]
+    );
 
     // a rollback that fails again stops with what to do
     let (c, _) = clients(vec![
         ok("DescribeStacks", &stack("UPDATE_ROLLBACK_FAILED", "failed")),
         ok("ContinueUpdateRollback", ""),
-        events(&[event("ApiFunction", "AWS::Lambda::Function", "UPDATE_FAILED", Some("Access denied"), &at(1), "continue-2")]),
+        events(&[event(
+            "ApiFunction",
+            "AWS::Lambda::Function",
+            "UPDATE_FAILED",
+            Some("Access denied"),
+            &at(1),
+            "continue-2",
+        )]),
         updated_stack("UPDATE_ROLLBACK_FAILED", &at(0)),
     ]);
-    let err = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &NoProgress, &mut vec![]).await.unwrap_err();
-    assert!(matches!(&err, DeployError::Stuck { status, help, .. } if status == "UPDATE_ROLLBACK_FAILED" && help.contains("resources-to-skip")), "{err:?}");
+    let err = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &NoProgress, &mut vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DeployError::Stuck { status, help, .. } if status == "UPDATE_ROLLBACK_FAILED" && help.contains("resources-to-skip")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -361,12 +426,22 @@ async fn a_stack_held_by_another_operation_is_waited_for_then_used() {
     ]);
     let (info, params) = (info(), BTreeMap::new());
     let (progress, mut recovered) = (Collect::default(), Vec::new());
-    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &progress, &mut recovered).await.unwrap();
-    assert_eq!(live.map(|s| stacks::status(&s)).as_deref(), Some("UPDATE_COMPLETE"), "then apply goes on from a stable stack");
+    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &progress, &mut recovered)
+        .await
+        .unwrap();
+    assert_eq!(
+        live.map(|s| stacks::status(&s)).as_deref(),
+        Some("UPDATE_COMPLETE"),
+        "then apply goes on from a stable stack"
+    );
 
     // it said who holds the stack and since when, and streamed that operation's events from its start
     let said = steps(&progress);
-    assert!(said.iter().any(|s| s.contains("UPDATE_IN_PROGRESS since") && s.contains(console) && s.contains("another operation")), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|s| s.contains("UPDATE_IN_PROGRESS since") && s.contains(console) && s.contains("another operation")),
+        "{said:?}"
+    );
     assert_eq!(recovered.len(), 1);
     assert!(recovered[0].contains(console) && recovered[0].ends_with("to end in UPDATE_COMPLETE"), "{recovered:?}");
     let statuses: Vec<String> = resource_events(&progress).into_iter().map(|(l, s, _, _)| format!("{l} {s}")).collect();
@@ -382,7 +457,15 @@ async fn a_stack_held_by_another_operation_is_waited_for_then_used() {
     );
     assert_eq!(
         actions(&http),
-        ["DescribeStacks", "DescribeStackEvents", "DescribeStackEvents", "DescribeStacks", "DescribeStackEvents", "DescribeStacks", "DescribeStacks"]
+        [
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "DescribeStacks"
+        ]
     );
 }
 
@@ -400,10 +483,8 @@ async fn throttling_is_retried_by_the_standard_strategy() {
     assert_eq!(live.map(|s| stacks::status(&s)).as_deref(), Some("CREATE_COMPLETE"));
 
     // two HTTP requests for one call: the second is the standard strategy's retry (attempt 2 of at most 8)
-    let attempts: Vec<String> = http
-        .actual_requests()
-        .map(|r| r.headers().get("amz-sdk-request").unwrap_or_default().to_string())
-        .collect();
+    let attempts: Vec<String> =
+        http.actual_requests().map(|r| r.headers().get("amz-sdk-request").unwrap_or_default().to_string()).collect();
     assert_eq!(attempts.len(), 2, "{attempts:?}");
     assert!(attempts[0].starts_with("attempt=1;") && attempts[1].starts_with("attempt=2;"), "{attempts:?}");
     assert!(attempts.iter().all(|a| a.ends_with("max=8")), "standard retries, 8 attempts: {attempts:?}");
@@ -451,11 +532,20 @@ async fn ctrl_c_during_an_update_cancels_it_and_it_rolls_back() {
     ]);
     let (info, params) = (info(), BTreeMap::new());
     let progress = CtrlCOnFirstEvent(Collect::default(), canceller);
-    let err = converge::execute(&c, &target(&info, &params), &queue_update(), false, &wait, &Always(true), &progress).await.unwrap_err();
+    let err = converge::execute(&c, &target(&info, &params), &queue_update(), false, &wait, &Always(true), &progress)
+        .await
+        .unwrap_err();
     assert!(matches!(&err, DeployError::Cancelled { status, .. } if status == "UPDATE_ROLLBACK_COMPLETE"), "{err:?}");
     assert_eq!(
         actions(&http),
-        ["ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks", "CancelUpdateStack", "DescribeStackEvents", "DescribeStacks"]
+        [
+            "ExecuteChangeSet",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "CancelUpdateStack",
+            "DescribeStackEvents",
+            "DescribeStacks"
+        ]
     );
     assert!(steps(&progress.0).iter().any(|s| s.contains("CancelUpdateStack")), "{:?}", steps(&progress.0));
 }
@@ -467,7 +557,9 @@ async fn ctrl_c_before_execution_deletes_the_change_set_and_changes_nothing() {
     let wait = WaitOptions { cancel: Some(signal), ..fast_wait() };
     let (c, http) = clients(vec![ok("DeleteChangeSet", "")]);
     let (info, params) = (info(), BTreeMap::new());
-    let err = converge::execute(&c, &target(&info, &params), &queue_update(), false, &wait, &Always(true), &NoProgress).await.unwrap_err();
+    let err = converge::execute(&c, &target(&info, &params), &queue_update(), false, &wait, &Always(true), &NoProgress)
+        .await
+        .unwrap_err();
     assert!(matches!(&err, DeployError::Declined { reason } if reason.contains("cancelled")), "{err:?}");
     assert_eq!(actions(&http), ["DeleteChangeSet"]);
 }
@@ -479,11 +571,27 @@ async fn plan_on_a_stack_in_a_bad_state_shows_the_recovery_apply_would_do() {
     let (info, params) = (info(), BTreeMap::new());
     let t = target(&info, &params);
     let live = |status: &str| {
-        Some(Stack::builder().stack_name("rm-acme").stack_status(StackStatus::from(status)).creation_time(aws_smithy_types::DateTime::from_secs(0)).build())
+        Some(
+            Stack::builder()
+                .stack_name("rm-acme")
+                .stack_status(StackStatus::from(status))
+                .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                .build(),
+        )
     };
 
     // a failed first create: apply deletes it and creates every resource again
-    let plan = rainmaker_deploy::aws::deploy::plan_one(&c, &t, live("ROLLBACK_COMPLETE"), None, "us-east-1", &fast_wait(), &NoProgress).await.unwrap();
+    let plan = rainmaker_deploy::aws::deploy::plan_one(
+        &c,
+        &t,
+        live("ROLLBACK_COMPLETE"),
+        None,
+        "us-east-1",
+        &fast_wait(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.kind, PlanKind::Create);
     assert_eq!(plan.changes.len(), 2);
     assert!(plan.recovery.as_deref().unwrap().starts_with("delete the stack left in ROLLBACK_COMPLETE"), "{plan:?}");
@@ -491,7 +599,17 @@ async fn plan_on_a_stack_in_a_bad_state_shows_the_recovery_apply_would_do() {
     assert!(text.contains("create, 2 resources") && text.contains("first:  delete the stack"), "{text}");
 
     // a failed rollback: continued first; the diff is known only after it
-    let plan = rainmaker_deploy::aws::deploy::plan_one(&c, &t, live("UPDATE_ROLLBACK_FAILED"), None, "us-east-1", &fast_wait(), &NoProgress).await.unwrap();
+    let plan = rainmaker_deploy::aws::deploy::plan_one(
+        &c,
+        &t,
+        live("UPDATE_ROLLBACK_FAILED"),
+        None,
+        "us-east-1",
+        &fast_wait(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!((plan.kind, plan.changes.len()), (PlanKind::Update, 0));
     assert!(plan.recovery.as_deref().unwrap().contains("ContinueUpdateRollback"), "{plan:?}");
     assert!(plan.to_text().contains("known once the recovery is done"), "{}", plan.to_text());
@@ -505,8 +623,15 @@ async fn plan_on_a_stack_in_a_bad_state_shows_the_recovery_apply_would_do() {
 #[tokio::test]
 async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
     let put = ReplayEvent::new(
-        http::Request::builder().uri("https://rm-acme-artifacts.s3.us-east-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
-        http::Response::builder().status(200).header("ETag", "\"9b2cf535f27731c974343645a3985328\"").body(SdkBody::empty()).unwrap(),
+        http::Request::builder()
+            .uri("https://rm-acme-artifacts.s3.us-east-1.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        http::Response::builder()
+            .status(200)
+            .header("ETag", "\"9b2cf535f27731c974343645a3985328\"")
+            .body(SdkBody::empty())
+            .unwrap(),
     );
     let (c, http) = clients(vec![put]);
     let (info, params) = (info(), BTreeMap::new());
@@ -515,16 +640,24 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
     let (body, url) = converge::template_source(&c, &t, Some("rm-acme-artifacts"), "us-east-1").await.unwrap();
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(big.as_bytes()));
     assert_eq!(body, None, "not inline");
-    assert_eq!(url.as_deref(), Some(format!("https://s3.us-east-1.amazonaws.com/rm-acme-artifacts/templates/backend/{sha}.yaml").as_str()));
+    assert_eq!(
+        url.as_deref(),
+        Some(format!("https://s3.us-east-1.amazonaws.com/rm-acme-artifacts/templates/backend/{sha}.yaml").as_str())
+    );
     let reqs: Vec<_> = http.actual_requests().collect();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].method(), "PUT");
-    assert!(reqs[0].uri().contains(&format!("rm-acme-artifacts.s3.us-east-1.amazonaws.com/templates/backend/{sha}.yaml")), "{}", reqs[0].uri());
+    assert!(
+        reqs[0].uri().contains(&format!("rm-acme-artifacts.s3.us-east-1.amazonaws.com/templates/backend/{sha}.yaml")),
+        "{}",
+        reqs[0].uri()
+    );
     assert_eq!(reqs[0].body().bytes().map(<[u8]>::len), Some(big.len()), "the whole template is uploaded");
 
     // a small one stays inline and costs no call
     let (c, http) = clients(vec![]);
-    let (body, url) = converge::template_source(&c, &target(&info, &params), Some("rm-acme-artifacts"), "us-east-1").await.unwrap();
+    let (body, url) =
+        converge::template_source(&c, &target(&info, &params), Some("rm-acme-artifacts"), "us-east-1").await.unwrap();
     assert_eq!((body.as_deref(), url), (Some("Resources: {}"), None));
     assert_eq!(http.actual_requests().count(), 0);
 

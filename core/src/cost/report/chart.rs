@@ -40,7 +40,12 @@ fn draw(es: &[Estimate], out: &mut String) -> Result<(), Box<dyn std::error::Err
 
     let root = SVGBackend::with_string(out, (1000, 900)).into_drawing_area();
     root.fill(&WHITE)?;
-    let title = format!("Monthly AWS cost by device count — {}, prices as of {}, free tier {}", first.region, first.prices_as_of, first.free_tier.as_str());
+    let title = format!(
+        "Monthly AWS cost by device count — {}, prices as of {}, free tier {}",
+        first.region,
+        first.prices_as_of,
+        first.free_tier.as_str()
+    );
     let root = root.titled(&title, ("sans-serif", 20))?;
     let (top, bottom) = root.split_vertically(560);
 
@@ -107,9 +112,8 @@ pub fn default_counts(max: u64) -> Vec<u64> {
     let max = max.max(10);
     let lo = 1000.min(max / 10).max(1) as f64;
     let steps = 12;
-    let mut v: Vec<u64> = (0..=steps)
-        .map(|i| (lo * (max as f64 / lo).powf(i as f64 / steps as f64)).round() as u64)
-        .collect();
+    let mut v: Vec<u64> =
+        (0..=steps).map(|i| (lo * (max as f64 / lo).powf(i as f64 / steps as f64)).round() as u64).collect();
     v.dedup();
     v
 }

@@ -30,7 +30,9 @@ pub fn render(doc: &Doc) -> String {
 
 /// One estimate as CSV: a row per cost component (raw numbers), the resource on every row.
 pub fn one(e: &crate::cost::Estimate) -> String {
-    let mut out = String::from("logical_id,type,component,service,price_id,quantity,unit,free_quantity,unit_price_usd,per,monthly_usd\n");
+    let mut out = String::from(
+        "logical_id,type,component,service,price_id,quantity,unit,free_quantity,unit_price_usd,per,monthly_usd\n",
+    );
     for r in &e.resources {
         for c in &r.components {
             let row = [

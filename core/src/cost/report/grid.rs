@@ -88,7 +88,13 @@ pub fn service_names(es: &[&Estimate]) -> Vec<String> {
 }
 
 fn context(e: &Estimate) -> String {
-    format!("{}, prices as of {}, free tier: {}, usage: {}", e.region, e.prices_as_of, e.free_tier.as_str(), e.usage_file)
+    format!(
+        "{}, prices as of {}, free tier: {}, usage: {}",
+        e.region,
+        e.prices_as_of,
+        e.free_tier.as_str(),
+        e.usage_file
+    )
 }
 
 /// Build the document of a view.
@@ -103,14 +109,26 @@ pub fn build(view: &View) -> Doc {
 fn one(e: &Estimate) -> Doc {
     let mut rows = Vec::new();
     for r in &e.resources {
-        rows.push((Style::Group, vec![t(format!("{} ({})", r.logical_id, r.type_name)), Cell::Empty, Cell::Empty, Cell::Empty, Cell::Usd(r.monthly_usd)]));
+        rows.push((
+            Style::Group,
+            vec![
+                t(format!("{} ({})", r.logical_id, r.type_name)),
+                Cell::Empty,
+                Cell::Empty,
+                Cell::Empty,
+                Cell::Usd(r.monthly_usd),
+            ],
+        ));
         for c in &r.components {
             let price = if c.per == 1.0 {
                 fmt_price(c.unit_price_usd)
             } else {
                 format!("{}/{}", fmt_price(c.unit_price_usd), crate::cost::tiers::short_number(c.per))
             };
-            rows.push((Style::Indent, vec![t(c.name.clone()), Cell::Qty(c.quantity), t(c.unit.clone()), t(price), Cell::Usd(c.monthly_usd)]));
+            rows.push((
+                Style::Indent,
+                vec![t(c.name.clone()), Cell::Qty(c.quantity), t(c.unit.clone()), t(price), Cell::Usd(c.monthly_usd)],
+            ));
         }
     }
     let resources = Grid {
@@ -122,17 +140,33 @@ fn one(e: &Estimate) -> Doc {
         .services
         .iter()
         .map(|s| {
-            let share = if e.total_monthly_usd > 0.0 { Some(s.monthly_usd / e.total_monthly_usd * 100.0) } else { None };
-            (Style::Plain, vec![t(s.name.clone()), Cell::Usd(s.monthly_usd), Cell::UsdSmall(per_device(e, s.monthly_usd)), share.map_or(Cell::Empty, |p| t(format!("{p:.1}%")))])
+            let share =
+                if e.total_monthly_usd > 0.0 { Some(s.monthly_usd / e.total_monthly_usd * 100.0) } else { None };
+            (
+                Style::Plain,
+                vec![
+                    t(s.name.clone()),
+                    Cell::Usd(s.monthly_usd),
+                    Cell::UsdSmall(per_device(e, s.monthly_usd)),
+                    share.map_or(Cell::Empty, |p| t(format!("{p:.1}%"))),
+                ],
+            )
         })
         .collect();
-    rows.push((Style::Total, vec![t("Total"), Cell::Usd(e.total_monthly_usd), Cell::UsdSmall(e.per_device_monthly_usd), t("100.0%")]));
+    rows.push((
+        Style::Total,
+        vec![t("Total"), Cell::Usd(e.total_monthly_usd), Cell::UsdSmall(e.per_device_monthly_usd), t("100.0%")],
+    ));
     let services = Grid {
         heading: "By service".into(),
         header: ["service", "monthly", "per device", "share"].map(String::from).to_vec(),
         rows,
     };
-    Doc { title: format!("Monthly AWS cost for {} devices ({})", fmt_int(e.devices as f64), context(e)), grids: vec![resources, services], notes: notes(e) }
+    Doc {
+        title: format!("Monthly AWS cost for {} devices ({})", fmt_int(e.devices as f64), context(e)),
+        grids: vec![resources, services],
+        notes: notes(e),
+    }
 }
 
 fn per_device(e: &Estimate, usd: f64) -> f64 {
@@ -149,7 +183,10 @@ fn notes(e: &Estimate) -> Vec<(String, Vec<String>)> {
         out.push(("Warnings".to_string(), e.warnings.clone()));
     }
     if !e.unpriced.is_empty() {
-        out.push(("Unpriced (not in the total)".to_string(), e.unpriced.iter().map(|u| format!("{} ({})", u.logical_id, u.type_name)).collect()));
+        out.push((
+            "Unpriced (not in the total)".to_string(),
+            e.unpriced.iter().map(|u| format!("{} ({})", u.logical_id, u.type_name)).collect(),
+        ));
     }
     if !e.free.is_empty() {
         let mut by_type: Vec<(String, usize)> = Vec::new();
@@ -218,8 +255,17 @@ fn compare(base: &Estimate, other: &Estimate, base_name: &str, other_name: &str)
     let (a, b) = (base.total_monthly_usd, other.total_monthly_usd);
     rows.push((Style::Total, vec![t("Total"), Cell::Usd(a), Cell::Usd(b), Cell::Usd(b - a), change(a, b)]));
     let (a, b) = (base.per_device_monthly_usd, other.per_device_monthly_usd);
-    rows.push((Style::Total, vec![t("Per device"), Cell::UsdSmall(a), Cell::UsdSmall(b), Cell::UsdSmall(b - a), change(a, b)]));
-    let header = vec!["service".to_string(), base_name.to_string(), other_name.to_string(), "difference".into(), "change".into()];
+    rows.push((
+        Style::Total,
+        vec![t("Per device"), Cell::UsdSmall(a), Cell::UsdSmall(b), Cell::UsdSmall(b - a), change(a, b)],
+    ));
+    let header = vec![
+        "service".to_string(),
+        base_name.to_string(),
+        other_name.to_string(),
+        "difference".into(),
+        "change".into(),
+    ];
     let mut warnings: Vec<String> = base.warnings.iter().map(|w| format!("{base_name}: {w}")).collect();
     warnings.extend(other.warnings.iter().map(|w| format!("{other_name}: {w}")));
     let mut notes = Vec::new();
@@ -227,7 +273,11 @@ fn compare(base: &Estimate, other: &Estimate, base_name: &str, other_name: &str)
         notes.push(("Warnings".to_string(), warnings));
     }
     Doc {
-        title: format!("Monthly AWS cost for {} devices: {base_name} vs {other_name} ({})", fmt_int(base.devices as f64), context(base)),
+        title: format!(
+            "Monthly AWS cost for {} devices: {base_name} vs {other_name} ({})",
+            fmt_int(base.devices as f64),
+            context(base)
+        ),
         grids: vec![Grid { heading: String::new(), header, rows }],
         notes,
     }

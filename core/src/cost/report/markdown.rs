@@ -16,7 +16,13 @@ pub fn render(doc: &Doc) -> String {
         }
         out.push_str(&format!("| {} |\n", g.header.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | ")));
         let align: Vec<&str> = (0..g.header.len())
-            .map(|i| if i == 0 || g.rows.iter().all(|(_, r)| r.get(i).is_none_or(|c| c.is_text())) { "---" } else { "---:" })
+            .map(|i| {
+                if i == 0 || g.rows.iter().all(|(_, r)| r.get(i).is_none_or(|c| c.is_text())) {
+                    "---"
+                } else {
+                    "---:"
+                }
+            })
             .collect();
         out.push_str(&format!("|{}|\n", align.join("|")));
         for (style, row) in &g.rows {

@@ -56,7 +56,10 @@ pub fn render(view: &View, format: Format) -> String {
                     per_device_monthly_usd: other.per_device_monthly_usd - base.per_device_monthly_usd,
                     services: grid::service_names(&[base, other])
                         .into_iter()
-                        .map(|n| crate::cost::ServiceCost { monthly_usd: other.service(&n) - base.service(&n), name: n })
+                        .map(|n| crate::cost::ServiceCost {
+                            monthly_usd: other.service(&n) - base.service(&n),
+                            name: n,
+                        })
                         .collect(),
                 },
             }),

@@ -22,7 +22,14 @@ pub fn render(doc: &Doc) -> String {
             })
             .collect();
         let n = g.header.len();
-        let width = |i: usize| cells.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).chain([g.header[i].chars().count()]).max().unwrap_or(0);
+        let width = |i: usize| {
+            cells
+                .iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .chain([g.header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        };
         let widths: Vec<usize> = (0..n).map(width).collect();
         let left = |i: usize| i == 0 || g.rows.iter().all(|(_, r)| r.get(i).is_none_or(|c| c.is_text()));
         let line = |row: &[String]| {

@@ -34,6 +34,9 @@ mod tests {
     #[test]
     fn requests() {
         let r = resource("Api", "AWS::ApiGateway::RestApi", json!({}));
-        assert_eq!(lines_of(&RestApi, &r, &[("monthly_requests", 12.0)]), vec![Line::new("Requests", "apigateway.rest_requests", 12.0)]);
+        assert_eq!(
+            lines_of(&RestApi, &r, &[("monthly_requests", 12.0)]),
+            vec![Line::new("Requests", "apigateway.rest_requests", 12.0)]
+        );
     }
 }

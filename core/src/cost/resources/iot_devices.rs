@@ -12,9 +12,21 @@ pub struct DeviceFleet;
 pub const TYPE: &str = "AWS::IoT::Thing";
 
 const KEYS: &[Key] = &[
-    Key { name: "monthly_connection_minutes", default: 0.0, doc: "connection minutes a month (devices × connected minutes a day × 30.4)" },
-    Key { name: "monthly_messages", default: 0.0, doc: "metered messages a month (telemetry off Basic Ingest, downlink, shadow responses)" },
-    Key { name: "monthly_shadow_operations", default: 0.0, doc: "metered shadow operations a month (device updates and API reads/updates)" },
+    Key {
+        name: "monthly_connection_minutes",
+        default: 0.0,
+        doc: "connection minutes a month (devices × connected minutes a day × 30.4)",
+    },
+    Key {
+        name: "monthly_messages",
+        default: 0.0,
+        doc: "metered messages a month (telemetry off Basic Ingest, downlink, shadow responses)",
+    },
+    Key {
+        name: "monthly_shadow_operations",
+        default: 0.0,
+        doc: "metered shadow operations a month (device updates and API reads/updates)",
+    },
 ];
 
 impl Priced for DeviceFleet {
@@ -29,7 +41,8 @@ impl Priced for DeviceFleet {
         let split = ["_telemetry_messages", "_downlink_messages", "_shadow_messages"].map(|k| u.derived(k));
         match (u.explicit("monthly_messages"), split) {
             (None, [Some(t), Some(d), Some(s)]) => {
-                let telemetry = if t == 0.0 { "Telemetry messages (Basic Ingest: not metered)" } else { "Telemetry messages" };
+                let telemetry =
+                    if t == 0.0 { "Telemetry messages (Basic Ingest: not metered)" } else { "Telemetry messages" };
                 lines.push(Line::new(telemetry, "iot.messaging", t));
                 lines.push(Line::new("Downlink messages", "iot.messaging", d));
                 lines.push(Line::new("Shadow response messages", "iot.messaging", s));
@@ -53,7 +66,14 @@ mod tests {
         let l = lines_of(
             &DeviceFleet,
             &r,
-            &[("monthly_connection_minutes", 43_800.0), ("monthly_messages", 3.0), ("_telemetry_messages", 0.0), ("_downlink_messages", 1.0), ("_shadow_messages", 2.0), ("monthly_shadow_operations", 4.0)],
+            &[
+                ("monthly_connection_minutes", 43_800.0),
+                ("monthly_messages", 3.0),
+                ("_telemetry_messages", 0.0),
+                ("_downlink_messages", 1.0),
+                ("_shadow_messages", 2.0),
+                ("monthly_shadow_operations", 4.0),
+            ],
         );
         assert_eq!(l[0], Line::new("Connectivity", "iot.connectivity", 43_800.0));
         assert_eq!(l[1].name, "Telemetry messages (Basic Ingest: not metered)");

@@ -8,7 +8,11 @@ use crate::cost::usage::Key;
 pub struct TopicRule;
 
 const KEYS: &[Key] = &[
-    Key { name: "monthly_messages", default: 0.0, doc: "messages that trigger the rule a month (derived from its traffic)" },
+    Key {
+        name: "monthly_messages",
+        default: 0.0,
+        doc: "messages that trigger the rule a month (derived from its traffic)",
+    },
     Key { name: "message_bytes", default: 200.0, doc: "bytes of one triggering message (metered in 5 KB steps)" },
 ];
 

@@ -9,9 +9,21 @@ use serde_json::Value;
 pub struct LambdaFunction;
 
 const KEYS: &[Key] = &[
-    Key { name: "monthly_requests", default: 0.0, doc: "invocations a month (derived from the rules, the API and provisioning that call it)" },
-    Key { name: "request_duration_ms", default: 20.0, doc: "billed duration of one invocation in ms (INIT included on cold starts)" },
-    Key { name: "log_bytes_per_request", default: 150.0, doc: "bytes the function itself logs per invocation (START/END/REPORT lines are added)" },
+    Key {
+        name: "monthly_requests",
+        default: 0.0,
+        doc: "invocations a month (derived from the rules, the API and provisioning that call it)",
+    },
+    Key {
+        name: "request_duration_ms",
+        default: 20.0,
+        doc: "billed duration of one invocation in ms (INIT included on cold starts)",
+    },
+    Key {
+        name: "log_bytes_per_request",
+        default: 150.0,
+        doc: "bytes the function itself logs per invocation (START/END/REPORT lines are added)",
+    },
 ];
 
 /// Memory in MB (`MemorySize`, default 128).

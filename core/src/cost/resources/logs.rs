@@ -8,7 +8,11 @@ use crate::cost::usage::{Key, MONTH_DAYS};
 pub struct LogGroup;
 
 const KEYS: &[Key] = &[
-    Key { name: "monthly_ingested_gb", default: 0.0, doc: "GB ingested a month (derived from the functions that log to it)" },
+    Key {
+        name: "monthly_ingested_gb",
+        default: 0.0,
+        doc: "GB ingested a month (derived from the functions that log to it)",
+    },
     Key { name: "stored_ratio", default: 0.15, doc: "stored (compressed) bytes per ingested byte" },
 ];
 
@@ -39,7 +43,11 @@ mod tests {
     #[test]
     fn storage_is_retention_months_of_compressed_logs() {
         let lg = resource("L", "AWS::Logs::LogGroup", json!({"RetentionInDays": 14}));
-        let l = lines_of(&LogGroup, &lg, &[("monthly_ingested_gb", 10.0), ("stored_ratio", 0.5), ("_retention_days", 14.0)]);
+        let l = lines_of(
+            &LogGroup,
+            &lg,
+            &[("monthly_ingested_gb", 10.0), ("stored_ratio", 0.5), ("_retention_days", 14.0)],
+        );
         assert_eq!(l[0], Line::new("Ingestion", "logs.ingestion", 10.0));
         assert_eq!(l[1], Line::new("Storage (14 days retention)", "logs.storage", 10.0 * 14.0 / MONTH_DAYS * 0.5));
         // 14 days of 10 GB/month at half size: about 2.3 GB stored.

@@ -103,28 +103,44 @@ pub(crate) mod tests {
     use serde_json::Value;
 
     pub fn resource(id: &str, type_name: &str, properties: Value) -> Resource {
-        Resource { logical_id: id.into(), type_name: type_name.into(), stack: "test".into(), properties, metadata: Value::Null }
+        Resource {
+            logical_id: id.into(),
+            type_name: type_name.into(),
+            stack: "test".into(),
+            properties,
+            metadata: Value::Null,
+        }
     }
 
     /// The lines of one resource given its (derived) usage values; other keys take their defaults.
     pub fn lines_of(p: &dyn Priced, r: &Resource, values: &[(&str, f64)]) -> Vec<Line> {
         let usage = Usage::default();
         let derived: Values = values.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let u = ResourceUsage { id: &r.logical_id, type_name: &r.type_name, usage: &usage, derived: Some(&derived), keys: p.usage_keys(), devices: 1.0 };
+        let u = ResourceUsage {
+            id: &r.logical_id,
+            type_name: &r.type_name,
+            usage: &usage,
+            derived: Some(&derived),
+            keys: p.usage_keys(),
+            devices: 1.0,
+        };
         p.lines(r, &u)
     }
 
     #[test]
     fn explicit_beats_derived_beats_type_default_beats_builtin() {
         let mut usage = Usage::default();
-        let keys: &'static [Key] = &[Key { name: "monthly_requests", default: 7.0, doc: "" }, Key { name: "x", default: 1.0, doc: "" }];
+        let keys: &'static [Key] =
+            &[Key { name: "monthly_requests", default: 7.0, doc: "" }, Key { name: "x", default: 1.0, doc: "" }];
         let derived: Values = [("monthly_requests".to_string(), 100.0)].into_iter().collect();
         let mk = |usage: &Usage| {
             let u = ResourceUsage { id: "F", type_name: "T", usage, derived: Some(&derived), keys, devices: 10.0 };
             (u.get("monthly_requests"), u.get("x"))
         };
         assert_eq!(mk(&usage), (100.0, 1.0));
-        usage.type_defaults.insert("T".into(), [("monthly_requests".to_string(), 50.0), ("x".to_string(), 2.0)].into_iter().collect());
+        usage
+            .type_defaults
+            .insert("T".into(), [("monthly_requests".to_string(), 50.0), ("x".to_string(), 2.0)].into_iter().collect());
         assert_eq!(mk(&usage), (100.0, 2.0), "derived wins over the type default");
         usage.resources.insert("F".into(), [("monthly_requests_per_device".to_string(), 3.0)].into_iter().collect());
         assert_eq!(mk(&usage), (30.0, 2.0), "per-device override × 10 devices");

@@ -10,7 +10,11 @@ pub struct Bucket;
 const KEYS: &[Key] = &[
     Key { name: "storage_gb", default: 0.1, doc: "GB stored (Lambda zips of the kept versions)" },
     Key { name: "monthly_put_requests", default: 100.0, doc: "PUT/COPY/POST/LIST requests a month (deploys)" },
-    Key { name: "monthly_get_requests", default: 1000.0, doc: "GET requests a month (CloudFormation reading the zips)" },
+    Key {
+        name: "monthly_get_requests",
+        default: 1000.0,
+        doc: "GET requests a month (CloudFormation reading the zips)",
+    },
 ];
 
 impl Priced for Bucket {

@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn standard_and_fifo() {
         let q = resource("Q", "AWS::SQS::Queue", json!({}));
-        assert_eq!(lines_of(&SqsQueue, &q, &[("monthly_requests", 5.0)]), vec![Line::new("Requests", "sqs.requests", 5.0)]);
+        assert_eq!(
+            lines_of(&SqsQueue, &q, &[("monthly_requests", 5.0)]),
+            vec![Line::new("Requests", "sqs.requests", 5.0)]
+        );
         let q = resource("Q", "AWS::SQS::Queue", json!({"FifoQueue": true}));
         assert_eq!(lines_of(&SqsQueue, &q, &[]), vec![Line::new("Requests (FIFO)", "sqs.fifo_requests", 0.0)]);
     }

@@ -93,20 +93,29 @@ fn lit(v: impl ToString) -> String {
 pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function> {
     let t = |id: &str| tables.iter().find(|t| t.logical_id == id).expect("contract table");
     let base_env = |extra: Vec<(&str, String)>| -> Vec<EnvVar> {
-        let mut env: Vec<EnvVar> = tables.iter().map(|tb| EnvVar { name: tb.env_var.into(), value: reference(tb.logical_id) }).collect();
+        let mut env: Vec<EnvVar> =
+            tables.iter().map(|tb| EnvVar { name: tb.env_var.into(), value: reference(tb.logical_id) }).collect();
         env.push(EnvVar { name: "TENANT".into(), value: lit(&cfg.name) });
         env.push(EnvVar { name: "RUST_LOG".into(), value: lit("info") });
         env.extend(extra.into_iter().map(|(k, v)| EnvVar { name: k.into(), value: v }));
         env
     };
-    let rule_invoker = |fn_id: &str, rule: &str, what: &str| Invoker {
+    let rule_invoker = |fn_id: &str, rule: &str, what: &str| {
+        Invoker {
         logical_id: format!("{fn_id}{}Permission", pascal(&rule.replace('_', "-"))),
         description: format!("Lets the {what} topic rule invoke the function"),
         principal: "iot.amazonaws.com",
         source_arn: json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iot:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}", names.rule(rule)) })
             .to_string(),
+    }
     };
-    let spec = |crate_name: &'static str, description: String, timeout: u32, env: Vec<EnvVar>, access: Vec<Access>, extra: Vec<Statement>, invokers: Vec<Invoker>| {
+    let spec = |crate_name: &'static str,
+                description: String,
+                timeout: u32,
+                env: Vec<EnvVar>,
+                access: Vec<Access>,
+                extra: Vec<Statement>,
+                invokers: Vec<Invoker>| {
         let id = pascal(crate_name);
         let mut statements: Vec<Statement> = access.iter().map(table_statement).collect();
         statements.extend(extra);

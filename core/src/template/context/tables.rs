@@ -53,38 +53,95 @@ fn table(
     ttl_attribute: Option<&'static str>,
 ) -> Table {
     let mut attributes: Vec<Key> = Vec::new();
-    let all = std::iter::once(&hash).chain(range.iter()).chain(gsis.iter().flat_map(|g| std::iter::once(&g.hash).chain(g.range.iter())));
+    let all = std::iter::once(&hash)
+        .chain(range.iter())
+        .chain(gsis.iter().flat_map(|g| std::iter::once(&g.hash).chain(g.range.iter())));
     for k in all {
         if !attributes.iter().any(|a| a.name == k.name) {
             attributes.push(k.clone());
         }
     }
-    Table { logical_id, name: names.resource(suffix), env_var, description, hash, range, gsis, attributes, ttl_attribute }
+    Table {
+        logical_id,
+        name: names.resource(suffix),
+        env_var,
+        description,
+        hash,
+        range,
+        gsis,
+        attributes,
+        ttl_attribute,
+    }
 }
 
 /// The tables, in contract order.
 pub fn tables(names: &Names) -> Vec<Table> {
     vec![
-        table(names, "UsersTable", "users", "USERS_TABLE", "App users (one item per Cognito user)", s("user_id"), None, vec![], None),
         table(
-            names, "NodesTable", "nodes", "NODES_TABLE", "Devices (nodes): owner, presence, last seen",
-            s("node_id"), None, vec![Gsi { name: "by-owner", hash: s("owner_id"), range: None }], None,
+            names,
+            "UsersTable",
+            "users",
+            "USERS_TABLE",
+            "App users (one item per Cognito user)",
+            s("user_id"),
+            None,
+            vec![],
+            None,
         ),
         table(
-            names, "UserNodesTable", "user-nodes", "USER_NODES_TABLE", "Who may use which node (owner or shared)",
-            s("user_id"), Some(s("node_id")), vec![Gsi { name: "by-node", hash: s("node_id"), range: Some(s("user_id")) }], None,
+            names,
+            "NodesTable",
+            "nodes",
+            "NODES_TABLE",
+            "Devices (nodes): owner, presence, last seen",
+            s("node_id"),
+            None,
+            vec![Gsi { name: "by-owner", hash: s("owner_id"), range: None }],
+            None,
         ),
         table(
-            names, "TelemetryTable", "telemetry", "TELEMETRY_TABLE", "Device telemetry time series, expired by TTL",
-            s("node_id"), Some(Key { name: "ts", kind: "N" }), vec![], Some("expires_at"),
+            names,
+            "UserNodesTable",
+            "user-nodes",
+            "USER_NODES_TABLE",
+            "Who may use which node (owner or shared)",
+            s("user_id"),
+            Some(s("node_id")),
+            vec![Gsi { name: "by-node", hash: s("node_id"), range: Some(s("user_id")) }],
+            None,
         ),
         table(
-            names, "BindingRequestsTable", "binding-requests", "BINDING_REQUESTS_TABLE", "Short-lived codes binding a node to a user",
-            s("binding_code"), None, vec![Gsi { name: "by-user", hash: s("user_id"), range: None }], Some("expires_at"),
+            names,
+            "TelemetryTable",
+            "telemetry",
+            "TELEMETRY_TABLE",
+            "Device telemetry time series, expired by TTL",
+            s("node_id"),
+            Some(Key { name: "ts", kind: "N" }),
+            vec![],
+            Some("expires_at"),
         ),
         table(
-            names, "SerialAllowlistTable", "serial-allowlist", "SERIAL_ALLOWLIST_TABLE", "Serials allowed to provision by claim",
-            s("serial"), None, vec![], None,
+            names,
+            "BindingRequestsTable",
+            "binding-requests",
+            "BINDING_REQUESTS_TABLE",
+            "Short-lived codes binding a node to a user",
+            s("binding_code"),
+            None,
+            vec![Gsi { name: "by-user", hash: s("user_id"), range: None }],
+            Some("expires_at"),
+        ),
+        table(
+            names,
+            "SerialAllowlistTable",
+            "serial-allowlist",
+            "SERIAL_ALLOWLIST_TABLE",
+            "Serials allowed to provision by claim",
+            s("serial"),
+            None,
+            vec![],
+            None,
         ),
     ]
 }
