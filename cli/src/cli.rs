@@ -105,12 +105,13 @@ pub struct ValidateArgs {
     pub no_cfn_lint: bool,
 }
 
-/// Where the Lambda zips and their manifest.json are (`cargo xtask lambdas` writes them).
+/// Where the Lambda zips and their manifest.json are (found without it: see `lambdas_dir`).
 #[derive(Debug, Clone, Args)]
 pub struct ArtifactsArg {
-    /// Directory holding the Lambda zips and manifest.json written by `cargo xtask lambdas`
-    #[arg(long, env = "RAINMAKER_ARTIFACTS", default_value = "target/lambda-artifacts")]
-    pub artifacts: PathBuf,
+    /// Directory holding the Lambda zips and manifest.json [default: $RAINMAKER_ARTIFACTS, else
+    /// ../share/rainmaker-deploy/lambdas beside the executable, else a checkout's target/lambda-artifacts]
+    #[arg(long)]
+    pub artifacts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

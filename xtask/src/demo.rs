@@ -96,8 +96,18 @@ fn artifacts_stale(dir: &Path) -> Option<String> {
     let Ok(text) = std::fs::read_to_string(&manifest) else {
         return Some(format!("{} is unreadable", manifest.display()));
     };
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(&text) else {
         return Some(format!("{} is not a JSON object", manifest.display()));
+    };
+    if top.get("template_version").and_then(|v| v.as_str()) != Some(rainmaker_deploy::TEMPLATE_VERSION) {
+        return Some(format!(
+            "{} was not built for template version {}",
+            manifest.display(),
+            rainmaker_deploy::TEMPLATE_VERSION
+        ));
+    }
+    let Some(serde_json::Value::Object(map)) = top.get("functions") else {
+        return Some(format!("{} has no `functions` object", manifest.display()));
     };
     for f in rainmaker_model::contract::FUNCTIONS {
         let file = map.get(f).and_then(|e| e.get("file")).and_then(|v| v.as_str()).unwrap_or_default();

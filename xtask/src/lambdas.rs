@@ -1,5 +1,6 @@
 //! `cargo xtask lambdas [--verify]`: build every runtime Lambda for arm64 with cargo-lambda, re-pack each zip
-//! deterministically and write `target/lambda-artifacts/{<function>.zip, manifest.json}`.
+//! deterministically and write `target/lambda-artifacts/{<function>.zip, manifest.json}` (the manifest names the
+//! template version the functions were built for; the CLI refuses another).
 //!
 //! cargo-lambda's zips carry the build time as the entry's mtime, so the same source would give a new hash on
 //! every build; the re-pack fixes mtime (1980-01-01), order and permissions (0755 for `bootstrap`), so the
@@ -101,7 +102,8 @@ fn package(dir: &Path) -> Result<Map<String, Value>> {
             json!({"file": file, "sha256": sha, "size": bytes.len(), "s3_key": format!("lambdas/{f}/{sha}.zip")}),
         );
     }
-    let text = serde_json::to_string_pretty(&manifest)? + "\n";
+    let wrapped = json!({"template_version": rainmaker_deploy::TEMPLATE_VERSION, "functions": &manifest});
+    let text = serde_json::to_string_pretty(&wrapped)? + "\n";
     std::fs::write(dir.join("manifest.json"), text)?;
     Ok(manifest)
 }

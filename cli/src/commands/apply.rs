@@ -107,7 +107,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
     let cancel = cancel_on_ctrl_c(&rt);
     let display = display(g);
     let report = rt.block_on(async {
-        let t = tenant(g, &args.artifacts.artifacts).await?;
+        let t = tenant(g, &args.artifacts.locate()?.dir).await?;
         let opts = ApplyOptions {
             allow_replace: args.allow_replace,
             always_verify: args.verify,

@@ -10,7 +10,7 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<()> {
     let rt = runtime()?;
     let display = display(g);
     let report = rt.block_on(async {
-        let t = tenant(g, &args.artifacts.artifacts).await?;
+        let t = tenant(g, &args.artifacts.locate()?.dir).await?;
         deploy::plan(&t, &WaitOptions::default(), &display).await.map_err(miette::Report::from)
     });
     display.finish();

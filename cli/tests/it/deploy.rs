@@ -2,7 +2,7 @@
 //! and replayed real-AWS responses (`replay`).
 
 mod cli;
-mod fixtures;
+pub mod fixtures;
 mod interrupt;
 mod moto;
 mod replay;

@@ -4,6 +4,7 @@ mod commands;
 mod contract;
 mod deploy;
 mod estimate;
+mod install;
 mod support;
 mod templates;
 mod tidy;

@@ -73,7 +73,7 @@ pub fn write_artifacts(dir: &Path, tag: &str) -> Vec<(String, String)> {
         );
         hashes.push((f.to_string(), sha));
     }
-    let manifest = serde_json::json!({ "functions": entries });
+    let manifest = serde_json::json!({ "template_version": rainmaker_deploy::TEMPLATE_VERSION, "functions": entries });
     std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
     hashes
 }
