@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod config;
 pub mod cost;
+pub mod fleet;
 pub mod template;
 
 /// The version of the template set, stamped on every stack (the CLI's own version).

@@ -16,7 +16,7 @@ usage: cargo xtask <task> [args]
 tasks:
   test       install the test tools (Python venv: moto, cfn-lint, cargo-lambda) and run every test
   demo       the main job on the local emulator: moto_server + init + apply + status
-  codegen    regenerate docs/rainmaker.schema.json (--check: fail when it is stale)
+  codegen    regenerate the JSON Schemas in docs/ (--check: fail when one is stale)
   lambdas    build every runtime Lambda with cargo lambda (arm64 zips + manifest.json)
   bench      run the criterion benchmarks and print what they measured
   prices     refresh the embedded price table from an AWS Price List bulk JSON file

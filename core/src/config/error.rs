@@ -74,28 +74,7 @@ pub struct InvalidSetting {
 impl ConfigError {
     /// Locate each problem in the source and wrap them all in one error.
     pub fn invalid(problems: Vec<Problem>, source: &str, file: &str) -> Self {
-        let entries = locate::entries(source);
-        let problems = problems
-            .into_iter()
-            .map(|p| {
-                let entry = nearest(&entries, &p.path);
-                let (line, column, span) = match entry {
-                    Some(e) => (e.value.line, e.value.column, Some(value_span(e, source))),
-                    None => (1, 1, None),
-                };
-                InvalidSetting {
-                    file: file.to_string(),
-                    line,
-                    column,
-                    path: p.path,
-                    message: p.message,
-                    help: Some(p.help),
-                    src: NamedSource::new(file, source.to_string()),
-                    span,
-                }
-            })
-            .collect();
-        ConfigError::Invalid { file: file.to_string(), problems }
+        ConfigError::Invalid { file: file.to_string(), problems: locate_all(problems, source, file) }
     }
 
     /// The (path, message) of every problem, for tests and JSON consumers.
@@ -107,6 +86,31 @@ impl ConfigError {
             _ => Vec::new(),
         }
     }
+}
+
+/// Locate each problem in the source (file:line:column of the value, or of its nearest parent in the file).
+pub(crate) fn locate_all(problems: Vec<Problem>, source: &str, file: &str) -> Vec<InvalidSetting> {
+    let entries = locate::entries(source);
+    problems
+        .into_iter()
+        .map(|p| {
+            let entry = nearest(&entries, &p.path);
+            let (line, column, span) = match entry {
+                Some(e) => (e.value.line, e.value.column, Some(value_span(e, source))),
+                None => (1, 1, None),
+            };
+            InvalidSetting {
+                file: file.to_string(),
+                line,
+                column,
+                path: p.path,
+                message: p.message,
+                help: Some(p.help),
+                src: NamedSource::new(file, source.to_string()),
+                span,
+            }
+        })
+        .collect()
 }
 
 /// The entry for `path`, or for its nearest parent that is in the file (a missing field points at its section).
@@ -153,7 +157,7 @@ fn offset_of(source: &str, line: usize, column: usize) -> Option<usize> {
 }
 
 /// Turn a YAML/serde error into a located diagnostic with a `help:` line.
-pub fn from_yaml(err: serde_saphyr::Error, source: &str, file: &str) -> ConfigError {
+pub(crate) fn from_yaml(err: serde_saphyr::Error, source: &str, file: &str) -> ConfigError {
     use serde_saphyr::Error as E;
     let loc = err.location().filter(|l| l.line() > 0);
     let (line, column) = loc.map_or((1, 1), |l| (l.line() as usize, l.column() as usize));

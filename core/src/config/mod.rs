@@ -1,12 +1,13 @@
 //! rainmaker.yaml: the typed, versioned tenant configuration, its loading and its validation (no AWS SDK).
 
-mod error;
+pub(crate) mod error;
 mod locate;
 mod regions;
+pub mod tenants;
 mod types;
 mod validate;
 
-pub use error::{ConfigError, Problem};
+pub use error::{ConfigError, InvalidSetting, Problem};
 pub use types::*;
 pub use validate::{name_problem, region_problem};
 
