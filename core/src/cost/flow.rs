@@ -11,6 +11,7 @@ use crate::cost::resources::{metered, ResourceUsage};
 use crate::cost::template::{target, targets, Resource, Resources};
 use crate::cost::usage::{Usage, Values, MONTH_DAYS, MONTH_HOURS};
 use indexmap::IndexMap;
+use rainmaker_model::access::{self, Access, Event, Size};
 use serde_json::Value;
 
 /// Logical id of the device fleet (the things fleet provisioning creates; not a template resource).
@@ -28,53 +29,37 @@ pub enum Traffic {
     Provisioning,
 }
 
-/// A DynamoDB item operation a function makes per event, on the table its environment names.
-struct Op {
-    env: &'static str,
-    write: bool,
-    /// Item bytes (writes: 1 KB units; reads: 4 KB units).
-    bytes: f64,
-    /// Read units per 4 KB: 1 strongly consistent, 0.5 eventually consistent.
-    consistency: f64,
-}
-
-const fn w(env: &'static str, bytes: f64) -> Op {
-    Op { env, write: true, bytes, consistency: 1.0 }
-}
-const fn r(env: &'static str, consistency: f64) -> Op {
-    Op { env, write: false, bytes: 1024.0, consistency }
-}
-
-/// Stored bytes per item (attributes + key + DynamoDB's 100-byte index overhead), by table role.
-pub const NODE_ITEM_BYTES: f64 = 400.0;
-pub const USER_NODE_ITEM_BYTES: f64 = 200.0;
-pub const USER_ITEM_BYTES: f64 = 150.0;
-pub const SERIAL_ITEM_BYTES: f64 = 150.0;
-pub const BINDING_ITEM_BYTES: f64 = 200.0;
+/// Stored bytes per item, by table role (from the runtime's declared size classes, `rainmaker_model::access`).
+pub const NODE_ITEM_BYTES: f64 = bytes(Size::Node);
+pub const USER_NODE_ITEM_BYTES: f64 = bytes(Size::UserNode);
+pub const USER_ITEM_BYTES: f64 = bytes(Size::User);
+pub const SERIAL_ITEM_BYTES: f64 = bytes(Size::Serial);
+pub const BINDING_ITEM_BYTES: f64 = bytes(Size::BindingRequest);
 /// Telemetry item bytes beyond the payload (node id, ts, received_at, expires_at, msg_id, overhead).
-pub const TELEMETRY_ITEM_OVERHEAD: f64 = 150.0;
+pub const TELEMETRY_ITEM_OVERHEAD: f64 = access::TELEMETRY_ITEM_OVERHEAD as f64;
 /// Bytes of a presence lifecycle event.
 pub const PRESENCE_EVENT_BYTES: f64 = 300.0;
 /// Bytes of a binding confirmation.
 pub const BINDING_EVENT_BYTES: f64 = 200.0;
 
-/// The runtime's access pattern (runtime-lambdas/): item operations per event.
-fn ops(kind: Traffic, telemetry_item: f64) -> Vec<Op> {
-    match kind {
-        Traffic::Telemetry => vec![w("TELEMETRY_TABLE", telemetry_item)],
-        Traffic::Presence => vec![w("NODES_TABLE", NODE_ITEM_BYTES)],
-        Traffic::Binding => vec![
-            r("BINDING_REQUESTS_TABLE", 1.0),
-            w("USER_NODES_TABLE", USER_NODE_ITEM_BYTES),
-            w("NODES_TABLE", NODE_ITEM_BYTES),
-            w("BINDING_REQUESTS_TABLE", BINDING_ITEM_BYTES),
-        ],
-        Traffic::Api => vec![r("USER_NODES_TABLE", 0.5), r("NODES_TABLE", 0.5)],
-        Traffic::Provisioning => vec![
-            r("SERIAL_ALLOWLIST_TABLE", 1.0),
-            w("SERIAL_ALLOWLIST_TABLE", SERIAL_ITEM_BYTES),
-            w("NODES_TABLE", NODE_ITEM_BYTES),
-        ],
+const fn bytes(size: Size) -> f64 {
+    match access::item_bytes(size) {
+        Some(b) => b as f64,
+        None => 0.0,
+    }
+}
+
+/// Write and read units of one declared call (reading items of `reading_bytes`; `indexes`: of the declared indexes,
+/// those the template's table has) and the item bytes.
+/// Writes: ⌈bytes / 1 KB⌉ per table and per index written, ×2 in a transaction; reads: ⌈bytes / 4 KB⌉, ½ when
+/// eventually consistent.
+pub fn units(a: &Access, reading_bytes: f64, indexes: usize) -> (f64, f64, f64) {
+    let b = if a.size == Size::Reading { reading_bytes } else { bytes(a.size) };
+    let tx = if a.transaction { 2.0 } else { 1.0 };
+    if a.op.writes() {
+        (metered(b, 1024.0) * (1.0 + indexes as f64) * tx, 0.0, b)
+    } else {
+        (0.0, metered(b, 4096.0) * if a.strong { 1.0 } else { 0.5 } * tx, b)
     }
 }
 
@@ -179,9 +164,8 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
         f.set(DEVICE_FLEET, "_peak_connections", peak_connections(usage, d));
     }
 
-    let mut invocations: IndexMap<String, IndexMap<Traffic, f64>> = IndexMap::new();
-    let mut invoke =
-        |id: String, kind: Traffic, n: f64| *invocations.entry(id).or_default().entry(kind).or_insert(0.0) += n;
+    let mut invocations: IndexMap<String, IndexMap<Event, f64>> = IndexMap::new();
+    let mut invoke = |id: String, ev: Event, n: f64| *invocations.entry(id).or_default().entry(ev).or_insert(0.0) += n;
 
     // Topic rules → their actions.
     for rule in res.of_type("AWS::IoT::TopicRule") {
@@ -211,7 +195,7 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
                 _ => None,
             };
             match (name.as_str(), linked) {
-                ("Lambda", Some(t)) => invoke(t, kind, msgs),
+                ("Lambda", Some(t)) => invoke(t, rule_event(kind), msgs),
                 ("Sqs", Some(t)) => f.add(&t, "monthly_requests", msgs),
                 _ => f.warn(format!(
                     "rule {}: the {name} action's target is not priced from the rule's traffic",
@@ -228,7 +212,8 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
     // REST APIs → their Lambda integrations and web ACLs; user pools.
     let apis: Vec<&Resource> = res.of_type("AWS::ApiGateway::RestApi").collect();
     for api in &apis {
-        f.set(&api.logical_id, "monthly_requests", api_calls / apis.len() as f64);
+        // The app's calls plus one `POST /nodes/bind` per new device.
+        f.set(&api.logical_id, "monthly_requests", (api_calls + new_devices) / apis.len() as f64);
         let requests = resolve(&f, api, "monthly_requests");
         let mut fns: Vec<String> = Vec::new();
         for m in res.of_type("AWS::ApiGateway::Method") {
@@ -241,8 +226,13 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
                 }
             }
         }
+        let total = api_calls + new_devices;
+        let share = if total > 0.0 { requests / total / fns.len().max(1) as f64 } else { 0.0 };
         for t in &fns {
-            invoke(t.clone(), Traffic::Api, requests / fns.len() as f64);
+            for (ev, part) in access::api_mix(usage.users("api_shadow_percent") / 100.0) {
+                invoke(t.clone(), ev, api_calls * part * share);
+            }
+            invoke(t.clone(), Event::BindStart, new_devices * share);
         }
         let stages: Vec<&str> = res
             .of_type("AWS::ApiGateway::Stage")
@@ -269,7 +259,7 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
         f.set(&pt.logical_id, "monthly_provisionings", new_devices);
         let n = resolve(&f, pt, "monthly_provisionings");
         if let Some(hook) = pt.prop(&["PreProvisioningHook", "TargetArn"]).and_then(target) {
-            invoke(hook, Traffic::Provisioning, n);
+            invoke(hook, Event::Provisioning, n);
         }
     }
 
@@ -277,6 +267,16 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
     tables(&mut f, res, usage, d, new_devices);
     log_groups(&mut f, res);
     f
+}
+
+/// The runtime event a rule's Lambda action delivers.
+fn rule_event(kind: Traffic) -> Event {
+    match kind {
+        Traffic::Presence => Event::Presence,
+        Traffic::Binding => Event::BindConfirm,
+        Traffic::Provisioning => Event::Provisioning,
+        Traffic::Telemetry | Traffic::Api => Event::Telemetry,
+    }
 }
 
 fn is(res: &Resources, id: &str, type_name: &str) -> bool {
@@ -312,9 +312,10 @@ fn functions(
     usage: &Usage,
     d: f64,
     registry: &Registry,
-    invocations: &IndexMap<String, IndexMap<Traffic, f64>>,
+    invocations: &IndexMap<String, IndexMap<Event, f64>>,
 ) {
-    let telemetry_item = usage.device("telemetry_bytes") + TELEMETRY_ITEM_OVERHEAD;
+    let readings = usage.device("readings_per_message").max(1.0);
+    let reading_item = usage.device("telemetry_bytes") / readings + TELEMETRY_ITEM_OVERHEAD;
     for func in res.of_type("AWS::Lambda::Function") {
         let id = func.logical_id.as_str();
         let kinds = invocations.get(id).cloned().unwrap_or_default();
@@ -334,22 +335,26 @@ fn functions(
         let app_log_bytes = ru.get("log_bytes_per_request");
         let scale = if derived_total > 0.0 { requests / derived_total } else { 0.0 };
         let env = table_env(res, func);
-        for (kind, n) in &kinds {
-            for op in ops(*kind, telemetry_item) {
-                let Some(table) = env.get(op.env) else {
-                    f.warn(format!("function {id}: its environment names no {} table, so the table operations of its {kind:?} events are not priced", op.env));
+        for (ev, n) in &kinds {
+            let Some(decl) = access::declared(*ev) else { continue };
+            for a in decl.accesses {
+                let env_var = a.table.env_var();
+                let Some(table) = env.get(env_var) else {
+                    f.warn(format!("function {id}: its environment names no {env_var} table, so the table operations of its {ev:?} events are not priced"));
                     continue;
                 };
-                let gsis = res.get(table).map_or(0.0, gsi_count);
-                let events = n * scale;
-                if op.write {
-                    f.add(table, "monthly_write_units", events * metered(op.bytes, 1024.0) * (1.0 + gsis));
-                    if op.env == "TELEMETRY_TABLE" {
-                        f.add(table, "_items_written", events);
-                        f.set(table, "_item_bytes", op.bytes);
+                let indexes = res.get(table).map_or(0, |t| a.indexes.iter().filter(|i| has_gsi(t, i)).count());
+                let per = if a.per_reading { readings } else { 1.0 };
+                let (wru, rru, item) = units(a, reading_item, indexes);
+                let calls = n * scale * per;
+                if a.op.writes() {
+                    f.add(table, "monthly_write_units", calls * wru);
+                    if a.size == Size::Reading {
+                        f.add(table, "_items_written", calls);
+                        f.set(table, "_item_bytes", item);
                     }
                 } else {
-                    f.add(table, "monthly_read_units", events * metered(op.bytes, 4096.0) * op.consistency);
+                    f.add(table, "monthly_read_units", calls * rru);
                 }
             }
         }
@@ -371,6 +376,13 @@ fn functions(
 /// A number or a numeric string.
 fn number(v: &Value) -> Option<f64> {
     v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Whether the table has a global secondary index of that name.
+fn has_gsi(t: &Resource, name: &str) -> bool {
+    t.prop(&["GlobalSecondaryIndexes"])
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|g| g.get("IndexName").and_then(Value::as_str) == Some(name)))
 }
 
 /// Global secondary indexes of a table (each write is written again to each, all attributes projected).

@@ -80,17 +80,20 @@ resource_type_default_usage:
     close(q("TelemetryRule", 0), 1_460_000.0, "telemetry: 1000 × 2 × 730");
     close(q("PresenceRule", 0), 60_833.333333, "presence: 1000 × 1 reconnect × 2 events × 30.41667");
     close(q("BindingRule", 0), 100.0, "one binding per new device");
-    close(q("ApiFunction", 0), 182_600.0, "API calls + bindings");
+    close(q("ApiFunction", 0), 182_700.0, "API calls + 100 POST /nodes/bind + 100 binding confirmations");
     close(q("TelemetryIngestFunction", 1), 1_825.0, "GB-s: 1.46M × 0.01 s × 0.125 GB");
-    // Writes: telemetry 1.46M (750 B item = 1 WRU); presence 60,833.33 × 2 (by-owner GSI); binding:
-    // user_nodes 100 × 2, nodes 100 × 2, binding_requests 100 × 2; provisioning: allowlist 100, nodes 100 × 2.
+    // Writes (rainmaker_model::access): telemetry 1.46M (750 B item = 1 WRU); nodes: touch_node on every
+    // message 1.46M × 2 (by-owner GSI), presence 60,833.33 × 2, binding confirmation 100 × 2 (GSI) × 2
+    // (transaction), provisioning 100 × 2 (transaction, no owner yet).
     close(q("TelemetryTable", 0), 1_460_000.0, "telemetry writes");
-    close(q("NodesTable", 0), 121_666.666667 + 200.0 + 200.0, "nodes writes");
-    close(q("UserNodesTable", 1), 91_250.0, "eventually consistent reads: 182,500 × 0.5");
+    close(q("NodesTable", 0), 2_920_000.0 + 121_666.666667 + 400.0 + 200.0, "nodes writes");
+    // user_nodes reads: the API mix at 50% shadow: ¼ GET /nodes (query, eventual: ½), ¼ GET /nodes/{id}, ⅓ GET
+    // params, ⅙ PUT params (each a strong authorization read: 1) = 182,500 × 0.875.
+    close(q("UserNodesTable", 1), 159_687.5, "user_nodes reads");
     close(q("TelemetryTable", 2), 1.005828381, "1.46M items × 750 B × 30 of 30.41667 days, in GiB");
     close(q("DeadLetterQueue", 0), 1_520.933333, "0.1% of the 1,520,933 rule actions");
-    close(q("Api", 0), 182_500.0, "API requests");
-    close(q("WebAcl", 2), 182_500.0, "inspected by the web ACL");
+    close(q("Api", 0), 182_600.0, "API requests (+ one bind per new device)");
+    close(q("WebAcl", 2), 182_600.0, "inspected by the web ACL");
     close(q("UserPool", 0), 1_000.0, "MAU: 1000 × 2 × 50%");
     // Costs per service (USD), from the quantities above and the us-east-1 prices.
     close(
@@ -98,16 +101,29 @@ resource_type_default_usage:
         4.73668,
         "IoT: 3.504 + 0.395817 + 0.380208 + 0.000375 + 0.438 + 0.01825 + 0.00003",
     );
-    close(e.service("AWS Lambda"), 0.340706667 + 0.028392364, "Lambda: 1,703,533 requests + 2,129.42 GB-s arm64");
+    let requests = 1_460_000.0 + 60_833.333333 + 182_700.0 + 100.0;
+    close(
+        e.service("AWS Lambda"),
+        requests * 0.2e-6 + requests * 0.01 * 0.125 * 0.0000133334,
+        "Lambda: 1,703,633 requests + GB-s arm64",
+    );
+    // WRU: telemetry 1,460,000 + nodes 3,042,266.67 + user_nodes 100 × 2 × 2 + binding_requests 100 × 2 (put,
+    // by-user) + 100 × 2 × 2 (delete in the transaction) + users 100 + allow-list 100 × 2 = 4,503,566.67.
+    // RRU: user_nodes 159,687.5 + nodes 45,625 × ½ (batch get) + 45,625 (strong get) + 100 (bind start) +
+    // binding_requests 100 (strong) = 228,325.
     close(
         e.service("Amazon DynamoDB"),
-        0.989104167 + 0.0228375 + 0.453482467,
+        4_503_566.666667 * 0.625e-6 + 228_325.0 * 0.125e-6 + 0.453482467,
         "DynamoDB: WRU + RRU + storage and PITR",
     );
     close(e.service("Amazon SQS"), 0.000608373, "SQS");
-    close(e.service("Amazon CloudWatch Logs"), 0.206250076 + 0.001830823, "logs: 260 B per invocation");
-    close(e.service("Amazon API Gateway"), 0.63875, "API Gateway");
-    close(e.service("AWS WAF"), 7.1095, "WAF: $5 + 2 rules + requests");
+    close(
+        e.service("Amazon CloudWatch Logs"),
+        (0.206250076 + 0.001830823) * requests / 1_703_533.333333,
+        "logs: 260 B per invocation",
+    );
+    close(e.service("Amazon API Gateway"), 182_600.0 * 3.5e-6, "API Gateway");
+    close(e.service("AWS WAF"), 7.0 + 182_600.0 * 0.6e-6, "WAF: $5 + 2 rules + requests");
     close(e.service("Amazon Cognito"), 15.0, "Cognito Essentials");
     close(e.service("Amazon S3"), 0.0032, "S3 defaults");
     let sum: f64 = e.services.iter().map(|s| s.monthly_usd).sum();

@@ -30,6 +30,7 @@ pub const DEVICE_KEYS: &[Key] = &[
     key("reconnects_per_day", 1.0, "connections a day; each makes a connected and a disconnected lifecycle event"),
     key("telemetry_per_hour", 1.0, "telemetry messages published an hour"),
     key("telemetry_bytes", 200.0, "payload bytes of one telemetry message (metered in 5 KB steps)"),
+    key("readings_per_message", 1.0, "readings in one telemetry message (device-side batching: 1..=25)"),
     key(
         "basic_ingest",
         1.0,

@@ -6,6 +6,7 @@
 //! **Invariant:** every attribute name used by a function or the CLI is a constant in [`attr`]; no string
 //! literal for an attribute appears anywhere else.
 
+pub mod access;
 pub mod attr;
 pub mod contract;
 pub mod error;

@@ -1,0 +1,156 @@
+//! Every runtime handler against moto with a call-recording HTTP client: the DynamoDB calls it really sends for
+//! each event must be exactly the calls `rainmaker_model::access::DECLARED` declares (what `estimate` prices).
+
+use access_check::{calls, declared_calls, Recorder};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use rainmaker_model::access::{declared, Event, DECLARED};
+use rainmaker_model::{attr, TableNames};
+use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+const USER: &str = "7d4c8f3e-1b2a-4c5d-9e6f-0a1b2c3d4e5f";
+const OTHER: &str = "0b0b0b0b-0000-4000-8000-000000000002";
+
+fn fixture(path: &str) -> Value {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{path}")).unwrap()).unwrap()
+}
+
+fn api_request(method: &str, path: &str, body: Option<Value>) -> Value {
+    let mut ev = fixture("api/tests/fixtures/apigw-proxy-request.json");
+    ev["httpMethod"] = json!(method);
+    ev["path"] = json!(path);
+    ev["requestContext"]["httpMethod"] = json!(method);
+    ev["requestContext"]["path"] = json!(format!("/prod{path}"));
+    ev["requestContext"]["authorizer"]["claims"]["sub"] = json!(USER);
+    ev["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
+    ev
+}
+
+struct Check {
+    tables: TableNames,
+    rec: Recorder,
+    seen: HashSet<Event>,
+}
+
+impl Check {
+    /// The calls recorded since the last check must be the declaration of `event` (with `readings` readings).
+    fn expect(&mut self, event: Event, readings: usize) {
+        let got = calls(&self.rec.take(), &self.tables);
+        let want = declared_calls(declared(event).expect("declared").accesses, readings);
+        assert_eq!(got, want, "{event:?}: the calls the handler sends (left) differ from access.rs (right)");
+        self.seen.insert(event);
+    }
+}
+
+#[tokio::test]
+async fn every_handler_makes_exactly_its_declared_calls() {
+    let moto = MotoServer::shared();
+    let base = moto.sdk_config().await;
+    let ddb = Client::new(&base);
+    let prefix = unique_prefix("access");
+    let tables = create_tables(&ddb, &prefix).await;
+    let (sdk, rec) = Recorder::wrap(&base);
+    let mut c = Check { tables: tables.clone(), rec, seen: HashSet::new() };
+    let serial = "SN-424242";
+    moto.create_thing(serial);
+
+    // Provisioning (the hook claims an allow-listed serial).
+    ddb.put_item()
+        .table_name(&tables.serial_allowlist)
+        .item(attr::SERIAL, AttributeValue::S(serial.into()))
+        .item(attr::PROVISIONED, AttributeValue::Bool(false))
+        .send()
+        .await
+        .unwrap();
+    let hook = provisioning_hook::Hook::new(&sdk, tables.clone(), "SN-[0-9]{6}").unwrap();
+    let mut ev = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json");
+    ev["parameters"]["SerialNumber"] = json!(serial);
+    let out = serde_json::to_value(hook.handle(ev).await).unwrap();
+    assert_eq!(out["allowProvisioning"], true, "{out}");
+    c.expect(Event::Provisioning, 1);
+
+    // Binding: the app asks for a code, the device confirms it.
+    let api = api::Api::new(&sdk, tables.clone(), api::Settings::default(), Some("iot-data.invalid"));
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let api = &api;
+        async move {
+            let resp = api.handle(api_request(method, &path, body)).await.unwrap();
+            let body: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+            assert!(resp["statusCode"].as_i64().unwrap() < 300, "{method} {path}: {body}");
+            body
+        }
+    };
+    let body = call("POST", "/nodes/bind".into(), Some(json!({"node_id": serial}))).await;
+    c.expect(Event::BindStart, 1);
+    let mut ev = fixture("api/tests/fixtures/binding-rule-event.json");
+    ev["binding_code"] = body["binding_code"].clone();
+    ev["node_id"] = json!(serial);
+    let out = api.handle(ev).await.unwrap();
+    assert_eq!(out["status"], "bound", "{out}");
+    c.expect(Event::BindConfirm, 1);
+
+    // The REST routes the estimate prices, and sharing.
+    call("GET", "/nodes".into(), None).await;
+    c.expect(Event::ListNodes, 1);
+    call("GET", format!("/nodes/{serial}"), None).await;
+    c.expect(Event::GetNode, 1);
+    call("PUT", format!("/nodes/{serial}/params"), Some(json!({"Power": true}))).await;
+    c.expect(Event::PutParams, 1);
+    call("GET", format!("/nodes/{serial}/params"), None).await;
+    c.expect(Event::GetParams, 1);
+    call("POST", format!("/nodes/{serial}/shares"), Some(json!({"user_id": OTHER}))).await;
+    c.expect(Event::Share, 1);
+    call("DELETE", format!("/nodes/{serial}/shares/{OTHER}"), None).await;
+    c.expect(Event::Unshare, 1);
+
+    // Presence and telemetry on the bound node (one reading, then a batch of three).
+    let presence = presence::Presence::new(&sdk, &tables);
+    let mut ev = fixture("presence/tests/fixtures/connected.json");
+    ev["clientId"] = json!(serial);
+    ev["timestamp"] = json!(rainmaker_model::time::now_ms());
+    presence.handle(ev).await.unwrap();
+    c.expect(Event::Presence, 1);
+    let ingest =
+        telemetry_ingest::Ingest::new(&sdk, tables.clone(), telemetry_ingest::Limits::default()).without_metrics();
+    let now = rainmaker_model::time::now_ms();
+    let mut ev = fixture("telemetry-ingest/tests/fixtures/rule-event-single.json");
+    (ev["node_id"], ev["received_at"], ev["ts"]) = (json!(serial), json!(now), json!(now - 1000));
+    assert_eq!(ingest.handle(ev).await.unwrap().accepted, 1);
+    c.expect(Event::Telemetry, 1);
+    let mut ev = fixture("telemetry-ingest/tests/fixtures/rule-event-batch.json");
+    (ev["node_id"], ev["received_at"]) = (json!(serial), json!(now));
+    for (i, r) in ev["readings"].as_array_mut().unwrap().iter_mut().enumerate() {
+        r["ts"] = json!(now - 10_000 - i as i64);
+    }
+    assert_eq!(ingest.handle(ev).await.unwrap().accepted, 3);
+    c.expect(Event::Telemetry, 3);
+
+    let missing: Vec<_> = DECLARED.iter().map(|d| d.event).filter(|e| !c.seen.contains(e)).collect();
+    assert!(missing.is_empty(), "declared events no handler was run for: {missing:?}");
+}
+
+/// The recorder is not blind: a call the declaration does not have makes the comparison fail.
+#[tokio::test]
+async fn an_undeclared_call_is_caught() {
+    let base = MotoServer::shared().sdk_config().await;
+    let tables = create_tables(&Client::new(&base), &unique_prefix("access-neg")).await;
+    let (sdk, rec) = Recorder::wrap(&base);
+    let presence = presence::Presence::new(&sdk, &tables);
+    let mut ev = fixture("presence/tests/fixtures/connected.json");
+    ev["timestamp"] = json!(rainmaker_model::time::now_ms());
+    presence.handle(ev).await.unwrap();
+    Client::new(&sdk)
+        .get_item()
+        .table_name(&tables.nodes)
+        .key(attr::NODE_ID, AttributeValue::S("SN-000123".into()))
+        .send()
+        .await
+        .unwrap();
+    let got = calls(&rec.take(), &tables);
+    let want = declared_calls(declared(Event::Presence).unwrap().accesses, 1);
+    assert_eq!(got.len(), want.len() + 1, "{got:?}");
+    assert_ne!(got, want);
+}

@@ -1,0 +1,247 @@
+//! The DynamoDB calls each runtime function makes per event, declared next to the functions: what `estimate`
+//! prices (`core/src/cost/flow.rs` reads [`DECLARED`]) and what the access-check test holds every handler to (it
+//! runs the handler against moto, records the calls it really sends and fails when they differ from this table).
+//!
+//! Costs follow from the declaration: a write is ⌈bytes / 1 KB⌉ write units on the table plus as many on each index
+//! in [`Access::indexes`] (ALL projection), doubled inside a transaction; a read is ⌈bytes / 4 KB⌉ read units when
+//! strongly consistent, half of that when eventually consistent. A write whose condition fails costs the same.
+
+use crate::tables::{Table, GSI_BY_NODE, GSI_BY_OWNER, GSI_BY_USER};
+
+/// A DynamoDB operation (one item each; a `TransactWriteItems` is declared item by item with `transaction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    GetItem,
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+    Query,
+    /// One key of a `BatchGetItem`.
+    BatchGetItem,
+}
+
+impl Op {
+    /// Whether the operation writes.
+    pub const fn writes(self) -> bool {
+        matches!(self, Op::PutItem | Op::UpdateItem | Op::DeleteItem)
+    }
+}
+
+/// The size class of the item an operation touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    Node,
+    UserNode,
+    User,
+    BindingRequest,
+    Serial,
+    /// One telemetry reading: its share of the payload plus [`TELEMETRY_ITEM_OVERHEAD`].
+    Reading,
+}
+
+/// Stored bytes of one item (attributes + key + DynamoDB's 100-byte overhead), by size class.
+pub const fn item_bytes(size: Size) -> Option<u32> {
+    match size {
+        Size::Node => Some(400),
+        Size::UserNode => Some(200),
+        Size::User => Some(150),
+        Size::BindingRequest => Some(200),
+        Size::Serial => Some(150),
+        Size::Reading => None,
+    }
+}
+
+/// Telemetry item bytes beyond the reading's payload (node id, ts, received_at, expires_at, msg_id, overhead).
+pub const TELEMETRY_ITEM_OVERHEAD: u32 = 150;
+
+/// One declared DynamoDB call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub op: Op,
+    pub table: Table,
+    /// The index a `Query` reads (`None`: the table).
+    pub index: Option<&'static str>,
+    pub size: Size,
+    /// Reads: `ConsistentRead: true` (writes: `false`).
+    pub strong: bool,
+    /// Carries a `ConditionExpression`.
+    pub conditional: bool,
+    /// An item of a `TransactWriteItems` (twice the write units).
+    pub transaction: bool,
+    /// Once per reading of the message (else once per event).
+    pub per_reading: bool,
+    /// Global secondary indexes the write also updates (the item carries their key; ALL projection).
+    pub indexes: &'static [&'static str],
+}
+
+/// What invokes a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// A device message from the telemetry rule (one or several readings).
+    Telemetry,
+    /// A lifecycle event from the presence rule.
+    Presence,
+    /// The pre-provisioning hook for a new device.
+    Provisioning,
+    /// `POST /nodes/bind` (the app asks for a binding code).
+    BindStart,
+    /// The device's binding confirmation from the binding rule.
+    BindConfirm,
+    /// `GET /nodes`.
+    ListNodes,
+    /// `GET /nodes/{id}`.
+    GetNode,
+    /// `GET /nodes/{id}/params` (plus a GetThingShadow).
+    GetParams,
+    /// `PUT /nodes/{id}/params` (plus an UpdateThingShadow).
+    PutParams,
+    /// `POST /nodes/{id}/shares`.
+    Share,
+    /// `DELETE /nodes/{id}/shares/{user}`.
+    Unshare,
+}
+
+/// The declared calls of one function for one event.
+#[derive(Debug, Clone, Copy)]
+pub struct Declaration {
+    /// The function (`contract::FUNCTIONS`).
+    pub function: &'static str,
+    pub event: Event,
+    pub accesses: &'static [Access],
+}
+
+const fn read(table: Table, size: Size, strong: bool) -> Access {
+    Access {
+        op: Op::GetItem,
+        table,
+        index: None,
+        size,
+        strong,
+        conditional: false,
+        transaction: false,
+        per_reading: false,
+        indexes: &[],
+    }
+}
+
+const fn write(op: Op, table: Table, size: Size, conditional: bool, indexes: &'static [&'static str]) -> Access {
+    Access { op, table, index: None, size, strong: false, conditional, transaction: false, per_reading: false, indexes }
+}
+
+const fn in_transaction(a: Access) -> Access {
+    Access { transaction: true, ..a }
+}
+
+/// The user's `user_nodes` item, read strongly before every node operation (authorization).
+const AUTHZ: Access = read(Table::UserNodes, Size::UserNode, true);
+
+/// Every function's calls per event, as the code in `runtime-lambdas/` makes them on the success path.
+pub const DECLARED: &[Declaration] = &[
+    Declaration {
+        function: "telemetry-ingest",
+        event: Event::Telemetry,
+        accesses: &[
+            // One conditional put per reading (idempotent on (node_id, ts)).
+            Access { per_reading: true, ..write(Op::PutItem, Table::Telemetry, Size::Reading, true, &[]) },
+            // touch_node: last_seen_at on the node item, which a bound node also carries into `by-owner`.
+            write(Op::UpdateItem, Table::Nodes, Size::Node, true, &[GSI_BY_OWNER]),
+        ],
+    },
+    Declaration {
+        function: "presence",
+        event: Event::Presence,
+        accesses: &[write(Op::UpdateItem, Table::Nodes, Size::Node, true, &[GSI_BY_OWNER])],
+    },
+    Declaration {
+        function: "provisioning-hook",
+        event: Event::Provisioning,
+        accesses: &[
+            in_transaction(write(Op::UpdateItem, Table::SerialAllowlist, Size::Serial, true, &[])),
+            // A new node has no owner yet: no `by-owner` entry.
+            in_transaction(write(Op::UpdateItem, Table::Nodes, Size::Node, false, &[])),
+        ],
+    },
+    Declaration {
+        function: "api",
+        event: Event::BindStart,
+        accesses: &[
+            read(Table::Nodes, Size::Node, true),
+            write(Op::UpdateItem, Table::Users, Size::User, false, &[]),
+            write(Op::PutItem, Table::BindingRequests, Size::BindingRequest, true, &[GSI_BY_USER]),
+        ],
+    },
+    Declaration {
+        function: "api",
+        event: Event::BindConfirm,
+        accesses: &[
+            read(Table::BindingRequests, Size::BindingRequest, true),
+            in_transaction(write(Op::UpdateItem, Table::Nodes, Size::Node, true, &[GSI_BY_OWNER])),
+            in_transaction(write(Op::PutItem, Table::UserNodes, Size::UserNode, false, &[GSI_BY_NODE])),
+            in_transaction(write(Op::DeleteItem, Table::BindingRequests, Size::BindingRequest, true, &[GSI_BY_USER])),
+        ],
+    },
+    Declaration {
+        function: "api",
+        event: Event::ListNodes,
+        accesses: &[
+            Access { op: Op::Query, ..read(Table::UserNodes, Size::UserNode, false) },
+            Access { op: Op::BatchGetItem, ..read(Table::Nodes, Size::Node, false) },
+        ],
+    },
+    Declaration { function: "api", event: Event::GetNode, accesses: &[AUTHZ, read(Table::Nodes, Size::Node, true)] },
+    Declaration { function: "api", event: Event::GetParams, accesses: &[AUTHZ] },
+    Declaration { function: "api", event: Event::PutParams, accesses: &[AUTHZ] },
+    Declaration {
+        function: "api",
+        event: Event::Share,
+        accesses: &[AUTHZ, write(Op::PutItem, Table::UserNodes, Size::UserNode, true, &[GSI_BY_NODE])],
+    },
+    Declaration {
+        function: "api",
+        event: Event::Unshare,
+        accesses: &[AUTHZ, write(Op::DeleteItem, Table::UserNodes, Size::UserNode, true, &[GSI_BY_NODE])],
+    },
+];
+
+/// The declaration for an event (each event is handled by one function).
+pub fn declared(event: Event) -> Option<&'static Declaration> {
+    DECLARED.iter().find(|d| d.event == event)
+}
+
+/// How the REST API's calls divide over the routes: the non-shadow calls half `GET /nodes`, half `GET /nodes/{id}`;
+/// the shadow calls (`api_shadow_percent`) two thirds `GET .../params`, one third `PUT .../params`.
+pub fn api_mix(shadow_share: f64) -> [(Event, f64); 4] {
+    let other = (1.0 - shadow_share).max(0.0);
+    [
+        (Event::ListNodes, other / 2.0),
+        (Event::GetNode, other / 2.0),
+        (Event::GetParams, shadow_share * 2.0 / 3.0),
+        (Event::PutParams, shadow_share / 3.0),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_is_declared_once_and_sizes_are_known() {
+        for d in DECLARED {
+            assert_eq!(DECLARED.iter().filter(|o| o.event == d.event).count(), 1, "{:?}", d.event);
+            for a in d.accesses {
+                assert!(a.size == Size::Reading || item_bytes(a.size).is_some());
+                assert!(!(a.strong && a.op.writes()), "{:?}: a write has no read consistency", d.event);
+                for i in a.indexes {
+                    assert!(
+                        a.table.gsis().iter().any(|g| g.name == *i),
+                        "{:?}: {i} is not a GSI of {:?}",
+                        d.event,
+                        a.table
+                    );
+                }
+            }
+        }
+        let mix: f64 = api_mix(0.3).iter().map(|(_, s)| s).sum();
+        assert!((mix - 1.0).abs() < 1e-12);
+    }
+}
