@@ -60,6 +60,14 @@ fn json_output_has_totals_services_resources_and_sources() {
             .iter()
             .all(|p| p["source"].as_str().is_some_and(|s| !s.is_empty()) && p["as_of"].is_string()));
         assert_eq!(v["unpriced"], Value::Array(vec![]));
+        // The telemetry path's unit costs: marginal per million messages and readings, fixed monthly.
+        let u = &v["unit_costs"];
+        let per_msg =
+            u["per_million_device_messages_usd"].as_f64().expect("unit_costs.per_million_device_messages_usd");
+        let readings = u["readings_per_message"].as_f64().unwrap();
+        assert!(per_msg > 0.3, "at least the rule and its action: {u}");
+        assert!((u["per_million_readings_usd"].as_f64().unwrap() - per_msg / readings).abs() < 1e-9, "{u}");
+        assert!(u["telemetry_fixed_monthly_usd"].as_f64().is_some(), "{u}");
     }
 }
 

@@ -143,24 +143,9 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
     // The device fleet: connectivity, messages, shadow.
     f.has_iot = res.list.iter().any(|r| r.type_name.starts_with("AWS::IoT::"));
     if f.has_iot {
-        let minutes = d * usage.device("connected_minutes_per_day").min(1440.0) * MONTH_DAYS;
-        let telemetry =
-            if usage.device("basic_ingest") > 0.0 { 0.0 } else { telemetry_msgs * metered(telemetry_bytes, 5120.0) };
-        let downlink =
-            d * usage.device("downlink_per_day") * MONTH_DAYS * metered(usage.device("downlink_bytes"), 5120.0);
-        let shadow_updates = d * usage.device("shadow_updates_per_day") * MONTH_DAYS
-            + api_calls * usage.users("api_shadow_percent") / 100.0;
-        let shadow_msgs = shadow_updates * metered(usage.device("shadow_bytes"), 5120.0);
-        f.set(DEVICE_FLEET, "monthly_connection_minutes", minutes);
-        f.set(DEVICE_FLEET, "monthly_messages", telemetry + downlink + shadow_msgs);
-        f.set(
-            DEVICE_FLEET,
-            "monthly_shadow_operations",
-            shadow_updates * metered(usage.device("shadow_bytes"), 1024.0),
-        );
-        f.set(DEVICE_FLEET, "_telemetry_messages", telemetry);
-        f.set(DEVICE_FLEET, "_downlink_messages", downlink);
-        f.set(DEVICE_FLEET, "_shadow_messages", shadow_msgs);
+        for (k, v) in iot_metering(usage, d, api_calls) {
+            f.set(DEVICE_FLEET, k, v);
+        }
         f.set(DEVICE_FLEET, "_peak_connections", peak_connections(usage, d));
     }
 
@@ -277,6 +262,59 @@ fn rule_event(kind: Traffic) -> Event {
         Traffic::Provisioning => Event::Provisioning,
         Traffic::Telemetry | Traffic::Api => Event::Telemetry,
     }
+}
+
+/// Bytes of a topic name as metered with each message (`$aws/things/<thing>/shadow/update/accepted` and the like).
+pub const TOPIC_BYTES: f64 = 60.0;
+
+/// AWS IoT Core messaging and shadow metering of the fleet, as AWS meters it
+/// (<https://aws.amazon.com/iot-core/pricing/additional-details/>, read 2026-12-02):
+/// - MQTT PUBLISH received from and sent to a device: payload + topic, in 5 KB steps; telemetry on Basic Ingest
+///   (`$aws/rules/...`) has no messaging charge (<https://aws.amazon.com/iot-core/pricing/>);
+/// - MQTT CONNECT and SUBSCRIBE: one message each (small) per (re)connect; CONNACK, SUBACK, PINGREQ/PINGRESP,
+///   DISCONNECT and the service's PUBACK are not metered;
+/// - a PUBACK received from a device (QoS 1 delivery) is metered as one 5 KB message;
+/// - Device Shadow operations (device publishes to `.../shadow/update`, REST GetThingShadow / UpdateThingShadow) in
+///   1 KB steps of the document; the service's responses a device subscribes to (`update/accepted`, `update/delta`,
+///   `update/documents`) are PUBLISH sent by the service;
+/// - lifecycle events (`$aws/events/presence/...`) are published by the service: metered when
+///   `lifecycle_events_metered` (default 1, the conservative reading; check against your bill).
+///
+/// The app's shadow calls (`api_shadow_percent`) are ⅔ reads (one REST operation) and ⅓ updates: one REST operation,
+/// a `delta` message to the device, and the device's reporting update (inbound message + operation + responses).
+pub fn iot_metering(usage: &Usage, d: f64, api_calls: f64) -> Vec<(&'static str, f64)> {
+    let dev = |k: &str| usage.device(k);
+    let days = MONTH_DAYS;
+    let qos1 = if dev("qos1_downlink") > 0.0 { 1.0 } else { 0.0 };
+    let msg = |bytes: f64| metered(bytes + TOPIC_BYTES, 5120.0);
+    let telemetry_msgs = d * dev("telemetry_per_hour") * MONTH_HOURS;
+    let telemetry = if dev("basic_ingest") > 0.0 { 0.0 } else { telemetry_msgs * msg(dev("telemetry_bytes")) };
+    let downlinks = d * dev("downlink_per_day") * days;
+    let downlink = downlinks * msg(dev("downlink_bytes"));
+    let reconnects = d * dev("reconnects_per_day") * days;
+    let session = reconnects * (1.0 + dev("subscribes_per_connect"));
+    let lifecycle = if dev("lifecycle_events_metered") > 0.0 { 2.0 * reconnects * msg(300.0) } else { 0.0 };
+    let shadow = dev("shadow_bytes");
+    let app_shadow = api_calls * usage.users("api_shadow_percent") / 100.0;
+    let (app_reads, app_updates) = (app_shadow * 2.0 / 3.0, app_shadow / 3.0);
+    // Device updates: its own reports plus the report that answers each app update.
+    let device_updates = d * dev("shadow_updates_per_day") * days + app_updates;
+    let responses = device_updates * dev("shadow_responses_per_update");
+    let shadow_msgs = device_updates * msg(shadow) + (responses + app_updates) * msg(shadow);
+    let pubacks = qos1 * (downlinks + responses + app_updates);
+    let ops = (device_updates + app_reads + app_updates) * metered(shadow, 1024.0);
+    let total = telemetry + downlink + session + lifecycle + shadow_msgs + pubacks;
+    vec![
+        ("monthly_connection_minutes", d * dev("connected_minutes_per_day").min(1440.0) * days),
+        ("monthly_messages", total),
+        ("monthly_shadow_operations", ops),
+        ("_telemetry_messages", telemetry),
+        ("_downlink_messages", downlink),
+        ("_session_messages", session),
+        ("_lifecycle_messages", lifecycle),
+        ("_shadow_messages", shadow_msgs),
+        ("_puback_messages", pubacks),
+    ]
 }
 
 fn is(res: &Resources, id: &str, type_name: &str) -> bool {

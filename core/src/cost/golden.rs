@@ -71,11 +71,19 @@ resource_type_default_usage:
     // A month is 730 h = 30.41667 days.
     close(q("DeviceFleet", 0), 43_800_000.0, "connection minutes: 1000 × 1440 × 30.41667");
     close(q("DeviceFleet", 1), 0.0, "telemetry on Basic Ingest is not metered");
-    close(q("DeviceFleet", 2), 243_333.333333, "downlink: 1000 × 4 × 30.41667 × 2 (6000 B = two 5 KB units)");
-    // API calls 1000 × 2 users × 3 × 30.41667 = 182,500, half of them on the shadow = 91,250;
-    // shadow updates = 1000 × 2 × 30.41667 + 91,250 = 152,083.33, each one response message.
-    close(q("DeviceFleet", 3), 152_083.333333, "shadow response messages");
-    close(q("DeviceFleet", 4), 304_166.666667, "shadow operations: 152,083.33 × 2 (1500 B = two 1 KB units)");
+    close(
+        q("DeviceFleet", 2),
+        243_333.333333,
+        "downlink: 1000 × 4 × 30.41667 × 2 (6000 + 60 B topic = two 5 KB units)",
+    );
+    // API calls 1000 × 2 users × 3 × 30.41667 = 182,500, half of them on the shadow = 91,250: ⅔ reads (60,833.33),
+    // ⅓ updates (30,416.67). Device updates = 1000 × 2 × 30.41667 + 30,416.67 (the reports answering app updates)
+    // = 91,250; messages: 91,250 inbound + 91,250 update/accepted + 30,416.67 deltas = 212,916.67.
+    close(q("DeviceFleet", 3), 212_916.666667, "shadow messages");
+    close(q("DeviceFleet", 4), 30_416.666667 * 4.0, "CONNECT + 3 SUBSCRIBE per reconnect");
+    close(q("DeviceFleet", 5), 121_666.666667 + 91_250.0 + 30_416.666667, "QoS 1 PUBACKs of every delivery");
+    close(q("DeviceFleet", 6), 60_833.333333, "2 lifecycle events per reconnect");
+    close(q("DeviceFleet", 7), 365_000.0, "shadow operations: (91,250 + 60,833.33 + 30,416.67) × 2 (1500 B)");
     close(q("ProvisioningTemplate", 0), 400.0, "10% new devices × 4 messages");
     close(q("TelemetryRule", 0), 1_460_000.0, "telemetry: 1000 × 2 × 730");
     close(q("PresenceRule", 0), 60_833.333333, "presence: 1000 × 1 reconnect × 2 events × 30.41667");
@@ -96,11 +104,28 @@ resource_type_default_usage:
     close(q("WebAcl", 2), 182_600.0, "inspected by the web ACL");
     close(q("UserPool", 0), 1_000.0, "MAU: 1000 × 2 × 50%");
     // Costs per service (USD), from the quantities above and the us-east-1 prices.
+    // Messages: 243,333.33 + 212,916.67 + 121,666.67 + 243,333.33 + 60,833.33 + 400 (provisioning) = 882,483.33.
     close(
         e.service("AWS IoT Core"),
-        4.73668,
-        "IoT: 3.504 + 0.395817 + 0.380208 + 0.000375 + 0.438 + 0.01825 + 0.00003",
+        3.504 + 882_483.333333e-6 + 365_000.0 * 1.25e-6 + 0.000375 + 0.438 + 0.01825 + 0.00003,
+        "IoT: connectivity + messages + shadow ops + registry + rules (telemetry, presence, binding)",
     );
+    // One more million telemetry messages (marginal, from doubling the rate): rule 0.15 + action 0.15, Lambda
+    // request 0.20 + 1M × 0.01 s × 0.125 GB × $0.0000133334, 260 log bytes at $0.50/GB ingested + 30 days stored
+    // at 15% compression and $0.03 a GB-month, 1 WRU telemetry + 2 WRU
+    // touch_node (node + by-owner) at $0.625, 750 B × 30/30.41667 days stored at $0.25 + $0.20 (PITR) a GB-month,
+    // 0.1% to the dead-letter queue at $0.40 per 1M; Basic Ingest: no messaging.
+    let u = e.unit_costs.as_ref().expect("telemetry has unit costs");
+    let per_million = 0.30
+        + 0.20
+        + 1e6 * 0.01 * 0.125 * 0.0000133334
+        + 1e6 * 260.0 / flow::GB * (0.50 + 0.03 * 30.0 / usage::MONTH_DAYS * 0.15)
+        + 3.0 * 0.625
+        + 1e6 * 750.0 * (30.0 / usage::MONTH_DAYS) / flow::GB * 0.45
+        + 0.001 * 0.40;
+    close(u.per_million_device_messages_usd, per_million, "marginal cost of 1M telemetry messages");
+    close(u.per_million_readings_usd, per_million, "one reading a message");
+    close(u.telemetry_fixed_monthly_usd, 0.0, "the direct path has no fixed cost");
     let requests = 1_460_000.0 + 60_833.333333 + 182_700.0 + 100.0;
     close(
         e.service("AWS Lambda"),

@@ -19,6 +19,7 @@ pub mod report;
 pub mod resources;
 pub mod template;
 pub mod tiers;
+pub mod unit;
 pub mod usage;
 
 pub use error::CostError;
@@ -62,6 +63,9 @@ pub struct Estimate {
     pub warnings: Vec<String>,
     /// Every price used, with its source and date.
     pub prices: Vec<PriceUsed>,
+    /// The telemetry path's marginal and fixed cost (`None` without telemetry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_costs: Option<unit::UnitCosts>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -177,8 +181,20 @@ fn check_keys(file: &str, scope: &str, keys: &[Key], values: &Values) -> Result<
     Ok(())
 }
 
-/// Estimate the monthly cost of `res` under `usage` with `prices`.
+/// Estimate the monthly cost of `res` under `usage` with `prices`, with the telemetry path's unit costs.
 pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Options) -> Result<Estimate, CostError> {
+    let mut e = estimate_once(res, usage, prices, opts)?;
+    e.unit_costs = unit::unit_costs(res, usage, prices, opts, &e)?;
+    Ok(e)
+}
+
+/// One estimate, without unit costs.
+pub(crate) fn estimate_once(
+    res: &Resources,
+    usage: &Usage,
+    prices: &PriceTable,
+    opts: Options,
+) -> Result<Estimate, CostError> {
     check_usage(res, usage)?;
     let reg = Registry;
     let d = opts.devices as f64;
@@ -326,6 +342,7 @@ pub fn estimate(res: &Resources, usage: &Usage, prices: &PriceTable, opts: Optio
         unpriced,
         warnings,
         prices: prices_used,
+        unit_costs: None,
     })
 }
 

@@ -45,6 +45,18 @@ pub const DEVICE_KEYS: &[Key] = &[
     ),
     key("shadow_bytes", 500.0, "bytes of the shadow document (operations metered in 1 KB steps)"),
     key(
+        "shadow_responses_per_update",
+        1.0,
+        "messages the shadow service publishes to the device per update (update/accepted = 1; + documents = 2)",
+    ),
+    key("subscribes_per_connect", 3.0, "MQTT SUBSCRIBE messages a device sends per (re)connect (each metered)"),
+    key("qos1_downlink", 1.0, "1: the device subscribes with QoS 1, so it PUBACKs (a metered message) each delivery"),
+    key(
+        "lifecycle_events_metered",
+        1.0,
+        "1: the connected/disconnected lifecycle events are metered as messages published by the service",
+    ),
+    key(
         "telemetry_retention_days",
         30.0,
         "days telemetry is kept, when the template does not say (TELEMETRY_TTL_DAYS)",

@@ -71,10 +71,23 @@ pub fn render(view: &View, format: Format) -> String {
     }
     let doc = grid::build(view);
     match format {
-        Format::Table => table::render(&doc),
+        Format::Table => table::render(&doc) + &unit_line(view),
         Format::Markdown => markdown::render(&doc),
         _ => csv::render(&doc),
     }
+}
+
+/// The telemetry path's unit costs under a single estimate's table.
+fn unit_line(view: &View) -> String {
+    let View::One(e) = view else { return String::new() };
+    let Some(u) = &e.unit_costs else { return String::new() };
+    format!(
+        "Telemetry path (marginal): {} per million device messages, {} per million readings ({} a message); fixed {} a month\n",
+        fmt_price(u.per_million_device_messages_usd),
+        fmt_price(u.per_million_readings_usd),
+        fmt_qty(u.readings_per_message),
+        fmt_usd(u.telemetry_fixed_monthly_usd),
+    )
 }
 
 /// `3600000` -> `3,600,000` (rounded to a whole number).

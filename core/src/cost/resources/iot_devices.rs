@@ -38,14 +38,31 @@ impl Priced for DeviceFleet {
     }
     fn lines(&self, _r: &Resource, u: &ResourceUsage) -> Vec<Line> {
         let mut lines = vec![Line::new("Connectivity", "iot.connectivity", u.get("monthly_connection_minutes"))];
-        let split = ["_telemetry_messages", "_downlink_messages", "_shadow_messages"].map(|k| u.derived(k));
+        let split = [
+            "_telemetry_messages",
+            "_downlink_messages",
+            "_shadow_messages",
+            "_session_messages",
+            "_puback_messages",
+            "_lifecycle_messages",
+        ]
+        .map(|k| u.derived(k));
         match (u.explicit("monthly_messages"), split) {
-            (None, [Some(t), Some(d), Some(s)]) => {
+            (None, [Some(t), Some(d), Some(s), session, puback, lifecycle]) => {
                 let telemetry =
                     if t == 0.0 { "Telemetry messages (Basic Ingest: not metered)" } else { "Telemetry messages" };
                 lines.push(Line::new(telemetry, "iot.messaging", t));
                 lines.push(Line::new("Downlink messages", "iot.messaging", d));
-                lines.push(Line::new("Shadow response messages", "iot.messaging", s));
+                lines.push(Line::new("Shadow messages (updates, responses, deltas)", "iot.messaging", s));
+                for (name, v) in [
+                    ("CONNECT + SUBSCRIBE per (re)connect", session),
+                    ("PUBACKs from devices (QoS 1)", puback),
+                    ("Lifecycle events", lifecycle),
+                ] {
+                    if let Some(v) = v {
+                        lines.push(Line::new(name, "iot.messaging", v));
+                    }
+                }
             }
             _ => lines.push(Line::new("Messages", "iot.messaging", u.get("monthly_messages"))),
         }
@@ -77,7 +94,7 @@ mod tests {
         );
         assert_eq!(l[0], Line::new("Connectivity", "iot.connectivity", 43_800.0));
         assert_eq!(l[1].name, "Telemetry messages (Basic Ingest: not metered)");
-        assert_eq!(l[3], Line::new("Shadow response messages", "iot.messaging", 2.0));
+        assert_eq!(l[3], Line::new("Shadow messages (updates, responses, deltas)", "iot.messaging", 2.0));
         assert_eq!(l[4], Line::new("Device Shadow operations", "iot.shadow_ops", 4.0));
         let l = lines_of(&DeviceFleet, &r, &[("monthly_messages", 9.0)]);
         assert_eq!(l[1], Line::new("Messages", "iot.messaging", 9.0));
