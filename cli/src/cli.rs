@@ -68,6 +68,9 @@ pub enum Command {
     Estimate(crate::commands::estimate::EstimateArgs),
     /// List the blueprints this version ships
     Blueprints,
+    /// Data-subject requests for one user: export everything, erase everything (with a receipt), re-apply erasures
+    #[command(subcommand)]
+    Gdpr(crate::commands::gdpr::GdprCommand),
     /// Print a shell completion script
     Completions {
         /// The shell

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod config;
 pub mod cost;
 pub mod fleet;
+pub mod gdpr;
 pub mod template;
 
 /// The version of the template set, stamped on every stack (the CLI's own version).

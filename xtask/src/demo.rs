@@ -1,6 +1,6 @@
 //! `cargo xtask demo`: the main job for a new user with no AWS account: set up the tools, build the Lambdas, start
 //! a local moto_server on 127.0.0.1, create a tenant from the default blueprint, `apply --yes` it, show `status`,
-//! say where everything is, and stop the server it started.
+//! seed a few users and export one (`gdpr export`), say where everything is, and stop the server it started.
 //!
 //! Works on a fresh clone: the venv is created when missing ([`ensure_venv`]) and the Lambda zips are built when
 //! `target/lambda-artifacts/manifest.json` is missing or older than the Lambdas' sources. Every step says on stderr
@@ -189,6 +189,31 @@ pub fn run(args: &[String]) -> Result<()> {
     let art = artifacts.display().to_string();
     step(&["apply", "--yes", "--artifacts", &art])?;
     step(&["status"])?;
+    // GDPR: a few users with owned and shared nodes (moto's CloudFormation makes no user pool: seed creates one),
+    // then one of them exported
+    eprintln!(
+        "\n$ cargo xtask seed --users 3 --nodes-per-user 2 --telemetry-per-node 20 --shares 1 --create-user-pool"
+    );
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let seeded = timed("seed", || {
+        crate::seed::seed_tenant(&crate::seed::Args {
+            config: dir.join("rainmaker.yaml"),
+            users: 3,
+            nodes_per_user: 2,
+            telemetry_per_node: 20,
+            shares: 1,
+            endpoint_url: Some(moto.endpoint.clone()),
+            user_pool_id: None,
+            create_user_pool: true,
+            json: true,
+        })
+    })?;
+    let pool = seeded["user_pool_id"].as_str().context("seed returned no user pool")?.to_string();
+    let user = seeded["users"][0]["user_id"].as_str().context("seed returned no user")?.to_string();
+    let export = dir.join("gdpr-export-demo.zip");
+    let export_arg = export.display().to_string();
+    step(&["gdpr", "export", "--user", &user, "--user-pool-id", &pool, "--out", &export_arg, "--force"])?;
     let state = dir.join(".rainmaker").join(TENANT);
     eprintln!("\ndemo: the tenant lives in {}", dir.display());
     eprintln!("  config        {}", dir.join("rainmaker.yaml").display());
@@ -196,6 +221,7 @@ pub fn run(args: &[String]) -> Result<()> {
     eprintln!("  lambda zips   {art}");
     eprintln!("  outputs       {}", state.join("outputs.json").display());
     eprintln!("  claim cert    {} (key: claim.private.key, mode 0600)", state.join("claim.cert.pem").display());
+    eprintln!("  gdpr export   {} (user {user}; `unzip -l` it)", export.display());
     eprintln!("  moto log      {}", moto.log.display());
     eprintln!("(the local AWS stand-in stops now; everything deployed into it goes with it)");
     drop(moto);

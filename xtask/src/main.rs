@@ -5,6 +5,7 @@ mod codegen;
 mod demo;
 mod lambdas;
 mod prices;
+mod seed;
 mod test;
 mod util;
 
@@ -20,6 +21,7 @@ tasks:
   lambdas    build every runtime Lambda with cargo lambda (arm64 zips + manifest.json)
   bench      run the criterion benchmarks and print what they measured
   prices     refresh the embedded price table from an AWS Price List bulk JSON file
+  seed       fill a deployed tenant with users, nodes, shares and telemetry (--config FILE --users N ...)
 ";
 
 fn main() {
@@ -40,6 +42,7 @@ fn run() -> Result<()> {
         "lambdas" => lambdas::run(&rest),
         "bench" => bench::run(&rest),
         "prices" => prices::run(&rest),
+        "seed" => seed::run(&rest),
         "" | "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

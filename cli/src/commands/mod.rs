@@ -4,6 +4,7 @@ pub mod apply;
 pub mod blueprints;
 pub mod destroy;
 pub mod estimate;
+pub mod gdpr;
 pub mod init;
 pub mod plan;
 pub mod render;
@@ -23,6 +24,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Validate(args) => validate::run(g, &args),
         Command::Estimate(args) => estimate::run(g, &args),
         Command::Blueprints => blueprints::run(g),
+        Command::Gdpr(cmd) => gdpr::run(g, &cmd),
         Command::Plan(args) => plan::run(g, &args),
         Command::Apply(args) => apply::run(g, &args),
         Command::Status(args) => status::run(g, &args),

@@ -1,7 +1,7 @@
 //! Deploy lifecycle tests: against moto through the real SDK (`moto`), the commands as a user runs them (`cli`),
 //! and replayed real-AWS responses (`replay`).
 
-mod cli;
+pub mod cli;
 pub mod fixtures;
 mod interrupt;
 mod moto;

@@ -4,6 +4,7 @@ mod commands;
 mod contract;
 mod deploy;
 mod estimate;
+mod gdpr;
 mod install;
 mod support;
 mod templates;

@@ -16,6 +16,8 @@ pub mod time;
 
 #[cfg(feature = "dynamodb")]
 pub mod ddb;
+#[cfg(feature = "dynamodb")]
+pub mod unbind;
 
 pub use error::{ErrorCode, ModelError};
 pub use items::{BindingRequest, Node, Role, SerialAllowlistEntry, Telemetry, User, UserNode};

@@ -1,0 +1,183 @@
+//! The sources of personal data an export reads and an erase clears, and which data-model tables they cover.
+//!
+//! **Invariant:** every table of the data model appears in [`TABLES`], either with the export sources and erase
+//! steps that cover it or with the reason it holds no personal data. A CLI test lists the model's tables and the
+//! rendered template's tables and fails when one is missing, so a new table cannot ship without a decision here.
+
+use super::plan::Step;
+use serde::Serialize;
+
+/// One source of the export (one file, or one directory for telemetry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Cognito,
+    Users,
+    Memberships,
+    Nodes,
+    Things,
+    Shadows,
+    Telemetry,
+    BindingRequests,
+}
+
+impl Source {
+    /// Every source, in archive order.
+    pub const ALL: [Source; 8] = [
+        Source::Cognito,
+        Source::Users,
+        Source::Memberships,
+        Source::Nodes,
+        Source::Things,
+        Source::Shadows,
+        Source::Telemetry,
+        Source::BindingRequests,
+    ];
+
+    /// Stable name (manifest, receipt, progress).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Source::Cognito => "cognito",
+            Source::Users => "users",
+            Source::Memberships => "memberships",
+            Source::Nodes => "nodes",
+            Source::Things => "things",
+            Source::Shadows => "shadows",
+            Source::Telemetry => "telemetry",
+            Source::BindingRequests => "binding_requests",
+        }
+    }
+
+    /// Path in the archive (`telemetry/` holds one `<node>.ndjson` per owned node).
+    pub const fn path(self) -> &'static str {
+        match self {
+            Source::Cognito => "cognito.json",
+            Source::Users => "users.json",
+            Source::Memberships => "memberships.json",
+            Source::Nodes => "nodes.json",
+            Source::Things => "things.json",
+            Source::Shadows => "shadows.json",
+            Source::Telemetry => "telemetry/",
+            Source::BindingRequests => "binding_requests.json",
+        }
+    }
+
+    /// Where the data lives and how it is read (no table scan anywhere).
+    pub const fn origin(self) -> &'static str {
+        match self {
+            Source::Cognito => "Cognito user pool: ListUsers (filter on sub or email), AdminGetUser",
+            Source::Users => "DynamoDB users table: GetItem by user_id",
+            Source::Memberships => {
+                "DynamoDB user_nodes table: Query by user_id; grants given counted with Query on the by-node index"
+            }
+            Source::Nodes => "DynamoDB nodes table: Query on the by-owner index (owner_id)",
+            Source::Things => "IoT registry: DescribeThing per owned node",
+            Source::Shadows => {
+                "IoT device shadow: GetThingShadow (classic) and ListNamedShadowsForThing + GetThingShadow"
+            }
+            Source::Telemetry => "DynamoDB telemetry table: Query by node_id with ts from the start of the ownership",
+            Source::BindingRequests => "DynamoDB binding_requests table: Query on the by-user index (user_id)",
+        }
+    }
+
+    /// What the file holds, for README.txt.
+    pub const fn describes(self) -> &'static str {
+        match self {
+            Source::Cognito => {
+                "your sign-in account: username, attributes (sub = your user id, email, ...), status, enabled, \
+                 created and last modified times, MFA settings"
+            }
+            Source::Users => "your profile row: user_id, email (as last seen at sign-in), created_at (ms since epoch)",
+            Source::Memberships => {
+                "your grants: for each node you own or that was shared with you, node_id, role (owner | shared) and \
+                 granted_at; for nodes you own, how many other users you shared them with (a count, never their ids)"
+            }
+            Source::Nodes => {
+                "the nodes (devices) you own: node_id, serial, connected, presence_at, last_seen_at, provisioned_at"
+            }
+            Source::Things => "the IoT registry entries of your nodes: thing name, type, attributes, version",
+            Source::Shadows => {
+                "the device shadows of your nodes: the classic shadow and every named shadow (reported and desired \
+                 state, metadata, version)"
+            }
+            Source::Telemetry => {
+                "one file per node you own, one JSON object per line: ts (reading time, ms), params (what the device \
+                 reported), received_at, expires_at (when it is deleted automatically, s), msg_id"
+            }
+            Source::BindingRequests => {
+                "the binding codes you requested and not yet used: binding_code, node_id, created_at, expires_at"
+            }
+        }
+    }
+}
+
+/// How one table is covered: the export sources reading it and the erase steps clearing it, or why neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableCoverage {
+    /// The table's name suffix in the data model (`rm-<tenant>-<suffix>`).
+    pub table: &'static str,
+    pub export: &'static [Source],
+    pub erase: &'static [Step],
+    /// Why a table with no export or erase holds no personal data.
+    pub excluded: Option<&'static str>,
+}
+
+/// Every table of the data model (`rainmaker_model::Table::ALL`, by suffix).
+pub const TABLES: &[TableCoverage] = &[
+    TableCoverage { table: "users", export: &[Source::Users], erase: &[Step::DeleteUserItem], excluded: None },
+    TableCoverage { table: "nodes", export: &[Source::Nodes], erase: &[Step::Unbind], excluded: None },
+    TableCoverage {
+        table: "user-nodes",
+        export: &[Source::Memberships],
+        erase: &[Step::RemoveGrantsToUser, Step::RemoveGrantsToOthers, Step::Unbind, Step::DeleteGrants],
+        excluded: None,
+    },
+    TableCoverage { table: "telemetry", export: &[Source::Telemetry], erase: &[Step::DeleteTelemetry], excluded: None },
+    TableCoverage {
+        table: "binding-requests",
+        export: &[Source::BindingRequests],
+        erase: &[Step::DeleteBindingRequests],
+        excluded: None,
+    },
+    TableCoverage {
+        table: "serial-allowlist",
+        export: &[],
+        erase: &[],
+        excluded: Some(
+            "the maker's list of device serials allowed to provision (serial, provisioned, certificate_id): it names \
+             devices, never a user, and is not linked to one",
+        ),
+    },
+];
+
+/// The coverage of a table by suffix.
+pub fn coverage(table: &str) -> Option<&'static TableCoverage> {
+    TABLES.iter().find(|t| t.table == table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_is_covered_or_excluded_with_a_reason() {
+        for t in TABLES {
+            let covered = !t.export.is_empty() && !t.erase.is_empty();
+            assert!(covered ^ t.excluded.is_some(), "{}: covered by both or neither", t.table);
+        }
+    }
+
+    #[test]
+    fn every_source_is_exported_from_somewhere_and_paths_are_unique() {
+        let outside_tables = [Source::Cognito, Source::Things, Source::Shadows];
+        for s in Source::ALL {
+            let from_table = TABLES.iter().any(|t| t.export.contains(&s));
+            assert!(from_table || outside_tables.contains(&s), "{s:?} is read from no table");
+        }
+        let mut paths: Vec<_> = Source::ALL.iter().map(|s| s.path()).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), Source::ALL.len());
+        assert!(Source::ALL.iter().all(|s| !s.origin().contains("Scan")), "no source is read by a table scan");
+    }
+}
