@@ -1,5 +1,6 @@
-//! `cargo xtask bench [--no-criterion] [--no-cold-start]`: run every criterion benchmark (the runtime Lambdas'
-//! against a local moto_server, the CLI's estimate and deploy overhead without network), then print their
+//! `cargo xtask bench [--no-criterion] [--no-cold-start] [--no-gdpr]`: run every criterion benchmark (the runtime
+//! Lambdas' against a local moto_server, the CLI's estimate and deploy overhead without network) and the
+//! `gdpr_export` benchmark (10k vs 100k telemetry items against moto: wall time, items/s, peak memory), then print their
 //! results, the zip sizes from `cargo xtask lambdas`, and the cold-start time of each function binary (see
 //! [`coldstart`]).
 
@@ -20,9 +21,9 @@ const BENCHED: [(&str, &str, &str); 4] = [
 ];
 
 pub fn run(args: &[String]) -> Result<()> {
-    let known = ["--no-criterion", "--no-cold-start"];
+    let known = ["--no-criterion", "--no-cold-start", "--no-gdpr"];
     if let Some(other) = args.iter().find(|a| !known.contains(&a.as_str())) {
-        bail!("unknown argument `{other}` (usage: cargo xtask bench [--no-criterion] [--no-cold-start])");
+        bail!("unknown argument `{other}` (usage: cargo xtask bench [--no-criterion] [--no-cold-start] [--no-gdpr])");
     }
     ensure_venv()?;
     if !args.iter().any(|a| a == "--no-criterion") {
@@ -33,6 +34,12 @@ pub fn run(args: &[String]) -> Result<()> {
             run_cmd(&mut cmd).context("cargo bench")?;
         }
         print_criterion(&target_dir().join("criterion"))?;
+    }
+    if !args.iter().any(|a| a == "--no-gdpr") {
+        // not criterion: one export of 10k and one of 100k telemetry items against moto, printed as measured
+        let mut cmd = cargo();
+        cmd.env("PATH", path_with_venv()).args(["bench", "--package", "rainmaker-deploy", "--bench", "gdpr_export"]);
+        run_cmd(&mut cmd).context("cargo bench --bench gdpr_export")?;
     }
     print_zip_sizes();
     if !args.iter().any(|a| a == "--no-cold-start") {

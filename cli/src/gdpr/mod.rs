@@ -6,10 +6,13 @@
 //! outputs (`resources.rs`), never from guessed names.
 
 pub mod archive;
+pub mod erase;
 mod error;
 pub mod export;
+pub mod journal;
 pub mod progress;
 pub mod read;
+pub mod reapply;
 pub mod resources;
 pub mod seed;
 pub mod user;

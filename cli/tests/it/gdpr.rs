@@ -267,3 +267,275 @@ fn every_table_is_covered_by_export_and_erase() {
         );
     }
 }
+
+/// The archive without the export time (the only part that may differ between two exports of the same data).
+pub fn without_time(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    let mut m = json(&files, "manifest.json");
+    assert!(m["exported_at"].is_string());
+    m["exported_at"] = serde_json::Value::Null;
+    files.insert("manifest.json".into(), serde_json::to_vec(&m).unwrap());
+    let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
+    let cut: Vec<&str> = readme.lines().filter(|l| !l.contains(", exported ")).collect();
+    files.insert("README.txt".into(), cut.join("\n").into_bytes());
+    files
+}
+
+/// Every user's export without the time; `skip` (an erased user) gets an empty map.
+fn exports(f: &Fixture, tag: &str, skip: Option<usize>) -> Vec<BTreeMap<String, Vec<u8>>> {
+    let one = |(i, u): (usize, &seed::SeededUser)| match skip == Some(i) {
+        true => BTreeMap::new(),
+        false => without_time(export(f, &u.user_id, &format!("{tag}-{i}.zip"))),
+    };
+    f.seed.users.iter().enumerate().map(one).collect()
+}
+
+fn set_json(files: &mut BTreeMap<String, Vec<u8>>, name: &str, v: &serde_json::Value) {
+    let mut text = serde_json::to_vec_pretty(v).unwrap();
+    text.push(b'\n');
+    files.insert(name.into(), text);
+}
+
+/// memberships.json changed as `edit` says; the manifest entry of memberships.json follows (bytes, SHA-256).
+fn expect_memberships(files: &mut BTreeMap<String, Vec<u8>>, edit: impl FnOnce(&mut Vec<serde_json::Value>)) {
+    let mut m = json(files, "memberships.json");
+    edit(m.as_array_mut().unwrap());
+    set_json(files, "memberships.json", &m);
+    let bytes = files["memberships.json"].clone();
+    let mut manifest = json(files, "manifest.json");
+    let n = m.as_array().unwrap().len();
+    for e in manifest["files"].as_array_mut().unwrap() {
+        if e["path"] == "memberships.json" {
+            use sha2::Digest;
+            e["bytes"] = bytes.len().into();
+            e["sha256"] = hex::encode(sha2::Sha256::digest(&bytes)).into();
+            e["items"] = n.into();
+        }
+    }
+    for e in manifest["sources"].as_array_mut().unwrap() {
+        if e["source"] == "memberships" {
+            e["items"] = n.into();
+        }
+    }
+    files.insert("manifest.json".into(), serde_json::to_vec(&manifest).unwrap());
+}
+
+async fn user_in_pool(f: &Fixture, sub: &str) -> bool {
+    let out =
+        f.clients.cognito.list_users().user_pool_id(&f.pool).filter(format!("sub = \"{sub}\"")).send().await.unwrap();
+    !out.users().is_empty()
+}
+
+async fn telemetry_left(f: &Fixture, node: &str) -> usize {
+    let out = f
+        .clients
+        .ddb
+        .query()
+        .table_name(&f.resources.tables.telemetry)
+        .key_condition_expression("node_id = :n")
+        .expression_attribute_values(":n", rainmaker_model::ddb::s(node))
+        .send()
+        .await
+        .unwrap();
+    out.count() as usize
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_erases_a_restore() {
+    // four users; user i shares their first node with user i+1: erasing user 1 concerns user 0 (shared with 1)
+    // and user 2 (got a share from 1), and not user 3
+    let f = fixture("ge", opts(4, 2, 40, 1)).await;
+    let victim = f.seed.users[1].clone();
+    let before = exports(&f, "before", None);
+
+    // --dry-run: lists the plan, changes nothing, stores nothing
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    for step in [
+        "sign_out",
+        "remove_grants_to_user",
+        "remove_grants_to_others",
+        "delete_telemetry",
+        "reset_shadow",
+        "unbind",
+        "delete_binding_requests",
+        "delete_user_item",
+        "delete_cognito_user",
+        "verify",
+    ] {
+        assert!(r.stdout.contains(step), "{step} missing from the dry run: {}", r.stdout);
+    }
+    assert!(r.stdout.contains("(40 items)"), "{}", r.stdout);
+    assert!(r.stdout.contains(&victim.owned_nodes[0]), "keys on the terminal: {}", r.stdout);
+    assert!(!f.path(".rainmaker/").join(format!("{}/gdpr", f.resources.tenant)).exists(), "a dry run stores nothing");
+    assert_eq!(exports(&f, "dry", None), before, "a dry run changed something");
+
+    // without --yes and without a terminal: refused, nothing done
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(user_in_pool(&f, &victim.user_id).await);
+
+    let receipt_file = f.path("receipt.json");
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--yes", "--receipt", receipt_file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let receipt: serde_json::Value = serde_json::from_slice(&std::fs::read(&receipt_file).unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&receipt_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let count = |step: &str| {
+        receipt["steps"].as_array().unwrap().iter().find(|s| s["step"] == step).map(|s| s["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("delete_telemetry"), Some(80));
+    assert_eq!(count("remove_grants_to_user"), Some(1));
+    assert_eq!(count("remove_grants_to_others"), Some(1));
+    assert_eq!(count("reset_shadow"), Some(4), "classic + named on two nodes");
+    assert_eq!(count("delete_binding_requests"), Some(1));
+    assert_eq!(count("delete_user_item"), Some(1));
+    assert_eq!(count("delete_cognito_user"), Some(1));
+    assert!(receipt["finished_at"].is_string());
+    let text = receipt.to_string();
+    for plain in
+        [&victim.user_id, &victim.email, &victim.owned_nodes[0], &victim.owned_nodes[1], &victim.binding_request_node]
+    {
+        assert!(!text.contains(plain.as_str()), "{plain} in the receipt");
+    }
+    assert!(text.contains("35 days") && text.contains("point-in-time"), "residual windows stated: {text}");
+
+    // nothing of the victim is left: unknown now, nodes unbound, shadows gone, the devices still registered
+    let r = f.run(&["gdpr", "export", "--user", &victim.user_id, "--out", f.path("gone.zip").to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(!user_in_pool(&f, &victim.user_id).await);
+    for n in &victim.owned_nodes {
+        let item = f
+            .clients
+            .ddb
+            .get_item()
+            .table_name(&f.resources.tables.nodes)
+            .key("node_id", rainmaker_model::ddb::s(n))
+            .send()
+            .await
+            .unwrap();
+        let item = item.item().expect("the node item stays (the device is the maker's)");
+        assert!(!item.contains_key("owner_id"), "{n} unbound");
+        assert_eq!(telemetry_left(&f, n).await, 0);
+        f.clients.iot.describe_thing().thing_name(n).send().await.expect("the thing stays provisioned");
+        assert!(f.clients.iotdata.get_thing_shadow().thing_name(n).send().await.is_err(), "{n}'s shadow is deleted");
+    }
+
+    // every other user's export: user 3 byte-identical; users 0 and 2 only lose what concerned the victim
+    let after = exports(&f, "after", Some(1));
+    let mut want = before.clone();
+    let shared_node = f.seed.users[0].owned_nodes[0].clone();
+    expect_memberships(&mut want[0], |m| {
+        for g in m.iter_mut().filter(|g| g["node_id"] == shared_node.as_str()) {
+            g["shared_with"] = 0.into();
+        }
+    });
+    let victims_node = victim.owned_nodes[0].clone();
+    expect_memberships(&mut want[2], |m| m.retain(|g| g["node_id"] != victims_node.as_str()));
+    for i in [0, 2, 3] {
+        assert_eq!(after[i], want[i], "user {i}'s export changed beyond what concerned the erased user");
+    }
+    assert_eq!(after[3], before[3], "an unrelated user's export is byte-identical");
+
+    // run again: the earlier receipt, exit 0
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(
+        r.stdout.contains("erased before") && r.stdout.contains(receipt["receipt_id"].as_str().unwrap()),
+        "{}",
+        r.stdout
+    );
+
+    // a restore brings the victim's items back: reapply deletes them again, and keeps a later owner's readings
+    let t = &f.resources.tables;
+    let put = |table: &str, item: rainmaker_model::ddb::Item| {
+        f.clients.ddb.put_item().table_name(table).set_item(Some(item)).send()
+    };
+    let user =
+        rainmaker_model::User { user_id: victim.user_id.clone(), email: Some(victim.email.clone()), created_at: 1 };
+    put(&t.users, rainmaker_model::ddb::to_item(&user).unwrap()).await.unwrap();
+    let grant = rainmaker_model::UserNode {
+        user_id: victim.user_id.clone(),
+        node_id: f.seed.users[0].owned_nodes[0].clone(),
+        role: rainmaker_model::Role::Shared,
+        granted_by: f.seed.users[0].user_id.clone(),
+        granted_at: 5,
+    };
+    put(&t.user_nodes, rainmaker_model::ddb::to_item(&grant).unwrap()).await.unwrap();
+    let windows = receipt["telemetry"].as_array().unwrap();
+    let since = windows[0]["since_ts"].as_i64().unwrap();
+    let until = windows.iter().map(|w| w["until_ms"].as_i64().unwrap()).max().unwrap();
+    let reading = |ts: i64| rainmaker_model::Telemetry {
+        node_id: victims_node.clone(),
+        ts,
+        params: serde_json::Map::new(),
+        received_at: ts,
+        expires_at: 4_000_000_000,
+        msg_id: None,
+    };
+    put(&t.telemetry, rainmaker_model::ddb::to_item(&reading(since + 1000)).unwrap()).await.unwrap();
+    put(&t.telemetry, rainmaker_model::ddb::to_item(&reading(until + 60_000)).unwrap()).await.unwrap();
+    let erasures = f.path(&format!(".rainmaker/{}/gdpr/erasures", f.resources.tenant));
+    let r = f.run(&["gdpr", "reapply", "--receipts", erasures.to_str().unwrap(), "--yes", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let rep: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (rep["users"].as_u64(), rep["grants"].as_u64(), rep["telemetry"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{rep}"
+    );
+    assert_eq!(telemetry_left(&f, &victims_node).await, 1, "the reading after the erase is another owner's");
+    assert_eq!(exports(&f, "reapplied", Some(1))[3], before[3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_killed_half_way_then_run_again_finishes() {
+    use std::io::BufRead;
+    let f = fixture("gk", opts(2, 3, 1500, 1)).await;
+    let victim = f.seed.users[0].clone();
+    let config = f.path("rainmaker.yaml");
+    let mut child = crate::deploy::cli::aws_cmd(f.dir.path(), &f.endpoint)
+        .args(["--config", config.to_str().unwrap(), "--no-progress", "gdpr", "erase", "--user", &victim.user_id])
+        .args(["--yes", "--user-pool-id", &f.pool])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let second = format!("erase: delete_telemetry {}", victim.owned_nodes[1]);
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line == second {
+            child.kill().unwrap(); // SIGKILL
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed: {status:?}\n{}", seen.join("\n"));
+    // half-way: the first node's telemetry is gone, the last node's and the Cognito user are still there
+    assert_eq!(telemetry_left(&f, &victim.owned_nodes[0]).await, 0, "{}", seen.join("\n"));
+    assert_eq!(telemetry_left(&f, &victim.owned_nodes[2]).await, 1500);
+    assert!(user_in_pool(&f, &victim.user_id).await, "the Cognito user goes last");
+
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--yes", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["resumed"], true, "{out}");
+    let deleted = out["receipt"]["steps"].as_array().unwrap().iter().find(|s| s["step"] == "delete_telemetry").unwrap()
+        ["count"]
+        .as_u64()
+        .unwrap();
+    assert!((4500 - 25..=4500).contains(&deleted), "counts over both runs: {deleted}");
+    for n in &victim.owned_nodes {
+        assert_eq!(telemetry_left(&f, n).await, 0, "{n}");
+    }
+    assert!(!user_in_pool(&f, &victim.user_id).await);
+    let r = f.run(&["gdpr", "export", "--user", &victim.user_id, "--out", f.path("x.zip").to_str().unwrap()]);
+    assert_eq!(r.code, 1, "nothing left: {}", r.transcript());
+    // the other user still has all of theirs
+    let other = export(&f, &f.seed.users[1].user_id, "other.zip");
+    assert_eq!(json(&other, "nodes.json").as_array().unwrap().len(), 3);
+}

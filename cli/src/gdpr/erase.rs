@@ -1,0 +1,435 @@
+//! `gdpr erase`: every item about one user deleted, in the order of `rainmaker_core::gdpr::plan`, each step
+//! idempotent; a journal after every step so a killed erase resumes; a receipt of keyed hashes at the end.
+
+use super::error::sdk;
+use super::read::{self, str_of};
+use super::user::{self, UserRef};
+use super::{journal, GdprClients, GdprError, Report, Resources};
+use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
+use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
+use rainmaker_core::gdpr::plan::{self, classify_grants, Action, Inventory, OwnedNode, Step};
+use rainmaker_core::gdpr::{isolate, receipt, Receipt};
+use rainmaker_model::attr;
+use rainmaker_model::ddb::{s, Item};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to erase.
+#[derive(Debug, Clone)]
+pub struct EraseOptions {
+    pub dry_run: bool,
+    pub revoke_devices: bool,
+    /// Also write the receipt here (mode 0600).
+    pub receipt: Option<PathBuf>,
+    /// `<config dir>/.rainmaker/<tenant>`: the receipt key and the journals.
+    pub state_dir: PathBuf,
+}
+
+/// What an erase did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum EraseOutcome {
+    /// `--dry-run`: the plan, with plain keys (shown, never stored).
+    DryRun { user_id: String, actions: Vec<Action> },
+    /// Erased now (`resumed`: an interrupted erase was finished), or earlier (`already`).
+    Erased { receipt: Box<Receipt>, journal: PathBuf, resumed: bool, already: bool },
+}
+
+/// Everything about `user_id` the erase would touch (key queries only).
+pub async fn inventory(
+    c: &GdprClients,
+    r: &Resources,
+    user_id: &str,
+    cognito_username: Option<String>,
+) -> Result<Inventory, GdprError> {
+    let user_item = read::user_item(c, r, user_id).await?.is_some();
+    let grants: Vec<isolate::Grant> = read::grants(c, r, user_id).await?.iter().map(read::grant).collect();
+    let nodes = read::owned_nodes(c, r, user_id).await?;
+    let owned_ids: Vec<String> = nodes.iter().map(|n| str_of(n, attr::NODE_ID)).collect();
+    let mut owned = Vec::new();
+    for id in &owned_ids {
+        let owner_since = grants.iter().find(|g| g.node_id == *id && g.role == "owner").and_then(|g| g.granted_at);
+        let since = isolate::telemetry_since(owner_since);
+        let users = rainmaker_model::unbind::grants_of(&c.ddb, &r.tables, id).await.map_err(GdprError::unbind)?;
+        owned.push(OwnedNode {
+            node_id: id.clone(),
+            telemetry_since: since,
+            telemetry_items: read::count_telemetry(c, r, id, since).await?,
+            shared_with: users.into_iter().filter(|u| u != user_id).collect(),
+            shadows: read::shadow_names(c, id).await?,
+        });
+    }
+    let (shared_with_user, other_grants) = classify_grants(&grants, &owned_ids);
+    let binding_codes =
+        read::binding_requests(c, r, user_id).await?.iter().map(|i| str_of(i, attr::BINDING_CODE)).collect();
+    Ok(Inventory {
+        user_id: user_id.into(),
+        cognito_username,
+        user_item,
+        shared_with_user,
+        owned,
+        other_grants,
+        binding_codes,
+    })
+}
+
+/// Erase `who`. `confirm` sees the plan and says whether to go on (the command asks, or `--yes` says yes).
+pub async fn erase(
+    c: &GdprClients,
+    r: &Resources,
+    who: &UserRef,
+    o: &EraseOptions,
+    confirm: &dyn Fn(&[Action]) -> bool,
+    progress: &dyn Report,
+) -> Result<EraseOutcome, GdprError> {
+    let pool_user = user::find(c, r, who).await?;
+    let user_id = match (&pool_user, who) {
+        (Some(u), _) => u.sub.clone(),
+        (None, UserRef::Sub(s)) => s.clone(),
+        (None, UserRef::Email(e)) => {
+            return Err(GdprError::UnknownUser {
+                user: e.clone(),
+                tenant: r.tenant.clone(),
+                user_pool: format!(
+                    "{} (an erased user's email is gone with the account: pass --user SUB to see its receipt)",
+                    r.user_pool_id
+                ),
+            })
+        }
+    };
+    let secret = journal::secret(&o.state_dir, !o.dry_run)?;
+    let earlier = match &secret {
+        Some(k) => {
+            let path = journal::journal_path(&o.state_dir, &receipt::subject(k, &user_id));
+            journal::load(&path)?.map(|j| (j, path))
+        }
+        None => None,
+    };
+    if let Some((j, path)) = &earlier {
+        if j.finished_at.is_some() {
+            if let Some(copy) = &o.receipt {
+                journal::save(copy, j)?;
+            }
+            return Ok(EraseOutcome::Erased {
+                receipt: Box::new(j.clone()),
+                journal: path.clone(),
+                resumed: false,
+                already: true,
+            });
+        }
+    }
+    let inv = inventory(c, r, &user_id, pool_user.as_ref().map(|u| u.username.clone())).await?;
+    if inv.is_empty() && earlier.is_none() {
+        return Err(GdprError::UnknownUser {
+            user: user_id,
+            tenant: r.tenant.clone(),
+            user_pool: r.user_pool_id.clone(),
+        });
+    }
+    let actions = plan::plan(&inv, o.revoke_devices);
+    if o.dry_run {
+        return Ok(EraseOutcome::DryRun { user_id, actions });
+    }
+    if !confirm(&actions) {
+        return Err(GdprError::usage(
+            "--yes",
+            "the erase was not confirmed; nothing was changed",
+            "answer y, or pass --yes",
+        ));
+    }
+    let secret = secret.ok_or_else(|| GdprError::io("the receipt key", "missing after creation"))?;
+    let subject = receipt::subject(&secret, &user_id);
+    let path = journal::journal_path(&o.state_dir, &subject);
+    let resumed = earlier.is_some();
+    let mut rec = match earlier {
+        Some((j, _)) => j,
+        None => Receipt::start(
+            new_receipt_id()?,
+            &r.tenant,
+            &r.region,
+            env!("CARGO_PKG_VERSION"),
+            r.template_version.clone(),
+            subject,
+            super::now_rfc3339(),
+            o.revoke_devices,
+            &r.retention,
+        ),
+    };
+    journal::save(&path, &rec)?;
+    if resumed {
+        progress.line("erase: resuming an interrupted erase of this user");
+    }
+    for a in &actions {
+        let label = match &a.node_id {
+            Some(n) => format!("erase: {} {n}", a.step.name()),
+            None => format!("erase: {}", a.step.name()),
+        };
+        progress.line(&label);
+        let count = match a.step {
+            Step::Verify => {
+                let again = user::find(c, r, &UserRef::Sub(user_id.clone())).await?.map(|u| u.username);
+                let left = inventory(c, r, &user_id, again).await?;
+                if !left.is_empty() {
+                    return Err(GdprError::Leftovers { left: leftovers(&left) });
+                }
+                0
+            }
+            Step::DeleteTelemetry => {
+                // recorded batch by batch, so a kill loses at most one batch (25 items) from the counts
+                let node = a.node_id.as_deref().unwrap_or_default();
+                let since = inv.owned.iter().find(|n| n.node_id == node).map(|n| n.telemetry_since).unwrap_or(0);
+                let mut sink = |rec: &mut Receipt, n: u64| -> Result<(), GdprError> {
+                    rec.record_telemetry(&secret, node, since, super::now_ms(), n);
+                    rec.record(&secret, &user_id, a, n);
+                    journal::save(&path, rec)
+                };
+                delete_telemetry(c, r, node, since, &mut rec, &mut sink, progress).await?;
+                continue;
+            }
+            _ => execute(c, r, &user_id, a).await?,
+        };
+        rec.record(&secret, &user_id, a, count);
+        journal::save(&path, &rec)?;
+    }
+    rec.finished_at = Some(super::now_rfc3339());
+    journal::save(&path, &rec)?;
+    if let Some(copy) = &o.receipt {
+        journal::save(copy, &rec)?;
+    }
+    Ok(EraseOutcome::Erased { receipt: Box::new(rec), journal: path, resumed, already: false })
+}
+
+fn leftovers(inv: &Inventory) -> String {
+    let mut parts = Vec::new();
+    if inv.cognito_username.is_some() {
+        parts.push("the Cognito user".to_string());
+    }
+    if inv.user_item {
+        parts.push("the users item".into());
+    }
+    let grants = inv.shared_with_user.len() + inv.other_grants.len();
+    if grants > 0 {
+        parts.push(format!("{grants} grants"));
+    }
+    if !inv.owned.is_empty() {
+        parts.push(format!("{} owned nodes", inv.owned.len()));
+    }
+    if !inv.binding_codes.is_empty() {
+        parts.push(format!("{} binding requests", inv.binding_codes.len()));
+    }
+    parts.join(", ")
+}
+
+fn new_receipt_id() -> Result<String, GdprError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| GdprError::io("receipt id", e))?;
+    Ok(hex::encode(b))
+}
+
+/// Delete one item; `true` when it existed.
+async fn delete(
+    c: &GdprClients,
+    table: &str,
+    key: &[(&'static str, &str)],
+    condition: Option<(&str, &'static str, &str)>,
+) -> Result<bool, GdprError> {
+    let mut req = c.ddb.delete_item().table_name(table).return_values(ReturnValue::AllOld);
+    for (k, v) in key {
+        req = req.key(*k, s(*v));
+    }
+    if let Some((expr, name, value)) = condition {
+        req = req
+            .condition_expression(expr)
+            .expression_attribute_names("#c", name)
+            .expression_attribute_values(":c", s(value));
+    }
+    match req.send().await {
+        Ok(out) => Ok(out.attributes().is_some_and(|a| !a.is_empty())),
+        Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(sdk("DynamoDB DeleteItem")(e)),
+    }
+}
+
+async fn execute(c: &GdprClients, r: &Resources, user_id: &str, a: &Action) -> Result<u64, GdprError> {
+    let node = a.node_id.as_deref().unwrap_or_default();
+    let t = &r.tables;
+    let mut n = 0u64;
+    match a.step {
+        Step::SignOut => {
+            for u in &a.keys {
+                match c.cognito.admin_user_global_sign_out().user_pool_id(&r.user_pool_id).username(u).send().await {
+                    Ok(_) => n += 1,
+                    Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => {}
+                    Err(e) => return Err(sdk("Cognito AdminUserGlobalSignOut")(e)),
+                }
+            }
+        }
+        Step::RemoveGrantsToUser => {
+            for nd in &a.keys {
+                let shared = Some(("#c = :c", attr::ROLE, "shared"));
+                n += u64::from(
+                    delete(c, &t.user_nodes, &[(attr::USER_ID, user_id), (attr::NODE_ID, nd)], shared).await?,
+                );
+            }
+        }
+        Step::RemoveGrantsToOthers => {
+            for u in &a.keys {
+                let shared = Some(("#c = :c", attr::ROLE, "shared"));
+                n += u64::from(delete(c, &t.user_nodes, &[(attr::USER_ID, u), (attr::NODE_ID, node)], shared).await?);
+            }
+        }
+        Step::ResetShadow => {
+            for name in &a.keys {
+                let shadow = (name != "(classic)").then(|| name.clone());
+                match c.iotdata.delete_thing_shadow().thing_name(node).set_shadow_name(shadow).send().await {
+                    Ok(_) => n += 1,
+                    Err(e) if e.code() == Some("ResourceNotFoundException") => {}
+                    Err(e) => return Err(sdk("IoT DeleteThingShadow")(e)),
+                }
+            }
+        }
+        Step::RevokeDevice => n = revoke(c, node).await?,
+        Step::Unbind => {
+            let u = rainmaker_model::unbind::unbind(&c.ddb, t, node, user_id).await.map_err(GdprError::unbind)?;
+            n = u.removed_grants.len() as u64 + u64::from(u.cleared_owner);
+        }
+        Step::DeleteBindingRequests => {
+            for code in &a.keys {
+                let mine = Some(("#c = :c", attr::USER_ID, user_id));
+                n += u64::from(delete(c, &t.binding_requests, &[(attr::BINDING_CODE, code)], mine).await?);
+            }
+        }
+        Step::DeleteGrants => {
+            for nd in &a.keys {
+                n += u64::from(delete(c, &t.user_nodes, &[(attr::USER_ID, user_id), (attr::NODE_ID, nd)], None).await?);
+            }
+        }
+        Step::DeleteUserItem => n = u64::from(delete(c, &t.users, &[(attr::USER_ID, user_id)], None).await?),
+        Step::DeleteCognitoUser => {
+            for u in &a.keys {
+                match c.cognito.admin_delete_user().user_pool_id(&r.user_pool_id).username(u).send().await {
+                    Ok(_) => n += 1,
+                    Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => {}
+                    Err(e) => return Err(sdk("Cognito AdminDeleteUser")(e)),
+                }
+            }
+        }
+        Step::DeleteTelemetry | Step::Verify => {}
+    }
+    Ok(n)
+}
+
+/// Revoke every certificate attached to the thing and detach it (the thing itself stays registered).
+async fn revoke(c: &GdprClients, node: &str) -> Result<u64, GdprError> {
+    let mut n = 0;
+    let mut token = None;
+    loop {
+        let out = c
+            .iot
+            .list_thing_principals()
+            .thing_name(node)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(sdk("IoT ListThingPrincipals"))?;
+        for arn in out.principals() {
+            c.iot
+                .detach_thing_principal()
+                .thing_name(node)
+                .principal(arn)
+                .send()
+                .await
+                .map_err(sdk("IoT DetachThingPrincipal"))?;
+            if let Some(id) = arn.rsplit_once("cert/").map(|(_, id)| id) {
+                c.iot
+                    .update_certificate()
+                    .certificate_id(id)
+                    .new_status(aws_sdk_iot::types::CertificateStatus::Revoked)
+                    .send()
+                    .await
+                    .map_err(sdk("IoT UpdateCertificate"))?;
+                n += 1;
+            }
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(n);
+        }
+    }
+}
+
+/// Delete the node's telemetry from `since`: keys read page by page, deleted 25 per BatchWriteItem, unprocessed
+/// items retried with a backoff; `record` is told after every batch.
+async fn delete_telemetry(
+    c: &GdprClients,
+    r: &Resources,
+    node: &str,
+    since: i64,
+    rec: &mut Receipt,
+    record: &mut dyn FnMut(&mut Receipt, u64) -> Result<(), GdprError>,
+    progress: &dyn Report,
+) -> Result<u64, GdprError> {
+    let mut pages = read::telemetry(c, r, node, since).projection_expression("#k, #t").into_paginator().send();
+    let mut deleted = 0u64;
+    let label = format!("delete_telemetry {node}");
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk("DynamoDB Query"))?;
+        for chunk in page.items().chunks(25) {
+            let n = batch_delete(c, &r.tables.telemetry, chunk).await?;
+            record(rec, n)?;
+            deleted += n;
+            progress.source(&label, deleted, false);
+        }
+    }
+    record(rec, 0)?; // a node with nothing left still appears in the receipt
+    progress.source(&label, deleted, true);
+    Ok(deleted)
+}
+
+/// Most attempts of one batch before giving up (the erase can be run again).
+const MAX_BATCH_ATTEMPTS: u32 = 10;
+
+/// Delete up to 25 keys, retrying what DynamoDB leaves unprocessed.
+pub async fn batch_delete(c: &GdprClients, table: &str, keys: &[Item]) -> Result<u64, GdprError> {
+    let mut pending: Vec<WriteRequest> = keys
+        .iter()
+        .map(|k| {
+            let d =
+                DeleteRequest::builder().set_key(Some(k.clone())).build().map_err(|e| GdprError::io("delete", e))?;
+            Ok(WriteRequest::builder().delete_request(d).build())
+        })
+        .collect::<Result<_, GdprError>>()?;
+    let total = pending.len() as u64;
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        attempt += 1;
+        let out = c
+            .ddb
+            .batch_write_item()
+            .request_items(table, pending.clone())
+            .send()
+            .await
+            .map_err(sdk("DynamoDB BatchWriteItem"))?;
+        pending = match out.unprocessed_items().and_then(|u| u.get(table)) {
+            Some(left) => left.clone(),
+            None => Vec::new(),
+        };
+        if !pending.is_empty() {
+            if attempt >= MAX_BATCH_ATTEMPTS {
+                return Err(GdprError::Model {
+                    operation: "DynamoDB BatchWriteItem",
+                    message: format!("{} items still unprocessed after {attempt} attempts", pending.len()),
+                    help: "the table is throttled; wait a minute and run the erase again (it resumes)".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50u64 << attempt.min(6))).await;
+        }
+    }
+    Ok(total)
+}
+
+/// The state directory of a tenant whose rainmaker.yaml is in `config_dir`.
+pub fn state_dir(config_dir: &Path, tenant: &str) -> PathBuf {
+    config_dir.join(".rainmaker").join(tenant)
+}
