@@ -137,9 +137,13 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     let boot = stack::describe(&c.cfn, &b.stack_name).await?;
     let mut bucket = boot.as_ref().and_then(|s| stack::outputs(s).remove("ArtifactsBucketName"));
     if boot.is_some() && bucket.is_none() {
-        let physical = super::outputs::physical_ids(&c.cfn, &b.stack_name).await.unwrap_or_default();
+        let (physical, failure) = super::outputs::physical_ids_or_failure(&c.cfn, &b.stack_name).await;
         bucket = super::outputs::complete(&p.bootstrap.2, &BTreeMap::new(), &physical, &t.config.region)
             .remove("ArtifactsBucketName");
+        // the bootstrap stack exists: planning the backend as a first create would be a lie
+        if bucket.is_none() {
+            return Err(missing_bucket(&b.stack_name, failure));
+        }
     }
     let bt = Target {
         stack: "bootstrap",
@@ -318,12 +322,9 @@ pub async fn apply(
     let live = converge::recover(&c, &bt, &opts.wait, prompter, progress, &mut recovered).await?;
     let ready = converge::compare(&c, &bt, live).await?;
     let mut boot = converge_stack(&c, &bt, ready, recovered, None, &region, opts, prompter, progress).await?;
-    complete_outputs(&c, &mut boot, bjson, &region).await?;
-    let bucket = boot
-        .outputs
-        .get("ArtifactsBucketName")
-        .cloned()
-        .ok_or_else(|| DeployError::io(format!("stack {}", b.stack_name), "no ArtifactsBucketName output"))?;
+    let failure = complete_outputs(&c, &mut boot, bjson, &region).await;
+    let bucket =
+        boot.outputs.get("ArtifactsBucketName").cloned().ok_or_else(|| missing_bucket(&b.stack_name, failure))?;
 
     let mut kt = Target {
         stack: "backend",
@@ -345,7 +346,12 @@ pub async fn apply(
     }
     let mut backend =
         converge_stack(&c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
-    complete_outputs(&c, &mut backend, kjson, &region).await?;
+    if let Some(reason) = complete_outputs(&c, &mut backend, kjson, &region).await {
+        progress.report(ProgressEvent::Step {
+            stack: Some(backend.stack_name.clone()),
+            message: format!("some outputs could not be completed from the stack's resources: {reason}"),
+        });
+    }
     let changed = boot.result != StackResult::Unchanged || backend.result != StackResult::Unchanged;
 
     let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
@@ -387,17 +393,29 @@ pub async fn apply(
 
 /// Fill in outputs the service left out (see [`super::outputs`]); costs one call, only when some are missing. Best
 /// effort: when the resources cannot be listed either, literal names from the template still fill most.
+/// Fill in the outputs the service left out; returns why the stack's resources could not be read, if they could
+/// not and an output is still missing.
 async fn complete_outputs(
     c: &Clients,
     r: &mut StackReport,
     template: &serde_json::Value,
     region: &str,
-) -> Result<(), DeployError> {
-    if super::outputs::incomplete(template, &r.outputs) {
-        let physical = super::outputs::physical_ids(&c.cfn, &r.stack_name).await.unwrap_or_default();
-        r.outputs = super::outputs::complete(template, &r.outputs, &physical, region);
+) -> Option<String> {
+    if !super::outputs::incomplete(template, &r.outputs) {
+        return None;
     }
-    Ok(())
+    let (physical, failure) = super::outputs::physical_ids_or_failure(&c.cfn, &r.stack_name).await;
+    r.outputs = super::outputs::complete(template, &r.outputs, &physical, region);
+    failure.filter(|_| super::outputs::incomplete(template, &r.outputs))
+}
+
+/// The bootstrap stack exists but its bucket name is known neither from its outputs nor from its resources.
+fn missing_bucket(stack: &str, failure: Option<String>) -> DeployError {
+    let reason = match failure {
+        Some(f) => format!("no ArtifactsBucketName output, and reading its resources failed: {f}"),
+        None => "no ArtifactsBucketName output".to_string(),
+    };
+    DeployError::io(format!("stack {stack}"), reason)
 }
 
 /// The outputs a device maker pastes into firmware and apps, then every stack output.
@@ -412,4 +430,17 @@ pub fn device_maker_outputs(
     o.insert("ClaimPrivateKeyFile".into(), claim.private_key_file.display().to_string());
     o.insert("ClaimCertificateId".into(), claim.certificate_id.clone());
     o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_bucket_names_why_the_resources_could_not_be_read() {
+        let e =
+            super::missing_bucket("rm-acme-bootstrap", Some("CloudFormation DescribeStackResources failed: x".into()));
+        let text = e.to_string();
+        assert!(text.contains("rm-acme-bootstrap") && text.contains("DescribeStackResources failed: x"), "{text}");
+        let plain = super::missing_bucket("rm-acme-bootstrap", None).to_string();
+        assert!(plain.contains("no ArtifactsBucketName output") && !plain.contains("failed"), "{plain}");
+    }
 }

@@ -82,7 +82,7 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
     let (k, kinfo, _) = &p.backend;
     for (short, name, info) in [("backend", &k.stack_name, kinfo), ("bootstrap", &b.stack_name, binfo)] {
         let Some(_) = stack::describe(&c.cfn, name).await? else { continue };
-        let retained = retained(&c, name, short, info, &p).await?;
+        let retained = retained(&c, name, short, info, &p, progress).await?;
         progress.report(ProgressEvent::Step { stack: Some(name.clone()), message: "deleting the stack".into() });
         c.cfn
             .delete_stack()
@@ -119,16 +119,29 @@ async fn retained(
     short: &str,
     info: &TemplateInfo,
     p: &super::deploy::Prepared,
+    progress: &dyn Progress,
 ) -> Result<Vec<DataResource>, DeployError> {
     let body = if short == "backend" { &p.backend.0.body } else { &p.bootstrap.0.body };
     let t = crate::template::parse(body)?;
-    let physical = super::outputs::physical_ids(&c.cfn, name).await.unwrap_or_default();
+    let (physical, failure) = super::outputs::physical_ids_or_failure(&c.cfn, name).await;
     let Some(resources) = t.get("Resources").and_then(|r| r.as_object()) else { return Ok(vec![]) };
-    Ok(resources
-        .iter()
-        .filter(|(_, r)| r.get("DeletionPolicy").and_then(|v| v.as_str()) == Some("Retain"))
+    let retain: Vec<_> =
+        resources.iter().filter(|(_, r)| r.get("DeletionPolicy").and_then(|v| v.as_str()) == Some("Retain")).collect();
+    let resolve = |id: &String| physical.get(id).cloned().or_else(|| super::outputs::literal_name(&t, id));
+    if let Some(reason) = failure {
+        let unknown: Vec<&str> =
+            retain.iter().filter(|(id, _)| resolve(id).is_none()).map(|(id, _)| id.as_str()).collect();
+        if !unknown.is_empty() {
+            progress.report(ProgressEvent::Step {
+                stack: Some(name.into()),
+                message: format!("kept, not listed (their ids could not be read: {reason}): {}", unknown.join(", ")),
+            });
+        }
+    }
+    Ok(retain
+        .into_iter()
         .filter_map(|(id, r)| {
-            let physical_id = physical.get(id).cloned().or_else(|| super::outputs::literal_name(&t, id))?;
+            let physical_id = resolve(id)?;
             Some(DataResource {
                 stack: name.into(),
                 description: info.description(id),

@@ -69,6 +69,19 @@ pub fn incomplete(template: &serde_json::Value, live: &BTreeMap<String, String>)
     template.get("Outputs").and_then(|o| o.as_object()).is_some_and(|o| o.keys().any(|k| !live.contains_key(k)))
 }
 
+/// [`physical_ids`], or none together with why, for callers that can go on without them (the template's literal
+/// names resolve most outputs). The failure is kept, never dropped: callers name it when something they need is
+/// still missing, or report it.
+pub async fn physical_ids_or_failure(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+) -> (BTreeMap<String, String>, Option<String>) {
+    match physical_ids(cfn, stack_name).await {
+        Ok(p) => (p, None),
+        Err(e) => (BTreeMap::new(), Some(e.to_string())),
+    }
+}
+
 /// Physical ids of a stack's resources by logical id. Callers treat this as best effort, so it is tried once
 /// (moto answers 500 for some stacks, and eight retries would cost seconds for nothing).
 pub async fn physical_ids(

@@ -8,7 +8,6 @@ use crate::aws::{outputs, stack};
 use crate::template::Names;
 use rainmaker_core::gdpr::manifest::{Retention, PITR_DAYS};
 use rainmaker_model::{Table, TableNames};
-use std::collections::BTreeMap;
 
 /// The clients of a GDPR request.
 #[derive(Debug, Clone)]
@@ -71,7 +70,7 @@ pub async fn resolve(t: &Tenant, c: &GdprClients, user_pool_id: Option<&str>) ->
         .await?
         .ok_or_else(|| GdprError::Aws(crate::aws::DeployError::NotDeployed { stack: stack_name.clone() }))?;
     let mut out = stack::outputs(&live);
-    let mut lookup_error: Option<String> = None;
+    let mut lookup_error = None;
     let template_version =
         out.get("TemplateVersion").cloned().or_else(|| stack::tags(&live).remove("rainmaker:template-version"));
     let rendered = crate::template::render(&t.config).map_err(crate::aws::DeployError::from)?;
@@ -80,13 +79,8 @@ pub async fn resolve(t: &Tenant, c: &GdprClients, user_pool_id: Option<&str>) ->
         if outputs::incomplete(&template, &out) {
             // the literal names in the template resolve even without the resources; a failure is reported below
             // only if an output we need is still missing
-            let physical = match outputs::physical_ids(&c.cfn, &stack_name).await {
-                Ok(p) => p,
-                Err(e) => {
-                    lookup_error = Some(e.to_string());
-                    BTreeMap::new()
-                }
-            };
+            let (physical, failure) = outputs::physical_ids_or_failure(&c.cfn, &stack_name).await;
+            lookup_error = failure;
             out = outputs::complete(&template, &out, &physical, &t.config.region);
         }
     }
