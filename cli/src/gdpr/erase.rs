@@ -13,7 +13,6 @@ use rainmaker_model::attr;
 use rainmaker_model::ddb::{s, Item};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// How to erase.
 #[derive(Debug, Clone)]
@@ -387,12 +386,9 @@ async fn delete_telemetry(
     Ok(deleted)
 }
 
-/// Most attempts of one batch before giving up (the erase can be run again).
-const MAX_BATCH_ATTEMPTS: u32 = 10;
-
 /// Delete up to 25 keys, retrying what DynamoDB leaves unprocessed.
 pub async fn batch_delete(c: &GdprClients, table: &str, keys: &[Item]) -> Result<u64, GdprError> {
-    let mut pending: Vec<WriteRequest> = keys
+    let pending: Vec<WriteRequest> = keys
         .iter()
         .map(|k| {
             let d =
@@ -401,31 +397,12 @@ pub async fn batch_delete(c: &GdprClients, table: &str, keys: &[Item]) -> Result
         })
         .collect::<Result<_, GdprError>>()?;
     let total = pending.len() as u64;
-    let mut attempt = 0;
-    while !pending.is_empty() {
-        attempt += 1;
-        let out = c
-            .ddb
-            .batch_write_item()
-            .request_items(table, pending.clone())
-            .send()
-            .await
-            .map_err(sdk("DynamoDB BatchWriteItem"))?;
-        pending = match out.unprocessed_items().and_then(|u| u.get(table)) {
-            Some(left) => left.clone(),
-            None => Vec::new(),
-        };
-        if !pending.is_empty() {
-            if attempt >= MAX_BATCH_ATTEMPTS {
-                return Err(GdprError::Model {
-                    operation: "DynamoDB BatchWriteItem",
-                    message: format!("{} items still unprocessed after {attempt} attempts", pending.len()),
-                    help: "the table is throttled; wait a minute and run the erase again (it resumes)".into(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(50u64 << attempt.min(6))).await;
-        }
-    }
+    super::batch::write_all(c, table, pending, |left, attempts| GdprError::Model {
+        operation: "DynamoDB BatchWriteItem",
+        message: format!("{left} items still unprocessed after {attempts} attempts"),
+        help: "the table is throttled; wait a minute and run the erase again (it resumes)".into(),
+    })
+    .await?;
     Ok(total)
 }
 

@@ -6,6 +6,7 @@
 //! outputs (`resources.rs`), never from guessed names.
 
 pub mod archive;
+mod batch;
 pub mod erase;
 mod error;
 pub mod export;

@@ -61,7 +61,7 @@ async fn put(c: &GdprClients, table: &str, item: Item) -> Result<(), GdprError> 
 /// Write `items` to `table` 25 at a time, retrying unprocessed items with a backoff.
 pub async fn batch_put(c: &GdprClients, table: &str, items: Vec<Item>) -> Result<(), GdprError> {
     for chunk in items.chunks(25) {
-        let mut pending: Vec<WriteRequest> = chunk
+        let pending: Vec<WriteRequest> = chunk
             .iter()
             .map(|i| {
                 let put =
@@ -69,24 +69,10 @@ pub async fn batch_put(c: &GdprClients, table: &str, items: Vec<Item>) -> Result
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<_, GdprError>>()?;
-        let mut attempt = 0u32;
-        while !pending.is_empty() {
-            let out = c
-                .ddb
-                .batch_write_item()
-                .request_items(table, pending.clone())
-                .send()
-                .await
-                .map_err(sdk("DynamoDB BatchWriteItem"))?;
-            pending = out.unprocessed_items().and_then(|u| u.get(table)).cloned().unwrap_or_default();
-            attempt += 1;
-            if !pending.is_empty() {
-                if attempt >= 10 {
-                    return Err(GdprError::io("seeding", "BatchWriteItem kept returning unprocessed items"));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(6))).await;
-            }
-        }
+        super::batch::write_all(c, table, pending, |_, _| {
+            GdprError::io("seeding", "BatchWriteItem kept returning unprocessed items")
+        })
+        .await?;
     }
     Ok(())
 }
