@@ -50,6 +50,8 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check this machine and AWS account before a first apply: credentials, reach, quotas, tools, Lambdas, config
+    Doctor(crate::commands::doctor::DoctorArgs),
     /// Write a rainmaker.yaml for a new tenant from a blueprint
     Init(InitArgs),
     /// Write the rendered CloudFormation templates, deploy nothing

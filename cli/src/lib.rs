@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cfn_lint;
 pub mod cli;
 pub mod commands;
+pub mod doctor;
 pub mod gdpr;
 pub mod lambdas_dir;
 pub mod output;

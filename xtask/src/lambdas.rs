@@ -58,7 +58,7 @@ pub fn artifacts_dir() -> PathBuf {
     target_dir().join("lambda-artifacts")
 }
 
-fn ensure_target() -> Result<()> {
+pub(crate) fn ensure_target() -> Result<()> {
     let status = Command::new("rustup").args(["target", "add", TARGET]).status();
     match status {
         Ok(s) if s.success() => Ok(()),
@@ -75,7 +75,7 @@ fn ensure_target() -> Result<()> {
 }
 
 /// One `cargo lambda build` for all functions, so the dependencies compile once. Returns the seconds it took.
-fn build() -> Result<f64> {
+pub(crate) fn build() -> Result<f64> {
     let start = Instant::now();
     let mut cmd = cargo();
     cmd.env("PATH", path_with_venv()).args(["lambda", "build", "--release", "--arm64", "--output-format", "zip"]);
@@ -88,7 +88,7 @@ fn build() -> Result<f64> {
 }
 
 /// Re-pack every function's zip into `dir` and write `dir/manifest.json`; returns the manifest.
-fn package(dir: &Path) -> Result<Map<String, Value>> {
+pub(crate) fn package(dir: &Path) -> Result<Map<String, Value>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut manifest = Map::new();
     for f in FUNCTIONS {

@@ -3,6 +3,7 @@
 mod bench;
 mod codegen;
 mod demo;
+mod dist;
 mod lambdas;
 mod prices;
 mod seed;
@@ -17,8 +18,9 @@ usage: cargo xtask <task> [args]
 tasks:
   test       install the test tools (Python venv: moto, cfn-lint, cargo-lambda) and run every test
   demo       the main job on the local emulator: moto_server + init + apply + status
-  codegen    regenerate the JSON Schemas in docs/ (--check: fail when one is stale)
+  codegen    regenerate the JSON Schemas in docs/ and the man pages in docs/man/ (--check: fail when stale)
   lambdas    build every runtime Lambda with cargo lambda (arm64 zips + manifest.json)
+  dist       the release archive: CLI, arm64 Lambdas, man pages, completions, schemas (--target, --out-dir)
   bench      run the criterion benchmarks and print what they measured
   prices     refresh the embedded price table from an AWS Price List bulk JSON file
   seed       fill a deployed tenant with users, nodes, shares and telemetry (--config FILE --users N ...)
@@ -40,6 +42,7 @@ fn run() -> Result<()> {
         "demo" => demo::run(&rest),
         "codegen" => codegen::run(&rest),
         "lambdas" => lambdas::run(&rest),
+        "dist" => dist::run(&rest),
         "bench" => bench::run(&rest),
         "prices" => prices::run(&rest),
         "seed" => seed::run(&rest),

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod blueprints;
 pub mod destroy;
+pub mod doctor;
 pub mod estimate;
 pub mod gdpr;
 pub mod init;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Apply(args) => apply::run(g, &args),
         Command::Status(args) => status::run(g, &args),
         Command::Destroy(args) => destroy::run(g, &args),
+        Command::Doctor(args) => doctor::run(g, &args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "rainmaker-deploy", &mut std::io::stdout());

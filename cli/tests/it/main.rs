@@ -3,6 +3,7 @@
 mod commands;
 mod contract;
 mod deploy;
+mod doctor;
 mod estimate;
 mod gdpr;
 mod install;
