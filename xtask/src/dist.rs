@@ -54,7 +54,11 @@ pub fn run(args: &[String]) -> Result<()> {
         let copy = out_dir.join(format!("{}.first", first.file_name().unwrap_or_default().to_string_lossy()));
         std::fs::rename(&first, &copy)?;
         let mut touched = vec![root().join("cli/src/main.rs")];
-        touched.extend(rainmaker_model::contract::FUNCTIONS.iter().map(|f| root().join("runtime-lambdas").join(f).join("src/main.rs")));
+        touched.extend(
+            rainmaker_model::contract::FUNCTIONS
+                .iter()
+                .map(|f| root().join("runtime-lambdas").join(f).join("src/main.rs")),
+        );
         for p in &touched {
             touch(p)?;
         }
@@ -235,7 +239,8 @@ fn sha256_file(p: &Path) -> Result<String> {
 }
 
 fn touch(path: &Path) -> Result<()> {
-    let file = std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    let file =
+        std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
     file.set_modified(std::time::SystemTime::now())?;
     file.sync_all()?;
     let _ = std::io::stderr().flush();

@@ -56,13 +56,17 @@ pub fn run(g: &GlobalArgs, args: &DoctorArgs) -> Result<()> {
         let sdk = aws::sdk(&target).await;
         (Some(region), aws::checks(&target, &sdk, &tenant).await)
     });
-    checks.push(local::tool("cfn-lint", "CFN_LINT", local::find_tool("cfn-lint", "CFN_LINT"), "validate's cfn-lint pass"));
+    checks.push(local::tool(
+        "cfn-lint",
+        "CFN_LINT",
+        local::find_tool("cfn-lint", "CFN_LINT"),
+        "validate's cfn-lint pass",
+    ));
     checks.push(local::tool("checkov", "CHECKOV", local::find_tool("checkov", "CHECKOV"), "the checkov policy scan"));
     checks.push(local::lambdas(args.artifacts.artifacts.as_deref()));
     checks.push(config_check);
     let summary = doctor::summarize(&checks);
-    let report =
-        Report { ok: summary.fail == 0, summary, region, seconds: start.elapsed().as_secs_f64(), checks };
+    let report = Report { ok: summary.fail == 0, summary, region, seconds: start.elapsed().as_secs_f64(), checks };
     crate::output::emit(g.output, &report, || doctor::to_text(&report.checks))?;
     if summary.fail > 0 {
         return Err(Failed { fail: summary.fail }.into());

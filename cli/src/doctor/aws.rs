@@ -156,9 +156,15 @@ async fn reach_cloudformation(t: &Target, cfn: &aws_sdk_cloudformation::Client) 
     match cfn.list_stacks().send().await {
         Ok(r) => Check::ok(
             "cloudformation",
-            format!("ListStacks answered in {} ({} stack summaries on the first page)", t.region, r.stack_summaries().len()),
+            format!(
+                "ListStacks answered in {} ({} stack summaries on the first page)",
+                t.region,
+                r.stack_summaries().len()
+            ),
         ),
-        Err(e) => Check::fail("cloudformation", failed("CloudFormation ListStacks", &e), fix(t, &e, "cloudformation:*")),
+        Err(e) => {
+            Check::fail("cloudformation", failed("CloudFormation ListStacks", &e), fix(t, &e, "cloudformation:*"))
+        }
     }
 }
 
@@ -204,8 +210,12 @@ async fn quotas(sq: &aws_sdk_servicequotas::Client, iot: &aws_sdk_iot::Client, t
         };
         let mut c = quota::verdict(&q, &Observed { value, source, used, need });
         if let Some(e) = count_error {
-            c = Check::warn(&c.name, format!("{}; could not count what is in use: {e}", c.detail), "see the error; \
-                the identity needs iot:ListTopicRules and iot:ListPolicies");
+            c = Check::warn(
+                &c.name,
+                format!("{}; could not count what is in use: {e}", c.detail),
+                "see the error; \
+                the identity needs iot:ListTopicRules and iot:ListPolicies",
+            );
         }
         out.push(c);
     }
@@ -236,7 +246,9 @@ pub async fn by_code(sq: &aws_sdk_servicequotas::Client, q: &Quota) -> (Option<f
             Some(v) => (Some(v), Source::AwsDefault),
             None => (q.documented, Source::Documented { why }),
         },
-        Err(e) => (q.documented, Source::Documented { why: format!("{why}; {}", failed("GetAWSDefaultServiceQuota", &e)) }),
+        Err(e) => {
+            (q.documented, Source::Documented { why: format!("{why}; {}", failed("GetAWSDefaultServiceQuota", &e)) })
+        }
     }
 }
 
@@ -278,7 +290,8 @@ pub async fn listed(sq: &aws_sdk_servicequotas::Client, service: &str) -> Result
 async fn count_rules(iot: &aws_sdk_iot::Client, own: Option<&str>) -> Result<u64, String> {
     let (mut n, mut token) = (0u64, None::<String>);
     loop {
-        let r = iot.list_topic_rules().set_next_token(token).send().await.map_err(|e| failed("IoT ListTopicRules", &e))?;
+        let r =
+            iot.list_topic_rules().set_next_token(token).send().await.map_err(|e| failed("IoT ListTopicRules", &e))?;
         n += r.rules().iter().filter(|x| !own.is_some_and(|p| x.rule_name().unwrap_or("").starts_with(p))).count()
             as u64;
         token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
@@ -310,8 +323,15 @@ where
     match e {
         SdkError::TimeoutError(_) => format!("{operation} failed: timeout: no answer in time"),
         SdkError::DispatchFailure(d) => {
-            let kind = if d.is_timeout() { "timeout" } else if d.is_io() { "connection failed" } else { "dispatch failure" };
-            let why = d.as_connector_error().map(|c| root_cause(c)).unwrap_or_else(|| DisplayErrorContext(e).to_string());
+            let kind = if d.is_timeout() {
+                "timeout"
+            } else if d.is_io() {
+                "connection failed"
+            } else {
+                "dispatch failure"
+            };
+            let why =
+                d.as_connector_error().map(|c| root_cause(c)).unwrap_or_else(|| DisplayErrorContext(e).to_string());
             format!("{operation} failed: {kind}: {why}")
         }
         _ if e.code().is_none() && e.raw_response().is_some() => format!(

@@ -23,10 +23,9 @@ pub fn config(g: &GlobalArgs) -> (Check, Option<Config>) {
     }
     match crate::commands::render::load_config(g) {
         Ok(cfg) => match crate::template::render(&cfg) {
-            Ok(_) => (
-                Check::ok("config", format!("{path}: tenant {}, region {}, renders", cfg.name, cfg.region)),
-                Some(cfg),
-            ),
+            Ok(_) => {
+                (Check::ok("config", format!("{path}: tenant {}, region {}, renders", cfg.name, cfg.region)), Some(cfg))
+            }
             Err(e) => (Check::fail("config", format!("{path}: {e}"), help_of(&e, "fix the field it names")), None),
         },
         Err(report) => {

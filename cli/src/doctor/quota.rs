@@ -147,7 +147,10 @@ pub fn verdict(q: &Quota, o: &Observed) -> Check {
         Status::Ok => Check::ok(&name, detail),
         Status::Warn if q.recommended.is_some_and(|r| value < r) => Check::warn(
             &name,
-            format!("{detail}; below the usual {}: invocations beyond it are throttled", fmt(q.recommended.unwrap_or(0.0))),
+            format!(
+                "{detail}; below the usual {}: invocations beyond it are throttled",
+                fmt(q.recommended.unwrap_or(0.0))
+            ),
             increase,
         ),
         Status::Warn => Check::warn(&name, format!("{detail}; over 80 % used after this tenant"), increase),

@@ -77,7 +77,15 @@ fn against_moto_every_check_answers_and_doctor_exits_0() {
     let (r, _) = doctor(
         dir.path(),
         true,
-        &["--endpoint-url", &endpoint, "--output", "json", "doctor", "--artifacts", &empty.path().display().to_string()],
+        &[
+            "--endpoint-url",
+            &endpoint,
+            "--output",
+            "json",
+            "doctor",
+            "--artifacts",
+            &empty.path().display().to_string(),
+        ],
     );
     assert_eq!(r.code, 1, "{}", r.transcript());
     let report: Value = serde_json::from_str(&r.stdout).expect("the report as JSON");
@@ -196,7 +204,10 @@ fn iot_quotas_are_found_by_name_and_applied_values_win() {
     let targets: Vec<String> = sent(&http).into_iter().map(|(t, b)| format!("{t} {}", b["ServiceCode"])).collect();
     assert_eq!(
         targets,
-        ["ServiceQuotasV20190624.ListServiceQuotas \"iotcore\"", "ServiceQuotasV20190624.ListAWSDefaultServiceQuotas \"iotcore\""]
+        [
+            "ServiceQuotasV20190624.ListServiceQuotas \"iotcore\"",
+            "ServiceQuotasV20190624.ListAWSDefaultServiceQuotas \"iotcore\""
+        ]
     );
     let rules: Vec<_> = list.iter().filter(|(n, _, _)| quota::matches_name(&quota::IOT_TOPIC_RULES, n)).collect();
     assert_eq!(rules.len(), 1, "{list:?}");
