@@ -56,7 +56,7 @@ pub enum Command {
     Init(InitArgs),
     /// Write the rendered CloudFormation templates, deploy nothing
     Render(RenderArgs),
-    /// Render and check the templates (built-in checks, then cfn-lint when it is on PATH)
+    /// Render and check the templates (built-in checks, then cfn-lint and checkov when they are on PATH)
     Validate(ValidateArgs),
     /// Show what `apply` would change in the live stacks, replacements flagged; changes nothing
     Plan(PlanArgs),
@@ -108,6 +108,9 @@ pub struct ValidateArgs {
     /// Skip cfn-lint even when it is on PATH
     #[arg(long)]
     pub no_cfn_lint: bool,
+    /// Skip checkov even when it is on PATH
+    #[arg(long)]
+    pub no_checkov: bool,
 }
 
 /// Where the Lambda zips and their manifest.json are (found without it: see `lambdas_dir`).

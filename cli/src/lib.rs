@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cfn_lint;
+pub mod checkov;
 pub mod cli;
 pub mod commands;
 pub mod doctor;

@@ -28,13 +28,22 @@ pub fn path_with_venv() -> String {
 /// Python packages the tests and the demo need, pinned to the versions measured in shared/docs.
 pub const PY_PACKAGES: &[&str] = &["moto[server]==5.2.5", "cfn-lint==1.58.0", "cargo-lambda==1.9.2", "ziglang==0.17.1"];
 
-/// Create `.venv` and install [`PY_PACKAGES`] unless every tool is already there.
+/// checkov, pinned, in a venv of its own under `.venv/tools/checkov` (its pins would downgrade boto3 and networkx
+/// under moto and cfn-lint); `.venv/bin/checkov` links to it so it is on the tests' PATH.
+pub const CHECKOV: &str = "checkov==3.3.30";
+
+/// Create `.venv` and install [`PY_PACKAGES`] and [`CHECKOV`] unless every tool is already there.
 pub fn ensure_venv() -> Result<()> {
     let bin = venv_bin();
     let have = ["moto_server", "cfn-lint", "cargo-lambda"].iter().all(|t| bin.join(t).exists());
-    if have {
-        return Ok(());
+    if !have {
+        install_tools()?;
     }
+    ensure_checkov()
+}
+
+fn install_tools() -> Result<()> {
+    let bin = venv_bin();
     eprintln!("xtask: setting up the Python venv in {} (moto, cfn-lint, cargo-lambda, ziglang)", venv().display());
     if !venv().join("bin/python").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -45,6 +54,30 @@ pub fn ensure_venv() -> Result<()> {
     let mut pip = Command::new(bin.join("pip"));
     pip.args(["install", "--quiet"]).args(PY_PACKAGES);
     run_cmd(&mut pip).context("installing the Python test tools with pip")?;
+    Ok(())
+}
+
+fn ensure_checkov() -> Result<()> {
+    let link = venv_bin().join("checkov");
+    let tool = venv().join("tools/checkov");
+    let target = tool.join("bin/checkov");
+    let version = std::fs::read_to_string(tool.join("installed")).unwrap_or_default();
+    if link.exists() && target.exists() && version.trim() == CHECKOV {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {CHECKOV} into {}", tool.display());
+    if !tool.join("bin/python").exists() {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        run_cmd(Command::new(&python).args(["-m", "venv"]).arg(&tool))
+            .with_context(|| format!("creating checkov's venv with `{python} -m venv`"))?;
+    }
+    run_cmd(Command::new(tool.join("bin/pip")).args(["install", "--quiet", CHECKOV]))
+        .context("installing checkov with pip")?;
+    if link.symlink_metadata().is_ok() {
+        std::fs::remove_file(&link).with_context(|| format!("replacing {}", link.display()))?;
+    }
+    std::os::unix::fs::symlink(&target, &link).with_context(|| format!("linking {}", link.display()))?;
+    std::fs::write(tool.join("installed"), CHECKOV).context("recording checkov's version")?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
-//! `rainmaker-deploy validate`: render, run the built-in checks, then cfn-lint when it is on PATH.
+//! `rainmaker-deploy validate`: render, run the built-in checks, then cfn-lint and checkov when they are on PATH.
 
 use crate::cfn_lint::{self, LintMatch};
+use crate::checkov::{self, CheckovReport};
 use crate::cli::{GlobalArgs, ValidateArgs};
 use crate::output;
 use crate::template::{self, Finding};
@@ -13,12 +14,14 @@ struct StackReport {
     stack: String,
     findings: Vec<Finding>,
     cfn_lint: Option<Vec<LintMatch>>,
+    checkov: Option<CheckovReport>,
 }
 
 #[derive(Serialize)]
 struct Report {
     ok: bool,
     cfn_lint: String,
+    checkov: String,
     stacks: Vec<StackReport>,
 }
 
@@ -36,27 +39,48 @@ pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
     let cfg = super::render::load_config(g)?;
     let rendered = template::render(&cfg)?;
     let lint_bin = if args.no_cfn_lint { None } else { cfn_lint::find() };
+    let checkov_bin = if args.no_checkov { None } else { checkov::find() };
     let dir = std::env::temp_dir().join(format!("rainmaker-validate-{}", std::process::id()));
     let mut stacks = Vec::new();
+    let mut paths = Vec::new();
     for s in &rendered.stacks {
         let parsed = template::parse(&s.body)?;
         let findings = template::check(&parsed);
+        let path = dir.join(&s.file_name);
+        if lint_bin.is_some() || checkov_bin.is_some() {
+            std::fs::create_dir_all(&dir).map_err(|e| miette::miette!("creating {}: {e}", dir.display()))?;
+            std::fs::write(&path, &s.body).map_err(|e| miette::miette!("writing {}: {e}", path.display()))?;
+        }
         let cfn_lint = match &lint_bin {
             None => None,
             Some(bin) => {
-                std::fs::create_dir_all(&dir).map_err(|e| miette::miette!("creating {}: {e}", dir.display()))?;
-                let path = dir.join(&s.file_name);
-                std::fs::write(&path, &s.body).map_err(|e| miette::miette!("writing {}: {e}", path.display()))?;
                 output::progress(g.output, format!("cfn-lint {} ...", s.file_name));
                 Some(cfn_lint::lint(bin, &path, &cfg.region).map_err(|e| {
                     miette::miette!(help = "set CFN_LINT to a working cfn-lint, or pass --no-cfn-lint", "{e}")
                 })?)
             }
         };
-        stacks.push(StackReport { stack: s.stack_name.clone(), findings, cfn_lint });
+        stacks.push(StackReport { stack: s.stack_name.clone(), findings, cfn_lint, checkov: None });
+        paths.push(path);
+    }
+    if let Some(bin) = &checkov_bin {
+        output::progress(g.output, "checkov ...".to_string());
+        let reports = checkov::check(bin, &paths)
+            .map_err(|e| miette::miette!(help = "set CHECKOV to a working checkov, or pass --no-checkov", "{e}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (st, r) in stacks.iter_mut().zip(reports?) {
+            st.checkov = Some(r);
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let count: usize = stacks.iter().map(|s| s.findings.len() + s.cfn_lint.as_ref().map_or(0, Vec::len)).sum();
+    let count: usize = stacks
+        .iter()
+        .map(|s| {
+            s.findings.len()
+                + s.cfn_lint.as_ref().map_or(0, Vec::len)
+                + s.checkov.as_ref().map_or(0, |c| c.failed.len())
+        })
+        .sum();
     let lint_state = match (&lint_bin, args.no_cfn_lint) {
         (Some(p), _) => format!("ran {}", p.display()),
         (None, true) => "skipped (--no-cfn-lint)".into(),
@@ -64,7 +88,12 @@ pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
             "not found on PATH (install it with `pip install cfn-lint` to lint against the official schemas)".into()
         }
     };
-    let report = Report { ok: count == 0, cfn_lint: lint_state, stacks };
+    let checkov_state = match (&checkov_bin, args.no_checkov) {
+        (Some(p), _) => format!("ran {}", p.display()),
+        (None, true) => "skipped (--no-checkov)".into(),
+        (None, false) => "not found on PATH (install it with `pip install checkov` for the security checks)".into(),
+    };
+    let report = Report { ok: count == 0, cfn_lint: lint_state, checkov: checkov_state, stacks };
     output::emit(g.output, &report, || text(&report))?;
     if count > 0 {
         return Err(Failed { count }.into());
@@ -76,12 +105,14 @@ fn text(r: &Report) -> String {
     let mut s = String::new();
     for st in &r.stacks {
         let lint = st.cfn_lint.as_ref().map_or(0, Vec::len);
-        let mark = if st.findings.is_empty() && lint == 0 { "ok" } else { "FAILED" };
+        let ck = st.checkov.as_ref().map_or(0, |c| c.failed.len());
+        let mark = if st.findings.is_empty() && lint == 0 && ck == 0 { "ok" } else { "FAILED" };
         s.push_str(&format!(
-            "{mark:<6} {} ({} built-in finding(s), {} cfn-lint finding(s))\n",
+            "{mark:<6} {} ({} built-in finding(s), {} cfn-lint finding(s), {} checkov finding(s))\n",
             st.stack,
             st.findings.len(),
-            lint
+            lint,
+            ck
         ));
         for f in &st.findings {
             s.push_str(&format!("  [{}] {}: {}\n", f.check, f.resource.as_deref().unwrap_or("template"), f.message));
@@ -89,7 +120,11 @@ fn text(r: &Report) -> String {
         for m in st.cfn_lint.iter().flatten() {
             s.push_str(&format!("  [{} {}] line {}: {}\n", m.level, m.rule, m.line, m.message));
         }
+        for c in st.checkov.iter().flat_map(|c| &c.failed) {
+            s.push_str(&format!("  [checkov {}] {}: {}\n", c.check, c.resource, c.name));
+        }
     }
     s.push_str(&format!("cfn-lint: {}\n", r.cfn_lint));
+    s.push_str(&format!("checkov: {}\n", r.checkov));
     s
 }

@@ -1,5 +1,5 @@
-//! Rendered templates of every blueprint: snapshots, determinism, built-in checks and cfn-lint (no errors, no
-//! warnings).
+//! Rendered templates of every blueprint: snapshots, determinism, built-in checks, cfn-lint (no errors, no
+//! warnings) and checkov (no failed check).
 
 use crate::support::root;
 use rainmaker_deploy::{assets, config, template};
@@ -22,6 +22,140 @@ pub fn cfn_lint() -> PathBuf {
     }
     rainmaker_deploy::cfn_lint::find()
         .expect("cfn-lint is not installed: run `cargo xtask test`, which installs it into .venv")
+}
+
+/// checkov from `CHECKOV`, the project venv, or PATH; the tests need it (`cargo xtask test` installs it).
+pub fn checkov() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHECKOV") {
+        return p.into();
+    }
+    let venv = root().join(".venv/bin/checkov");
+    if venv.is_file() {
+        return venv;
+    }
+    rainmaker_deploy::checkov::find()
+        .expect("checkov is not installed: run `cargo xtask test`, which installs it into .venv/tools/checkov")
+}
+
+#[test]
+fn checkov_fails_no_check_in_any_blueprint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for b in assets::blueprint_names() {
+        for s in rendered(b).stacks {
+            let p = dir.path().join(format!("{b}-{}", s.file_name));
+            std::fs::write(&p, &s.body).expect("write");
+            files.push(p);
+        }
+    }
+    let reports = rainmaker_deploy::checkov::check(&checkov(), &files).expect("checkov runs");
+    for (f, r) in files.iter().zip(&reports) {
+        assert!(r.passed > 0, "{}: checkov checked nothing: {r:?}", f.display());
+        assert_eq!(r.failed, vec![], "{}", f.display());
+    }
+}
+
+#[test]
+fn checkov_catches_an_unencrypted_queue_and_a_reasonless_suppression() {
+    // the negative control: a template change that adds a finding fails the test above
+    let body = rendered("smart-home").stack("backend").expect("backend").body.clone();
+    let skip = "          - id: CKV_AWS_27\n            comment: ";
+    assert!(body.contains(skip), "the queue's suppression is in the template");
+    let broken = body.replacen("          - id: CKV_AWS_27\n", "          - id: CKV_AWS_0\n", 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("broken.yaml");
+    std::fs::write(&p, &broken).expect("write");
+    let r = rainmaker_deploy::checkov::check(&checkov(), std::slice::from_ref(&p)).expect("checkov runs");
+    assert!(r[0].failed.iter().any(|f| f.check == "CKV_AWS_27" && f.resource.ends_with(".DeadLetterQueue")), "{r:?}");
+    let parsed = template::parse(&body.replacen(
+        skip,
+        "          - id: CKV_AWS_27\n            comment: x\n            was: ",
+        1,
+    ))
+    .expect("still YAML");
+    assert!(template::check(&parsed).iter().any(|f| f.check == "checkov-skip-reason"));
+}
+
+#[test]
+fn every_function_a_topic_rule_invokes_keeps_its_failed_events_in_the_encrypted_queue() {
+    for b in assets::blueprint_names() {
+        let parsed = template::parse(&rendered(b).stack("backend").expect("backend").body).expect("parses");
+        let res = parsed["Resources"].as_object().expect("resources");
+        let targets: Vec<&str> = res
+            .values()
+            .filter(|r| r["Type"] == "AWS::IoT::TopicRule")
+            .filter_map(|r| {
+                r["Properties"]["TopicRulePayload"]["Actions"][0]["Lambda"]["FunctionArn"]["Fn::GetAtt"][0].as_str()
+            })
+            .collect();
+        assert!(targets.len() >= 3, "{b}: {targets:?}");
+        for t in targets {
+            let cfg = res
+                .values()
+                .find(|r| r["Type"] == "AWS::Lambda::EventInvokeConfig" && r["Properties"]["FunctionName"]["Ref"] == t)
+                .unwrap_or_else(|| panic!("{b}: {t} has an EventInvokeConfig"));
+            let p = &cfg["Properties"];
+            assert!(p["MaximumRetryAttempts"].as_u64().is_some_and(|n| n <= 2), "{b}/{t}");
+            assert!(p["MaximumEventAgeInSeconds"].as_u64().is_some_and(|n| n <= 3600), "{b}/{t}");
+            let q = p["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str().expect("a queue");
+            assert_eq!(res[q]["Type"], "AWS::SQS::Queue");
+            assert_eq!(res[q]["Properties"]["SqsManagedSseEnabled"], true, "{b}: the queue is encrypted");
+            let role = res[&format!("{}Role", t.trim_end_matches("Function"))]["Properties"]["Policies"][0]
+                ["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+                .iter()
+                .any(|s| {
+                    s["Action"] == serde_json::json!(["sqs:SendMessage"]) && s["Resource"][0]["Fn::GetAtt"][0] == q
+                });
+            assert!(role, "{b}: {t}'s role may send to its on-failure queue");
+        }
+        // removing one makes the built-in check fail
+        let mut broken = parsed.clone();
+        let m = broken["Resources"].as_object_mut().expect("resources");
+        m.retain(|_, r| r["Type"] != "AWS::Lambda::EventInvokeConfig");
+        assert!(template::check(&broken).iter().any(|f| f.check == "async-failures-kept"), "{b}");
+    }
+}
+
+#[test]
+fn api_stage_writes_a_json_access_log_with_caller_and_source_ip() {
+    let parsed = template::parse(&rendered("smart-home").stack("backend").expect("backend").body).expect("parses");
+    let res = &parsed["Resources"];
+    let stage = &res["ApiStage"]["Properties"];
+    assert_eq!(stage["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0], "ApiAccessLogGroup");
+    let format = stage["AccessLogSetting"]["Format"].as_str().expect("format");
+    // a line as API Gateway would write it: every $context variable replaced by a value
+    let mut line = format.to_string();
+    while let Some(i) = line.find("$context.") {
+        let end = line[i..].find('"').map_or(line.len(), |e| i + e);
+        line.replace_range(i..end, "v");
+    }
+    let v: serde_json::Value = serde_json::from_str(&line).expect("each line is JSON");
+    for k in ["sub", "sourceIp", "requestId", "status", "path"] {
+        assert!(v.get(k).is_some(), "access log has `{k}`: {format}");
+    }
+    assert!(format.contains("$context.authorizer.claims.sub") && format.contains("$context.identity.sourceIp"));
+    assert!(!format.to_lowercase().contains("authorization"), "no token in the access log");
+    assert_eq!(res["ApiAccessLogGroup"]["Properties"]["RetentionInDays"], 30);
+    assert_eq!(res["ApiStage"]["DependsOn"], "ApiGatewayAccount", "the account's logging role is set first");
+    assert_eq!(res["ApiGatewayLoggingRole"]["DeletionPolicy"], "Retain", "destroying a tenant keeps others' logs");
+}
+
+#[test]
+fn waf_adds_known_bad_inputs_and_ip_reputation() {
+    for b in assets::blueprint_names() {
+        let parsed = template::parse(&rendered(b).stack("backend").expect("backend").body).expect("parses");
+        let rules = parsed["Resources"]["WebAcl"]["Properties"]["Rules"].as_array().expect("rules").clone();
+        let groups: Vec<&str> =
+            rules.iter().filter_map(|r| r["Statement"]["ManagedRuleGroupStatement"]["Name"].as_str()).collect();
+        for g in ["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"] {
+            assert!(groups.contains(&g), "{b}: {groups:?}");
+        }
+        let mut prio: Vec<u64> = rules.iter().filter_map(|r| r["Priority"].as_u64()).collect();
+        prio.dedup();
+        assert_eq!(prio.len(), rules.len(), "{b}: priorities are unique");
+    }
 }
 
 #[test]
@@ -119,7 +253,8 @@ fn smart_home_backend_has_the_whole_architecture() {
     let count = |ty: &str| res.values().filter(|r| r["Type"] == ty).count();
     assert_eq!(count("AWS::DynamoDB::Table"), 6);
     assert_eq!(count("AWS::Lambda::Function"), 4);
-    assert_eq!(count("AWS::Logs::LogGroup"), 4);
+    assert_eq!(count("AWS::Logs::LogGroup"), 5);
+    assert_eq!(count("AWS::Lambda::EventInvokeConfig"), 3);
     assert_eq!(count("AWS::IoT::TopicRule"), 3);
     assert_eq!(count("AWS::IoT::ProvisioningTemplate"), 1);
     assert_eq!(count("AWS::WAFv2::WebACLAssociation"), 1);

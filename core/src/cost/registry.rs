@@ -28,6 +28,7 @@ pub const FREE: &[(&str, &str)] = &[
     ("AWS::Lambda::EventSourceMapping", "the polling is priced on the queue or stream"),
     ("AWS::Lambda::Version", "priced on the function"),
     ("AWS::Lambda::Alias", "priced on the function"),
+    ("AWS::Lambda::EventInvokeConfig", "configuration of asynchronous invocations (failures are priced on the queue)"),
     ("AWS::ApiGateway::Resource", "priced per request on the REST API"),
     ("AWS::ApiGateway::Method", "priced per request on the REST API"),
     ("AWS::ApiGateway::Deployment", "priced per request on the REST API"),

@@ -1,5 +1,6 @@
 //! Built-in checks on a rendered template: references resolve, every function has a role and a log group, data is
-//! retained, device policies are scoped to the thing, every resource is described and the stack is stamped.
+//! retained, device policies are scoped to the thing, every resource is described and the stack is stamped (and the
+//! security checks of `security_checks`).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -56,6 +57,7 @@ pub fn check(template: &Value) -> Vec<Finding> {
             _ => {}
         }
     }
+    super::security_checks::check(resources, &mut out);
     for (id, out_v) in template.get("Outputs").and_then(Value::as_object).unwrap_or(&empty) {
         let mut refs = Vec::new();
         collect_refs(out_v, &mut refs);

@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod backend;
 mod functions;
+mod hardening;
 mod tables;
 
 pub use backend::BackendContext;

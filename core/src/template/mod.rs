@@ -7,6 +7,7 @@ mod context;
 mod engine;
 mod error;
 mod names;
+mod security_checks;
 
 pub use checks::{check, Finding};
 pub use context::{BackendContext, BootstrapContext};

@@ -39,6 +39,11 @@ pub struct ApiSettings {
     pub cors: bool,
     /// `Access-Control-Allow-Origin` value (single origin or `*`) as a quoted header literal in JSON text.
     pub cors_origin: String,
+    /// Log group of the stage's access log.
+    pub access_log_group: String,
+    /// The access log line (JSON with `$context` variables), as a JSON string literal.
+    pub access_log_format: String,
+    pub log_retention_days: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -184,13 +189,18 @@ fn api(cfg: &Config, n: &Names) -> ApiSettings {
         throttle_burst_limit: cfg.api.throttle_burst_limit,
         cors,
         cors_origin: Value::String(format!("'{origin}'")).to_string(),
+        access_log_group: format!("/aws/apigateway/{}/access", n.resource("api")),
+        access_log_format: Value::String(super::hardening::ACCESS_LOG_FORMAT.to_string()).to_string(),
+        log_retention_days: cfg.lambda.log_retention_days,
     }
 }
 
 impl BackendContext {
     pub fn new(cfg: &Config, n: &Names) -> Self {
         let tables = tables(n);
-        let functions = functions(cfg, n, &tables);
+        let mut functions = functions(cfg, n, &tables);
+        let rules = rules(n);
+        super::hardening::harden(&mut functions, &rules, "DeadLetterQueue");
         BackendContext {
             stamp: Stamp::new(cfg),
             description: format!("rainmaker-deploy backend for tenant {} (blueprint {})", cfg.name, cfg.blueprint),
@@ -203,7 +213,7 @@ impl BackendContext {
             },
             tables,
             functions,
-            rules: rules(n),
+            rules,
             device_policy: device_policy(n).to_string(),
             claim_policy: claim_policy(n).to_string(),
             provisioning_body: Value::String(provisioning_body(cfg, n).to_string()).to_string(),

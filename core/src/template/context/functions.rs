@@ -1,6 +1,7 @@
 //! The four runtime Lambda functions: code, settings, environment and least-privilege access, as data.
 
 use super::super::names::Names;
+use super::hardening::{AsyncInvoke, Skip};
 use super::tables::Table;
 use super::{get_att, reference};
 use crate::config::Config;
@@ -54,6 +55,10 @@ pub struct Function {
     pub env: Vec<EnvVar>,
     pub statements: Vec<Statement>,
     pub invokers: Vec<Invoker>,
+    /// checkov checks suppressed on the function, each with its reason (set by `hardening::harden`).
+    pub checkov_skips: Vec<Skip>,
+    /// Failure handling of asynchronous invocations, for the functions a topic rule invokes.
+    pub async_invoke: Option<AsyncInvoke>,
 }
 
 /// Access of one function to one table.
@@ -139,6 +144,8 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             env,
             statements,
             invokers,
+            checkov_skips: Vec::new(),
+            async_invoke: None,
         }
     };
     let timeout = cfg.lambda.timeout_seconds;

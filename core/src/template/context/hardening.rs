@@ -1,0 +1,106 @@
+//! Security hardening of the functions, as data: asynchronous failure handling and the checkov suppressions, each
+//! with the reason the check does not apply.
+
+use super::backend::Rule;
+use super::functions::{Function, Statement};
+use serde::Serialize;
+use serde_json::json;
+
+/// Retries of a failed asynchronous invocation before it goes to the dead-letter queue (AWS allows 0 to 2).
+pub const ASYNC_MAX_RETRIES: u32 = 2;
+/// Age after which an asynchronous event is given up and sent to the dead-letter queue (AWS allows 60 to 21600).
+pub const ASYNC_MAX_EVENT_AGE_SECONDS: u32 = 3600;
+
+/// One JSON line per API request: who (the Cognito `sub`, never the token), from where, what, and the outcome.
+pub const ACCESS_LOG_FORMAT: &str = concat!(
+    r#"{"requestId":"$context.requestId","time":"$context.requestTime","sourceIp":"$context.identity.sourceIp","#,
+    r#""userAgent":"$context.identity.userAgent","sub":"$context.authorizer.claims.sub","#,
+    r#""method":"$context.httpMethod","path":"$context.path","status":"$context.status","#,
+    r#""responseLength":"$context.responseLength","latencyMs":"$context.responseLatency","#,
+    r#""wafStatus":"$context.waf.status","error":"$context.error.message"}"#
+);
+
+/// One checkov check suppressed in a resource's `Metadata.checkov.skip`, with the real reason.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Skip {
+    pub id: &'static str,
+    pub comment: String,
+}
+
+/// How failures of asynchronous invocations of a function are kept.
+#[derive(Debug, Serialize)]
+pub struct AsyncInvoke {
+    pub config_id: String,
+    pub max_retries: u32,
+    pub max_event_age_seconds: u32,
+    /// Logical id of the on-failure destination (an encrypted SQS queue).
+    pub on_failure_queue: &'static str,
+}
+
+const VPC: &str =
+    "The function calls only AWS service endpoints (DynamoDB, IoT) over TLS with IAM-signed requests and \
+                   has nothing in a VPC to reach; a VPC would add NAT or endpoint cost without narrowing its access.";
+const CONCURRENCY: &str = "Reserved concurrency is taken from the account's unreserved pool (10 in a new account, and \
+                           AWS refuses to go below 10), so reserving would fail the deploy or starve other tenants; \
+                           load is bounded upstream by API Gateway throttling, the WAF rate rules and IoT quotas.";
+const ENV_KMS: &str =
+    "The environment holds table names, the tenant name and settings, no secrets; Lambda encrypts it \
+                       at rest with its AWS managed key.";
+
+/// The checkov suppressions of a function: `async_invoked` says whether a topic rule invokes it.
+pub fn function_skips(async_invoked: bool) -> Vec<Skip> {
+    let dlq = if async_invoked {
+        "Asynchronous failures go to the on-failure destination of the function's EventInvokeConfig (the encrypted \
+         dead-letter queue, after bounded retries and event age), which keeps the error with the event; a DLQ \
+         would receive the same events without the error."
+    } else {
+        "Only invoked synchronously (API Gateway or fleet provisioning), so a failure returns to the caller; a DLQ \
+         applies to asynchronous invocations only."
+    };
+    vec![
+        Skip { id: "CKV_AWS_116", comment: dlq.into() },
+        Skip { id: "CKV_AWS_117", comment: VPC.into() },
+        Skip { id: "CKV_AWS_115", comment: CONCURRENCY.into() },
+        Skip { id: "CKV_AWS_173", comment: ENV_KMS.into() },
+    ]
+}
+
+/// Give every function its suppressions, and every function a topic rule invokes (asynchronously) bounded retries,
+/// a maximum event age and the dead-letter queue as on-failure destination, with the right to send to it.
+pub fn harden(functions: &mut [Function], rules: &[Rule], dead_letter_queue: &'static str) {
+    for f in functions.iter_mut() {
+        let async_invoked = rules.iter().any(|r| r.function_id == f.logical_id);
+        f.checkov_skips = function_skips(async_invoked);
+        if async_invoked {
+            f.async_invoke = Some(AsyncInvoke {
+                config_id: format!("{}EventInvokeConfig", f.logical_id),
+                max_retries: ASYNC_MAX_RETRIES,
+                max_event_age_seconds: ASYNC_MAX_EVENT_AGE_SECONDS,
+                on_failure_queue: dead_letter_queue,
+            });
+            f.statements.push(Statement {
+                sid: "OnFailureDestination".into(),
+                actions: json!(["sqs:SendMessage"]).to_string(),
+                resources: json!([{ "Fn::GetAtt": [dead_letter_queue, "Arn"] }]).to_string(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suppression_states_a_reason_and_the_dlq_reason_follows_the_invocation() {
+        for a in [true, false] {
+            let s = function_skips(a);
+            assert_eq!(
+                s.iter().map(|s| s.id).collect::<Vec<_>>(),
+                ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"]
+            );
+            assert!(s.iter().all(|s| s.comment.len() > 60), "{s:?}");
+            assert_eq!(s[0].comment.contains("EventInvokeConfig"), a);
+        }
+    }
+}
