@@ -41,6 +41,9 @@ pub const TELEMETRY_ITEM_OVERHEAD: f64 = access::TELEMETRY_ITEM_OVERHEAD as f64;
 pub const PRESENCE_EVENT_BYTES: f64 = 300.0;
 /// Bytes of a binding confirmation.
 pub const BINDING_EVENT_BYTES: f64 = 200.0;
+/// Bytes of one API access log line (the JSON of `template::ACCESS_LOG_FORMAT` with typical values, ~400, plus
+/// CloudWatch's 26 bytes of metering overhead per event), an estimate.
+pub const ACCESS_LOG_BYTES: f64 = 450.0;
 
 const fn bytes(size: Size) -> f64 {
     match access::item_bytes(size) {
@@ -224,6 +227,12 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
             .filter(|s| s.prop(&["RestApiId"]).and_then(target).as_deref() == Some(&api.logical_id))
             .map(|s| s.logical_id.as_str())
             .collect();
+        for stage in stages.iter().filter_map(|s| res.get(s)) {
+            let dest = stage.prop(&["AccessLogSetting", "DestinationArn"]).and_then(target);
+            if let Some(lg) = dest.filter(|t| is(res, t, "AWS::Logs::LogGroup")) {
+                f.add(&lg, "monthly_ingested_gb", requests * ACCESS_LOG_BYTES / GB);
+            }
+        }
         for assoc in res.of_type("AWS::WAFv2::WebACLAssociation") {
             let arn = assoc.prop(&["ResourceArn"]).map(targets).unwrap_or_default();
             if arn.iter().any(|t| *t == api.logical_id || stages.contains(&t.as_str())) {
