@@ -64,7 +64,7 @@ pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
         paths.push(path);
     }
     if let Some(bin) = &checkov_bin {
-        output::progress(g.output, "checkov ...".to_string());
+        output::progress(g.output, "checkov ...");
         let reports = checkov::check(bin, &paths)
             .map_err(|e| miette::miette!(help = "set CHECKOV to a working checkov, or pass --no-checkov", "{e}"));
         let _ = std::fs::remove_dir_all(&dir);
