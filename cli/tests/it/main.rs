@@ -7,6 +7,7 @@ mod doctor;
 mod estimate;
 mod gdpr;
 mod install;
+mod security;
 mod support;
 mod templates;
 mod tidy;

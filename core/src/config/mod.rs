@@ -3,11 +3,13 @@
 pub(crate) mod error;
 mod locate;
 mod regions;
+mod security;
 pub mod tenants;
 mod types;
 mod validate;
 
 pub use error::{ConfigError, InvalidSetting, Problem};
+pub use security::{IotLogLevel, Mfa, Security};
 pub use types::*;
 pub use validate::{name_problem, region_problem};
 

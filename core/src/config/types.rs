@@ -28,6 +28,10 @@ pub struct Config {
     pub api: Api,
     /// Settings shared by the runtime Lambda functions.
     pub lambda: Lambda,
+    /// Audit logging and account-level security settings (defaults: IoT logging at WARN, the Device Defender
+    /// audit on, MFA off).
+    #[serde(default)]
+    pub security: super::Security,
     /// Tags applied to every stack (and so to every resource that supports tags).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

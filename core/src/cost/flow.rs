@@ -44,6 +44,10 @@ pub const BINDING_EVENT_BYTES: f64 = 200.0;
 /// Bytes of one API access log line (the JSON of `template::ACCESS_LOG_FORMAT` with typical values, ~400, plus
 /// CloudWatch's 26 bytes of metering overhead per event), an estimate.
 pub const ACCESS_LOG_BYTES: f64 = 450.0;
+/// Share of the inspected requests the WAF logs (it keeps only blocked and counted ones), an assumption.
+pub const WAF_LOGGED_SHARE: f64 = 0.01;
+/// Bytes of one WAF log record (the request's headers and the rule matches), an estimate.
+pub const WAF_LOG_BYTES: f64 = 1500.0;
 
 const fn bytes(size: Size) -> f64 {
     match access::item_bytes(size) {
@@ -238,6 +242,16 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
             if arn.iter().any(|t| *t == api.logical_id || stages.contains(&t.as_str())) {
                 if let Some(acl) = assoc.prop(&["WebACLArn"]).and_then(target) {
                     f.add(&acl, "monthly_requests", requests);
+                    for lc in res.of_type("AWS::WAFv2::LoggingConfiguration") {
+                        if lc.prop(&["ResourceArn"]).and_then(target).as_deref() != Some(acl.as_str()) {
+                            continue;
+                        }
+                        for lg in lc.prop(&["LogDestinationConfigs"]).map(targets).unwrap_or_default() {
+                            if is(res, &lg, "AWS::Logs::LogGroup") {
+                                f.add(&lg, "monthly_ingested_gb", requests * WAF_LOGGED_SHARE * WAF_LOG_BYTES / GB);
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -17,6 +17,9 @@ static PRICED: &[&dyn Priced] = &[
     &r::waf::WebAcl,
     &r::cognito::UserPool,
     &r::s3::Bucket,
+    &r::cloudwatch_alarm::Alarm,
+    &r::logs_metric_filter::MetricFilter,
+    &r::iot_defender_audit::DefenderAudit,
 ];
 
 /// Types that cost nothing by themselves (what they do is priced where it happens).
@@ -47,6 +50,12 @@ pub const FREE: &[(&str, &str)] = &[
     ("AWS::Cognito::UserPoolDomain", "priced per MAU on the user pool"),
     ("AWS::Cognito::UserPoolGroup", "priced per MAU on the user pool"),
     ("AWS::WAFv2::WebACLAssociation", "priced on the web ACL"),
+    ("AWS::WAFv2::LoggingConfiguration", "the logs are priced on their log group"),
+    (
+        "AWS::IoT::Logging",
+        "configuration; IoT writes its own AWSIotLogsV2 log group (errors and warnings at WARN), not priced",
+    ),
+    ("AWS::IoT::ScheduledAudit", "priced per device on the audit configuration"),
     ("AWS::S3::BucketPolicy", "a resource policy"),
     ("AWS::SQS::QueuePolicy", "a resource policy"),
     ("AWS::CloudFormation::WaitConditionHandle", "CloudFormation is free for AWS resources"),

@@ -6,6 +6,7 @@ use crate::config::Config;
 use serde::Serialize;
 use serde_json::json;
 
+mod audit;
 mod backend;
 mod functions;
 mod hardening;

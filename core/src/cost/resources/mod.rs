@@ -2,13 +2,16 @@
 //! components (lines) it produces from the template and the resolved usage.
 
 pub mod apigateway;
+pub mod cloudwatch_alarm;
 pub mod cognito;
 pub mod dynamodb;
+pub mod iot_defender_audit;
 pub mod iot_devices;
 pub mod iot_provisioning;
 pub mod iot_topic_rule;
 pub mod lambda;
 pub mod logs;
+pub mod logs_metric_filter;
 pub mod s3;
 pub mod sqs;
 pub mod waf;

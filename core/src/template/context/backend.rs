@@ -61,6 +61,9 @@ pub struct BackendContext {
     /// The fleet provisioning template body (a JSON document, as a JSON string literal).
     pub provisioning_body: String,
     pub api: ApiSettings,
+    pub audit: super::audit::Audit,
+    /// `MfaConfiguration` of the user pool.
+    pub mfa: &'static str,
 }
 
 /// The names the templates print.
@@ -71,6 +74,8 @@ pub struct NamesCtx {
     pub claim_policy: String,
     pub provisioning_template: String,
     pub dead_letter_queue: String,
+    /// Prefix of the topic rules' names (for the `aws:SourceArn` of the rules' role).
+    pub rule_prefix: String,
 }
 
 fn sub(s: &str) -> Value {
@@ -201,6 +206,8 @@ impl BackendContext {
         let mut functions = functions(cfg, n, &tables);
         let rules = rules(n);
         super::hardening::harden(&mut functions, &rules, "DeadLetterQueue");
+        let api = api(cfg, n);
+        let audit = super::audit::audit(cfg, n, &functions, &api.name, api.stage);
         BackendContext {
             stamp: Stamp::new(cfg),
             description: format!("rainmaker-deploy backend for tenant {} (blueprint {})", cfg.name, cfg.blueprint),
@@ -210,6 +217,7 @@ impl BackendContext {
                 claim_policy: n.claim_policy.clone(),
                 provisioning_template: n.provisioning_template.clone(),
                 dead_letter_queue: n.resource("rule-errors"),
+                rule_prefix: n.rule_prefix.clone(),
             },
             tables,
             functions,
@@ -217,7 +225,9 @@ impl BackendContext {
             device_policy: device_policy(n).to_string(),
             claim_policy: claim_policy(n).to_string(),
             provisioning_body: Value::String(provisioning_body(cfg, n).to_string()).to_string(),
-            api: api(cfg, n),
+            api,
+            audit,
+            mfa: cfg.security.mfa.as_cfn(),
         }
     }
 }

@@ -226,7 +226,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                     logical_id: "ApiFunctionApiGatewayPermission".into(),
                     description: "Lets the REST API invoke the function".into(),
                     principal: "apigateway.amazonaws.com",
-                    source_arn: json!({ "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestApi}/*/*/*" })
+                    source_arn: json!({ "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestApi}/v1/*/*" })
                         .to_string(),
                 },
             ],
