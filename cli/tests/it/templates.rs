@@ -253,7 +253,7 @@ fn smart_home_backend_has_the_whole_architecture() {
     let count = |ty: &str| res.values().filter(|r| r["Type"] == ty).count();
     assert_eq!(count("AWS::DynamoDB::Table"), 6);
     assert_eq!(count("AWS::Lambda::Function"), 4);
-    assert_eq!(count("AWS::Logs::LogGroup"), 5);
+    assert_eq!(count("AWS::Logs::LogGroup"), 6);
     assert_eq!(count("AWS::Lambda::EventInvokeConfig"), 3);
     assert_eq!(count("AWS::IoT::TopicRule"), 3);
     assert_eq!(count("AWS::IoT::ProvisioningTemplate"), 1);
