@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
-const FUNCTIONS: &[&str] = &["provisioning-hook", "telemetry-ingest", "presence", "api"];
+const FUNCTIONS: &[&str] = &["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
 
 /// The real artifacts, or synthetic ones of a realistic size in `tmp`.
 fn artifacts_dir(tmp: &Path) -> PathBuf {

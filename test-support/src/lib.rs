@@ -14,6 +14,7 @@
 //! missing the harness panics and says to run `cargo xtask test` (tests never skip silently).
 
 mod http;
+pub mod iot_rule;
 mod moto;
 mod tables;
 

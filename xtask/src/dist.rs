@@ -1,7 +1,7 @@
 //! `cargo xtask dist [--target T] [--out-dir DIR] [--verify]`: the release archive of one target,
 //! `rainmaker-deploy-<version>-<target>.tar.gz` plus its `.sha256`, in `target/dist` by default.
 //!
-//! It builds the release CLI and the four arm64 Lambdas (`cargo xtask lambdas`), then lays out one directory,
+//! It builds the release CLI and the five arm64 Lambdas (`cargo xtask lambdas`), then lays out one directory,
 //! `rainmaker-deploy-<version>-<target>/`, as a prefix: `bin/rainmaker-deploy`, `share/rainmaker-deploy/lambdas/`
 //! (the zips and manifest.json, found by the CLI beside its executable), `share/rainmaker-deploy/schemas/`,
 //! `share/man/man1/`, shell completions under `share/{bash-completion,zsh,fish}/`, README.md and LICENSE.

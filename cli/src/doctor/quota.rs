@@ -25,7 +25,7 @@ pub struct Quota {
     pub recommended: Option<f64>,
 }
 
-/// Lambda concurrent executions: the four functions share the account's unreserved pool (Lambda keeps 10
+/// Lambda concurrent executions: the five functions share the account's unreserved pool (Lambda keeps 10
 /// unreserved); new accounts can start far below the documented 1,000.
 pub const LAMBDA_CONCURRENCY: Quota = Quota {
     key: "lambda-concurrency",

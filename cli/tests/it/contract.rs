@@ -62,6 +62,7 @@ fn functions_get_the_environment_the_model_reads() {
         ("ProvisioningHookFunction", &[contract::ENV_SERIAL_PATTERN]),
         ("TelemetryIngestFunction", &[contract::ENV_TELEMETRY_TTL_DAYS, contract::ENV_MAX_PAYLOAD_BYTES]),
         ("PresenceFunction", &[]),
+        ("BindingConfirmFunction", &[]),
         (
             "ApiFunction",
             &[contract::ENV_IOT_DATA_ENDPOINT, contract::ENV_BINDING_CODE_TTL_SECONDS, contract::ENV_SHARING_ENABLED],

@@ -36,11 +36,16 @@ pub fn cmd(dir: &Path) -> Command {
 
 /// Run the binary with `args` in `dir`.
 pub fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = cmd(dir).args(args).output().expect("running rainmaker-deploy");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    Run::from(cmd(dir).args(args).output().expect("running rainmaker-deploy"))
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 

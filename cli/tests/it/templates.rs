@@ -246,14 +246,44 @@ fn built_in_checks_catch_each_kind_of_mistake() {
     }
 }
 
+/// Issue 8, critical: in every blueprint the REST function can be invoked by API Gateway only, binding
+/// confirmations go to their own function, and no topic rule selects `*` (so no payload sets a rule's fields).
+#[test]
+fn critical_api_function_is_invoked_by_api_gateway_only() {
+    for b in assets::blueprint_names() {
+        let parsed = template::parse(&rendered(b).stack("backend").expect("backend").body).expect("parses");
+        let res = parsed["Resources"].as_object().expect("resources");
+        let invokers: Vec<&serde_json::Value> = res
+            .values()
+            .filter(|r| r["Type"] == "AWS::Lambda::Permission")
+            .filter(|r| r["Properties"]["FunctionName"]["Fn::GetAtt"][0] == "ApiFunction")
+            .map(|r| &r["Properties"]["Principal"])
+            .collect();
+        assert_eq!(invokers, ["apigateway.amazonaws.com"], "{b}: who may invoke the api function");
+        let rules: Vec<_> = res.iter().filter(|(_, r)| r["Type"] == "AWS::IoT::TopicRule").collect();
+        assert_eq!(rules.len(), 3, "{b}");
+        for (id, r) in rules {
+            let payload = &r["Properties"]["TopicRulePayload"];
+            let target = &payload["Actions"][0]["Lambda"]["FunctionArn"]["Fn::GetAtt"][0];
+            assert_ne!(target, "ApiFunction", "{b}: {id} invokes the REST function");
+            let sql = payload["Sql"].as_str().expect("sql");
+            assert!(!sql.contains('*'), "{b}: {id} selects `*`: {sql}");
+        }
+        let binding = &res["BindingRule"]["Properties"]["TopicRulePayload"]["Actions"][0]["Lambda"]["FunctionArn"];
+        assert_eq!(binding["Fn::GetAtt"][0], "BindingConfirmFunction", "{b}");
+        let role = res["BindingConfirmRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].to_string();
+        assert!(!role.contains("iot:") && !role.contains("UsersTable"), "{b}: binding-confirm role: {role}");
+    }
+}
+
 #[test]
 fn smart_home_backend_has_the_whole_architecture() {
     let parsed = template::parse(&rendered("smart-home").stack("backend").expect("backend").body).expect("parses");
     let res = parsed["Resources"].as_object().expect("resources");
     let count = |ty: &str| res.values().filter(|r| r["Type"] == ty).count();
     assert_eq!(count("AWS::DynamoDB::Table"), 6);
-    assert_eq!(count("AWS::Lambda::Function"), 4);
-    assert_eq!(count("AWS::Logs::LogGroup"), 6);
+    assert_eq!(count("AWS::Lambda::Function"), 5);
+    assert_eq!(count("AWS::Logs::LogGroup"), 7);
     assert_eq!(count("AWS::Lambda::EventInvokeConfig"), 3);
     assert_eq!(count("AWS::IoT::TopicRule"), 3);
     assert_eq!(count("AWS::IoT::ProvisioningTemplate"), 1);

@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, VARY};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Largest accepted request body, bytes (a shadow's desired state is limited to 8 KB anyway).
@@ -22,14 +23,58 @@ pub struct Request {
     base64: bool,
 }
 
+/// Why an event is not served.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not an API Gateway REST proxy request at all (another invoker, or a crafted event): logged and counted.
+    NotApiGateway(String),
+    /// A request the API answers with an error (no user, ...).
+    Request(ApiError),
+}
+
+/// The top level of a REST proxy request, exactly the documented fields: anything else (a rule's `node_id`, a
+/// device payload's `binding_code`, ...) refuses the event.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)] // parsed for the check only; `ApiGatewayProxyRequest` reads the values
+struct Envelope {
+    resource: Option<Value>,
+    path: Option<Value>,
+    http_method: Value,
+    headers: Option<Value>,
+    multi_value_headers: Option<Value>,
+    query_string_parameters: Option<Value>,
+    multi_value_query_string_parameters: Option<Value>,
+    path_parameters: Option<Value>,
+    stage_variables: Option<Value>,
+    request_context: Context,
+    body: Option<Value>,
+    is_base64_encoded: Option<Value>,
+}
+
+/// What every request API Gateway sends carries in `requestContext`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Context {
+    request_id: String,
+    api_id: String,
+    stage: String,
+    identity: Value,
+}
+
 impl Request {
-    /// Parse a proxy event; the user id is the `sub` claim of the Cognito user pool authorizer.
-    pub fn parse(event: Value) -> Result<Request, ApiError> {
-        let req: ApiGatewayProxyRequest = serde_json::from_value(event)
-            .map_err(|e| ApiError::bad_request(format!("malformed request event: {e}")))?;
+    /// Parse a proxy event strictly; the user id is the `sub` claim of the Cognito user pool authorizer.
+    pub fn parse(event: Value) -> Result<Request, Refusal> {
+        if let Err(e) = Envelope::deserialize(&event) {
+            return Err(Refusal::NotApiGateway(e.to_string()));
+        }
+        let req: ApiGatewayProxyRequest =
+            serde_json::from_value(event).map_err(|e| Refusal::NotApiGateway(e.to_string()))?;
         let claims = req.request_context.authorizer.fields.get("claims");
         let claim = |k: &str| claims.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let user_id = claim("sub").ok_or_else(|| ApiError::forbidden("no authenticated user (missing `sub` claim)"))?;
+        let user_id = claim("sub")
+            .ok_or_else(|| Refusal::Request(ApiError::forbidden("no authenticated user (missing `sub` claim)")))?;
         Ok(Request {
             user_id: user_id.to_string(),
             email: claim("email").map(str::to_string),

@@ -1,8 +1,9 @@
-//! api: the user REST API (API Gateway REST proxy events with Cognito claims) and the device side of binding.
+//! api: the user REST API; its one event is an API Gateway REST proxy request with Cognito claims.
 //!
-//! One function receives two kinds of events and tells them apart by shape ([`Api::handle`]):
-//! - an API Gateway proxy request (has `httpMethod`) → routed to the REST operations of the contract;
-//! - a binding confirmation from the binding topic rule (`{"binding_code", "node_id", "received_at"}`).
+//! Only API Gateway may invoke it (its one Lambda permission names the REST API's stage). [`Api::handle`] parses
+//! the event strictly (`http::Request::parse`): a top-level field API Gateway does not send, or a missing
+//! `requestContext` of a real request, is refused with 400, logged and counted (`EventRefused`), never routed.
+//! The device side of binding is another function (binding-confirm).
 //!
 //! **Invariant:** every node operation first reads the caller's `user_nodes` item; a user who neither owns nor
 //! was shared a node gets `NOT_FOUND` (the node's existence is not revealed), a shared user who tries an
@@ -18,22 +19,15 @@ mod params;
 mod route;
 mod shares;
 
-pub use binding::{generate_code, BindingOutcome};
+pub use binding::generate_code;
 pub use config::{iot_data_endpoint_url, Settings};
 pub use error::ApiError;
 pub use route::{percent_decode, route, Route};
 
 use aws_config::SdkConfig;
 use rainmaker_model::contract::ENV_IOT_DATA_ENDPOINT;
-use rainmaker_model::{ModelError, TableNames};
+use rainmaker_model::{emf, ModelError, TableNames};
 use serde_json::Value;
-
-/// Failures that make the invocation fail (only for binding events, so Lambda retries them).
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("binding confirmation failed, will be retried: {0}")]
-    Binding(String),
-}
 
 /// The function: clients, table names and settings.
 pub struct Api {
@@ -41,6 +35,7 @@ pub struct Api {
     pub(crate) iot: aws_sdk_iotdataplane::Client,
     pub(crate) tables: TableNames,
     pub(crate) settings: Settings,
+    metrics: bool,
 }
 
 impl Api {
@@ -65,26 +60,28 @@ impl Api {
             iot: aws_sdk_iotdataplane::Client::from_conf(iot.build()),
             tables,
             settings,
+            metrics: true,
         }
     }
 
-    /// Handle one event of either kind.
-    pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
-        if event.get("httpMethod").is_some() {
-            return Ok(self.handle_http(event).await);
-        }
-        if event.get("binding_code").is_some() {
-            let outcome = self.confirm_binding(&event).await.map_err(|e| HandlerError::Binding(e.message))?;
-            return Ok(serde_json::to_value(outcome).unwrap_or(Value::Null));
-        }
-        tracing::warn!("unrecognised event: neither an API Gateway request nor a binding confirmation");
-        Ok(serde_json::json!({"status": "ignored", "reason": "unrecognised event"}))
+    /// Do not print the embedded-metric lines (tests and benches; the responses still say what happened).
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = false;
+        self
     }
 
-    async fn handle_http(&self, event: Value) -> Value {
+    /// Handle one API Gateway proxy request; the answer is always a proxy response.
+    pub async fn handle(&self, event: Value) -> Value {
         let (result, origin) = match http::Request::parse(event) {
             Ok(req) => (self.dispatch(&req).await, req.origin),
-            Err(e) => (Err(e), None),
+            Err(http::Refusal::NotApiGateway(reason)) => {
+                tracing::warn!(reason, "event refused: not an API Gateway proxy request");
+                if self.metrics {
+                    emf::emit("api", &[("EventRefused", 1)]);
+                }
+                (Err(ApiError::bad_request(format!("not an API Gateway proxy request: {reason}"))), None)
+            }
+            Err(http::Refusal::Request(e)) => (Err(e), None),
         };
         let cors = self.settings.cors_origin(origin.as_deref());
         match result {

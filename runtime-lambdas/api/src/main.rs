@@ -1,4 +1,4 @@
-//! Lambda entry point of api: read the configuration once, then answer API Gateway and binding-rule events.
+//! Lambda entry point of api: read the configuration once, then answer every API Gateway request.
 
 use api::Api;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let api = Api::from_env().await?;
     let api = &api;
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        api.handle(event.payload).await.map_err(Error::from)
+        Ok::<_, Error>(api.handle(event.payload).await)
     }))
     .await
 }

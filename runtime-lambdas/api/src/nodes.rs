@@ -1,11 +1,12 @@
 //! `GET /nodes`, `GET /nodes/{node_id}`, `DELETE /nodes/{node_id}` (unbind).
 
-use crate::authz::not_found;
 use crate::error::{sdk, ApiError};
 use crate::Api;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem, Update};
-use rainmaker_model::ddb::{from_av, s, Item};
-use rainmaker_model::tables::GSI_BY_NODE;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+pub(crate) use rainmaker_model::ddb::Item;
+use rainmaker_model::ddb::{from_av, get_s, s};
+use rainmaker_model::ownership::{self, Grant, Ownership};
+use rainmaker_model::unbind::{self, UnbindError};
 use rainmaker_model::{attr, Role};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -13,9 +14,6 @@ use std::collections::HashMap;
 /// The node attributes a user sees (not `owner_id`: a shared user does not learn the owner's id).
 const VISIBLE: [&str; 6] =
     [attr::NODE_ID, attr::SERIAL, attr::CONNECTED, attr::PRESENCE_AT, attr::LAST_SEEN_AT, attr::PROVISIONED_AT];
-
-/// Most items in one DynamoDB transaction.
-const MAX_TRANSACTION: usize = 100;
 
 fn view(item: &Item, role: Role) -> Value {
     let mut m: Map<String, Value> =
@@ -26,7 +24,8 @@ fn view(item: &Item, role: Role) -> Value {
 
 impl Api {
     pub(crate) async fn list_nodes(&self, user_id: &str) -> Result<(u16, Value), ApiError> {
-        let mut roles: HashMap<String, Role> = HashMap::new();
+        // node id -> (role, epoch) of the caller's grants; a grant counts only in its own ownership epoch
+        let mut grants: HashMap<String, (String, Option<String>)> = HashMap::new();
         let mut pages = self
             .ddb
             .query()
@@ -39,19 +38,26 @@ impl Api {
             .send();
         while let Some(item) = pages.next().await {
             let item = item.map_err(sdk)?;
-            let node = item.get(attr::NODE_ID).and_then(|v| v.as_s().ok());
-            let role = item.get(attr::ROLE).and_then(|v| v.as_s().ok()).and_then(|r| Role::parse(r));
-            if let (Some(node), Some(role)) = (node, role) {
-                roles.insert(node.clone(), role);
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            if let (Some(node), Some(role)) = (text(attr::NODE_ID), text(attr::ROLE)) {
+                grants.insert(node, (role, text(attr::EPOCH)));
             }
         }
-        let mut ids: Vec<&String> = roles.keys().collect();
+        let mut ids: Vec<&String> = grants.keys().collect();
         ids.sort();
         let mut nodes = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(100) {
             for item in self.batch_get_nodes(chunk).await? {
-                if let Some(role) = item.get(attr::NODE_ID).and_then(|v| v.as_s().ok()).and_then(|id| roles.get(id)) {
-                    nodes.push(view(&item, *role));
+                let Some((role, epoch)) = get_s(&item, attr::NODE_ID).ok().and_then(|id| grants.get(id)) else {
+                    continue;
+                };
+                let grant = Grant { role: Some(role), epoch: epoch.as_deref() };
+                let node = Ownership {
+                    owner_id: get_s(&item, attr::OWNER_ID).ok(),
+                    owner_epoch: get_s(&item, attr::OWNER_EPOCH).ok(),
+                };
+                if let Some(role) = ownership::role(user_id, grant, node) {
+                    nodes.push(view(&item, role));
                 }
             }
         }
@@ -83,9 +89,8 @@ impl Api {
     }
 
     pub(crate) async fn get_node(&self, user_id: &str, node_id: &str) -> Result<(u16, Value), ApiError> {
-        let role = self.require_access(user_id, node_id).await?;
-        let item = self.node_item(node_id).await?.ok_or_else(|| not_found(node_id))?;
-        Ok((200, json!({ "node": view(&item, role) })))
+        let access = self.require_access(user_id, node_id).await?;
+        Ok((200, json!({ "node": view(&access.node, access.role) })))
     }
 
     pub(crate) async fn node_item(&self, node_id: &str) -> Result<Option<Item>, ApiError> {
@@ -100,63 +105,17 @@ impl Api {
         Ok(out.map_err(sdk)?.item().cloned())
     }
 
-    /// Unbind: remove the owner and every share, in one transaction; then clear the shadow's desired state.
+    /// Unbind through the one write path (`rainmaker_model::unbind`: owner, epoch and every grant in one
+    /// transaction), then clear the shadow's desired and reported state so the next owner starts clean.
     pub(crate) async fn unbind(&self, user_id: &str, node_id: &str) -> Result<(u16, Value), ApiError> {
         self.require_owner(user_id, node_id).await?;
-        let users = self.users_of(node_id).await?;
-        let clear_owner = Update::builder()
-            .table_name(&self.tables.nodes)
-            .key(attr::NODE_ID, s(node_id))
-            .update_expression("REMOVE #o")
-            .condition_expression("#o = :u")
-            .expression_attribute_names("#o", attr::OWNER_ID)
-            .expression_attribute_values(":u", s(user_id))
-            .build()
-            .map_err(sdk)?;
-        let mut items = vec![TransactWriteItem::builder().update(clear_owner).build()];
-        for u in users.iter().chain(std::iter::once(&user_id.to_string())).collect::<std::collections::BTreeSet<_>>() {
-            let del = Delete::builder()
-                .table_name(&self.tables.user_nodes)
-                .key(attr::USER_ID, s(u.as_str()))
-                .key(attr::NODE_ID, s(node_id))
-                .build()
-                .map_err(sdk)?;
-            items.push(TransactWriteItem::builder().delete(del).build());
-        }
-        if items.len() > MAX_TRANSACTION {
-            return Err(ApiError::conflict(format!(
-                "node has more than {} shares; unshare some first",
-                MAX_TRANSACTION - 2
-            )));
-        }
-        let result = self.ddb.transact_write_items().set_transact_items(Some(items)).send().await;
-        if let Err(e) = result {
-            let conditional = e.as_service_error().is_some_and(|se| se.is_transaction_canceled_exception());
-            return Err(if conditional { ApiError::conflict("the node changed meanwhile; retry") } else { sdk(e) });
-        }
-        self.clear_desired(node_id).await;
-        Ok((200, json!({ "node_id": node_id, "unbound": true, "removed_shares": users.len().saturating_sub(1) })))
-    }
-
-    /// Every user id with a `user_nodes` item for the node (the `by-node` GSI).
-    pub(crate) async fn users_of(&self, node_id: &str) -> Result<Vec<String>, ApiError> {
-        let mut pages = self
-            .ddb
-            .query()
-            .table_name(&self.tables.user_nodes)
-            .index_name(GSI_BY_NODE)
-            .key_condition_expression("#n = :n")
-            .expression_attribute_names("#n", attr::NODE_ID)
-            .expression_attribute_values(":n", s(node_id))
-            .into_paginator()
-            .items()
-            .send();
-        let mut users = Vec::new();
-        while let Some(item) = pages.next().await {
-            if let Some(AttributeValue::S(u)) = item.map_err(sdk)?.get(attr::USER_ID) {
-                users.push(u.clone());
-            }
-        }
-        Ok(users)
+        let done = unbind::unbind(&self.ddb, &self.tables, node_id, user_id).await.map_err(|e| match e {
+            UnbindError::Conflict => ApiError::conflict("the node changed meanwhile; retry"),
+            UnbindError::TooManyGrants => ApiError::conflict(e.to_string()),
+            UnbindError::Sdk { .. } => ApiError::internal(e),
+        })?;
+        self.clear_state(node_id).await;
+        let shares = done.removed_grants.iter().filter(|u| u.as_str() != user_id).count();
+        Ok((200, json!({ "node_id": node_id, "unbound": true, "removed_shares": shares })))
     }
 }

@@ -77,29 +77,33 @@ impl Api {
         ))
     }
 
-    /// Forget the previous owner's desired state (best effort: a missing shadow or an error is only logged).
-    /// Every desired key is set to null (AWS deletes null keys); this also works where `"desired": null` is not
-    /// understood (moto).
-    pub(crate) async fn clear_desired(&self, node_id: &str) {
-        let desired = match self.iot.get_thing_shadow().thing_name(node_id).send().await {
-            Ok(out) => {
-                let doc: Value =
-                    out.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or(Value::Null);
-                state_part(&doc, "desired")
-            }
+    /// Forget the previous owner's desired and reported state (best effort: a missing shadow or an error is only
+    /// logged). Every key is set to null (AWS deletes null keys); this also works where `"desired": null` is not
+    /// understood (moto). The device reports its state again when it next connects.
+    pub(crate) async fn clear_state(&self, node_id: &str) {
+        let doc = match self.iot.get_thing_shadow().thing_name(node_id).send().await {
+            Ok(out) => out.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or(Value::Null),
             Err(e) => {
                 tracing::debug!(node_id, error = %aws_sdk_iotdataplane::error::DisplayErrorContext(e), "no shadow to clear");
                 return;
             }
         };
-        let nulls: Map<String, Value> =
-            desired.as_object().into_iter().flatten().map(|(k, _)| (k.clone(), Value::Null)).collect();
-        if nulls.is_empty() {
+        let nulls = |part: &str| -> Map<String, Value> {
+            state_part(&doc, part).as_object().into_iter().flatten().map(|(k, _)| (k.clone(), Value::Null)).collect()
+        };
+        let (desired, reported) = (nulls("desired"), nulls("reported"));
+        if desired.is_empty() && reported.is_empty() {
             return;
         }
-        let payload = json!({"state": {"desired": nulls}}).to_string();
+        let mut state = Map::new();
+        for (part, keys) in [("desired", desired), ("reported", reported)] {
+            if !keys.is_empty() {
+                state.insert(part.into(), Value::Object(keys));
+            }
+        }
+        let payload = json!({ "state": state }).to_string();
         if let Err(e) = self.iot.update_thing_shadow().thing_name(node_id).payload(Blob::new(payload)).send().await {
-            tracing::warn!(node_id, error = %aws_sdk_iotdataplane::error::DisplayErrorContext(e), "could not clear the desired state");
+            tracing::warn!(node_id, error = %aws_sdk_iotdataplane::error::DisplayErrorContext(e), "could not clear the shadow state");
         }
     }
 }

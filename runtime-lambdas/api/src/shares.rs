@@ -4,6 +4,8 @@ use crate::error::{sdk, ApiError};
 use crate::http::{id_field, valid_id};
 use crate::Api;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use rainmaker_model::ddb::{n, s};
 use rainmaker_model::{attr, time, ErrorCode, Role};
 use serde_json::{json, Map, Value};
@@ -18,14 +20,19 @@ impl Api {
         if !self.settings.sharing_enabled {
             return Err(ApiError::new(ErrorCode::SharingDisabled, "sharing is disabled for this deployment"));
         }
-        self.require_owner(user_id, node_id).await?;
+        let access = self.require_owner(user_id, node_id).await?;
         let target = id_field(&body, attr::USER_ID)?;
         if target == user_id {
             return Err(ApiError::bad_request("you already own this node"));
         }
-        let result = self
-            .ddb
-            .put_item()
+        // One transaction: the caller still owns the node in the epoch the check saw, and the grant is new.
+        let mut still_owner = ConditionCheck::builder()
+            .table_name(&self.tables.nodes)
+            .key(attr::NODE_ID, s(node_id))
+            .expression_attribute_names("#o", attr::OWNER_ID)
+            .expression_attribute_names("#e", attr::OWNER_EPOCH)
+            .expression_attribute_values(":u", s(user_id));
+        let mut grant = Put::builder()
             .table_name(&self.tables.user_nodes)
             .item(attr::USER_ID, s(&target))
             .item(attr::NODE_ID, s(node_id))
@@ -33,13 +40,38 @@ impl Api {
             .item(attr::GRANTED_BY, s(user_id))
             .item(attr::GRANTED_AT, n(time::now_ms()))
             .condition_expression("attribute_not_exists(#u)")
-            .expression_attribute_names("#u", attr::USER_ID)
+            .expression_attribute_names("#u", attr::USER_ID);
+        still_owner = match access.epoch() {
+            Some(epoch) => {
+                grant = grant.item(attr::EPOCH, s(epoch));
+                still_owner.condition_expression("#o = :u AND #e = :e").expression_attribute_values(":e", s(epoch))
+            }
+            None => still_owner.condition_expression("#o = :u AND attribute_not_exists(#e)"),
+        };
+        let result = self
+            .ddb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(still_owner.build().map_err(sdk)?).build())
+            .transact_items(TransactWriteItem::builder().put(grant.build().map_err(sdk)?).build())
             .send()
             .await;
         match result {
             Ok(_) => Ok((201, json!({"node_id": node_id, "user_id": target, "role": Role::Shared.as_str()}))),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(ApiError::conflict("the node is already shared with this user"))
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                let failed = |i: usize| {
+                    let reasons = match e.err() {
+                        TransactWriteItemsError::TransactionCanceledException(t) => t.cancellation_reasons(),
+                        _ => &[],
+                    };
+                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                };
+                if failed(0) {
+                    Err(ApiError::not_found(format!("node {node_id:?} not found")))
+                } else if failed(1) {
+                    Err(ApiError::conflict("the node is already shared with this user"))
+                } else {
+                    Err(ApiError::conflict("the node changed meanwhile; retry"))
+                }
             }
             Err(e) => Err(sdk(e)),
         }

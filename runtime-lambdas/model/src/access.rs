@@ -18,12 +18,15 @@ pub enum Op {
     Query,
     /// One key of a `BatchGetItem`.
     BatchGetItem,
+    /// A `ConditionCheck` item of a transaction; priced as a write of the item (an assumption: AWS documents
+    /// transactions at twice the units of their items, and a check reserves the item like a write).
+    ConditionCheck,
 }
 
 impl Op {
     /// Whether the operation writes.
     pub const fn writes(self) -> bool {
-        matches!(self, Op::PutItem | Op::UpdateItem | Op::DeleteItem)
+        matches!(self, Op::PutItem | Op::UpdateItem | Op::DeleteItem | Op::ConditionCheck)
     }
 }
 
@@ -132,8 +135,10 @@ const fn in_transaction(a: Access) -> Access {
     Access { transaction: true, ..a }
 }
 
-/// The user's `user_nodes` item, read strongly before every node operation (authorization).
+/// The user's `user_nodes` grant, read strongly before every node operation (authorization).
 const AUTHZ: Access = read(Table::UserNodes, Size::UserNode, true);
+/// ... and the node, read strongly for its ownership epoch (`crate::ownership`); the node operations use it.
+const AUTHZ_NODE: Access = read(Table::Nodes, Size::Node, true);
 
 /// Every function's calls per event, as the code in `runtime-lambdas/` makes them on the success path.
 pub const DECLARED: &[Declaration] = &[
@@ -171,7 +176,7 @@ pub const DECLARED: &[Declaration] = &[
         ],
     },
     Declaration {
-        function: "api",
+        function: "binding-confirm",
         event: Event::BindConfirm,
         accesses: &[
             read(Table::BindingRequests, Size::BindingRequest, true),
@@ -188,18 +193,24 @@ pub const DECLARED: &[Declaration] = &[
             Access { op: Op::BatchGetItem, ..read(Table::Nodes, Size::Node, false) },
         ],
     },
-    Declaration { function: "api", event: Event::GetNode, accesses: &[AUTHZ, read(Table::Nodes, Size::Node, true)] },
-    Declaration { function: "api", event: Event::GetParams, accesses: &[AUTHZ] },
-    Declaration { function: "api", event: Event::PutParams, accesses: &[AUTHZ] },
+    Declaration { function: "api", event: Event::GetNode, accesses: &[AUTHZ, AUTHZ_NODE] },
+    Declaration { function: "api", event: Event::GetParams, accesses: &[AUTHZ, AUTHZ_NODE] },
+    Declaration { function: "api", event: Event::PutParams, accesses: &[AUTHZ, AUTHZ_NODE] },
     Declaration {
         function: "api",
         event: Event::Share,
-        accesses: &[AUTHZ, write(Op::PutItem, Table::UserNodes, Size::UserNode, true, &[GSI_BY_NODE])],
+        accesses: &[
+            AUTHZ,
+            AUTHZ_NODE,
+            // One transaction: the caller still owns the node at the epoch read, and the grant is new.
+            in_transaction(write(Op::ConditionCheck, Table::Nodes, Size::Node, true, &[])),
+            in_transaction(write(Op::PutItem, Table::UserNodes, Size::UserNode, true, &[GSI_BY_NODE])),
+        ],
     },
     Declaration {
         function: "api",
         event: Event::Unshare,
-        accesses: &[AUTHZ, write(Op::DeleteItem, Table::UserNodes, Size::UserNode, true, &[GSI_BY_NODE])],
+        accesses: &[AUTHZ, AUTHZ_NODE, write(Op::DeleteItem, Table::UserNodes, Size::UserNode, true, &[GSI_BY_NODE])],
     },
 ];
 

@@ -9,6 +9,11 @@ pub const SERIAL: &str = "serial";
 pub const EMAIL: &str = "email";
 pub const CREATED_AT: &str = "created_at";
 pub const OWNER_ID: &str = "owner_id";
+/// nodes: the id of the current ownership period (set at bind, removed at unbind); every grant carries the one it
+/// was made in as [`EPOCH`], and authorization requires the two to be equal.
+pub const OWNER_EPOCH: &str = "owner_epoch";
+/// user_nodes: the node's `owner_epoch` when the grant was made.
+pub const EPOCH: &str = "epoch";
 pub const CONNECTED: &str = "connected";
 pub const PRESENCE_AT: &str = "presence_at";
 pub const LAST_SEEN_AT: &str = "last_seen_at";

@@ -1,7 +1,7 @@
 //! Names beyond the tables: functions, their environment variables, topics, the provisioning parameter.
 
-/// The four runtime functions (crate = binary = function suffix: `rm-<tenant>-<name>`).
-pub const FUNCTIONS: [&str; 4] = ["provisioning-hook", "telemetry-ingest", "presence", "api"];
+/// The five runtime functions (crate = binary = function suffix: `rm-<tenant>-<name>`).
+pub const FUNCTIONS: [&str; 5] = ["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
 
 /// Environment variables every function gets (besides the six `*_TABLE` ones).
 pub const ENV_TENANT: &str = "TENANT";
@@ -30,3 +30,17 @@ pub const PROVISIONING_SERIAL_PARAM: &str = "SerialNumber";
 pub const RULE_TELEMETRY: &str = "telemetry";
 pub const RULE_PRESENCE: &str = "presence";
 pub const RULE_BINDING: &str = "binding";
+
+/// The telemetry rule. Explicit fields only: a payload key is in the event only if it is named here, and the
+/// rule-derived values (`node_id` from the topic, `received_at`, `principal` = the certificate id) are never read
+/// from the payload, so a device cannot set or override them (a payload's own `node_id` is simply not selected).
+pub const SQL_TELEMETRY: &str =
+    "SELECT ts, msg_id, params, readings, topic(2) AS node_id, timestamp() AS received_at, \
+     principal() AS principal FROM 'node/+/telemetry'";
+/// The presence rule: the documented lifecycle-event fields (AWS IoT publishes them; devices cannot publish to
+/// `$aws/events/...`).
+pub const SQL_PRESENCE: &str = "SELECT clientId, timestamp, eventType, sessionIdentifier, principalIdentifier, \
+     versionNumber, ipAddress, clientInitiatedDisconnect, disconnectReason FROM '$aws/events/presence/+/+'";
+/// The binding rule (→ binding-confirm): the code from the payload, everything else derived by the rule.
+pub const SQL_BINDING: &str = "SELECT binding_code, topic(2) AS node_id, timestamp() AS received_at, \
+     principal() AS principal FROM 'node/+/binding'";

@@ -9,8 +9,12 @@
 pub mod access;
 pub mod attr;
 pub mod contract;
+pub mod emf;
 pub mod error;
+pub mod hmac;
 pub mod items;
+pub mod logid;
+pub mod ownership;
 pub mod tables;
 pub mod time;
 

@@ -1,8 +1,10 @@
 //! Unbinding a node: the one write path that clears a node's owner and removes every grant on it, shared by the
 //! API's `DELETE /nodes/{node_id}` and the CLI's `gdpr erase` (feature `dynamodb`).
 //!
-//! One transaction: `REMOVE owner_id` on the node, conditional on the expected owner, plus a `Delete` of every
-//! `user_nodes` item of the node (found on the `by-node` index). Run again after it succeeded it finds the node
+//! One transaction: `REMOVE owner_id, owner_epoch` on the node, conditional on the expected owner, plus a `Delete`
+//! of every `user_nodes` item of the node (found on the `by-node` index). A grant the eventually consistent index
+//! does not show yet survives as an item but grants nothing: its epoch is not the node's any more
+//! ([`crate::ownership`]). Run again after it succeeded it finds the node
 //! unbound and only removes the owner's grant if one is left, so callers can retry freely. The device shadow is
 //! not DynamoDB: callers reset it after this returns (the API clears `desired`, an erase deletes the shadows).
 
@@ -86,9 +88,10 @@ pub async fn unbind(ddb: &Client, tables: &TableNames, node_id: &str, owner: &st
         let clear_owner = Update::builder()
             .table_name(&tables.nodes)
             .key(attr::NODE_ID, s(node_id))
-            .update_expression("REMOVE #o")
+            .update_expression("REMOVE #o, #e")
             .condition_expression("#o = :u")
             .expression_attribute_names("#o", attr::OWNER_ID)
+            .expression_attribute_names("#e", attr::OWNER_EPOCH)
             .expression_attribute_values(":u", s(owner))
             .build()
             .map_err(sdk("TransactWriteItems"))?;

@@ -11,9 +11,10 @@ pub enum EventType {
     Disconnected,
 }
 
-/// A lifecycle event as AWS IoT publishes it. Fields the function does not need are kept optional.
+/// A lifecycle event as AWS IoT publishes it and the presence rule (`contract::SQL_PRESENCE`) selects it. Fields
+/// the function does not need are kept optional; a field outside the documented set refuses the event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LifecycleEvent {
     /// The MQTT client id; for our devices it is the thing name (= node id).
     pub client_id: String,
@@ -80,6 +81,8 @@ mod tests {
     #[test]
     fn rejects_bad_events() {
         assert!(matches!(parse(json!({"clientId": "a"})), Err(BadEvent::Malformed(_))));
+        let crafted = json!({"clientId": "a", "timestamp": 1, "eventType": "connected", "httpMethod": "POST"});
+        assert!(matches!(parse(crafted), Err(BadEvent::Malformed(m)) if m.contains("unknown field `httpMethod`")));
         assert!(matches!(
             parse(json!({"clientId": "a", "timestamp": 1, "eventType": "subscribed"})),
             Err(BadEvent::Malformed(_))

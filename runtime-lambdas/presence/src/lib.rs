@@ -59,7 +59,8 @@ impl Presence {
         let ev = match parse(event) {
             Ok(ev) => ev,
             Err(e) => {
-                tracing::warn!(reason = %e, "presence event ignored");
+                tracing::warn!(reason = %e, "presence event refused");
+                rainmaker_model::emf::emit("presence", &[("EventRefused", 1)]);
                 return Ok(Outcome::Ignored);
             }
         };

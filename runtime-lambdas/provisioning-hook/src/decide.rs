@@ -45,13 +45,16 @@ impl SerialPattern {
     }
 }
 
-/// The documented pre-provisioning hook event.
+/// The documented pre-provisioning hook event; a field outside it refuses the event (`Denial::Malformed`).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)] // certificate_pem: accepted, not used
 struct Event {
     #[serde(default)]
     claim_certificate_id: Option<String>,
     certificate_id: String,
+    #[serde(default)]
+    certificate_pem: Option<String>,
     #[serde(default)]
     template_arn: Option<String>,
     #[serde(default)]

@@ -65,6 +65,7 @@ impl Hook {
             Ok(req) => req,
             Err(denial) => {
                 tracing::warn!(reason = %denial, "provisioning denied");
+                rainmaker_model::emf::emit("provisioning-hook", &[("EventRefused", 1)]);
                 return HookResponse::deny();
             }
         };

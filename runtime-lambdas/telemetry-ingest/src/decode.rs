@@ -1,10 +1,26 @@
 //! Validation and decoding of one rule event into readings (pure: no AWS calls).
 //!
-//! The rule `SELECT *, topic(2) AS node_id, timestamp() AS received_at FROM 'node/+/telemetry'` hands over the
-//! device payload plus `node_id` and `received_at`. A payload is either one reading
+//! The rule (`contract::SQL_TELEMETRY`) selects the payload's `ts`, `msg_id`, `params` and `readings` and adds
+//! `node_id` (from the topic), `received_at` and `principal`; any other top-level field means the event did not
+//! come from that rule and it is refused ([`Reject::NotARuleEvent`]). A payload is either one reading
 //! `{"ts": ms?, "msg_id": str?, "params": {...}}` or a batch `{"readings": [{"ts": ms, "msg_id": str?, "params": {...}}, ...]}`.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+/// The top level of a telemetry rule event, exactly the fields the rule produces (checked, then read as JSON).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RuleEvent {
+    ts: Option<Value>,
+    msg_id: Option<Value>,
+    params: Option<Value>,
+    readings: Option<Value>,
+    node_id: Option<Value>,
+    received_at: Option<Value>,
+    principal: Option<Value>,
+}
 
 /// Most readings in one batch message.
 pub const MAX_BATCH: usize = 25;
@@ -22,6 +38,8 @@ pub enum Reject {
     TooLarge { size: usize, max: usize },
     #[error("payload is not a JSON object")]
     NotAnObject,
+    #[error("not a telemetry rule event: {0}")]
+    NotARuleEvent(String),
     #[error("node_id (from the topic) is missing or not a valid thing name")]
     BadNodeId,
     #[error("payload has neither `params` nor `readings`")]
@@ -62,6 +80,12 @@ pub struct Message {
 pub fn decode(event: Value, size: usize, max_bytes: usize, now_ms: i64) -> Result<Message, Reject> {
     if size > max_bytes {
         return Err(Reject::TooLarge { size, max: max_bytes });
+    }
+    if !event.is_object() {
+        return Err(Reject::NotAnObject);
+    }
+    if let Err(e) = RuleEvent::deserialize(&event) {
+        return Err(Reject::NotARuleEvent(e.to_string()));
     }
     let Value::Object(mut obj) = event else { return Err(Reject::NotAnObject) };
     let node_id = match obj.remove("node_id") {
@@ -168,6 +192,14 @@ mod tests {
             (json!({"node_id": "n", "params": p, "ts": 12}), Reject::BadTs(0)),
             (json!({"node_id": "n", "params": p, "ts": NOW + 3_600_000}), Reject::BadTs(0)),
             (json!({"node_id": "n", "params": p, "msg_id": 7}), Reject::BadMsgId(0)),
+            (
+                json!({"node_id": "n", "params": p, "httpMethod": "POST"}),
+                Reject::NotARuleEvent(
+                    "unknown field `httpMethod`, expected one of `ts`, `msg_id`, `params`, \
+                    `readings`, `node_id`, `received_at`, `principal`"
+                        .into(),
+                ),
+            ),
         ];
         for (v, want) in cases {
             assert_eq!(dec(v.clone()), Err(want), "{v}");

@@ -157,3 +157,33 @@ async fn last_seen_never_moves_back() {
     assert_eq!(num(&e.node("SN-000123").await.unwrap(), attr::LAST_SEEN_AT), 1732370009000);
     assert_eq!(e.readings("SN-000123").await.len(), 2);
 }
+
+/// Issue 8, critical (telemetry half): a device's payload carries its own `node_id` and `received_at`; the rule
+/// (`contract::SQL_TELEMETRY`) does not select them, so the reading is stored under the publishing device's node
+/// with IoT's receive time, and nothing lands on the victim's node.
+#[tokio::test]
+async fn critical_payload_cannot_set_node_id_or_received_at() {
+    use rainmaker_test_support::iot_rule::{project, Publisher};
+    let e = env("crit-telemetry", 8192).await;
+    let (own, victim) = ("SN-own-crit", "SN-victim-crit");
+    e.provisioned(own).await;
+    e.provisioned(victim).await;
+    let now = rainmaker_model::time::now_ms();
+    let payload = json!({"node_id": victim, "received_at": 1_600_000_000_000i64, "ts": now - 1000,
+        "params": {"temp": 99}});
+    let by = Publisher { principal: "c0ffee", client_id: own };
+    let topic = format!("node/{own}/telemetry");
+    let ev = project(rainmaker_model::contract::SQL_TELEMETRY, &topic, &payload, by, now).unwrap().unwrap();
+    assert_eq!((ev["node_id"].clone(), ev["received_at"].clone()), (json!(own), json!(now)), "{ev}");
+    assert_eq!(e.ingest.handle(ev).await.unwrap().accepted, 1);
+    assert!(e.readings(victim).await.is_empty(), "nothing is stored for the victim");
+    let stored = e.readings(own).await;
+    assert_eq!((stored.len(), num(&stored[0], attr::RECEIVED_AT)), (1, now));
+
+    // The same payload under the old `SELECT *` rule is not a telemetry rule event any more than it is anything
+    // else; a field the rule does not produce is refused.
+    let mut crafted = payload.clone();
+    crafted["requestContext"] = json!({});
+    let out = e.ingest.handle(crafted).await.unwrap();
+    assert!(out.rejected.unwrap().contains("unknown field `requestContext`"));
+}

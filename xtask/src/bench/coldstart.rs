@@ -58,6 +58,7 @@ fn event(function: &str) -> Result<Value> {
         "provisioning-hook" => json!({"certificateId": "c", "parameters": {}}),
         "telemetry-ingest" => json!({"node_id": "SN-000123", "received_at": 1732370000000i64}),
         "presence" => json!({"clientId": "SN-000123"}),
+        "binding-confirm" => json!({"binding_code": 5, "node_id": "SN-000123", "received_at": 1732370000000i64}),
         _ => {
             let path = root().join("runtime-lambdas/api/tests/fixtures/apigw-proxy-request.json");
             let mut ev: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The four functions of the backend.
-pub const FUNCTIONS: &[&str] = &["provisioning-hook", "telemetry-ingest", "presence", "api"];
+pub const FUNCTIONS: &[&str] = &["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
 
 /// A minimal but real zip holding one `bootstrap` file (stored, no compression), with the content varied by `tag`.
 pub fn tiny_zip(tag: &str) -> Vec<u8> {

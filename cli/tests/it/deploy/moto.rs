@@ -32,7 +32,7 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     let first_time = started.elapsed();
     assert!(first.changed);
     assert_eq!(first.stacks.iter().map(|s| s.result).collect::<Vec<_>>(), [StackResult::Created, StackResult::Created]);
-    assert_eq!(first.artifacts.iter().filter(|a| a.uploaded).count(), 4, "{:?}", first.artifacts);
+    assert_eq!(first.artifacts.iter().filter(|a| a.uploaded).count(), 5, "{:?}", first.artifacts);
     assert!(first.failed_checks().is_empty(), "verification: {:#?}", first.verification);
     assert!(first.verification.len() >= 12, "tables, functions and policies verified: {:#?}", first.verification);
     assert!(!progress.0.lock().unwrap().is_empty(), "progress was reported");
@@ -52,7 +52,7 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
         assert_eq!(d.table().unwrap().table_status().unwrap().as_str(), "ACTIVE", "{name}");
     }
     let lambda = aws_sdk_lambda::Client::new(&sdk);
-    assert_eq!(x.functions.len(), 4);
+    assert_eq!(x.functions.len(), 5);
     for (_, name, param) in &x.functions {
         let f =
             lambda.get_function().function_name(name).send().await.unwrap_or_else(|e| panic!("function {name}: {e:?}"));

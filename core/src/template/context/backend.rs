@@ -5,6 +5,7 @@ use super::tables::{tables, Table};
 use super::Stamp;
 use crate::config::Config;
 use crate::template::names::Names;
+use rainmaker_model::contract::{SQL_BINDING, SQL_PRESENCE, SQL_TELEMETRY};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -152,7 +153,7 @@ fn rules(n: &Names) -> Vec<Rule> {
             name: n.rule("telemetry"),
             description: "Routes Basic Ingest telemetry to telemetry-ingest",
             traffic: "telemetry",
-            sql: "SELECT *, topic(2) AS node_id, timestamp() AS received_at FROM 'node/+/telemetry'".into(),
+            sql: SQL_TELEMETRY.into(),
             function_id: "TelemetryIngestFunction".into(),
         },
         Rule {
@@ -160,16 +161,16 @@ fn rules(n: &Names) -> Vec<Rule> {
             name: n.rule("presence"),
             description: "Routes connect/disconnect lifecycle events to presence",
             traffic: "presence",
-            sql: "SELECT * FROM '$aws/events/presence/+/+'".into(),
+            sql: SQL_PRESENCE.into(),
             function_id: "PresenceFunction".into(),
         },
         Rule {
             logical_id: "BindingRule",
             name: n.rule("binding"),
-            description: "Routes a device's binding confirmation to the api function",
+            description: "Routes a device's binding confirmation to binding-confirm",
             traffic: "binding",
-            sql: "SELECT *, topic(2) AS node_id, timestamp() AS received_at FROM 'node/+/binding'".into(),
-            function_id: "ApiFunction".into(),
+            sql: SQL_BINDING.into(),
+            function_id: "BindingConfirmFunction".into(),
         },
     ]
 }

@@ -1,4 +1,4 @@
-//! The four runtime Lambda functions: code, settings, environment and least-privilege access, as data.
+//! The five runtime Lambda functions: code, settings, environment and least-privilege access, as data.
 
 use super::super::names::Names;
 use super::hardening::{AsyncInvoke, Skip};
@@ -196,6 +196,19 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             vec![rule_invoker("PresenceFunction", "presence", "presence")],
         ),
         spec(
+            "binding-confirm",
+            "Binding confirmation from the binding topic rule: a device confirms the code the app got".into(),
+            timeout,
+            base_env(vec![]),
+            vec![
+                Access { table: t("BindingRequestsTable"), actions: &["GetItem", "DeleteItem"], indexes: false },
+                Access { table: t("NodesTable"), actions: &["UpdateItem"], indexes: false },
+                Access { table: t("UserNodesTable"), actions: &["PutItem"], indexes: false },
+            ],
+            vec![],
+            vec![rule_invoker("BindingConfirmFunction", "binding", "binding")],
+        ),
+        spec(
             "api",
             "User REST API: nodes, parameters, binding and sharing".into(),
             timeout,
@@ -207,21 +220,25 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             ]),
             vec![
                 Access { table: t("UsersTable"), actions: &["GetItem", "PutItem", "UpdateItem"], indexes: false },
-                Access { table: t("NodesTable"), actions: &["GetItem", "BatchGetItem", "UpdateItem", "Query"], indexes: true },
+                Access {
+                    table: t("NodesTable"),
+                    actions: &["GetItem", "BatchGetItem", "UpdateItem", "Query", "ConditionCheckItem"],
+                    indexes: true,
+                },
                 Access {
                     table: t("UserNodesTable"),
                     actions: &["GetItem", "PutItem", "DeleteItem", "Query", "ConditionCheckItem"],
                     indexes: true,
                 },
-                Access { table: t("BindingRequestsTable"), actions: &["GetItem", "PutItem", "DeleteItem"], indexes: false },
+                Access { table: t("BindingRequestsTable"), actions: &["PutItem"], indexes: false },
             ],
             vec![Statement {
                 sid: "Shadows".into(),
                 actions: json!(["iot:GetThingShadow", "iot:UpdateThingShadow"]).to_string(),
                 resources: json!([{ "Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:thing/*" }]).to_string(),
             }],
+            // API Gateway only: no topic rule may invoke the REST API (issue 8, critical).
             vec![
-                rule_invoker("ApiFunction", "binding", "binding"),
                 Invoker {
                     logical_id: "ApiFunctionApiGatewayPermission".into(),
                     description: "Lets the REST API invoke the function".into(),
