@@ -34,7 +34,7 @@ pub struct GlobalArgs {
     /// Plain progress lines, no spinners
     #[arg(long, global = true)]
     pub no_progress: bool,
-    /// More detail on stderr
+    /// -v: trace every AWS call on stderr and show the raw detail of AWS errors; -vv: also the HTTP exchanges
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

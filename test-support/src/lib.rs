@@ -16,9 +16,11 @@
 mod http;
 pub mod iot_rule;
 mod moto;
+mod reply;
 mod tables;
 
 pub use moto::MotoServer;
+pub use reply::{closed_port_url, Received, ReplyServer};
 pub use tables::{create_tables, unique_prefix};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

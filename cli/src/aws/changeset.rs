@@ -83,7 +83,10 @@ pub async fn describe(
             .send()
             .await
             .map_err(|e| DeployError::sdk("CloudFormation DescribeChangeSet", e))?;
-        let status = out.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+        let status = out
+            .status()
+            .map(|s| s.as_str().to_string())
+            .ok_or(DeployError::missing("CloudFormation DescribeChangeSet", "Status"))?;
         match status.as_str() {
             "CREATE_PENDING" | "CREATE_IN_PROGRESS" => {
                 polls += 1;

@@ -55,19 +55,27 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
         api_calls: CallSummary::default(),
     };
     // the claim certificate holds the claim policy: detach and delete it first, or the policy cannot be deleted
-    if let Some(claim) = iot::read_record(&t.state_dir()) {
+    if let Some(claim) = iot::read_record(&t.state_dir())? {
         progress.report(ProgressEvent::Step {
             stack: None,
             message: format!("deleting claim certificate {}", claim.certificate_id),
         });
-        let _ = c.iot.detach_policy().policy_name(&claim.policy).target(&claim.certificate_arn).send().await;
-        let _ = c
+        // a certificate (or its attachment) already gone is what a re-run after a kill finds; anything else is an error
+        match c.iot.detach_policy().policy_name(&claim.policy).target(&claim.certificate_arn).send().await {
+            Err(e) if !not_found(&e) => return Err(DeployError::sdk("IoT DetachPolicy", e)),
+            _ => {}
+        }
+        match c
             .iot
             .update_certificate()
             .certificate_id(&claim.certificate_id)
             .new_status(aws_sdk_iot::types::CertificateStatus::Inactive)
             .send()
-            .await;
+            .await
+        {
+            Err(e) if !not_found(&e) => return Err(DeployError::sdk("IoT UpdateCertificate", e)),
+            _ => {}
+        }
         match c.iot.delete_certificate().certificate_id(&claim.certificate_id).force_delete(true).send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
@@ -109,6 +117,11 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
     }
     report.api_calls = c.calls.summary();
     Ok(report)
+}
+
+/// Does this error say the resource is already gone?
+fn not_found(e: &impl aws_sdk_iot::error::ProvideErrorMetadata) -> bool {
+    e.code() == Some("ResourceNotFoundException")
 }
 
 /// The resources of a stack whose template retains them (`DeletionPolicy: Retain`), with physical ids.

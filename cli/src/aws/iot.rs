@@ -14,7 +14,10 @@ pub async fn data_endpoint(iot: &aws_sdk_iot::Client) -> Result<String, DeployEr
         .send()
         .await
         .map_err(|e| DeployError::sdk("IoT DescribeEndpoint", e))?;
-    Ok(out.endpoint_address().unwrap_or_default().to_string())
+    match out.endpoint_address() {
+        Some(a) if !a.is_empty() => Ok(a.to_string()),
+        _ => Err(DeployError::missing("IoT DescribeEndpoint", "endpointAddress")),
+    }
 }
 
 /// The claim certificate: where its files are. The private key never leaves its file.
@@ -43,7 +46,7 @@ pub async fn ensure_claim(
     policy: &str,
     attach: bool,
 ) -> Result<ClaimCertificate, DeployError> {
-    if let Some(existing) = read_record(dir) {
+    if let Some(existing) = read_record(dir)? {
         let active = match iot.describe_certificate().certificate_id(&existing.certificate_id).send().await {
             Ok(out) => out.certificate_description().and_then(|d| d.status()).is_some_and(|s| s.as_str() == "ACTIVE"),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => false,
@@ -62,28 +65,38 @@ pub async fn ensure_claim(
         .send()
         .await
         .map_err(|e| DeployError::sdk("IoT CreateKeysAndCertificate", e))?;
-    let key = out.key_pair().and_then(|k| k.private_key()).unwrap_or_default();
+    const OP: &str = "IoT CreateKeysAndCertificate";
+    let key = out.key_pair().and_then(|k| k.private_key()).ok_or(DeployError::missing(OP, "keyPair.PrivateKey"))?;
+    let pem = out.certificate_pem().ok_or(DeployError::missing(OP, "certificatePem"))?;
+    let id = out.certificate_id().ok_or(DeployError::missing(OP, "certificateId"))?;
+    let arn = out.certificate_arn().ok_or(DeployError::missing(OP, "certificateArn"))?;
     create_private_dir(dir)?;
     let claim = ClaimCertificate {
-        certificate_id: out.certificate_id().unwrap_or_default().to_string(),
-        certificate_arn: out.certificate_arn().unwrap_or_default().to_string(),
+        certificate_id: id.to_string(),
+        certificate_arn: arn.to_string(),
         certificate_file: dir.join(CERT),
         private_key_file: dir.join(KEY),
         policy: policy.to_string(),
         created: true,
     };
     write_private(&claim.private_key_file, key.as_bytes())?;
-    write_private(&claim.certificate_file, out.certificate_pem().unwrap_or_default().as_bytes())?;
+    write_private(&claim.certificate_file, pem.as_bytes())?;
     let record = serde_json::to_string_pretty(&claim).map_err(|e| DeployError::io("serializing claim.json", e))?;
     write_private(&dir.join(RECORD), record.as_bytes())?;
     attach_policy(iot, policy, &claim.certificate_arn).await?;
     Ok(claim)
 }
 
-/// The claim certificate recorded next to the config, if any.
-pub fn read_record(dir: &Path) -> Option<ClaimCertificate> {
-    let text = std::fs::read_to_string(dir.join(RECORD)).ok()?;
-    serde_json::from_str(&text).ok()
+/// The claim certificate recorded next to the config, if any; a record that cannot be read is an error (ignoring
+/// it would create a second active claim certificate).
+pub fn read_record(dir: &Path) -> Result<Option<ClaimCertificate>, DeployError> {
+    let path = dir.join(RECORD);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(DeployError::io(format!("reading {}", path.display()), e)),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| DeployError::io(format!("reading {}", path.display()), e))
 }
 
 async fn attach_policy(iot: &aws_sdk_iot::Client, policy: &str, arn: &str) -> Result<(), DeployError> {

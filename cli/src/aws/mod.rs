@@ -18,11 +18,12 @@ pub mod outputs;
 pub mod plan;
 pub mod policy;
 pub mod progress;
+pub mod reach;
 pub mod sdk;
 pub mod stack;
 pub mod status;
 pub mod verify;
 
-pub use error::DeployError;
+pub use error::{aws_help, missing_action, set_verbose, DeployError};
 pub use progress::{NoProgress, Progress, ProgressEvent, Prompter, Question};
 pub use sdk::{Clients, Tenant};

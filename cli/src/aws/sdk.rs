@@ -25,10 +25,12 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(8).with_max_backoff(Duration::from_secs(20))
 }
 
-/// Load an `SdkConfig` through aws-config's standard chain (env, profiles, SSO, IMDS...), with [`retry_config`].
+/// Load an `SdkConfig` through aws-config's standard chain (env, profiles, SSO, IMDS...), with [`retry_config`]
+/// and the fail-fast HTTPS client ([`super::reach`]): an endpoint that cannot be reached fails the call at once.
 pub async fn load(opts: &AwsOptions) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(opts.region.clone()))
+        .http_client(super::reach::https_client())
         .retry_config(retry_config());
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);

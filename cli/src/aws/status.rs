@@ -98,7 +98,7 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
         cli_template_version: crate::TEMPLATE_VERSION.into(),
         stacks,
         // `created` means "by this run": status creates nothing
-        claim_certificate: iot::read_record(&t.state_dir()).map(|c| ClaimCertificate { created: false, ..c }),
+        claim_certificate: iot::read_record(&t.state_dir())?.map(|c| ClaimCertificate { created: false, ..c }),
         api_calls: c.calls.summary(),
     })
 }

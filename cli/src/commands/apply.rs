@@ -1,105 +1,10 @@
 //! `rainmaker-deploy apply`: plan, confirm (or `--yes`), execute, wait, claim certificate, verify, outputs.
-//! Also the helpers the other AWS commands share: the tenant, the runtime, the prompt.
 
-use super::usage::UsageError;
+use super::common::{cancel_on_ctrl_c, display, require_yes_or_terminal, runtime, tenant, TerminalPrompter};
 use crate::aws::deploy::{self, ApplyOptions, ApplyReport};
-use crate::aws::events::{cancel_pair, CancelSignal, WaitOptions};
-use crate::aws::sdk::{self, AwsOptions, Tenant};
-use crate::aws::{Prompter, Question};
+use crate::aws::events::WaitOptions;
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
-use crate::progress::{Display, Mode};
-use miette::{IntoDiagnostic, Result};
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-
-/// A tokio runtime for one command.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
-}
-
-/// The tenant at `--config`, with its SDK configuration from the standard chain and the global flags.
-pub async fn tenant(g: &GlobalArgs, artifacts: &Path) -> Result<Tenant> {
-    let config = super::render::load_config(g)?;
-    let opts =
-        AwsOptions { profile: g.profile.clone(), region: config.region.clone(), endpoint_url: g.endpoint_url.clone() };
-    let sdk = sdk::load(&opts).await;
-    let config_dir = g.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    Ok(Tenant { config, sdk, config_dir, artifacts_dir: artifacts.to_path_buf() })
-}
-
-/// The progress display for the global flags.
-pub fn display(g: &GlobalArgs) -> Display {
-    Display::new(Mode::detect(g.output == OutputFormat::Json, g.no_progress))
-}
-
-/// Refuse to run without `--yes` when nobody can answer a question.
-pub fn require_yes_or_terminal(yes: bool, what: &str) -> Result<()> {
-    if !yes && !std::io::stdin().is_terminal() {
-        return Err(UsageError::new(
-            "--yes",
-            format!("{what} needs confirmation and stdin is not a terminal"),
-            format!("pass --yes to {what} without a prompt"),
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// Ask on the terminal (stderr + stdin), or answer yes with `--yes`; the plan is shown either way.
-pub struct TerminalPrompter<'a> {
-    pub yes: bool,
-    pub display: &'a Display,
-    pub show: bool,
-}
-
-/// Read y/N from stdin after printing `question` on stderr.
-pub fn ask(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
-    matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
-}
-
-impl Prompter for TerminalPrompter<'_> {
-    fn confirm(&self, q: &Question<'_>) -> bool {
-        let text = match q {
-            Question::Execute(plan) => {
-                if self.show {
-                    self.display.line(plan.to_text().trim_end());
-                }
-                format!("Execute this change set on {}?", plan.stack_name)
-            }
-            Question::DeleteFailedStack { stack, status, reason } => {
-                self.display.line(&format!("{stack} is in {status} (a failed first create): {}", reason.unwrap_or("")));
-                format!("Delete {stack} and create it again?")
-            }
-        };
-        if self.yes {
-            return true;
-        }
-        self.display.finish();
-        ask(&text)
-    }
-}
-
-/// Ctrl-C once: cancel (a change set not yet executed is deleted; an update in progress is rolled back with
-/// CancelUpdateStack); twice: exit at once.
-pub fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelSignal {
-    let (canceller, signal) = cancel_pair();
-    rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            canceller.cancel();
-            eprintln!(
-                "\ncancelling: the update in progress is rolled back (Ctrl-C again to exit now, leaving it running)"
-            );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    signal
-}
+use miette::Result;
 
 pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
     require_yes_or_terminal(args.yes, "apply")?;

@@ -1,6 +1,6 @@
 //! `rainmaker-deploy destroy`: delete the stacks and the claim certificate; keep the data unless --delete-data.
 
-use super::apply::{ask, display, require_yes_or_terminal, runtime, tenant};
+use super::common::{ask, display, require_yes_or_terminal, runtime, tenant};
 use crate::aws::destroy::{self, DestroyOptions};
 use crate::aws::events::WaitOptions;
 use crate::cli::{DestroyArgs, GlobalArgs};

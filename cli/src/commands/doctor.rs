@@ -35,7 +35,7 @@ pub fn run(g: &GlobalArgs, args: &DoctorArgs) -> Result<()> {
     let start = Instant::now();
     let (config_check, cfg) = local::config(g);
     let tenant = cfg.as_ref().map(tenant_of).unwrap_or_default();
-    let rt = super::apply::runtime()?;
+    let rt = super::common::runtime()?;
     let (region, mut checks) = rt.block_on(async {
         let Some((region, from)) =
             aws::region(g.region.as_deref(), cfg.as_ref().map(|c| c.region.as_str()), g.profile.as_deref()).await

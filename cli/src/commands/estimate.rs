@@ -124,7 +124,7 @@ fn subject(g: &GlobalArgs, args: &EstimateArgs) -> Result<Subject> {
         );
         config::blueprint_config("smart-home", "example", &region)?
     } else {
-        super::render::load_config(g)?
+        super::common::load_config(g)?
     };
     let resources = rendered(&cfg)?;
     Ok(Subject { resources, usage: blueprint_usage(&cfg.blueprint)?, region: cfg.region })

@@ -1,6 +1,6 @@
 //! `rainmaker-deploy gdpr export | erase | reapply`: data-subject requests for one user (docs/gdpr.md).
 
-use super::apply::{ask, require_yes_or_terminal, runtime, tenant};
+use super::common::{ask, require_yes_or_terminal, runtime, tenant};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::gdpr::erase::{self, EraseOptions, EraseOutcome};
 use crate::gdpr::export::{self, Out};

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod blueprints;
+pub mod common;
 pub mod destroy;
 pub mod doctor;
 pub mod estimate;
@@ -19,6 +20,7 @@ use miette::Result;
 /// Run the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<()> {
     let g = &cli.global;
+    common::init_tracing(g.verbose);
     match cli.command {
         Command::Init(args) => init::run(g, &args),
         Command::Render(args) => render::run(g, &args),

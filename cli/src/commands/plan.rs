@@ -1,6 +1,6 @@
 //! `rainmaker-deploy plan`: what `apply` would change, per resource, with replacements flagged; changes nothing.
 
-use super::apply::{display, runtime, tenant};
+use super::common::{display, runtime, tenant};
 use crate::aws::deploy;
 use crate::aws::events::WaitOptions;
 use crate::cli::{GlobalArgs, PlanArgs};

@@ -2,7 +2,7 @@
 
 use super::usage::write_atomic;
 use crate::cli::{GlobalArgs, RenderArgs};
-use crate::{config, output, template};
+use crate::{output, template};
 use miette::{IntoDiagnostic, Result, WrapErr};
 use serde::Serialize;
 
@@ -14,20 +14,8 @@ struct Written {
     bytes: usize,
 }
 
-/// Load the config at `--config` (with `--region` overriding its region).
-pub fn load_config(g: &GlobalArgs) -> Result<config::Config> {
-    let mut cfg = config::load(&g.config)?;
-    if let Some(r) = &g.region {
-        if let Some(p) = config::region_problem(r) {
-            return Err(super::usage::UsageError::new("--region", p.message, p.help).into());
-        }
-        cfg.region = r.clone();
-    }
-    Ok(cfg)
-}
-
 pub fn run(g: &GlobalArgs, args: &RenderArgs) -> Result<()> {
-    let cfg = load_config(g)?;
+    let cfg = super::common::load_config(g)?;
     let rendered = template::render(&cfg)?;
     let mut written = Vec::new();
     for s in &rendered.stacks {

@@ -1,6 +1,6 @@
 //! `rainmaker-deploy status`: stack states, template versions, outputs and last events.
 
-use super::apply::{runtime, tenant};
+use super::common::{runtime, tenant};
 use crate::aws::status;
 use crate::cli::{GlobalArgs, StatusArgs};
 use miette::Result;

@@ -36,7 +36,7 @@ struct Failed {
 }
 
 pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
-    let cfg = super::render::load_config(g)?;
+    let cfg = super::common::load_config(g)?;
     let rendered = template::render(&cfg)?;
     let lint_bin = if args.no_cfn_lint { None } else { cfn_lint::find() };
     let checkov_bin = if args.no_checkov { None } else { checkov::find() };

@@ -21,7 +21,7 @@ pub fn config(g: &GlobalArgs) -> (Check, Option<Config>) {
             None,
         );
     }
-    match crate::commands::render::load_config(g) {
+    match crate::commands::common::load_config(g) {
         Ok(cfg) => match crate::template::render(&cfg) {
             Ok(_) => {
                 (Check::ok("config", format!("{path}: tenant {}, region {}, renders", cfg.name, cfg.region)), Some(cfg))

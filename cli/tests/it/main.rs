@@ -4,6 +4,7 @@ mod commands;
 mod contract;
 mod deploy;
 mod doctor;
+mod errors;
 mod estimate;
 mod gdpr;
 mod install;

@@ -1,0 +1,136 @@
+//! What the commands share: config loading (`--region` over the config's), the tokio runtime, the tenant with its
+//! SDK configuration, tracing for `-v`/`-vv`, the progress display, and the terminal prompts.
+
+use super::usage::UsageError;
+use crate::aws::events::{cancel_pair, CancelSignal};
+use crate::aws::sdk::{self, AwsOptions, Tenant};
+use crate::aws::{Prompter, Question};
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::config;
+use crate::progress::{Display, Mode};
+use miette::{IntoDiagnostic, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+/// Load the config at `--config` (with `--region` overriding its region).
+pub fn load_config(g: &GlobalArgs) -> Result<config::Config> {
+    let mut cfg = config::load(&g.config)?;
+    if let Some(r) = &g.region {
+        if let Some(p) = config::region_problem(r) {
+            return Err(UsageError::new("--region", p.message, p.help).into());
+        }
+        cfg.region = r.clone();
+    }
+    Ok(cfg)
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
+}
+
+/// The tenant at `--config`, with its SDK configuration from the standard chain and the global flags.
+pub async fn tenant(g: &GlobalArgs, artifacts: &Path) -> Result<Tenant> {
+    let config = load_config(g)?;
+    let opts =
+        AwsOptions { profile: g.profile.clone(), region: config.region.clone(), endpoint_url: g.endpoint_url.clone() };
+    let sdk = sdk::load(&opts).await;
+    let config_dir = g.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    Ok(Tenant { config, sdk, config_dir, artifacts_dir: artifacts.to_path_buf() })
+}
+
+/// `-v`: every SDK call (operation, attempts, retries) and the raw detail of AWS errors; `-vv`: also the requests
+/// and responses on the wire. `RUST_LOG` overrides both. Nothing is traced without them.
+pub fn init_tracing(verbose: u8) {
+    crate::aws::set_verbose(verbose > 0);
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(f), _) if !f.is_empty() => f,
+        (_, 0) => return,
+        (_, 1) => "warn,aws_smithy_runtime::client::orchestrator=debug,aws_smithy_runtime::client::retries=debug,\
+                   aws_config=info,rainmaker_deploy=debug"
+            .to_string(),
+        _ => "info,aws_smithy_runtime=trace,aws_smithy_http_client=debug,aws_sigv4=debug,aws_config=debug,\
+              rainmaker_deploy=trace"
+            .to_string(),
+    };
+    let ansi = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
+/// The progress display for the global flags (plain lines when tracing, so the two do not interleave badly).
+pub fn display(g: &GlobalArgs) -> Display {
+    Display::new(Mode::detect(g.output == OutputFormat::Json, g.no_progress || g.verbose > 0))
+}
+
+/// Refuse to run without `--yes` when nobody can answer a question.
+pub fn require_yes_or_terminal(yes: bool, what: &str) -> Result<()> {
+    if !yes && !std::io::stdin().is_terminal() {
+        return Err(UsageError::new(
+            "--yes",
+            format!("{what} needs confirmation and stdin is not a terminal"),
+            format!("pass --yes to {what} without a prompt"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Read y/N from stdin after printing `question` on stderr.
+pub fn ask(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+/// Ask on the terminal (stderr + stdin), or answer yes with `--yes`; the plan is shown either way.
+pub struct TerminalPrompter<'a> {
+    pub yes: bool,
+    pub display: &'a Display,
+    pub show: bool,
+}
+
+impl Prompter for TerminalPrompter<'_> {
+    fn confirm(&self, q: &Question<'_>) -> bool {
+        let text = match q {
+            Question::Execute(plan) => {
+                if self.show {
+                    self.display.line(plan.to_text().trim_end());
+                }
+                format!("Execute this change set on {}?", plan.stack_name)
+            }
+            Question::DeleteFailedStack { stack, status, reason } => {
+                self.display.line(&format!("{stack} is in {status} (a failed first create): {}", reason.unwrap_or("")));
+                format!("Delete {stack} and create it again?")
+            }
+        };
+        if self.yes {
+            return true;
+        }
+        self.display.finish();
+        ask(&text)
+    }
+}
+
+/// Ctrl-C once: cancel (a change set not yet executed is deleted; an update in progress is rolled back with
+/// CancelUpdateStack); twice: exit at once.
+pub fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelSignal {
+    let (canceller, signal) = cancel_pair();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            canceller.cancel();
+            eprintln!(
+                "\ncancelling: the update in progress is rolled back (Ctrl-C again to exit now, leaving it running)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    signal
+}
