@@ -18,10 +18,19 @@ struct StackReport {
 }
 
 #[derive(Serialize)]
+struct Warning {
+    path: String,
+    message: String,
+    help: String,
+}
+
+#[derive(Serialize)]
 struct Report {
     ok: bool,
     cfn_lint: String,
     checkov: String,
+    /// Valid settings that should not go to production (placeholder or `*` origins).
+    warnings: Vec<Warning>,
     stacks: Vec<StackReport>,
 }
 
@@ -93,7 +102,11 @@ pub fn run(g: &GlobalArgs, args: &ValidateArgs) -> Result<()> {
         (None, true) => "skipped (--no-checkov)".into(),
         (None, false) => "not found on PATH (install it with `pip install checkov` for the security checks)".into(),
     };
-    let report = Report { ok: count == 0, cfn_lint: lint_state, checkov: checkov_state, stacks };
+    let warnings = crate::config::warnings(&cfg)
+        .into_iter()
+        .map(|p| Warning { path: p.path, message: p.message, help: p.help })
+        .collect();
+    let report = Report { ok: count == 0, cfn_lint: lint_state, checkov: checkov_state, warnings, stacks };
     output::emit(g.output, &report, || text(&report))?;
     if count > 0 {
         return Err(Failed { count }.into());
@@ -123,6 +136,9 @@ fn text(r: &Report) -> String {
         for c in st.checkov.iter().flat_map(|c| &c.failed) {
             s.push_str(&format!("  [checkov {}] {}: {}\n", c.check, c.resource, c.name));
         }
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("warning: {}: {} ({})\n", w.path, w.message, w.help));
     }
     s.push_str(&format!("cfn-lint: {}\n", r.cfn_lint));
     s.push_str(&format!("checkov: {}\n", r.checkov));

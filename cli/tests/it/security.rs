@@ -161,3 +161,66 @@ fn users_may_turn_on_totp_and_an_email_change_waits_for_its_verification() {
     assert_eq!(p["MfaConfiguration"], "OPTIONAL");
     assert_eq!(p["EnabledMfas"], serde_json::json!(["SOFTWARE_TOKEN_MFA"]));
 }
+
+#[test]
+fn waf_body_limit_is_the_apis_and_the_bind_path_has_its_own_rate_rule() {
+    let t = backend(&blueprint("smart-home"));
+    let rules = t["Resources"]["WebAcl"]["Properties"]["Rules"].as_array().unwrap().clone();
+    let rule = |name: &str| rules.iter().find(|r| r["Name"] == name).unwrap_or_else(|| panic!("{name}")).clone();
+    let size = rule("body-size")["Statement"]["SizeConstraintStatement"].clone();
+    let http = std::fs::read_to_string(root().join("runtime-lambdas/api/src/http.rs")).expect("api source");
+    assert!(http.contains("const MAX_BODY: usize = 16 * 1024;"), "the api function's limit is 16 KB");
+    assert_eq!((size["Size"].as_u64(), size["ComparisonOperator"].as_str()), (Some(16 * 1024), Some("GT")));
+    assert_eq!(size["FieldToMatch"]["Body"]["OversizeHandling"], "MATCH", "a body past inspection is blocked");
+    let common = rule("aws-common-rule-set");
+    let ov = &common["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"][0];
+    assert_eq!((ov["Name"].as_str(), ov["ActionToUse"]["Count"].is_object()), (Some("SizeRestrictions_BODY"), true));
+    let bind = rule("bind-rate-limit-per-ip")["Statement"]["RateBasedStatement"].clone();
+    assert_eq!(bind["Limit"], 100);
+    assert_eq!(bind["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"], "/nodes/bind");
+    assert!(bind["Limit"].as_u64() < rule("rate-limit-per-ip")["Statement"]["RateBasedStatement"]["Limit"].as_u64());
+}
+
+/// What the preflight's mapping template does with a request's Origin (its one `#if` over `$origin == '...'`).
+fn preflight_allows(template: &str, origin: &str) -> bool {
+    template.contains(&format!("$origin == '{origin}'"))
+}
+
+#[test]
+fn cors_preflight_reflects_only_the_configured_origins() {
+    let mut cfg = blueprint("smart-home");
+    cfg.api.allowed_origins = vec!["https://app.acme.com".into(), "http://localhost:3000".into()];
+    let t = backend(&cfg);
+    let ir = &t["Resources"]["ApiProxyOptionsMethod"]["Properties"]["Integration"]["IntegrationResponses"][0];
+    assert!(
+        ir["ResponseParameters"].get("method.response.header.Access-Control-Allow-Origin").is_none(),
+        "no fixed origin"
+    );
+    assert_eq!(ir["ResponseParameters"]["method.response.header.Vary"], "'Origin'");
+    let vtl = ir["ResponseTemplates"]["application/json"].as_str().expect("mapping template");
+    assert!(vtl.contains("responseOverride.header.Access-Control-Allow-Origin = $origin"));
+    for (o, ok) in
+        [("https://app.acme.com", true), ("http://localhost:3000", true), ("https://evil.example", false), ("*", false)]
+    {
+        assert_eq!(preflight_allows(vtl, o), ok, "{o}");
+    }
+    cfg.api.allowed_origins = vec!["*".into()];
+    let t = backend(&cfg);
+    let ir = &t["Resources"]["ApiProxyOptionsMethod"]["Properties"]["Integration"]["IntegrationResponses"][0];
+    assert_eq!(ir["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"], "'*'");
+    assert!(ir.get("ResponseTemplates").is_none());
+}
+
+#[test]
+fn validate_warns_about_the_placeholder_and_the_wildcard_origin() {
+    let cfg = blueprint("smart-home");
+    assert_eq!(cfg.api.allowed_origins, vec!["https://app.example.com".to_string()], "init no longer writes `*`");
+    let w = config::warnings(&cfg);
+    assert_eq!(w.len(), 1);
+    assert!(w[0].path == "api.allowed_origins[0]" && w[0].message.contains("placeholder"), "{w:?}");
+    let mut cfg = cfg;
+    cfg.api.allowed_origins = vec!["*".into()];
+    assert!(config::warnings(&cfg)[0].message.contains("any web page"));
+    cfg.api.allowed_origins = vec!["https://app.acme.com".into()];
+    assert_eq!(config::warnings(&cfg), vec![]);
+}

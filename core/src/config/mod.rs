@@ -11,7 +11,7 @@ mod validate;
 pub use error::{ConfigError, InvalidSetting, Problem};
 pub use security::{IotLogLevel, Mfa, Security};
 pub use types::*;
-pub use validate::{name_problem, region_problem};
+pub use validate::{name_problem, region_problem, warnings};
 
 use std::path::Path;
 

@@ -119,6 +119,29 @@ fn check_serial_pattern(p: &mut Problems, pattern: &str) {
     }
 }
 
+/// Settings that are valid but should not go to production: the blueprints' placeholder origin and `*`.
+pub fn warnings(c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, o) in c.api.allowed_origins.iter().enumerate() {
+        let host = o.split("://").nth(1).unwrap_or("").split(':').next().unwrap_or("");
+        let path = format!("api.allowed_origins[{i}]");
+        if o == "*" {
+            out.push(Problem {
+                path,
+                message: "`*` lets any web page call the API from a signed-in user's browser".into(),
+                help: "list your apps' origins (`https://app.example.org`)".into(),
+            });
+        } else if host == "example.com" || host.ends_with(".example.com") {
+            out.push(Problem {
+                path,
+                message: format!("`{o}` is the blueprint's placeholder origin"),
+                help: "replace it with your app's origin, or remove it when no browser app calls the API".into(),
+            });
+        }
+    }
+    out
+}
+
 fn valid_origin(o: &str) -> bool {
     if o == "*" {
         return true;

@@ -38,8 +38,15 @@ pub struct ApiSettings {
     pub throttle_burst_limit: u32,
     /// CORS preflight is answered only when origins are configured.
     pub cors: bool,
-    /// `Access-Control-Allow-Origin` value (single origin or `*`) as a quoted header literal in JSON text.
-    pub cors_origin: String,
+    /// `*` is configured: the preflight answers `Access-Control-Allow-Origin: *`.
+    pub cors_wildcard: bool,
+    /// Otherwise the preflight's mapping template (a JSON string literal), which reflects the request's `Origin`
+    /// only when it is one of the configured origins (no header at all for any other).
+    pub cors_reflect_template: String,
+    /// Requests per 5 minutes from one IP to `/nodes/bind` before WAF blocks it.
+    pub waf_bind_rate_limit: u32,
+    /// Largest request body WAF lets through, the api function's own limit.
+    pub max_body_bytes: u32,
     /// Log group of the stage's access log.
     pub access_log_group: String,
     /// The access log line (JSON with `$context` variables), as a JSON string literal.
@@ -176,11 +183,10 @@ fn rules(n: &Names) -> Vec<Rule> {
 }
 
 fn api(cfg: &Config, n: &Names) -> ApiSettings {
-    let origin = match cfg.api.allowed_origins.as_slice() {
-        [one] => one.clone(),
-        _ => "*".to_string(),
-    };
-    let cors = !cfg.api.allowed_origins.is_empty();
+    let origins = &cfg.api.allowed_origins;
+    let origin = origins.join(" ");
+    let cors = !origins.is_empty();
+    let cors_wildcard = origins.iter().any(|o| o == "*");
     let shape = format!("proxy+ ANY cognito; cors={cors} origin={origin}; v{}", crate::TEMPLATE_VERSION);
     let hash = hex::encode(Sha256::digest(shape.as_bytes()));
     ApiSettings {
@@ -194,7 +200,10 @@ fn api(cfg: &Config, n: &Names) -> ApiSettings {
         throttle_rate_limit: cfg.api.throttle_rate_limit,
         throttle_burst_limit: cfg.api.throttle_burst_limit,
         cors,
-        cors_origin: Value::String(format!("'{origin}'")).to_string(),
+        cors_wildcard,
+        cors_reflect_template: Value::String(super::hardening::cors_reflect_template(origins)).to_string(),
+        waf_bind_rate_limit: super::hardening::WAF_BIND_RATE_LIMIT,
+        max_body_bytes: super::hardening::API_MAX_BODY_BYTES,
         access_log_group: format!("/aws/apigateway/{}/access", n.resource("api")),
         access_log_format: Value::String(super::hardening::ACCESS_LOG_FORMAT.to_string()).to_string(),
         log_retention_days: cfg.lambda.log_retention_days,

@@ -20,6 +20,24 @@ pub const ACCESS_LOG_FORMAT: &str = concat!(
     r#""wafStatus":"$context.waf.status","error":"$context.error.message"}"#
 );
 
+/// Requests per 5 minutes from one IP to the bind path before WAF blocks it (binding codes are short-lived and
+/// a user binds a few devices, so more means someone is trying codes or serials).
+pub const WAF_BIND_RATE_LIMIT: u32 = 100;
+/// The api function's request body limit (`MAX_BODY` in runtime-lambdas/api/src/http.rs); WAF blocks larger
+/// bodies itself, and the common rule set's 8 KB body rule only counts.
+pub const API_MAX_BODY_BYTES: u32 = 16 * 1024;
+
+/// The CORS preflight's mapping template: `Access-Control-Allow-Origin` is the request's `Origin` when it is one of
+/// `origins` (validated `https://host[:port]` / `http://localhost[:port]`), absent otherwise.
+pub fn cors_reflect_template(origins: &[String]) -> String {
+    let cond: Vec<String> = origins.iter().map(|o| format!("$origin == '{o}'")).collect();
+    format!(
+        "#set($origin = $input.params().header.get('Origin'))\n#if({})\n\
+         #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n#end\n",
+        if cond.is_empty() { "false".to_string() } else { cond.join(" || ") }
+    )
+}
+
 /// One checkov check suppressed in a resource's `Metadata.checkov.skip`, with the real reason.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Skip {
