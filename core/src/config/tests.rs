@@ -111,10 +111,10 @@ fn serial_pattern_must_compile_and_be_anchored() {
 
 #[test]
 fn cors_origins_are_checked_by_index() {
-    let e = broken(r#"- "*""#, r#"- "ftp://x.example.com/""#);
+    let e = broken(r#"- "https://app.example.com""#, r#"- "ftp://x.example.com/""#);
     assert_eq!(e.problems()[0].0, "api.allowed_origins[0]");
     let t = full_text(&e);
-    assert!(t.contains(&format!(":{}:7:", line_of(r#"- "*""#))), "{t}");
+    assert!(t.contains(&format!(":{}:7:", line_of(r#"- "https://app.example.com""#))), "{t}");
 }
 
 #[test]
