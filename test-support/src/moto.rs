@@ -24,10 +24,39 @@ pub struct MotoServer {
 
 static SHARED: OnceLock<MotoServer> = OnceLock::new();
 
+/// How the server handles concurrent requests.
+#[derive(Clone, Copy)]
+enum Threading {
+    /// `moto_server` as shipped: one thread per request.
+    Threaded,
+    /// One request at a time (see [`MotoServer::start_serialised`]).
+    Serialised,
+}
+
+/// moto's own server entry point (`moto/server.py`) with `threaded=False`; argv[1] is the port.
+const SERIALISED_APP: &str = "import sys\n\
+from werkzeug.serving import run_simple\n\
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n\
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False, \
+request_handler=MotoRequestHandler)\n";
+
 impl MotoServer {
     /// Start a new server on a free port and wait until it is ready. Panics (naming `cargo xtask test`) when
     /// `moto_server` cannot be found or does not come up in time.
     pub fn start() -> MotoServer {
+        Self::start_with(Threading::Threaded)
+    }
+
+    /// Start a server that answers one request at a time (moto's own app under werkzeug with
+    /// `threaded=False`). moto's threaded server does not serialise `TransactWriteItems` against each other, so
+    /// two conditional transactions on one item can both succeed there, which DynamoDB never allows; race tests
+    /// that rely on DynamoDB's serialisable transactions run against this one. The requests of the racing
+    /// callers still interleave (the callers run concurrently); only moto's handling of each is made atomic.
+    pub fn start_serialised() -> MotoServer {
+        Self::start_with(Threading::Serialised)
+    }
+
+    fn start_with(threading: Threading) -> MotoServer {
         let exe = find_moto_server().unwrap_or_else(|| {
             panic!(
                 "moto_server not found (looked at $MOTO_SERVER, {}, and PATH). Run `cargo xtask test`, which \
@@ -37,7 +66,7 @@ impl MotoServer {
         });
         let mut last_err = String::new();
         for _ in 0..3 {
-            match Self::try_start(&exe) {
+            match Self::try_start(&exe, threading) {
                 Ok(server) => return server,
                 Err(e) => last_err = e,
             }
@@ -81,19 +110,30 @@ impl MotoServer {
         assert_eq!(status, 200, "moto create thing {name} answered {status}: {body}");
     }
 
-    fn try_start(exe: &Path) -> Result<MotoServer, String> {
+    fn try_start(exe: &Path, threading: Threading) -> Result<MotoServer, String> {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log = std::env::temp_dir().join(format!("moto-{}-{port}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
         // The guard shell runs moto in the background and kills it once its stdin reaches EOF, i.e. when we drop
         // the pipe or our process ends for any reason.
-        let script =
-            r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ignored; exit 0"#;
+        let (program, script) = match threading {
+            Threading::Threaded => (
+                exe.to_path_buf(),
+                r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ignored; exit 0"#,
+            ),
+            Threading::Serialised => (
+                // the venv's python beside moto_server runs moto's app single-threaded
+                exe.with_file_name("python"),
+                r#""$0" -c "$2" "$1" & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ignored; exit 0"#,
+            ),
+        };
         let mut guard = Command::new("sh")
             .args(["-c", script])
-            .arg(exe)
+            .arg(program)
             .arg(port.to_string())
+            .arg(SERIALISED_APP)
+            .env("MOTO_PORT", port.to_string())
             .stdin(Stdio::piped())
             .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
             .stderr(log_file)

@@ -16,7 +16,11 @@ struct Env {
 }
 
 async fn env(label: &str) -> Env {
-    let sdk = MotoServer::shared().sdk_config().await;
+    env_on(MotoServer::shared(), label).await
+}
+
+async fn env_on(moto: &MotoServer, label: &str) -> Env {
+    let sdk = moto.sdk_config().await;
     let ddb = Client::new(&sdk);
     let tables = create_tables(&ddb, &unique_prefix(label)).await;
     let hook = Hook::new(&sdk, tables.clone(), PATTERN).unwrap();
@@ -84,7 +88,10 @@ async fn the_documented_event_provisions_a_listed_serial_once() {
 
 #[tokio::test]
 async fn concurrent_devices_with_one_serial_cannot_both_pass() {
-    let e = env("race").await;
+    // moto's threaded server lets two conditional transactions on one item both succeed (DynamoDB serialises
+    // them); the serialised server keeps DynamoDB's guarantee while the eight hooks still race.
+    let moto = MotoServer::start_serialised();
+    let e = env_on(&moto, "race").await;
     e.allow("SN-000777").await;
     let calls = (0..8).map(|i| e.hook.handle(event("SN-000777", &format!("cert-{i}"))));
     let results = futures_util::future::join_all(calls).await;
