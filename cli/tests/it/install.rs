@@ -1,6 +1,7 @@
 //! The CLI as a user who downloaded the release archive runs it: the archive layout (`bin/`, `share/...`) built in
 //! a temp dir with small fake Lambda zips, the packaged binary run from an empty directory against moto with no
-//! `--artifacts`, and a manifest of another template version refused naming both versions.
+//! `--artifacts` (`doctor` finds the same zips), and a manifest of another template version refused naming both
+//! versions.
 
 use crate::deploy::fixtures::write_artifacts;
 use crate::support::{tempdir, Run};
@@ -35,7 +36,18 @@ pub fn packaged(exe: &Path, dir: &Path) -> Command {
 }
 
 pub fn output(mut c: Command) -> Run {
-    let out = c.output().expect("running the packaged rainmaker-deploy");
+    // A copy of the binary just written can be briefly "busy" (ETXTBSY) while another test thread forks: its
+    // child holds our write descriptor until it execs. Retry that one error for a moment.
+    let mut tries = 0;
+    let out = loop {
+        match c.output() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.expect("running the packaged rainmaker-deploy"),
+        }
+    };
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -75,6 +87,13 @@ fn the_packaged_binary_finds_its_lambdas_and_deploys_from_an_empty_directory() {
 
     let init = against_moto(&exe, dir, &endpoint, &["init", "--name", "inst-home", "--region", REGION]);
     assert_eq!(init.code, 0, "{}", init.transcript());
+    // doctor finds the same Lambdas, beside the executable, and the config
+    let doc = against_moto(&exe, dir, &endpoint, &["--output", "json", "doctor"]);
+    let report: serde_json::Value = serde_json::from_str(&doc.stdout).expect("the doctor report as JSON");
+    let lambdas = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "lambdas").unwrap();
+    assert_eq!(lambdas["status"], "ok", "{}", doc.transcript());
+    let detail = lambdas["detail"].as_str().unwrap();
+    assert!(detail.contains("beside the executable") && detail.contains(&digest[..12]), "{detail}");
     let apply = against_moto(&exe, dir, &endpoint, &["--output", "json", "apply", "--yes"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
     let report: serde_json::Value = serde_json::from_str(&apply.stdout).expect("the apply report as JSON");
