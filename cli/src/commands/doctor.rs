@@ -56,13 +56,9 @@ pub fn run(g: &GlobalArgs, args: &DoctorArgs) -> Result<()> {
         let sdk = aws::sdk(&target).await;
         (Some(region), aws::checks(&target, &sdk, &tenant).await)
     });
-    checks.push(local::tool(
-        "cfn-lint",
-        "CFN_LINT",
-        local::find_tool("cfn-lint", "CFN_LINT"),
-        "validate's cfn-lint pass",
-    ));
-    checks.push(local::tool("checkov", "CHECKOV", local::find_tool("checkov", "CHECKOV"), "the checkov policy scan"));
+    // found as `validate` finds them
+    checks.push(local::tool("cfn-lint", "CFN_LINT", crate::cfn_lint::find(), "validate's cfn-lint pass"));
+    checks.push(local::tool("checkov", "CHECKOV", crate::checkov::find(), "validate's checkov scan"));
     checks.push(local::lambdas(args.artifacts.artifacts.as_deref()));
     checks.push(config_check);
     let summary = doctor::summarize(&checks);

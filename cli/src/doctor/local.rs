@@ -87,12 +87,3 @@ pub fn tool(name: &str, env: &str, found: Option<PathBuf>, purpose: &str) -> Che
         ),
     }
 }
-
-/// `$env` if set, else the first `name` on PATH.
-pub fn find_tool(name: &str, env: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env).filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
