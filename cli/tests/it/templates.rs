@@ -276,6 +276,26 @@ fn critical_api_function_is_invoked_by_api_gateway_only() {
     }
 }
 
+/// Issue 8, high 2: claim connections get their own client-id namespace, disjoint from thing names (the hook
+/// refuses serials in it), so a claim holder cannot connect as a device.
+#[test]
+fn high2_claim_policy_connects_only_in_its_own_namespace() {
+    for b in assets::blueprint_names() {
+        let parsed = template::parse(&rendered(b).stack("backend").expect("backend").body).expect("parses");
+        let res = parsed["Resources"].as_object().expect("resources");
+        let doc = &res["ClaimPolicy"]["Properties"]["PolicyDocument"];
+        let connect: Vec<String> = doc["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .filter(|s| s["Action"] == "iot:Connect")
+            .map(|s| s["Resource"]["Fn::Sub"].as_str().expect("sub").to_string())
+            .collect();
+        assert_eq!(connect.len(), 1, "{b}: {doc}");
+        assert!(connect[0].ends_with(":client/rm-claim-*"), "{b}: {}", connect[0]);
+    }
+}
+
 #[test]
 fn smart_home_backend_has_the_whole_architecture() {
     let parsed = template::parse(&rendered("smart-home").stack("backend").expect("backend").body).expect("parses");

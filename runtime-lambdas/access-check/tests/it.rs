@@ -88,6 +88,8 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     let mut ev = fixture("binding-confirm/tests/fixtures/binding-rule-event.json");
     ev["binding_code"] = body["binding_code"].clone();
     ev["node_id"] = json!(serial);
+    let hook_cert = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json")["certificateId"].clone();
+    ev["principal"] = hook_cert.clone();
     let confirm = binding_confirm::Confirm::new(&sdk, tables.clone(), "access").without_metrics();
     let out = serde_json::to_value(confirm.handle(ev).await.unwrap()).unwrap();
     assert_eq!(out["status"], "bound", "{out}");
@@ -111,6 +113,7 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     let presence = presence::Presence::new(&sdk, &tables);
     let mut ev = fixture("presence/tests/fixtures/connected.json");
     ev["clientId"] = json!(serial);
+    ev["principalIdentifier"] = hook_cert;
     ev["timestamp"] = json!(rainmaker_model::time::now_ms());
     presence.handle(ev).await.unwrap();
     c.expect(Event::Presence, 1);

@@ -35,6 +35,11 @@ async fn env(label: &str, settings: Settings) -> Env {
         .item(attr::NODE_ID, AttributeValue::S(node.clone()))
         .item(attr::SERIAL, AttributeValue::S(node.clone()))
         .item(attr::CONNECTED, AttributeValue::Bool(true))
+        // the certificate of the binding fixture's `principal`
+        .item(
+            attr::CERTIFICATE_ID,
+            AttributeValue::S("5a8f3b7c9d2e4f6a1b0c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a".into()),
+        )
         .send()
         .await
         .unwrap();

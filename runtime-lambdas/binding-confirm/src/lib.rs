@@ -121,6 +121,9 @@ impl Confirm {
         if !valid_id(&ev.node_id) {
             return reject("node_id must be a string of 1 to 128 characters");
         }
+        let Some(principal) = ev.principal.as_deref().filter(|p| !p.is_empty()) else {
+            return reject("no principal: the rule did not say which certificate published");
+        };
         let out = self
             .ddb
             .get_item()
@@ -143,10 +146,10 @@ impl Confirm {
             return reject("binding code was issued for another node");
         }
         let user_id = user_id.to_string();
-        match self.bind_transaction(&code, &ev.node_id, &user_id).await {
+        match self.bind_transaction(&code, &ev.node_id, &user_id, principal).await {
             Ok(()) => Ok(BindingOutcome::Bound { node_id: ev.node_id.clone(), user_id }),
             Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
-                reject("node already has an owner, or the code was used concurrently")
+                reject("node already has an owner, was published by another certificate than the node's, or the code was used concurrently")
             }
             Err(e) => Err(store(e)),
         }
@@ -157,6 +160,7 @@ impl Confirm {
         code: &str,
         node_id: &str,
         user_id: &str,
+        principal: &str,
     ) -> Result<(), SdkError<TransactWriteItemsError>> {
         let now = time::now_ms();
         let epoch = new_epoch(now).map_err(|e| SdkError::construction_failure(e.to_string()))?;
@@ -165,7 +169,9 @@ impl Confirm {
             .table_name(&self.tables.nodes)
             .key(attr::NODE_ID, s(node_id))
             .update_expression("SET #o = :u, #e = :e")
-            .condition_expression("attribute_exists(#n) AND attribute_not_exists(#o)")
+            .condition_expression("attribute_exists(#n) AND attribute_not_exists(#o) AND #cert = :cert")
+            .expression_attribute_names("#cert", attr::CERTIFICATE_ID)
+            .expression_attribute_values(":cert", s(principal))
             .expression_attribute_names("#o", attr::OWNER_ID)
             .expression_attribute_names("#e", attr::OWNER_EPOCH)
             .expression_attribute_names("#n", attr::NODE_ID)

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 
 const ALICE: &str = "7d4c8f3e-1b2a-4c5d-9e6f-0a1b2c3d4e5f";
 const MALLORY: &str = "3a11041e-0000-4000-8000-00000000000d";
+/// Every node's certificate in these tests (the provisioning hook records it on the node).
+const CERT: &str = "c0ffee";
 /// The binding rule of the design before issue 8 (the payload's keys, then the rule's).
 const OLD_SQL_BINDING: &str = "SELECT *, topic(2) AS node_id, timestamp() AS received_at FROM 'node/+/binding'";
 
@@ -39,6 +41,7 @@ async fn env(label: &str) -> Env {
             .table_name(&tables.nodes)
             .item(attr::NODE_ID, AttributeValue::S(node.clone()))
             .item(attr::SERIAL, AttributeValue::S(node.clone()))
+            .item(attr::CERTIFICATE_ID, AttributeValue::S(CERT.into()))
             .send()
             .await
             .unwrap();
@@ -61,7 +64,11 @@ fn api_request(method: &str, path: &str, user: &str, body: Value) -> Value {
 
 /// What the binding rule hands the function when `node`'s certificate publishes `payload` on its binding topic.
 fn published(sql: &str, node: &str, payload: &Value) -> Value {
-    let by = Publisher { principal: "c0ffee", client_id: node };
+    published_by(sql, node, payload, CERT)
+}
+
+fn published_by(sql: &str, node: &str, payload: &Value, principal: &str) -> Value {
+    let by = Publisher { principal, client_id: node };
     project(sql, &format!("node/{node}/binding"), payload, by, time::now_ms()).unwrap().expect("the rule matches")
 }
 
@@ -154,4 +161,19 @@ async fn malformed_confirmations_are_rejected_and_nothing_is_written() {
     }
     let scan = e.ddb.scan().table_name(&e.tables.user_nodes).send().await.unwrap();
     assert_eq!(scan.count(), 0);
+}
+
+/// Issue 8, high 2: only the node's current certificate (recorded by the provisioning hook) confirms a binding;
+/// a confirmation published with another certificate binds nothing and leaves the code usable.
+#[tokio::test]
+async fn high2_only_the_nodes_certificate_confirms_a_binding() {
+    let e = env("cert").await;
+    let resp = e.api.handle(api_request("POST", "/nodes/bind", ALICE, json!({"node_id": e.victim}))).await;
+    let code = serde_json::from_str::<Value>(resp["body"].as_str().unwrap()).unwrap()["binding_code"].clone();
+    let payload = json!({"binding_code": code});
+    let out = e.confirm.handle(published_by(SQL_BINDING, &e.victim, &payload, "an-old-certificate")).await.unwrap();
+    assert!(matches!(out, BindingOutcome::Rejected { .. }), "{out:?}");
+    assert_eq!(e.grant(ALICE, &e.victim).await, None);
+    let out = e.confirm.handle(published(SQL_BINDING, &e.victim, &payload)).await.unwrap();
+    assert_eq!(out, BindingOutcome::Bound { node_id: e.victim.clone(), user_id: ALICE.into() });
 }

@@ -23,6 +23,11 @@ pub const ENV_ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 /// Standard AWS SDK variable; when set it wins over `IOT_DATA_ENDPOINT` (tests point it at moto).
 pub const ENV_AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 
+/// Client ids of claim-certificate connections start with this (the claim policy allows `iot:Connect` on
+/// `client/rm-claim-*` only) and no serial may (the hook refuses one), so a claim holder can never connect as a
+/// device's thing name.
+pub const CLAIM_CLIENT_PREFIX: &str = "rm-claim-";
+
 /// The fleet-provisioning template parameter that carries the device serial (= thing name = node id).
 pub const PROVISIONING_SERIAL_PARAM: &str = "SerialNumber";
 

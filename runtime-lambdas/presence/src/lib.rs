@@ -2,7 +2,9 @@
 //!
 //! The update is conditional on the stored `presence_at`: an event older than the last applied one is ignored,
 //! and at the same millisecond a `disconnected` wins over a `connected` (never report a device online wrongly).
-//! Events for client ids without a node item (e.g. a device still on its claim certificate) change nothing.
+//! Events for client ids without a node item (e.g. a device still on its claim certificate) change nothing, and
+//! neither do events whose `principalIdentifier` is not the node's current certificate (`certificate_id`, written
+//! by the provisioning hook): a connection with another certificate under the node's client id is not the node.
 
 mod event;
 
@@ -64,6 +66,11 @@ impl Presence {
                 return Ok(Outcome::Ignored);
             }
         };
+        let Some(principal) = ev.principal_identifier.clone().filter(|p| !p.is_empty()) else {
+            tracing::warn!(node_id = %ev.client_id, "presence event refused: no principalIdentifier");
+            rainmaker_model::emf::emit("presence", &[("EventRefused", 1)]);
+            return Ok(Outcome::Ignored);
+        };
         let connected = ev.event_type == EventType::Connected;
         // Same millisecond: a disconnect may overwrite a connect, not the other way round.
         let newer = if connected { "#at < :ts" } else { "#at <= :ts" };
@@ -73,7 +80,11 @@ impl Presence {
             .table_name(&self.nodes_table)
             .key(attr::NODE_ID, s(&ev.client_id))
             .update_expression("SET #c = :c, #at = :ts")
-            .condition_expression(format!("attribute_exists(#id) AND (attribute_not_exists(#at) OR {newer})"))
+            .condition_expression(format!(
+                "attribute_exists(#id) AND #cert = :cert AND (attribute_not_exists(#at) OR {newer})"
+            ))
+            .expression_attribute_names("#cert", attr::CERTIFICATE_ID)
+            .expression_attribute_values(":cert", s(&principal))
             .expression_attribute_names("#c", attr::CONNECTED)
             .expression_attribute_names("#at", attr::PRESENCE_AT)
             .expression_attribute_names("#id", attr::NODE_ID)

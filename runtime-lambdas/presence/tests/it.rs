@@ -7,6 +7,9 @@ use rainmaker_model::{attr, TableNames};
 use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
 use serde_json::{json, Value};
 
+/// The node's certificate: the fixtures' `principalIdentifier`.
+const CERT: &str = "12345678901234567890123456789012";
+
 struct Env {
     ddb: Client,
     tables: TableNames,
@@ -25,6 +28,7 @@ async fn env(label: &str) -> Env {
         .item(attr::NODE_ID, AttributeValue::S("SN-000123".into()))
         .item(attr::SERIAL, AttributeValue::S("SN-000123".into()))
         .item(attr::CONNECTED, AttributeValue::Bool(false))
+        .item(attr::CERTIFICATE_ID, AttributeValue::S(CERT.into()))
         .send()
         .await
         .unwrap();
@@ -114,4 +118,22 @@ async fn unknown_clients_and_bad_events_change_nothing() {
         assert_eq!(e.presence.handle(bad.clone()).await.unwrap(), Outcome::Ignored, "{bad}");
     }
     assert_eq!(e.state("SN-000123").await, Some((false, None)));
+}
+
+/// Issue 8, high 2: a claim-certificate holder (or any other certificate) connects with a device's client id to
+/// fake its presence. The lifecycle event names the connection's certificate, which is not the node's, so the
+/// node does not change; an event without a principal is refused.
+#[tokio::test]
+async fn high2_claim_holder_cannot_fake_a_devices_presence() {
+    let e = env("fake-presence").await;
+    let mut ev = connected();
+    ev["timestamp"] = json!(rainmaker_model::time::now_ms());
+    ev["principalIdentifier"] = json!("3a5c9e0d6f1b2c4e8a7d9f0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d");
+    assert_eq!(e.presence.handle(ev.clone()).await.unwrap(), Outcome::Stale);
+    assert_eq!(e.state("SN-000123").await, Some((false, None)), "the node is untouched");
+    ev.as_object_mut().unwrap().remove("principalIdentifier");
+    assert_eq!(e.presence.handle(ev.clone()).await.unwrap(), Outcome::Ignored);
+    ev["principalIdentifier"] = json!(CERT);
+    assert_eq!(e.presence.handle(ev).await.unwrap(), Outcome::Applied, "the node's own certificate still counts");
+    assert_eq!(e.state("SN-000123").await.unwrap().0, true);
 }

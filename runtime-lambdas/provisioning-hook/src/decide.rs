@@ -1,6 +1,6 @@
 //! The pure part of the decision: parse the event and check the serial (no AWS calls).
 
-use rainmaker_model::contract::PROVISIONING_SERIAL_PARAM;
+use rainmaker_model::contract::{CLAIM_CLIENT_PREFIX, PROVISIONING_SERIAL_PARAM};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -14,6 +14,8 @@ pub enum Denial {
     NoSerial,
     #[error("serial {0:?} does not match SERIAL_PATTERN")]
     PatternMismatch(String),
+    #[error("serial {0:?} is in the claim connections' client-id namespace ({CLAIM_CLIENT_PREFIX}*)")]
+    ClaimNamespace(String),
     #[error("serial is not on the allow-list")]
     NotAllowed,
     #[error("serial is already provisioned")]
@@ -83,6 +85,9 @@ pub fn parse_request(event: &Value, pattern: &SerialPattern) -> Result<Provision
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => return Err(Denial::NoSerial),
     };
+    if serial.starts_with(CLAIM_CLIENT_PREFIX) {
+        return Err(Denial::ClaimNamespace(serial.chars().take(MAX_SERIAL_LEN).collect()));
+    }
     if serial.len() > MAX_SERIAL_LEN || !pattern.matches(&serial) {
         return Err(Denial::PatternMismatch(serial.chars().take(MAX_SERIAL_LEN).collect()));
     }

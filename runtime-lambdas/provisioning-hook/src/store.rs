@@ -1,4 +1,8 @@
-//! The allow-list claim: one DynamoDB transaction that marks the serial provisioned and records the node.
+//! The allow-list claim: one DynamoDB transaction that marks the serial provisioned and records the node with
+//! its certificate id (presence and binding accept only events of that certificate).
+//!
+//! Idempotent: the same certificate asking again (a retry after a lost answer) gets the same answer, allowed;
+//! another certificate for a provisioned serial is refused.
 
 use crate::decide::{Denial, ProvisioningRequest};
 use aws_config::SdkConfig;
@@ -37,7 +41,7 @@ impl Store {
             .table_name(&self.tables.serial_allowlist)
             .key(attr::SERIAL, s(&req.serial))
             .update_expression("SET #p = :true, #c = :cert, #at = :now")
-            .condition_expression("attribute_exists(#s) AND (attribute_not_exists(#p) OR #p = :false)")
+            .condition_expression("attribute_exists(#s) AND (attribute_not_exists(#p) OR #p = :false OR #c = :cert)")
             .expression_attribute_names("#p", attr::PROVISIONED)
             .expression_attribute_names("#c", attr::CERTIFICATE_ID)
             .expression_attribute_names("#at", attr::PROVISIONED_AT)
@@ -51,8 +55,10 @@ impl Store {
         let node = Update::builder()
             .table_name(&self.tables.nodes)
             .key(attr::NODE_ID, s(&req.serial))
-            .update_expression("SET #s = :serial, #at = :now, #c = if_not_exists(#c, :false)")
+            .update_expression("SET #s = :serial, #at = :now, #c = if_not_exists(#c, :false), #cert = :cert")
             .expression_attribute_names("#s", attr::SERIAL)
+            .expression_attribute_names("#cert", attr::CERTIFICATE_ID)
+            .expression_attribute_values(":cert", s(&req.certificate_id))
             .expression_attribute_names("#at", attr::PROVISIONED_AT)
             .expression_attribute_names("#c", attr::CONNECTED)
             .expression_attribute_values(":serial", s(&req.serial))

@@ -138,3 +138,28 @@ async fn an_operator_can_allow_a_serial_again() {
     e.allow("SN-000500").await; // operator resets `provisioned` (e.g. after a board replacement)
     assert!(e.allowed(event("SN-000500", "c2")).await);
 }
+
+/// Issue 8, high 4 (first half): a retry of the same certificate after a lost answer gets the same answer;
+/// another certificate for the provisioned serial is still refused. The node records the certificate.
+#[tokio::test]
+async fn high4_the_same_certificate_gets_the_same_answer() {
+    let e = env("idempotent").await;
+    e.allow("SN-000321").await;
+    assert!(e.allowed(event("SN-000321", "cert-a")).await);
+    assert!(e.allowed(event("SN-000321", "cert-a")).await, "a retry is allowed again");
+    assert!(!e.allowed(event("SN-000321", "cert-b")).await, "another certificate is not");
+    let node = e.get(&e.tables.nodes, attr::NODE_ID, "SN-000321").await.unwrap();
+    assert_eq!(node[attr::CERTIFICATE_ID], AttributeValue::S("cert-a".into()));
+}
+
+/// Issue 8, high 2: no serial may live in the claim connections' client-id namespace, so a claim connection's
+/// client id is never a thing name.
+#[tokio::test]
+async fn high2_a_serial_in_the_claim_namespace_is_refused() {
+    let e = env("claim-ns").await;
+    let hook = Hook::new(&MotoServer::shared().sdk_config().await, e.tables.clone(), "").unwrap();
+    e.allow("rm-claim-1").await;
+    let resp = serde_json::to_value(hook.handle(event("rm-claim-1", "cert-x")).await).unwrap();
+    assert_eq!(resp["allowProvisioning"], false, "{resp}");
+    assert!(e.get(&e.tables.nodes, attr::NODE_ID, "rm-claim-1").await.is_none());
+}

@@ -5,7 +5,7 @@ use super::tables::{tables, Table};
 use super::Stamp;
 use crate::config::Config;
 use crate::template::names::Names;
-use rainmaker_model::contract::{SQL_BINDING, SQL_PRESENCE, SQL_TELEMETRY};
+use rainmaker_model::contract::{CLAIM_CLIENT_PREFIX, SQL_BINDING, SQL_PRESENCE, SQL_TELEMETRY};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -129,7 +129,7 @@ fn claim_policy(n: &Names) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [
-            { "Sid": "ConnectForProvisioning", "Effect": "Allow", "Action": "iot:Connect", "Resource": sub(&format!("{ARN}:client/*")) },
+            { "Sid": "ConnectForProvisioning", "Effect": "Allow", "Action": "iot:Connect", "Resource": sub(&format!("{ARN}:client/{CLAIM_CLIENT_PREFIX}*")) },
             { "Sid": "ProvisioningTopics", "Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": topics("topic") },
             { "Sid": "ProvisioningTopicFilters", "Effect": "Allow", "Action": "iot:Subscribe", "Resource": topics("topicfilter") }
         ]
