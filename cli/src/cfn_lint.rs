@@ -18,11 +18,7 @@ pub struct LintMatch {
 
 /// Where cfn-lint is: `CFN_LINT` if set, else the first `cfn-lint` on PATH.
 pub fn find() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CFN_LINT") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("cfn-lint")).find(|p| p.is_file())
+    crate::tool_path::find("CFN_LINT", "cfn-lint")
 }
 
 /// Lint one template file for a region. Errors are cfn-lint failing to run, not findings.

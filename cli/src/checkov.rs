@@ -27,11 +27,7 @@ pub struct CheckovReport {
 
 /// Where checkov is: `CHECKOV` if set, else the first `checkov` on PATH.
 pub fn find() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHECKOV") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("checkov")).find(|p| p.is_file())
+    crate::tool_path::find("CHECKOV", "checkov")
 }
 
 /// Check CloudFormation template files in one run (checkov's start-up is most of its time). The reports are by file,
