@@ -1,13 +1,16 @@
-//! Test data for a deployed tenant (moto or real): users in the pool, nodes with things and shadows, grants,
-//! shares, telemetry and binding requests, written as the model's item types (`rainmaker_model::items` through
-//! `ddb::to_item`), the way the backend's functions write them. Used by `cargo xtask seed`, the demo and the tests.
+//! Test data for a deployed tenant (moto or real): users in the pool, nodes with things, certificates and shadows,
+//! grants, shares, telemetry and binding requests, written the way the backend's functions write them: each node
+//! is listed on the serial allow-list and provisioned with its own IoT certificate through
+//! `rainmaker_model::write::provision`, bound through `write::bind` (owner, `owner_epoch`, the owner grant with the
+//! same `epoch`) and shared through `write::share`; the other items as the model's item types. Used by `cargo
+//! xtask seed`, the demo, the benchmark and the tests.
 
 use super::error::sdk;
 use super::{GdprClients, GdprError, Report, Resources};
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use rainmaker_model::ddb::{to_item, Item};
-use rainmaker_model::{BindingRequest, Node, Role, Telemetry, User, UserNode};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, TransactWriteItem, WriteRequest};
+use rainmaker_model::ddb::{n, s, to_item, Item};
+use rainmaker_model::{attr, ownership, write, BindingRequest, Telemetry, User};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -99,11 +102,59 @@ async fn create_user(c: &GdprClients, r: &Resources, username: &str, email: &str
     })
 }
 
-async fn create_thing(c: &GdprClients, node: &str, model: &str) -> Result<(), GdprError> {
+fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> GdprError {
+    GdprError::io("building a DynamoDB request", e)
+}
+
+async fn transact(c: &GdprClients, items: [TransactWriteItem; 2]) -> Result<(), GdprError> {
+    c.ddb
+        .transact_write_items()
+        .set_transact_items(Some(items.to_vec()))
+        .send()
+        .await
+        .map_err(sdk("DynamoDB TransactWriteItems"))?;
+    Ok(())
+}
+
+/// A device as fleet provisioning leaves it: a thing with attributes and its own active certificate attached, the
+/// serial on the allow-list (as the maker lists it) and claimed by that certificate through the hook's write path
+/// (allow-list entry provisioned, node item with `certificate_id`). Returns the certificate id.
+async fn provision_node(c: &GdprClients, r: &Resources, node: &str, model: &str, at: i64) -> Result<String, GdprError> {
     let attrs =
         aws_sdk_iot::types::AttributePayload::builder().attributes("serial", node).attributes("model", model).build();
     c.iot.create_thing().thing_name(node).attribute_payload(attrs).send().await.map_err(sdk("IoT CreateThing"))?;
-    Ok(())
+    let cert = c
+        .iot
+        .create_keys_and_certificate()
+        .set_as_active(true)
+        .send()
+        .await
+        .map_err(sdk("IoT CreateKeysAndCertificate"))?;
+    let missing = |what: &str| GdprError::Model {
+        operation: "IoT CreateKeysAndCertificate",
+        message: format!("the response has no {what}"),
+        help: "the IoT endpoint did not answer like AWS IoT; check --endpoint-url".into(),
+    };
+    let id = cert.certificate_id().ok_or_else(|| missing("certificateId"))?.to_string();
+    let arn = cert.certificate_arn().ok_or_else(|| missing("certificateArn"))?;
+    c.iot
+        .attach_thing_principal()
+        .thing_name(node)
+        .principal(arn)
+        .send()
+        .await
+        .map_err(sdk("IoT AttachThingPrincipal"))?;
+    let listed: Item =
+        [(attr::SERIAL.to_string(), s(node)), (attr::PROVISIONED.to_string(), AttributeValue::Bool(false))].into();
+    put(c, &r.tables.serial_allowlist, listed).await?;
+    transact(c, write::provision(&r.tables, node, &id, at).map_err(build_err)?).await?;
+    Ok(id)
+}
+
+fn random_u32() -> Result<u32, GdprError> {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).map_err(|e| GdprError::io("random epoch", e))?;
+    Ok(u32::from_be_bytes(b))
 }
 
 async fn shadow(c: &GdprClients, node: &str, name: Option<&str>, doc: serde_json::Value) -> Result<(), GdprError> {
@@ -130,6 +181,7 @@ pub async fn seed(
     // readings 1 s apart, all in the past, all after the ownership began
     let granted_at = now - (o.telemetry_per_node as i64 + 60) * 1000;
     let mut users = Vec::new();
+    let mut epochs: HashMap<String, String> = HashMap::new();
     for i in 0..o.users {
         let username = format!("seed-{}-{i}", o.tag.to_lowercase());
         let email = format!("{username}@example.com");
@@ -139,25 +191,25 @@ pub async fn seed(
         let mut owned = Vec::new();
         for j in 0..o.nodes_per_user {
             let node_id = format!("SEED{}U{i}N{j}", o.tag);
-            create_thing(c, &node_id, "seed-bulb").await?;
-            let node = Node {
-                node_id: node_id.clone(),
-                owner_id: Some(sub.clone()),
-                serial: node_id.clone(),
-                connected: j % 2 == 0,
-                presence_at: Some(granted_at),
-                last_seen_at: Some(now - 5_000),
-                provisioned_at: Some(granted_at - 10_000),
-            };
-            put(c, &r.tables.nodes, to_item(&node).map_err(|e| ddb_err("nodes", e))?).await?;
-            let grant = UserNode {
-                user_id: sub.clone(),
-                node_id: node_id.clone(),
-                role: Role::Owner,
-                granted_by: sub.clone(),
-                granted_at,
-            };
-            put(c, &r.tables.user_nodes, to_item(&grant).map_err(|e| ddb_err("user_nodes", e))?).await?;
+            let cert = provision_node(c, r, &node_id, "seed-bulb", granted_at - 10_000).await?;
+            let epoch = ownership::epoch(granted_at, random_u32()?);
+            transact(c, write::bind(&r.tables, &node_id, &sub, &cert, &epoch, granted_at).map_err(build_err)?).await?;
+            // what the presence and telemetry-ingest functions record
+            c.ddb
+                .update_item()
+                .table_name(&r.tables.nodes)
+                .key(attr::NODE_ID, s(&node_id))
+                .update_expression("SET #c = :c, #p = :p, #l = :l")
+                .expression_attribute_names("#c", attr::CONNECTED)
+                .expression_attribute_names("#p", attr::PRESENCE_AT)
+                .expression_attribute_names("#l", attr::LAST_SEEN_AT)
+                .expression_attribute_values(":c", AttributeValue::Bool(j % 2 == 0))
+                .expression_attribute_values(":p", n(granted_at))
+                .expression_attribute_values(":l", n(now - 5_000))
+                .send()
+                .await
+                .map_err(sdk("DynamoDB UpdateItem"))?;
+            epochs.insert(node_id.clone(), epoch);
             shadow(
                 c,
                 &node_id,
@@ -171,17 +223,7 @@ pub async fn seed(
         }
         // one pending binding request, for an unbound node
         let free = format!("SEED{}U{i}FREE", o.tag);
-        create_thing(c, &free, "seed-plug").await?;
-        let node = Node {
-            node_id: free.clone(),
-            owner_id: None,
-            serial: free.clone(),
-            connected: false,
-            presence_at: None,
-            last_seen_at: None,
-            provisioned_at: Some(granted_at),
-        };
-        put(c, &r.tables.nodes, to_item(&node).map_err(|e| ddb_err("nodes", e))?).await?;
+        provision_node(c, r, &free, "seed-plug", granted_at).await?;
         let req = BindingRequest {
             binding_code: format!("B{}{i:04}", o.tag),
             user_id: sub.clone(),
@@ -202,20 +244,16 @@ pub async fn seed(
     progress.source("seed users", users.len() as u64, true);
 
     // shares: user i shares their first node with the next `shares` users
-    let n = users.len();
+    let count = users.len();
     let mut shared: HashMap<usize, Vec<String>> = HashMap::new();
-    for i in 0..n {
+    for i in 0..count {
         let Some(node) = users[i].owned_nodes.first().cloned() else { continue };
-        for k in 1..=o.shares.min(n.saturating_sub(1)) {
-            let t = (i + k) % n;
-            let g = UserNode {
-                user_id: users[t].user_id.clone(),
-                node_id: node.clone(),
-                role: Role::Shared,
-                granted_by: users[i].user_id.clone(),
-                granted_at: granted_at + 500,
-            };
-            put(c, &r.tables.user_nodes, to_item(&g).map_err(|e| ddb_err("user_nodes", e))?).await?;
+        for k in 1..=o.shares.min(count.saturating_sub(1)) {
+            let t = (i + k) % count;
+            let (owner, target) = (&users[i].user_id, &users[t].user_id);
+            let epoch = epochs.get(&node).map(String::as_str);
+            transact(c, write::share(&r.tables, &node, owner, target, epoch, granted_at + 500).map_err(build_err)?)
+                .await?;
             shared.entry(t).or_default().push(node.clone());
         }
     }

@@ -1,6 +1,8 @@
 //! `gdpr export` / `gdpr erase` against moto (Cognito from moto too): a deployed tenant seeded with several users
 //! with owned and shared nodes, exported and erased through the built binary.
 
+mod shape;
+
 use crate::deploy::cli::run_aws;
 use crate::deploy::fixtures::{fast_wait, write_artifacts};
 use crate::support::{tempdir, Run};
@@ -189,9 +191,77 @@ async fn each_export_matches_the_seed_and_holds_no_other_users_data() {
             }
         }
         assert!(!all.contains("previous_owner_secret"), "a previous owner's telemetry leaked to {who}");
+        assert_attributes_covered(&f, u, &files, &who).await;
         for n in &u.shared_with_me {
             assert!(!files.contains_key(&format!("telemetry/{n}.ndjson")), "{who} got a sharer's telemetry");
         }
+    }
+}
+
+/// The item as stored, by key.
+pub async fn get_item(f: &Fixture, table: &str, key: &[(&str, &str)]) -> Option<rainmaker_model::ddb::Item> {
+    let mut q = f.clients.ddb.get_item().table_name(table).consistent_read(true);
+    for (k, v) in key {
+        q = q.key(*k, rainmaker_model::ddb::s(*v));
+    }
+    q.send().await.unwrap().item().cloned()
+}
+
+/// Every attribute of `item` is in `sources::ATTRIBUTES`: an exported one is in `exported` with the stored value,
+/// a left-out one is not there.
+fn assert_item_covered(table: &str, item: &rainmaker_model::ddb::Item, exported: &serde_json::Value, who: &str) {
+    for (name, value) in item {
+        let c = rainmaker_core::gdpr::sources::attribute(table, name).unwrap_or_else(|| {
+            panic!("{table}.{name} is neither exported nor left out with a reason (sources::ATTRIBUTES)")
+        });
+        match c.exported {
+            Some(_) => {
+                assert_eq!(exported[name.as_str()], rainmaker_model::ddb::from_av(value), "{who}: {table}.{name}")
+            }
+            None => assert!(exported.get(name.as_str()).is_none(), "{who}: {table}.{name} is left out, yet exported"),
+        }
+    }
+}
+
+/// The user's stored items (shaped as the functions write them: the seed goes through their write paths) against
+/// the archive, attribute by attribute.
+async fn assert_attributes_covered(f: &Fixture, u: &seed::SeededUser, files: &BTreeMap<String, Vec<u8>>, who: &str) {
+    let t = &f.resources.tables;
+    use rainmaker_model::attr;
+    let user = get_item(f, &t.users, &[(attr::USER_ID, &u.user_id)]).await.unwrap();
+    assert_item_covered("users", &user, &json(files, "users.json"), who);
+    let nodes = json(files, "nodes.json");
+    let memberships = json(files, "memberships.json");
+    let by_node = |v: &serde_json::Value, n: &str| {
+        v.as_array().unwrap().iter().find(|x| x["node_id"] == n).cloned().unwrap_or_else(|| panic!("{who}: {n}"))
+    };
+    for n in &u.owned_nodes {
+        let node = get_item(f, &t.nodes, &[(attr::NODE_ID, n)]).await.unwrap();
+        for real in [attr::OWNER_EPOCH, attr::CERTIFICATE_ID] {
+            assert!(node.contains_key(real), "{who}: the seeded node {n} has no {real}");
+        }
+        assert_item_covered("nodes", &node, &by_node(&nodes, n), who);
+        let grant = get_item(f, &t.user_nodes, &[(attr::USER_ID, &u.user_id), (attr::NODE_ID, n)]).await.unwrap();
+        assert_eq!(grant[attr::EPOCH], node[attr::OWNER_EPOCH], "{who}: the owner grant carries the node's epoch");
+        assert_item_covered("user-nodes", &grant, &by_node(&memberships, n), who);
+        let line = files[&format!("telemetry/{n}.ndjson")].split(|b| *b == b'\n').next().unwrap().to_vec();
+        let first: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        let ts = first["ts"].as_i64().unwrap().to_string();
+        let mut q = f.clients.ddb.get_item().table_name(&t.telemetry).key(attr::NODE_ID, rainmaker_model::ddb::s(n));
+        q = q.key(attr::TS, aws_sdk_dynamodb::types::AttributeValue::N(ts));
+        let reading = q.send().await.unwrap().item().cloned().unwrap();
+        assert_item_covered("telemetry", &reading, &first, who);
+    }
+    for n in &u.shared_with_me {
+        let grant = get_item(f, &t.user_nodes, &[(attr::USER_ID, &u.user_id), (attr::NODE_ID, n)]).await.unwrap();
+        assert!(grant.contains_key(attr::EPOCH), "{who}: a share carries the node's epoch");
+        assert_item_covered("user-nodes", &grant, &by_node(&memberships, n), who);
+    }
+    let requests = json(files, "binding_requests.json");
+    for r in requests.as_array().unwrap() {
+        let code = r["binding_code"].as_str().unwrap();
+        let item = get_item(f, &t.binding_requests, &[(attr::BINDING_CODE, code)]).await.unwrap();
+        assert_item_covered("binding-requests", &item, r, who);
     }
 }
 
@@ -241,9 +311,8 @@ async fn export_refuses_an_existing_file_and_an_unknown_user_and_can_write_stdou
 
 /// The data model's tables (the model's list and the rendered template's) are each covered by export and erase,
 /// or excluded with a reason: a new table fails here until a decision is written in `rainmaker_core::gdpr::TABLES`.
-#[test]
-fn every_table_is_covered_by_export_and_erase() {
-    use rainmaker_core::gdpr::sources::coverage;
+/// The tables of the data model: the model's list and the rendered templates' `AWS::DynamoDB::Table`s (by suffix).
+fn model_tables() -> Vec<String> {
     let mut tables: Vec<String> = rainmaker_model::Table::ALL.iter().map(|t| t.suffix().to_string()).collect();
     for blueprint in ["smart-home", "water-meter", "industrial-sensor"] {
         let config = rainmaker_deploy::config::blueprint_config(blueprint, "cover-test", REGION).unwrap();
@@ -258,13 +327,54 @@ fn every_table_is_covered_by_export_and_erase() {
     }
     tables.sort();
     tables.dedup();
+    tables
+}
+
+/// The data model's tables (the model's list and the rendered template's) are each covered by export and erase,
+/// or excluded with a reason that the manifest's `not_included` states: a new table fails here until a decision
+/// is written in `rainmaker_core::gdpr::TABLES`. (The erase test checks the same against a seeded tenant: every
+/// covered table's sources hold items in the manifest and its erase steps are in the plan.)
+#[test]
+fn every_table_is_covered_by_export_and_erase() {
+    use rainmaker_core::gdpr::sources::coverage;
+    let tables = model_tables();
     assert!(tables.len() >= 6, "{tables:?}");
+    let retention = rainmaker_core::gdpr::Retention {
+        telemetry_ttl_days: 30,
+        log_retention_days: 14,
+        binding_code_ttl_seconds: 600,
+        pitr_days: rainmaker_core::gdpr::manifest::PITR_DAYS,
+    };
+    let not_included = rainmaker_core::gdpr::manifest::not_included(&retention);
     for t in &tables {
         let c = coverage(t).unwrap_or_else(|| panic!("table {t} is neither exported/erased nor excluded (TABLES)"));
-        assert!(
-            (!c.export.is_empty() && !c.erase.is_empty()) || c.excluded.is_some_and(|r| r.len() > 20),
-            "table {t}: {c:?}"
-        );
+        match c.excluded {
+            None => assert!(!c.export.is_empty() && !c.erase.is_empty(), "table {t}: {c:?}"),
+            Some(reason) => {
+                assert!(reason.len() > 20, "table {t}: say why it holds no personal data");
+                let listed = not_included.iter().find(|n| n.what == format!("the {t} table"));
+                assert_eq!(listed.map(|n| n.reason.as_str()), Some(reason), "table {t} missing from not_included");
+            }
+        }
+    }
+    let allow = coverage("serial-allowlist").unwrap().excluded.unwrap();
+    assert!(allow.contains("device data, not user data") && allow.contains("HMAC"), "{allow}");
+}
+
+/// Against a seeded tenant: every covered table's export sources hold items in the user's manifest, and its
+/// erase steps are in the user's erase plan.
+fn assert_tables_covered_by(manifest: &serde_json::Value, steps: &[String]) {
+    use rainmaker_core::gdpr::sources::coverage;
+    for t in model_tables() {
+        let c = coverage(&t).unwrap();
+        for s in c.export {
+            let e = manifest["sources"].as_array().unwrap().iter().find(|e| e["source"] == s.name());
+            let items = e.and_then(|e| e["items"].as_u64()).unwrap_or(0);
+            assert!(items > 0, "table {t}: source {} has no items in the export: {manifest}", s.name());
+        }
+        for step in c.erase {
+            assert!(steps.contains(&step.name()), "table {t}: step {} is not in the plan {steps:?}", step.name());
+        }
     }
 }
 
@@ -319,6 +429,21 @@ fn expect_memberships(files: &mut BTreeMap<String, Vec<u8>>, edit: impl FnOnce(&
     files.insert("manifest.json".into(), serde_json::to_vec(&manifest).unwrap());
 }
 
+async fn cert_of(f: &Fixture, node: &str) -> String {
+    let item = get_item(f, &f.resources.tables.nodes, &[("node_id", node)]).await.unwrap();
+    item["certificate_id"].as_s().unwrap().clone()
+}
+
+async fn cert_status(f: &Fixture, id: &str) -> String {
+    let out = f.clients.iot.describe_certificate().certificate_id(id).send().await.unwrap();
+    out.certificate_description().unwrap().status().unwrap().as_str().to_string()
+}
+
+async fn thing_principals(f: &Fixture, thing: &str) -> Vec<String> {
+    let out = f.clients.iot.list_thing_principals().thing_name(thing).send().await.unwrap();
+    out.principals().to_vec()
+}
+
 async fn user_in_pool(f: &Fixture, sub: &str) -> bool {
     let out =
         f.clients.cognito.list_users().user_pool_id(&f.pool).filter(format!("sub = \"{sub}\"")).send().await.unwrap();
@@ -345,7 +470,23 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
     // and user 2 (got a share from 1), and not user 3
     let f = fixture("ge", opts(4, 2, 40, 1)).await;
     let victim = f.seed.users[1].clone();
+    // an owner grant left over from an earlier ownership of the victim's (now unbound) binding-request node
+    let stale = rainmaker_model::UserNode {
+        user_id: victim.user_id.clone(),
+        node_id: victim.binding_request_node.clone(),
+        role: rainmaker_model::Role::Owner,
+        granted_by: victim.user_id.clone(),
+        granted_at: 3,
+        epoch: Some("3-00000001".into()),
+    };
+    let item = rainmaker_model::ddb::to_item(&stale).unwrap();
+    f.clients.ddb.put_item().table_name(&f.resources.tables.user_nodes).set_item(Some(item)).send().await.unwrap();
     let before = exports(&f, "before", None);
+    // each devices' certificate, to see that it stays active and attached without --revoke-devices
+    let mut certs = Vec::new();
+    for n in &victim.owned_nodes {
+        certs.push((n.clone(), cert_of(&f, n).await));
+    }
 
     // --dry-run: lists the plan, changes nothing, stores nothing
     let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--dry-run"]);
@@ -366,6 +507,12 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
     }
     assert!(r.stdout.contains("(40 items)"), "{}", r.stdout);
     assert!(r.stdout.contains(&victim.owned_nodes[0]), "keys on the terminal: {}", r.stdout);
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--dry-run", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let steps: Vec<String> =
+        plan["actions"].as_array().unwrap().iter().map(|a| a["step"].as_str().unwrap().to_string()).collect();
+    assert_tables_covered_by(&serde_json::from_slice(&before[1]["manifest.json"]).unwrap(), &steps);
     assert!(!f.path(".rainmaker/").join(format!("{}/gdpr", f.resources.tenant)).exists(), "a dry run stores nothing");
     assert_eq!(exports(&f, "dry", None), before, "a dry run changed something");
 
@@ -391,6 +538,8 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
     assert_eq!(count("remove_grants_to_others"), Some(1));
     assert_eq!(count("reset_shadow"), Some(4), "classic + named on two nodes");
     assert_eq!(count("delete_binding_requests"), Some(1));
+    assert_eq!(count("delete_grants"), Some(1), "the stale owner grant");
+    assert_eq!(count("revoke_device"), None, "no --revoke-devices");
     assert_eq!(count("delete_user_item"), Some(1));
     assert_eq!(count("delete_cognito_user"), Some(1));
     assert!(receipt["finished_at"].is_string());
@@ -420,6 +569,9 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
         assert!(!item.contains_key("owner_id"), "{n} unbound");
         assert_eq!(telemetry_left(&f, n).await, 0);
         f.clients.iot.describe_thing().thing_name(n).send().await.expect("the thing stays provisioned");
+        let (_, cert) = certs.iter().find(|(node, _)| node == n).unwrap();
+        assert_eq!(cert_status(&f, cert).await, "ACTIVE", "{n}: without --revoke-devices the certificate stays active");
+        assert_eq!(thing_principals(&f, n).await.len(), 1, "{n}: and attached");
         assert!(f.clients.iotdata.get_thing_shadow().thing_name(n).send().await.is_err(), "{n}'s shadow is deleted");
     }
 
@@ -462,6 +614,7 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
         role: rainmaker_model::Role::Shared,
         granted_by: f.seed.users[0].user_id.clone(),
         granted_at: 5,
+        epoch: None,
     };
     put(&t.user_nodes, rainmaker_model::ddb::to_item(&grant).unwrap()).await.unwrap();
     let windows = receipt["telemetry"].as_array().unwrap();
@@ -538,4 +691,34 @@ async fn erase_killed_half_way_then_run_again_finishes() {
     // the other user still has all of theirs
     let other = export(&f, &f.seed.users[1].user_id, "other.zip");
     assert_eq!(json(&other, "nodes.json").as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_with_revoke_devices_revokes_and_detaches_the_certificates_and_keeps_the_things() {
+    let f = fixture("gr", opts(2, 2, 3, 1)).await;
+    let (victim, other) = (f.seed.users[0].clone(), f.seed.users[1].clone());
+    let mut victims = Vec::new();
+    for n in &victim.owned_nodes {
+        assert_eq!(thing_principals(&f, n).await.len(), 1, "{n}: seeded with its certificate attached");
+        victims.push((n.clone(), cert_of(&f, n).await));
+    }
+    let others = [other.owned_nodes.clone(), vec![victim.binding_request_node.clone()]].concat();
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--dry-run"]);
+    assert!(!r.stdout.contains("revoke_device"), "not planned without the flag: {}", r.stdout);
+    let r = f.run(&["gdpr", "erase", "--user", &victim.user_id, "--yes", "--revoke-devices", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let revoked = out["receipt"]["steps"].as_array().unwrap().iter().find(|s| s["step"] == "revoke_device").unwrap();
+    assert_eq!(revoked["count"], 2, "{out}");
+    assert_eq!(out["receipt"]["revoke_devices"], true);
+    for (n, cert) in &victims {
+        assert_eq!(cert_status(&f, cert).await, "REVOKED", "{n}: the certificate is revoked through IoT's API");
+        assert!(thing_principals(&f, n).await.is_empty(), "{n}: and detached from the thing");
+        f.clients.iot.describe_thing().thing_name(n).send().await.expect("the thing itself stays registered");
+    }
+    for n in &others {
+        let cert = cert_of(&f, n).await;
+        assert_eq!(cert_status(&f, &cert).await, "ACTIVE", "{n} is not the erased user's device");
+        assert_eq!(thing_principals(&f, n).await.len(), 1, "{n}");
+    }
 }

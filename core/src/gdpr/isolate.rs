@@ -17,7 +17,8 @@ pub struct Grant {
     pub granted_at: Option<i64>,
 }
 
-/// `memberships.json`: the user's grants sorted by node, with `shared_with` (a count) on owned nodes.
+/// `memberships.json`: the user's grants sorted by node (`node_id`, `role`, `granted_at`), with `shared_with` (a
+/// count) on owned nodes; `granted_by` and `epoch` are left out (`sources::ATTRIBUTES` says why).
 /// `given` maps an owned node to the user ids holding a grant on it (the owner included or not).
 pub fn memberships(user_id: &str, grants: &[Grant], given: &BTreeMap<String, Vec<String>>) -> Value {
     let mut sorted: Vec<&Grant> = grants.iter().collect();
@@ -34,8 +35,6 @@ pub fn memberships(user_id: &str, grants: &[Grant], given: &BTreeMap<String, Vec
             if g.role == "owner" {
                 let others = given.get(&g.node_id).map(|u| u.iter().filter(|x| *x != user_id).count()).unwrap_or(0);
                 m.insert("shared_with".into(), json!(others));
-            } else if g.granted_by.as_deref() == Some(user_id) {
-                m.insert("granted_by".into(), json!(user_id));
             }
             Value::Object(m)
         })
@@ -74,7 +73,7 @@ mod tests {
             json!([
                 {"node_id": "n1", "role": "owner", "granted_at": 7, "shared_with": 2},
                 {"node_id": "n2", "role": "shared", "granted_at": 7},
-                {"node_id": "n3", "role": "shared", "granted_at": 7, "granted_by": "u-me"}
+                {"node_id": "n3", "role": "shared", "granted_at": 7}
             ])
         );
     }

@@ -1,7 +1,7 @@
 //! The export's `manifest.json` (what each file holds, its size and hash, the retention per source, what is not
 //! included and why) and its `README.txt`.
 
-use super::sources::Source;
+use super::sources::{Source, ATTRIBUTES, TABLES};
 use serde::Serialize;
 
 /// Version of the archive layout; bump when a file or field changes meaning.
@@ -46,7 +46,7 @@ pub struct SourceEntry {
 /// Something the backend holds that the archive does not contain, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotIncluded {
-    pub what: &'static str,
+    pub what: String,
     pub reason: String,
 }
 
@@ -88,11 +88,27 @@ pub fn retention_of(source: Source, r: &Retention) -> String {
     }
 }
 
-/// What the archive leaves out, for this tenant's retention settings.
+/// What the archive leaves out, for this tenant's retention settings: the fixed list, every table excluded in
+/// [`TABLES`] and every attribute left out in [`ATTRIBUTES`], each with its reason.
 pub fn not_included(r: &Retention) -> Vec<NotIncluded> {
+    let mut v = fixed_not_included(r);
+    for t in TABLES {
+        if let Some(reason) = t.excluded {
+            v.push(NotIncluded { what: format!("the {} table", t.table), reason: reason.into() });
+        }
+    }
+    for a in ATTRIBUTES {
+        if let Some(reason) = a.omitted {
+            v.push(NotIncluded { what: format!("{} of the {} items", a.attribute, a.table), reason: reason.into() });
+        }
+    }
+    v
+}
+
+fn fixed_not_included(r: &Retention) -> Vec<NotIncluded> {
     vec![
         NotIncluded {
-            what: "CloudWatch Logs of the backend functions",
+            what: "CloudWatch Logs of the backend functions".into(),
             reason: format!(
                 "logs are operational records, kept {} days and then deleted; single log events cannot be exported \
                  per user or deleted, and the functions log keyed hashes rather than user ids where they can",
@@ -100,28 +116,30 @@ pub fn not_included(r: &Retention) -> Vec<NotIncluded> {
             ),
         },
         NotIncluded {
-            what: "DynamoDB point-in-time recovery backups",
+            what: "DynamoDB point-in-time recovery backups".into(),
             reason: format!(
                 "backups are copies of the tables above, not separate data; they roll off after {} days",
                 r.pitr_days
             ),
         },
         NotIncluded {
-            what: "nodes shared with you: their telemetry, shadow and owner",
+            what: "nodes shared with you: their telemetry, shadow and owner".into(),
             reason: "those belong to the owner of the node; your grant is in memberships.json (GDPR Art. 20(4))".into(),
         },
         NotIncluded {
-            what: "the users you shared your nodes with",
+            what: "the users you shared your nodes with".into(),
             reason: "their ids are their personal data; memberships.json gives the count per node".into(),
         },
         NotIncluded {
-            what: "telemetry of your nodes from before you owned them",
+            what: "telemetry of your nodes from before you owned them".into(),
             reason: "it belongs to the previous owner; only readings from the start of your ownership are included"
                 .into(),
         },
         NotIncluded {
-            what: "the serial allowlist and device certificates",
-            reason: "the maker's device registry, not linked to a user".into(),
+            what: "the device certificates themselves (IoT registry)".into(),
+            reason: "the maker's provisioning credentials of the devices, not data about you; each owned node's \
+                     certificate_id is in nodes.json"
+                .into(),
         },
     ]
 }
@@ -186,6 +204,9 @@ mod tests {
         let n = not_included(&r());
         assert!(n.iter().any(|x| x.what.contains("CloudWatch") && x.reason.contains("14 days")));
         assert!(n.iter().any(|x| x.what.contains("point-in-time") && x.reason.contains("35 days")));
+        let allow = n.iter().find(|x| x.what == "the serial-allowlist table").expect("excluded tables are listed");
+        assert!(allow.reason.contains("device data, not user data"), "{}", allow.reason);
+        assert!(n.iter().any(|x| x.what == "epoch of the user-nodes items"), "omitted attributes are listed");
     }
 
     #[test]

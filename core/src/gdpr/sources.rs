@@ -5,6 +5,7 @@
 //! rendered template's tables and fails when one is missing, so a new table cannot ship without a decision here.
 
 use super::plan::Step;
+use rainmaker_model::attr;
 use serde::Serialize;
 
 /// One source of the export (one file, or one directory for telemetry).
@@ -90,10 +91,14 @@ impl Source {
             Source::Users => "your profile row: user_id, email (as last seen at sign-in), created_at (ms since epoch)",
             Source::Memberships => {
                 "your grants: for each node you own or that was shared with you, node_id, role (owner | shared) and \
-                 granted_at; for nodes you own, how many other users you shared them with (a count, never their ids)"
+                 granted_at; for nodes you own, shared_with: how many other users you shared them with (a count, \
+                 never their ids)"
             }
             Source::Nodes => {
-                "the nodes (devices) you own: node_id, serial, connected, presence_at, last_seen_at, provisioned_at"
+                "the nodes (devices) you own: node_id, serial, owner_id (your user id), owner_epoch (the id of your \
+                 ownership: the time you bound the node, ms, and random digits), connected, presence_at, last_seen_at, \
+                 provisioned_at, certificate_id (the id of the device's IoT certificate, a fingerprint of its public \
+                 certificate, no secret)"
             }
             Source::Things => "the IoT registry entries of your nodes: thing name, type, attributes, version",
             Source::Shadows => {
@@ -144,11 +149,89 @@ pub const TABLES: &[TableCoverage] = &[
         export: &[],
         erase: &[],
         excluded: Some(
-            "the maker's list of device serials allowed to provision (serial, provisioned, certificate_id): it names \
-             devices, never a user, and is not linked to one",
+            "device data, not user data: the maker's list of the serials allowed to provision (serial, provisioned, \
+             provisioned_at, certificate_id, and a keyed hash (HMAC) of each device's secret where the maker lists \
+             one); it names devices, never a user, is written by the maker and the provisioning hook only, and stays \
+             when a device changes owner; the link from a device to its owner is the nodes item's owner_id, which \
+             the export includes and the erase clears",
         ),
     },
 ];
+
+/// What the export does with one attribute of the items it reads: the file it appears in, or why it is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributeCoverage {
+    /// The table's name suffix.
+    pub table: &'static str,
+    pub attribute: &'static str,
+    pub exported: Option<Source>,
+    pub omitted: Option<&'static str>,
+}
+
+const fn out(table: &'static str, attribute: &'static str, source: Source) -> AttributeCoverage {
+    AttributeCoverage { table, attribute, exported: Some(source), omitted: None }
+}
+
+const fn left(table: &'static str, attribute: &'static str, reason: &'static str) -> AttributeCoverage {
+    AttributeCoverage { table, attribute, exported: None, omitted: Some(reason) }
+}
+
+/// Every attribute the write paths put on the items of the covered tables (`rainmaker_model::write`, the
+/// functions, the item types). The CLI test `gdpr::each_export_matches_the_seed_and_holds_no_other_users_data`
+/// reads the seeded items (shaped as the functions write them) and fails on an attribute missing here, on an
+/// exported one missing from its file and on an omitted one present.
+pub const ATTRIBUTES: &[AttributeCoverage] = &[
+    out("users", attr::USER_ID, Source::Users),
+    out("users", attr::EMAIL, Source::Users),
+    out("users", attr::CREATED_AT, Source::Users),
+    out("nodes", attr::NODE_ID, Source::Nodes),
+    out("nodes", attr::SERIAL, Source::Nodes),
+    out("nodes", attr::OWNER_ID, Source::Nodes),
+    out("nodes", attr::OWNER_EPOCH, Source::Nodes),
+    out("nodes", attr::CONNECTED, Source::Nodes),
+    out("nodes", attr::PRESENCE_AT, Source::Nodes),
+    out("nodes", attr::LAST_SEEN_AT, Source::Nodes),
+    out("nodes", attr::PROVISIONED_AT, Source::Nodes),
+    // device data, but linked to the user while they own the node, like the serial and the thing; a fingerprint
+    // of the public certificate, no secret (the private key never leaves the device)
+    out("nodes", attr::CERTIFICATE_ID, Source::Nodes),
+    out("user-nodes", attr::NODE_ID, Source::Memberships),
+    out("user-nodes", attr::ROLE, Source::Memberships),
+    out("user-nodes", attr::GRANTED_AT, Source::Memberships),
+    left(
+        "user-nodes",
+        attr::USER_ID,
+        "the key of each grant: your own user id, given once in cognito.json and users.json",
+    ),
+    left(
+        "user-nodes",
+        attr::GRANTED_BY,
+        "for a node shared with you it is the owner's user id (another person's data, GDPR Art. 20(4)); for a \
+         node you own it is your own id",
+    ),
+    left(
+        "user-nodes",
+        attr::EPOCH,
+        "for a node shared with you it is the owner's ownership id (when they bound the node: their data); for a \
+         node you own it equals owner_epoch in nodes.json",
+    ),
+    out("telemetry", attr::NODE_ID, Source::Telemetry),
+    out("telemetry", attr::TS, Source::Telemetry),
+    out("telemetry", attr::PARAMS, Source::Telemetry),
+    out("telemetry", attr::RECEIVED_AT, Source::Telemetry),
+    out("telemetry", attr::EXPIRES_AT, Source::Telemetry),
+    out("telemetry", attr::MSG_ID, Source::Telemetry),
+    out("binding-requests", attr::BINDING_CODE, Source::BindingRequests),
+    out("binding-requests", attr::USER_ID, Source::BindingRequests),
+    out("binding-requests", attr::NODE_ID, Source::BindingRequests),
+    out("binding-requests", attr::CREATED_AT, Source::BindingRequests),
+    out("binding-requests", attr::EXPIRES_AT, Source::BindingRequests),
+];
+
+/// The coverage of one attribute of a table's items.
+pub fn attribute(table: &str, attribute: &str) -> Option<&'static AttributeCoverage> {
+    ATTRIBUTES.iter().find(|a| a.table == table && a.attribute == attribute)
+}
 
 /// The coverage of a table by suffix.
 pub fn coverage(table: &str) -> Option<&'static TableCoverage> {
@@ -164,6 +247,24 @@ mod tests {
         for t in TABLES {
             let covered = !t.export.is_empty() && !t.erase.is_empty();
             assert!(covered ^ t.excluded.is_some(), "{}: covered by both or neither", t.table);
+        }
+    }
+
+    #[test]
+    fn every_attribute_is_exported_or_left_out_with_a_reason_and_only_of_covered_tables() {
+        for a in ATTRIBUTES {
+            assert!(a.exported.is_some() ^ a.omitted.is_some(), "{}.{}", a.table, a.attribute);
+            let t = coverage(a.table).unwrap_or_else(|| panic!("{}: not a table", a.table));
+            assert!(t.excluded.is_none(), "{}: attributes of an excluded table", a.table);
+            if let Some(s) = a.exported {
+                assert!(
+                    t.export.contains(&s),
+                    "{}.{} goes to {s:?}, which does not read the table",
+                    a.table,
+                    a.attribute
+                );
+            }
+            assert_eq!(ATTRIBUTES.iter().filter(|b| b.table == a.table && b.attribute == a.attribute).count(), 1);
         }
     }
 

@@ -17,12 +17,12 @@ pub use event::{parse, BindingEvent};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use rainmaker_model::contract::ENV_TENANT;
-use rainmaker_model::ddb::{get_n, get_s, n, s};
+use rainmaker_model::ddb::{get_n, get_s, s};
 use rainmaker_model::logid::pseudonym;
-use rainmaker_model::{attr, emf, time, ModelError, Role, TableNames};
+use rainmaker_model::{attr, emf, time, write, ModelError, TableNames};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -165,30 +165,8 @@ impl Confirm {
         let now = time::now_ms();
         let epoch = new_epoch(now).map_err(|e| SdkError::construction_failure(e.to_string()))?;
         let build_err = |e: aws_sdk_dynamodb::error::BuildError| SdkError::construction_failure(e);
-        let owner = Update::builder()
-            .table_name(&self.tables.nodes)
-            .key(attr::NODE_ID, s(node_id))
-            .update_expression("SET #o = :u, #e = :e")
-            .condition_expression("attribute_exists(#n) AND attribute_not_exists(#o) AND #cert = :cert")
-            .expression_attribute_names("#cert", attr::CERTIFICATE_ID)
-            .expression_attribute_values(":cert", s(principal))
-            .expression_attribute_names("#o", attr::OWNER_ID)
-            .expression_attribute_names("#e", attr::OWNER_EPOCH)
-            .expression_attribute_names("#n", attr::NODE_ID)
-            .expression_attribute_values(":u", s(user_id))
-            .expression_attribute_values(":e", s(&epoch))
-            .build()
-            .map_err(build_err)?;
-        let link = Put::builder()
-            .table_name(&self.tables.user_nodes)
-            .item(attr::USER_ID, s(user_id))
-            .item(attr::NODE_ID, s(node_id))
-            .item(attr::ROLE, s(Role::Owner.as_str()))
-            .item(attr::GRANTED_BY, s(user_id))
-            .item(attr::GRANTED_AT, n(now))
-            .item(attr::EPOCH, s(&epoch))
-            .build()
-            .map_err(build_err)?;
+        // the model's bind write path: owner + epoch on the node (this certificate's node only), the owner's grant
+        let [owner, link] = write::bind(&self.tables, node_id, user_id, principal, &epoch, now).map_err(build_err)?;
         let consume = Delete::builder()
             .table_name(&self.tables.binding_requests)
             .key(attr::BINDING_CODE, s(code))
@@ -198,8 +176,8 @@ impl Confirm {
             .map_err(build_err)?;
         self.ddb
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(owner).build())
-            .transact_items(TransactWriteItem::builder().put(link).build())
+            .transact_items(owner)
+            .transact_items(link)
             .transact_items(TransactWriteItem::builder().delete(consume).build())
             .send()
             .await
@@ -211,7 +189,7 @@ impl Confirm {
 fn new_epoch(now_ms: i64) -> Result<String, getrandom::Error> {
     let mut r = [0u8; 4];
     getrandom::fill(&mut r)?;
-    Ok(format!("{now_ms}-{:08x}", u32::from_be_bytes(r)))
+    Ok(rainmaker_model::ownership::epoch(now_ms, u32::from_be_bytes(r)))
 }
 
 fn store<E: std::error::Error + 'static>(e: E) -> ConfirmError {

@@ -26,6 +26,12 @@ pub struct Node {
     pub last_seen_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_at: Option<i64>,
+    /// The current ownership period (`ownership`): set with `owner_id` at bind, removed with it at unbind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_epoch: Option<String>,
+    /// The device's certificate, recorded by the provisioning hook; presence and binding accept only its events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_id: Option<String>,
 }
 
 /// A user's relation to a node.
@@ -63,6 +69,9 @@ pub struct UserNode {
     pub role: Role,
     pub granted_by: String,
     pub granted_at: i64,
+    /// The node's `owner_epoch` when the grant was made (absent on items from before epochs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// `telemetry` item: one reading of one node.
@@ -117,6 +126,8 @@ mod tests {
             presence_at: None,
             last_seen_at: Some(5),
             provisioned_at: None,
+            owner_epoch: None,
+            certificate_id: None,
         };
         assert_eq!(
             serde_json::to_value(&n).unwrap(),

@@ -22,6 +22,8 @@ pub mod time;
 pub mod ddb;
 #[cfg(feature = "dynamodb")]
 pub mod unbind;
+#[cfg(feature = "dynamodb")]
+pub mod write;
 
 pub use error::{ErrorCode, ModelError};
 pub use items::{BindingRequest, Node, Role, SerialAllowlistEntry, Telemetry, User, UserNode};

@@ -9,6 +9,12 @@
 
 use crate::items::Role;
 
+/// A fresh ownership epoch: the bind time in ms and 8 hex digits of `random` (binding-confirm and the CLI's seed
+/// pass 4 random bytes).
+pub fn epoch(bind_ms: i64, random: u32) -> String {
+    format!("{bind_ms}-{random:08x}")
+}
+
 /// What authorization reads: the caller's grant and the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant<'a> {
@@ -39,6 +45,12 @@ pub fn role(user_id: &str, grant: Grant, node: Ownership) -> Option<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_epoch_is_the_bind_time_and_eight_hex_digits() {
+        assert_eq!(epoch(1_700_000_000_123, 0xab), "1700000000123-000000ab");
+        assert_ne!(epoch(5, 1), epoch(5, 2));
+    }
 
     #[test]
     fn a_grant_holds_only_in_its_own_ownership_epoch() {
