@@ -133,9 +133,10 @@ async fn seeded_items_have_the_shape_the_functions_write() {
         assert_eq!(names(seeded), names(real), "{what}: seeded {seeded:?}\nvs the functions' {real:?}");
     }
     // the epochs tie node and grants together in both
+    let shape = regex::Regex::new("^[0-9]{13}-[0-9a-f]{8}$").unwrap();
     for (node, grants) in [(&real_node, [&pairs[0].1, &pairs[1].1]), (&seed_node, [&pairs[0].2, &pairs[1].2])] {
         let epoch = node[attr::OWNER_EPOCH].as_s().unwrap();
-        assert!(regex::Regex::new("^[0-9]{13}-[0-9a-f]{8}$").unwrap().is_match(epoch), "{epoch}");
+        assert!(shape.is_match(epoch), "{epoch}");
         for g in grants {
             assert_eq!(g[attr::EPOCH].as_s().unwrap(), epoch);
         }
