@@ -144,10 +144,18 @@ async fn provision_node(c: &GdprClients, r: &Resources, node: &str, model: &str,
         .send()
         .await
         .map_err(sdk("IoT AttachThingPrincipal"))?;
-    let listed: Item =
-        [(attr::SERIAL.to_string(), s(node)), (attr::PROVISIONED.to_string(), AttributeValue::Bool(false))].into();
+    // a seeded device has no factory secret: its entry carries a random value that no secret's HMAC matches
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| GdprError::io("random secret HMAC", e))?;
+    let hmac = hex::encode(random);
+    let listed: Item = [
+        (attr::SERIAL.to_string(), s(node)),
+        (attr::PROVISIONED.to_string(), AttributeValue::Bool(false)),
+        (attr::SECRET_HMAC.to_string(), s(&hmac)),
+    ]
+    .into();
     put(c, &r.tables.serial_allowlist, listed).await?;
-    transact(c, write::provision(&r.tables, node, &id, at).map_err(build_err)?).await?;
+    transact(c, write::provision(&r.tables, node, &id, &hmac, at).map_err(build_err)?).await?;
     Ok(id)
 }
 

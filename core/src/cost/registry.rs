@@ -20,6 +20,7 @@ static PRICED: &[&dyn Priced] = &[
     &r::cloudwatch_alarm::Alarm,
     &r::logs_metric_filter::MetricFilter,
     &r::iot_defender_audit::DefenderAudit,
+    &r::secretsmanager::Secret,
 ];
 
 /// Types that cost nothing by themselves (what they do is priced where it happens).

@@ -58,16 +58,19 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     moto.create_thing(serial);
 
     // Provisioning (the hook claims an allow-listed serial).
+    let key = rainmaker_model::device_secret::TenantKey::from_secret_string(&"a".repeat(64)).unwrap();
+    let mut ev = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json");
+    ev["parameters"]["SerialNumber"] = json!(serial);
+    let secret = ev["parameters"]["DeviceSecret"].as_str().unwrap().to_string();
     ddb.put_item()
         .table_name(&tables.serial_allowlist)
         .item(attr::SERIAL, AttributeValue::S(serial.into()))
         .item(attr::PROVISIONED, AttributeValue::Bool(false))
+        .item(attr::SECRET_HMAC, AttributeValue::S(rainmaker_model::device_secret::secret_hmac(&key, serial, &secret)))
         .send()
         .await
         .unwrap();
-    let hook = provisioning_hook::Hook::new(&sdk, tables.clone(), "SN-[0-9]{6}").unwrap();
-    let mut ev = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json");
-    ev["parameters"]["SerialNumber"] = json!(serial);
+    let hook = provisioning_hook::Hook::new(&sdk, tables.clone(), "SN-[0-9]{6}", key).unwrap();
     let out = serde_json::to_value(hook.handle(ev).await).unwrap();
     assert_eq!(out["allowProvisioning"], true, "{out}");
     c.expect(Event::Provisioning, 1);

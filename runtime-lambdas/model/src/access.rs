@@ -161,6 +161,8 @@ pub const DECLARED: &[Declaration] = &[
         function: "provisioning-hook",
         event: Event::Provisioning,
         accesses: &[
+            // The entry with its secret HMAC, read strongly, judged in the hook (constant-time comparison).
+            read(Table::SerialAllowlist, Size::Serial, true),
             in_transaction(write(Op::UpdateItem, Table::SerialAllowlist, Size::Serial, true, &[])),
             // A new node has no owner yet: no `by-owner` entry.
             in_transaction(write(Op::UpdateItem, Table::Nodes, Size::Node, false, &[])),

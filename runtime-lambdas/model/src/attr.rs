@@ -27,3 +27,6 @@ pub const EXPIRES_AT: &str = "expires_at";
 pub const MSG_ID: &str = "msg_id";
 pub const PROVISIONED: &str = "provisioned";
 pub const CERTIFICATE_ID: &str = "certificate_id";
+/// serial_allowlist: `hex(HMAC-SHA256(tenant key, ...))` of the device secret ([`crate::device_secret`]); never
+/// the secret itself.
+pub const SECRET_HMAC: &str = "secret_hmac";

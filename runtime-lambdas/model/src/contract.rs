@@ -31,6 +31,16 @@ pub const CLAIM_CLIENT_PREFIX: &str = "rm-claim-";
 /// The fleet-provisioning template parameter that carries the device serial (= thing name = node id).
 pub const PROVISIONING_SERIAL_PARAM: &str = "SerialNumber";
 
+/// The fleet-provisioning template parameter that carries the device's factory secret (proof of possession of the
+/// serial; the hook compares its HMAC with the allow-list's, see [`crate::device_secret`]).
+pub const PROVISIONING_SECRET_PARAM: &str = "DeviceSecret";
+
+/// provisioning-hook: ARN of the Secrets Manager secret holding the tenant's serial key (read once at cold start).
+pub const ENV_SERIAL_KEY_SECRET_ARN: &str = "SERIAL_KEY_SECRET_ARN";
+/// Logical id of that secret in the backend stack, and the stack output with its ARN.
+pub const SERIAL_KEY_SECRET_ID: &str = "SerialKeySecret";
+pub const SERIAL_KEY_SECRET_OUTPUT: &str = "SerialKeySecretArn";
+
 /// Rule name suffixes (`<rule prefix>_<suffix>`) and the topic filters the rules select from.
 pub const RULE_TELEMETRY: &str = "telemetry";
 pub const RULE_PRESENCE: &str = "presence";

@@ -99,8 +99,8 @@ pub struct BindingRequest {
     pub expires_at: i64,
 }
 
-/// `serial_allowlist` item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `serial_allowlist` item. `Debug` leaves out the secret's HMAC.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SerialAllowlistEntry {
     pub serial: String,
     #[serde(default)]
@@ -109,6 +109,21 @@ pub struct SerialAllowlistEntry {
     pub certificate_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_at: Option<i64>,
+    /// HMAC of the device secret under the tenant key ([`crate::device_secret::secret_hmac`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hmac: Option<String>,
+}
+
+impl std::fmt::Debug for SerialAllowlistEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialAllowlistEntry")
+            .field("serial", &self.serial)
+            .field("provisioned", &self.provisioned)
+            .field("certificate_id", &self.certificate_id)
+            .field("provisioned_at", &self.provisioned_at)
+            .field("secret_hmac", &self.secret_hmac.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 #[cfg(test)]

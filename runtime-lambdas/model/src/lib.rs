@@ -9,6 +9,7 @@
 pub mod access;
 pub mod attr;
 pub mod contract;
+pub mod device_secret;
 pub mod emf;
 pub mod error;
 pub mod hmac;

@@ -14,19 +14,25 @@ use crate::tables::TableNames;
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
-/// Provisioning: mark the listed serial provisioned by `certificate_id` (only if it is on the allow-list and not
-/// provisioned yet, or by this very certificate) and create or refresh its node item with the certificate id.
+/// Provisioning: mark the listed serial provisioned by `certificate_id` (only if it is on the allow-list with the
+/// device secret's HMAC `secret_hmac` — the one the hook judged — and not provisioned yet, or by this very
+/// certificate) and create or refresh its node item with the certificate id.
 pub fn provision(
     tables: &TableNames,
     serial: &str,
     certificate_id: &str,
+    secret_hmac: &str,
     now_ms: i64,
 ) -> Result<[TransactWriteItem; 2], BuildError> {
     let allow = Update::builder()
         .table_name(&tables.serial_allowlist)
         .key(attr::SERIAL, s(serial))
         .update_expression("SET #p = :true, #c = :cert, #at = :now")
-        .condition_expression("attribute_exists(#s) AND (attribute_not_exists(#p) OR #p = :false OR #c = :cert)")
+        .condition_expression(
+            "attribute_exists(#s) AND #h = :h AND (attribute_not_exists(#p) OR #p = :false OR #c = :cert)",
+        )
+        .expression_attribute_names("#h", attr::SECRET_HMAC)
+        .expression_attribute_values(":h", s(secret_hmac))
         .expression_attribute_names("#p", attr::PROVISIONED)
         .expression_attribute_names("#c", attr::CERTIFICATE_ID)
         .expression_attribute_names("#at", attr::PROVISIONED_AT)
@@ -157,8 +163,10 @@ mod tests {
     #[test]
     fn provisioning_records_the_certificate_on_the_allow_list_and_the_node() {
         let t = TableNames::for_tenant("acme");
-        let [allow, node] = provision(&t, "SN1", "cert1", 7).unwrap();
+        let [allow, node] = provision(&t, "SN1", "cert1", "hmac1", 7).unwrap();
         assert_eq!(allow.update().unwrap().table_name(), "rm-acme-serial-allowlist");
+        assert!(allow.update().unwrap().condition_expression().unwrap().contains("#h = :h"), "the judged HMAC");
+        assert_eq!(allow.update().unwrap().expression_attribute_values().unwrap()[":h"], s("hmac1"));
         assert_eq!(node.update().unwrap().key()[attr::NODE_ID], s("SN1"));
         assert_eq!(node.update().unwrap().expression_attribute_values().unwrap()[":cert"], s("cert1"));
     }

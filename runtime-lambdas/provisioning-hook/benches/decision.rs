@@ -2,6 +2,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use provisioning_hook::{parse_request, Hook, SerialPattern};
+use rainmaker_model::device_secret::{secret_hmac, TenantKey};
 use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
 use serde_json::{json, Value};
 
@@ -16,11 +17,12 @@ fn bench(c: &mut Criterion) {
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let moto = MotoServer::shared();
-    let (hook, ddb, tables) = rt.block_on(async {
+    let (hook, ddb, tables, key) = rt.block_on(async {
         let sdk = moto.sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let tables = create_tables(&ddb, &unique_prefix("bench")).await;
-        (Hook::new(&sdk, tables.clone(), "SN-[0-9]{6}").unwrap(), ddb, tables)
+        let key = TenantKey::from_secret_string(&"b".repeat(64)).unwrap();
+        (Hook::new(&sdk, tables.clone(), "SN-[0-9]{6}", key.clone()).unwrap(), ddb, tables, key)
     });
     let mut i = 0u64;
     c.bench_function("provisioning/handler_allow_moto", |b| {
@@ -31,6 +33,14 @@ fn bench(c: &mut Criterion) {
                 ddb.put_item()
                     .table_name(&tables.serial_allowlist)
                     .item("serial", aws_sdk_dynamodb::types::AttributeValue::S(serial.clone()))
+                    .item(
+                        "secret_hmac",
+                        aws_sdk_dynamodb::types::AttributeValue::S(secret_hmac(
+                            &key,
+                            &serial,
+                            fixture()["parameters"]["DeviceSecret"].as_str().unwrap(),
+                        )),
+                    )
                     .send()
                     .await
                     .unwrap();

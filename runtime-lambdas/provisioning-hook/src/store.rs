@@ -1,17 +1,18 @@
-//! The allow-list claim: one DynamoDB transaction that marks the serial provisioned and records the node with
-//! its certificate id (presence and binding accept only events of that certificate).
+//! The allow-list read (one strongly consistent GetItem) and the claim: one DynamoDB transaction that marks the
+//! serial provisioned and records the node with its certificate id (presence and binding accept only events of
+//! that certificate), conditioned on the entry still holding the secret HMAC that was checked
+//! ([`rainmaker_model::write::provision`], the write the CLI's seed sends too).
 //!
 //! Idempotent: the same certificate asking again (a retry after a lost answer) gets the same answer, allowed;
 //! another certificate for a provisioned serial is refused.
 
-use crate::decide::{Denial, ProvisioningRequest};
+use crate::decide::{Denial, ListedSerial, ProvisioningRequest};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use rainmaker_model::ddb::{n, s};
-use rainmaker_model::{attr, time, TableNames};
+use rainmaker_model::ddb::s;
+use rainmaker_model::{attr, time, write, TableNames};
 use std::time::Duration;
 
 /// AWS gives the hook 5 s in all; keep the DynamoDB work well inside that.
@@ -33,67 +34,38 @@ impl Store {
         Store { ddb: Client::from_conf(conf), tables }
     }
 
-    /// Mark the serial provisioned, if it is on the allow-list and not provisioned yet, and create (or refresh)
-    /// its node item — atomically, so of two devices with one serial only one passes.
-    pub(crate) async fn claim(&self, req: &ProvisioningRequest) -> Result<(), Denial> {
-        let now = time::now_ms();
-        let allow = Update::builder()
-            .table_name(&self.tables.serial_allowlist)
-            .key(attr::SERIAL, s(&req.serial))
-            .update_expression("SET #p = :true, #c = :cert, #at = :now")
-            .condition_expression("attribute_exists(#s) AND (attribute_not_exists(#p) OR #p = :false OR #c = :cert)")
-            .expression_attribute_names("#p", attr::PROVISIONED)
-            .expression_attribute_names("#c", attr::CERTIFICATE_ID)
-            .expression_attribute_names("#at", attr::PROVISIONED_AT)
-            .expression_attribute_names("#s", attr::SERIAL)
-            .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-            .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-            .expression_attribute_values(":cert", s(&req.certificate_id))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(|e| Denial::Store(e.to_string()))?;
-        let node = Update::builder()
-            .table_name(&self.tables.nodes)
-            .key(attr::NODE_ID, s(&req.serial))
-            .update_expression("SET #s = :serial, #at = :now, #c = if_not_exists(#c, :false), #cert = :cert")
-            .expression_attribute_names("#s", attr::SERIAL)
-            .expression_attribute_names("#cert", attr::CERTIFICATE_ID)
-            .expression_attribute_values(":cert", s(&req.certificate_id))
-            .expression_attribute_names("#at", attr::PROVISIONED_AT)
-            .expression_attribute_names("#c", attr::CONNECTED)
-            .expression_attribute_values(":serial", s(&req.serial))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-            .build()
-            .map_err(|e| Denial::Store(e.to_string()))?;
-        let result = self
-            .ddb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(allow).build())
-            .transact_items(TransactWriteItem::builder().update(node).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if is_condition_failure(e.err()) => Err(self.why_not(&req.serial).await),
-            Err(e) => Err(Denial::Store(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))),
-        }
-    }
-
-    /// After a failed condition: tell "not listed" from "already provisioned" for the log.
-    async fn why_not(&self, serial: &str) -> Denial {
-        let got = self
+    /// The serial's allow-list entry, read strongly (`None`: not listed).
+    pub(crate) async fn entry(&self, serial: &str) -> Result<Option<ListedSerial>, Denial> {
+        let out = self
             .ddb
             .get_item()
             .table_name(&self.tables.serial_allowlist)
             .key(attr::SERIAL, s(serial))
             .consistent_read(true)
             .send()
-            .await;
-        match got {
-            Ok(out) if out.item().is_none() => Denial::NotAllowed,
-            Ok(_) => Denial::AlreadyProvisioned,
-            Err(e) => Denial::Store(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            .await
+            .map_err(|e| Denial::Store(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+        Ok(out.item().map(|item| {
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            ListedSerial {
+                secret_hmac: text(attr::SECRET_HMAC),
+                provisioned: item.get(attr::PROVISIONED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+                certificate_id: text(attr::CERTIFICATE_ID),
+            }
+        }))
+    }
+
+    /// Mark the serial provisioned, if it is on the allow-list with the secret HMAC `hmac` and not provisioned yet
+    /// (or by this certificate), and create (or refresh) its node item — atomically, so of two devices with one
+    /// serial only one passes, and an import that changes the secret meanwhile wins over this claim.
+    pub(crate) async fn claim(&self, req: &ProvisioningRequest, hmac: &str) -> Result<(), Denial> {
+        let items = write::provision(&self.tables, &req.serial, &req.certificate_id, hmac, time::now_ms())
+            .map_err(|e| Denial::Store(e.to_string()))?;
+        let result = self.ddb.transact_write_items().set_transact_items(Some(items.to_vec())).send().await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if is_condition_failure(e.err()) => Err(Denial::Changed),
+            Err(e) => Err(Denial::Store(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))),
         }
     }
 }

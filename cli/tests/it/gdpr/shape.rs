@@ -69,17 +69,20 @@ async fn seeded_items_have_the_shape_the_functions_write() {
     // (api + binding-confirm) and shares it with bob (api)
     let serial = format!("REAL{}", o.tag);
     let cert = format!("{:0>64}", o.tag.to_lowercase());
-    let listed: Item = [
-        (attr::SERIAL.into(), s(&serial)),
-        (attr::PROVISIONED.into(), aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
-    ]
-    .into();
-    c.ddb.put_item().table_name(&tables.serial_allowlist).set_item(Some(listed)).send().await.unwrap();
-    let hook = provisioning_hook::Hook::new(&sdk, tables.clone(), "").unwrap();
     let mut ev: Value = serde_json::from_str(include_str!(
         "../../../../runtime-lambdas/provisioning-hook/tests/fixtures/pre-provisioning-hook.json"
     ))
     .unwrap();
+    let key = rainmaker_model::device_secret::TenantKey::from_secret_string(&"s".repeat(64)).unwrap();
+    let secret = ev["parameters"]["DeviceSecret"].as_str().unwrap().to_string();
+    let listed: Item = [
+        (attr::SERIAL.into(), s(&serial)),
+        (attr::PROVISIONED.into(), aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
+        (attr::SECRET_HMAC.into(), s(rainmaker_model::device_secret::secret_hmac(&key, &serial, &secret))),
+    ]
+    .into();
+    c.ddb.put_item().table_name(&tables.serial_allowlist).set_item(Some(listed)).send().await.unwrap();
+    let hook = provisioning_hook::Hook::new(&sdk, tables.clone(), "", key).unwrap();
     ev["parameters"]["SerialNumber"] = json!(serial);
     ev["certificateId"] = json!(cert);
     assert!(hook.handle(ev).await.allow_provisioning, "the hook provisions the listed serial");

@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod logs;
 pub mod logs_metric_filter;
 pub mod s3;
+pub mod secretsmanager;
 pub mod sqs;
 pub mod waf;
 

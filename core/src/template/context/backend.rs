@@ -5,7 +5,9 @@ use super::tables::{tables, Table};
 use super::Stamp;
 use crate::config::Config;
 use crate::template::names::Names;
-use rainmaker_model::contract::{CLAIM_CLIENT_PREFIX, SQL_BINDING, SQL_PRESENCE, SQL_TELEMETRY};
+use rainmaker_model::contract::{
+    CLAIM_CLIENT_PREFIX, PROVISIONING_SECRET_PARAM, PROVISIONING_SERIAL_PARAM, SQL_BINDING, SQL_PRESENCE, SQL_TELEMETRY,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -82,6 +84,8 @@ pub struct NamesCtx {
     pub claim_policy: String,
     pub provisioning_template: String,
     pub dead_letter_queue: String,
+    /// Name of the Secrets Manager secret with the serial allow-list's HMAC key.
+    pub serial_key_secret: String,
     /// Prefix of the topic rules' names (for the `aws:SourceArn` of the rules' role).
     pub rule_prefix: String,
 }
@@ -139,13 +143,15 @@ fn claim_policy(n: &Names) -> Value {
 fn provisioning_body(cfg: &Config, n: &Names) -> Value {
     json!({
         "Parameters": {
-            "SerialNumber": { "Type": "String" },
+            PROVISIONING_SERIAL_PARAM: { "Type": "String" },
+            // proof of possession: checked by the pre-provisioning hook, used by no resource
+            PROVISIONING_SECRET_PARAM: { "Type": "String" },
             "AWS::IoT::Certificate::Id": { "Type": "String" }
         },
         "Resources": {
             "thing": { "Type": "AWS::IoT::Thing", "Properties": {
-                "ThingName": { "Ref": "SerialNumber" },
-                "AttributePayload": { "serial": { "Ref": "SerialNumber" }, "tenant": cfg.name } } },
+                "ThingName": { "Ref": PROVISIONING_SERIAL_PARAM },
+                "AttributePayload": { "serial": { "Ref": PROVISIONING_SERIAL_PARAM }, "tenant": cfg.name } } },
             "certificate": { "Type": "AWS::IoT::Certificate", "Properties": {
                 "CertificateId": { "Ref": "AWS::IoT::Certificate::Id" }, "Status": "ACTIVE" } },
             "policy": { "Type": "AWS::IoT::Policy", "Properties": { "PolicyName": n.device_policy } }
@@ -227,6 +233,7 @@ impl BackendContext {
                 claim_policy: n.claim_policy.clone(),
                 provisioning_template: n.provisioning_template.clone(),
                 dead_letter_queue: n.resource("rule-errors"),
+                serial_key_secret: n.resource("serial-key"),
                 rule_prefix: n.rule_prefix.clone(),
             },
             tables,

@@ -154,12 +154,20 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             "provisioning-hook",
             "Pre-provisioning hook: allows a serial once, if it is on the allow-list".into(),
             timeout.min(5),
-            base_env(vec![("SERIAL_PATTERN", lit(&cfg.devices.claim_serial_pattern))]),
+            base_env(vec![
+                ("SERIAL_PATTERN", lit(&cfg.devices.claim_serial_pattern)),
+                ("SERIAL_KEY_SECRET_ARN", reference("SerialKeySecret")),
+            ]),
             vec![
                 Access { table: t("SerialAllowlistTable"), actions: &["GetItem", "UpdateItem"], indexes: false },
                 Access { table: t("NodesTable"), actions: &["PutItem", "UpdateItem"], indexes: false },
             ],
-            vec![],
+            // the tenant's serial key, read once at cold start: this one secret only
+            vec![Statement {
+                sid: "SerialKey".into(),
+                actions: json!(["secretsmanager:GetSecretValue"]).to_string(),
+                resources: format!("[{}]", reference("SerialKeySecret")),
+            }],
             vec![Invoker {
                 logical_id: "ProvisioningHookFunctionIotPermission".into(),
                 description: "Lets fleet provisioning call the pre-provisioning hook".into(),
