@@ -73,6 +73,9 @@ pub enum Command {
     /// Data-subject requests for one user: export everything, erase everything (with a receipt), re-apply erasures
     #[command(subcommand)]
     Gdpr(crate::commands::gdpr::GdprCommand),
+    /// The serial allow-list: import the factory list (serial + device secret), list it, show one serial
+    #[command(subcommand)]
+    Serials(SerialsCommand),
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -161,4 +164,60 @@ pub struct DestroyArgs {
     /// Also delete the DynamoDB tables and the artifacts bucket after the stacks (irreversible)
     #[arg(long)]
     pub delete_data: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SerialsCommand {
+    /// Add serials with their device secrets from a CSV file (`serial,secret`): checked whole first, then
+    /// written in batches; re-running is safe; a provisioned serial is never changed
+    Import(SerialsImportArgs),
+    /// List the allow-list, page by page (never a secret or its HMAC)
+    List(SerialsListArgs),
+    /// One serial: allow-list state, provisioned at, certificate and its status in IoT, thing, owner present
+    Show(SerialsShowArgs),
+    /// Let a serial provision again: revoke and detach its old certificate, remove its owner and every grant
+    /// (unless --keep-owner), then clear its provisioned state
+    Reset(SerialsResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SerialsResetArgs {
+    /// The serial (= thing name = node id)
+    pub serial: String,
+    /// Keep the node's owner and grants (e.g. a board replaced for the same customer)
+    #[arg(long)]
+    pub keep_owner: bool,
+    /// Show the steps, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SerialsImportArgs {
+    /// The CSV file: the header line `serial,secret`, then one device a line (a secret is 22 to 128 of A-Z,
+    /// a-z, 0-9, '-' and '_')
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Check the file and compare it with the allow-list; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SerialsListArgs {
+    /// Only provisioned serials
+    #[arg(long, conflicts_with = "unprovisioned")]
+    pub provisioned: bool,
+    /// Only serials not provisioned yet
+    #[arg(long)]
+    pub unprovisioned: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SerialsShowArgs {
+    /// The serial (= thing name = node id)
+    pub serial: String,
 }

@@ -13,6 +13,7 @@ pub mod gdpr;
 pub mod lambdas_dir;
 pub mod output;
 pub mod progress;
+pub mod serials;
 mod tool_path;
 
 // The pure core lives in its own crate (`core/`, no AWS SDK); re-exported so `rainmaker_deploy::config` etc. stay put.

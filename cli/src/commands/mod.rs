@@ -10,6 +10,7 @@ pub mod gdpr;
 pub mod init;
 pub mod plan;
 pub mod render;
+pub mod serials;
 pub mod status;
 pub mod usage;
 pub mod validate;
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Estimate(args) => estimate::run(g, &args),
         Command::Blueprints => blueprints::run(g),
         Command::Gdpr(cmd) => gdpr::run(g, &cmd),
+        Command::Serials(cmd) => serials::run(g, &cmd),
         Command::Plan(args) => plan::run(g, &args),
         Command::Apply(args) => apply::run(g, &args),
         Command::Status(args) => status::run(g, &args),

@@ -9,6 +9,7 @@ mod estimate;
 mod gdpr;
 mod install;
 mod security;
+mod serials;
 mod support;
 mod templates;
 mod tidy;

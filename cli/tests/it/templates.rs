@@ -296,6 +296,43 @@ fn high2_claim_policy_connects_only_in_its_own_namespace() {
     }
 }
 
+/// Issue 8, high 1: devices make their own keys by default (CSR: the private key never travels); the claim policy
+/// allows `$aws/certificates/create/*` (AWS-made keys) only with `provisioning.key_generation: aws`.
+#[test]
+fn claim_policy_follows_key_generation_csr_by_default() {
+    let topics = |cfg: &config::Config| -> Vec<String> {
+        let r = template::render(cfg).expect("renders");
+        let parsed = template::parse(&r.stack("backend").expect("backend").body).expect("parses");
+        let doc = parsed["Resources"]["ClaimPolicy"]["Properties"]["PolicyDocument"].clone();
+        let mut out = Vec::new();
+        for st in doc["Statement"].as_array().expect("statements") {
+            if st["Action"] == "iot:Connect" {
+                continue;
+            }
+            for r in st["Resource"].as_array().expect("resources") {
+                out.push(r["Fn::Sub"].as_str().expect("sub").rsplit(":").next().unwrap().to_string());
+            }
+        }
+        out
+    };
+    for b in assets::blueprint_names() {
+        let mut cfg = config::blueprint_config(b, "acme-home", "eu-west-1").expect("blueprint config");
+        assert_eq!(cfg.provisioning.key_generation, config::KeyGeneration::Csr, "{b}: CSR is the default");
+        let csr = topics(&cfg);
+        assert!(csr.iter().any(|t| t == "topic/$aws/certificates/create-from-csr/*"), "{b}: {csr:?}");
+        assert!(csr.iter().any(|t| t == "topicfilter/$aws/certificates/create-from-csr/*"), "{b}: {csr:?}");
+        assert!(!csr.iter().any(|t| t.contains("certificates/create/")), "{b}: AWS-made keys not allowed: {csr:?}");
+        cfg.provisioning.key_generation = config::KeyGeneration::Aws;
+        let aws = topics(&cfg);
+        assert!(aws.iter().any(|t| t == "topic/$aws/certificates/create/*"), "{b}: {aws:?}");
+        assert!(!aws.iter().any(|t| t.contains("create-from-csr")), "{b}: {aws:?}");
+        for all in [&csr, &aws] {
+            assert!(all.iter().any(|t| t.ends_with("/provision/*")), "{b}: the template's provision topics: {all:?}");
+            assert_eq!(all.len(), 4, "{b}: two topics and two filters, nothing else: {all:?}");
+        }
+    }
+}
+
 #[test]
 fn smart_home_backend_has_the_whole_architecture() {
     let parsed = template::parse(&rendered("smart-home").stack("backend").expect("backend").body).expect("parses");

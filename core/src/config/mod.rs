@@ -2,6 +2,7 @@
 
 pub(crate) mod error;
 mod locate;
+mod provisioning;
 mod regions;
 mod security;
 pub mod tenants;
@@ -9,6 +10,7 @@ mod types;
 mod validate;
 
 pub use error::{ConfigError, InvalidSetting, Problem};
+pub use provisioning::{KeyGeneration, Provisioning};
 pub use security::{IotLogLevel, Mfa, Security};
 pub use types::*;
 pub use validate::{name_problem, region_problem, warnings};

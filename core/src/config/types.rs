@@ -32,6 +32,9 @@ pub struct Config {
     /// audit on, MFA off).
     #[serde(default)]
     pub security: super::Security,
+    /// Fleet provisioning by claim (default: the device makes its own key and sends a CSR).
+    #[serde(default)]
+    pub provisioning: super::Provisioning,
     /// Tags applied to every stack (and so to every resource that supports tags).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

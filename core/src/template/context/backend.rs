@@ -3,7 +3,7 @@
 use super::functions::{functions, Function};
 use super::tables::{tables, Table};
 use super::Stamp;
-use crate::config::Config;
+use crate::config::{Config, KeyGeneration};
 use crate::template::names::Names;
 use rainmaker_model::contract::{
     CLAIM_CLIENT_PREFIX, PROVISIONING_SECRET_PARAM, PROVISIONING_SERIAL_PARAM, SQL_BINDING, SQL_PRESENCE, SQL_TELEMETRY,
@@ -122,11 +122,16 @@ fn device_policy(n: &Names) -> Value {
     })
 }
 
-fn claim_policy(n: &Names) -> Value {
+/// The claim certificate's policy: connect in its own client-id namespace, and the fleet-provisioning MQTT API of
+/// the chosen key generation only (`create-from-csr/*` by default, `create/*` with `key_generation: aws`) plus the
+/// template's `provision/*`, as AWS documents it for fleet provisioning (publish and receive on the topics,
+/// subscribe on the topic filters).
+fn claim_policy(n: &Names, keys: KeyGeneration) -> Value {
     let t = &n.provisioning_template;
+    let certs = keys.certificates_topic();
     let topics = |kind: &str| {
         json!([
-            sub(&format!("{ARN}:{kind}/$aws/certificates/create/*")),
+            sub(&format!("{ARN}:{kind}/$aws/certificates/{certs}/*")),
             sub(&format!("{ARN}:{kind}/$aws/provisioning-templates/{t}/provision/*"))
         ])
     };
@@ -240,7 +245,7 @@ impl BackendContext {
             functions,
             rules,
             device_policy: device_policy(n).to_string(),
-            claim_policy: claim_policy(n).to_string(),
+            claim_policy: claim_policy(n, cfg.provisioning.key_generation).to_string(),
             provisioning_body: Value::String(provisioning_body(cfg, n).to_string()).to_string(),
             api,
             audit,
