@@ -13,14 +13,16 @@
 //! `moto_server` is looked up in `$MOTO_SERVER`, then `<workspace>/.venv/bin/moto_server`, then `PATH`; when it is
 //! missing the harness panics and says to run `cargo xtask test` (tests never skip silently).
 
+mod account;
 mod http;
 pub mod iot_rule;
 mod moto;
 mod reply;
 mod tables;
 
+pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
 pub use moto::MotoServer;
-pub use reply::{closed_port_url, Received, ReplyServer};
+pub use reply::{closed_port_url, Received, Reply, ReplyServer};
 pub use tables::{create_tables, unique_prefix};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -80,6 +80,11 @@ impl MotoServer {
         SHARED.get_or_init(MotoServer::start)
     }
 
+    /// The server's address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)

@@ -168,6 +168,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
                 .env_remove("AWS_PROFILE")
                 .env_remove("AWS_SESSION_TOKEN")
+                // the tenant's region is rainmaker.yaml's: a region exported in this shell would be refused
+                .env_remove("AWS_REGION")
+                .env_remove("AWS_DEFAULT_REGION")
                 .args(args)
                 .status()
                 .with_context(|| format!("starting {}", bin.display()))?;
@@ -214,7 +217,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let export = dir.join("gdpr-export-demo.zip");
     let export_arg = export.display().to_string();
     step(&["gdpr", "export", "--user", &user, "--user-pool-id", &pool, "--out", &export_arg, "--force"])?;
-    let state = dir.join(".rainmaker").join(TENANT);
+    // <config dir>/.rainmaker/<account>/<region>/<tenant>: moto answers GetCallerIdentity with account 123456789012
+    let state = dir.join(".rainmaker").join("123456789012").join("eu-west-1").join(TENANT);
     eprintln!("\ndemo: the tenant lives in {}", dir.display());
     eprintln!("  config        {}", dir.join("rainmaker.yaml").display());
     eprintln!("  templates     {}", dir.join("rendered").display());

@@ -31,6 +31,8 @@ pub struct ApplyOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplyReport {
     pub tenant: String,
+    /// The account of the credentials (`sts:GetCallerIdentity`), checked against the config's `account:`.
+    pub account: String,
     pub region: String,
     pub template_version: String,
     /// Anything created or updated.
@@ -60,6 +62,7 @@ impl ApplyReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanReport {
     pub tenant: String,
+    pub account: String,
     pub region: String,
     pub stacks: Vec<StackPlan>,
     pub api_calls: CallSummary,
@@ -131,6 +134,8 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     let p = prepare(t)?;
     let tags = stack_tags(t);
     let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
+    let (caller, _) = super::identity::preflight(t, &c).await?;
+    super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &t.config.region).await?;
     let (b, binfo, _) = &p.bootstrap;
     let (k, kinfo, _) = &p.backend;
     let mut stacks = Vec::new();
@@ -172,6 +177,7 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     }
     Ok(PlanReport {
         tenant: t.config.name.clone(),
+        account: caller.account,
         region: t.config.region.clone(),
         stacks,
         api_calls: c.calls.summary(),
@@ -307,6 +313,10 @@ pub async fn apply(
     let tags = stack_tags(t);
     let region = t.config.region.clone();
     let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
+    // who is calling, before any change: the wrong account is refused here
+    let (caller, state) = super::identity::preflight(t, &c).await?;
+    // one tenant per account and region: another tenant's stacks here are refused before any change
+    super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &region).await?;
     let (b, binfo, bjson) = &p.bootstrap;
     let (k, kinfo, kjson) = &p.backend;
 
@@ -356,8 +366,7 @@ pub async fn apply(
 
     let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
     step(progress, None, "claim certificate");
-    let claim =
-        iot::ensure_claim(&c.iot, &t.state_dir(), &claim_policy, backend.result != StackResult::Unchanged).await?;
+    let claim = iot::ensure_claim(&c.iot, &state, &claim_policy, backend.result != StackResult::Unchanged).await?;
 
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");
@@ -368,14 +377,15 @@ pub async fn apply(
     };
 
     let outputs = device_maker_outputs(&ep, &backend.outputs, &claim);
-    let outputs_file = t.state_dir().join("outputs.json");
-    iot::create_private_dir(&t.state_dir())?;
+    let outputs_file = state.join("outputs.json");
+    iot::create_private_dir(&state)?;
     let text = serde_json::to_string_pretty(&outputs).map_err(|e| DeployError::io("serializing outputs", e))?;
     std::fs::write(&outputs_file, text + "\n")
         .map_err(|e| DeployError::io(format!("writing {}", outputs_file.display()), e))?;
 
     Ok(ApplyReport {
         tenant: t.config.name.clone(),
+        account: caller.account,
         region,
         template_version: crate::TEMPLATE_VERSION.into(),
         changed,

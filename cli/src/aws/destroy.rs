@@ -31,6 +31,7 @@ pub struct DataResource {
 #[derive(Debug, Clone, Serialize)]
 pub struct DestroyReport {
     pub tenant: String,
+    pub account: String,
     pub region: String,
     pub deleted_stacks: Vec<String>,
     /// Kept (retained by the templates): data the user can still read, or delete by hand.
@@ -45,8 +46,11 @@ pub struct DestroyReport {
 pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress) -> Result<DestroyReport, DeployError> {
     let c = Clients::new(&t.sdk);
     let p = super::deploy::prepare(t)?;
+    // who is calling, before any change: the wrong account is refused here
+    let (caller, state) = super::identity::preflight(t, &c).await?;
     let mut report = DestroyReport {
         tenant: t.config.name.clone(),
+        account: caller.account,
         region: t.config.region.clone(),
         deleted_stacks: vec![],
         kept: vec![],
@@ -55,7 +59,7 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
         api_calls: CallSummary::default(),
     };
     // the claim certificate holds the claim policy: detach and delete it first, or the policy cannot be deleted
-    if let Some(claim) = iot::read_record(&t.state_dir())? {
+    if let Some(claim) = iot::read_record(&state)? {
         progress.report(ProgressEvent::Step {
             stack: None,
             message: format!("deleting claim certificate {}", claim.certificate_id),
@@ -81,7 +85,7 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
             Err(e) => return Err(DeployError::sdk("IoT DeleteCertificate", e)),
         }
-        for f in [&claim.private_key_file, &claim.certificate_file, &t.state_dir().join("claim.json")] {
+        for f in [&claim.private_key_file, &claim.certificate_file, &state.join("claim.json")] {
             let _ = std::fs::remove_file(f);
         }
         report.claim_certificate_deleted = Some(claim.certificate_id);

@@ -92,6 +92,52 @@ pub enum DeployError {
     )]
     Cancelled { stack: String, status: String },
 
+    /// The credentials belong to another account than rainmaker.yaml's `account:` (checked before any change).
+    #[error(
+        "the credentials in use ({}, {arn}) belong to account {actual}, but rainmaker.yaml says account: \"{expected}\"; nothing was changed",
+        credentials.as_deref().unwrap_or("from the SDK's default chain")
+    )]
+    #[diagnostic(
+        code(rainmaker::config::wrong_account),
+        help("use credentials of account {expected} (--profile NAME or AWS_PROFILE; `aws sts get-caller-identity` shows \
+              whose they are), or correct `account:` in rainmaker.yaml if the tenant moved")
+    )]
+    WrongAccount { expected: String, actual: String, arn: String, credentials: Option<String> },
+
+    /// The SDK configuration handed to the core points at another region than the tenant's.
+    #[error("the SDK configuration is for region {sdk}, but the tenant is in {config}; nothing was changed")]
+    #[diagnostic(
+        code(rainmaker::config::region_mismatch),
+        help("give the tenant an SdkConfig built with its own region (`sdk::load` with `config.region`)")
+    )]
+    RegionMismatch { config: String, sdk: String },
+
+    /// Another rainmaker tenant is deployed in this account and region (one tenant per account and region).
+    #[error(
+        "account {account} already holds another rainmaker tenant in {region}: {others}; {tenant} was not deployed, nothing was changed"
+    )]
+    #[diagnostic(
+        code(rainmaker::config::another_tenant),
+        help(
+            "one tenant per account and region: the topic rules match `node/+/...` account-wide and thing names are \
+              the bare serials, so two tenants here would get each other's devices (docs/security.md). Deploy {tenant} \
+              to another account (`account:` in rainmaker.yaml, --profile) or region (`region:`), or destroy {first} \
+              first (`rainmaker-deploy destroy --config <its rainmaker.yaml>`)"
+        )
+    )]
+    AnotherTenant { tenant: String, account: String, region: String, others: String, first: String },
+
+    /// The local state exists in both the old and the new layout.
+    #[error("local state of this tenant exists twice: {old} (the old layout) and {new}")]
+    #[diagnostic(
+        code(rainmaker::deploy::state_conflict),
+        help(
+            "keep the one that belongs to this account and region (its claim.json names the certificate: `aws iot \
+              describe-certificate --certificate-id ...`), move or delete the other, and run again"
+        )
+    )]
+    StateConflict { old: String, new: String },
+
     #[error("{what}: {reason}")]
     #[diagnostic(code(rainmaker::deploy::io))]
     Io { what: String, reason: String },

@@ -88,7 +88,9 @@ pub async fn ensure_claim(
 }
 
 /// The claim certificate recorded next to the config, if any; a record that cannot be read is an error (ignoring
-/// it would create a second active claim certificate).
+/// it would create a second active claim certificate). The certificate and key files are the ones beside the
+/// record, whatever paths it stored (older records held paths relative to the working directory of the run that
+/// wrote them, and a moved state directory keeps its files together).
 pub fn read_record(dir: &Path) -> Result<Option<ClaimCertificate>, DeployError> {
     let path = dir.join(RECORD);
     let text = match std::fs::read_to_string(&path) {
@@ -96,7 +98,9 @@ pub fn read_record(dir: &Path) -> Result<Option<ClaimCertificate>, DeployError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(DeployError::io(format!("reading {}", path.display()), e)),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| DeployError::io(format!("reading {}", path.display()), e))
+    let record: ClaimCertificate =
+        serde_json::from_str(&text).map_err(|e| DeployError::io(format!("reading {}", path.display()), e))?;
+    Ok(Some(ClaimCertificate { certificate_file: dir.join(CERT), private_key_file: dir.join(KEY), ..record }))
 }
 
 async fn attach_policy(iot: &aws_sdk_iot::Client, policy: &str, arn: &str) -> Result<(), DeployError> {

@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod destroy;
 mod error;
 pub mod events;
+pub mod identity;
 pub mod iot;
 pub mod outputs;
 pub mod plan;
@@ -21,7 +22,9 @@ pub mod progress;
 pub mod reach;
 pub mod sdk;
 pub mod stack;
+pub mod state;
 pub mod status;
+pub mod tenants;
 pub mod verify;
 
 pub use error::{aws_help, missing_action, set_verbose, DeployError};

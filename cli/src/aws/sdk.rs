@@ -46,16 +46,19 @@ pub async fn load(opts: &AwsOptions) -> SdkConfig {
 pub struct Tenant {
     pub config: Config,
     pub sdk: SdkConfig,
-    /// Directory of rainmaker.yaml: the claim certificate and outputs go under `<dir>/.rainmaker/<tenant>/`.
+    /// Directory of rainmaker.yaml: the claim certificate and outputs go under
+    /// `<dir>/.rainmaker/<account>/<region>/<tenant>/` ([`Tenant::state_dir`]).
     pub config_dir: PathBuf,
     /// Directory holding the Lambda zips and their `manifest.json` (`cargo xtask lambdas`).
     pub artifacts_dir: PathBuf,
 }
 
 impl Tenant {
-    /// `<config dir>/.rainmaker/<tenant>`: where this tenant's local state (claim certificate, outputs) lives.
-    pub fn state_dir(&self) -> PathBuf {
-        self.config_dir.join(".rainmaker").join(&self.config.name)
+    /// `<config dir>/.rainmaker/<account>/<region>/<tenant>`: where this tenant's local state (claim certificate,
+    /// outputs, GDPR journals) lives for the credentials' account. [`super::identity::state_dir`] finds the account
+    /// (and moves an old `.rainmaker/<tenant>/` there).
+    pub fn state_dir(&self, account: &str) -> PathBuf {
+        super::state::dir(&self.config_dir, account, &self.config.region, &self.config.name)
     }
 }
 
@@ -67,6 +70,7 @@ pub struct Clients {
     pub iot: aws_sdk_iot::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub ddb: aws_sdk_dynamodb::Client,
+    pub sts: aws_sdk_sts::Client,
     pub calls: CallLog,
 }
 
@@ -83,13 +87,15 @@ impl Clients {
             .build();
         let iot = aws_sdk_iot::config::Builder::from(sdk).interceptor(count.clone()).build();
         let lambda = aws_sdk_lambda::config::Builder::from(sdk).interceptor(count.clone()).build();
-        let ddb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(count).build();
+        let ddb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(count).build();
         Clients {
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
             s3: aws_sdk_s3::Client::from_conf(s3),
             iot: aws_sdk_iot::Client::from_conf(iot),
             lambda: aws_sdk_lambda::Client::from_conf(lambda),
             ddb: aws_sdk_dynamodb::Client::from_conf(ddb),
+            sts: aws_sdk_sts::Client::from_conf(sts),
             calls,
         }
     }

@@ -35,6 +35,7 @@ pub struct StackStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub tenant: String,
+    pub account: String,
     pub region: String,
     pub cli_template_version: String,
     pub stacks: Vec<StackStatus>,
@@ -45,6 +46,7 @@ pub struct StatusReport {
 /// Read the state of both stacks (DescribeStacks and one page of events each).
 pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployError> {
     let c = Clients::new(&t.sdk);
+    let (caller, state) = super::identity::preflight(t, &c).await?;
     let names = Names::new(&t.config.name);
     let mut stacks = Vec::new();
     for (short, name) in [("bootstrap", &names.bootstrap_stack), ("backend", &names.backend_stack)] {
@@ -94,11 +96,12 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
     }
     Ok(StatusReport {
         tenant: t.config.name.clone(),
+        account: caller.account,
         region: t.config.region.clone(),
         cli_template_version: crate::TEMPLATE_VERSION.into(),
         stacks,
         // `created` means "by this run": status creates nothing
-        claim_certificate: iot::read_record(&t.state_dir())?.map(|c| ClaimCertificate { created: false, ..c }),
+        claim_certificate: iot::read_record(&state)?.map(|c| ClaimCertificate { created: false, ..c }),
         api_calls: c.calls.summary(),
     })
 }

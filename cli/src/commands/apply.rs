@@ -1,6 +1,8 @@
 //! `rainmaker-deploy apply`: plan, confirm (or `--yes`), execute, wait, claim certificate, verify, outputs.
 
-use super::common::{cancel_on_ctrl_c, display, require_yes_or_terminal, runtime, tenant, TerminalPrompter};
+use super::common::{
+    cancel_on_ctrl_c, deploy_error, display, require_yes_or_terminal, runtime, tenant, TerminalPrompter,
+};
 use crate::aws::deploy::{self, ApplyOptions, ApplyReport};
 use crate::aws::events::WaitOptions;
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
@@ -19,7 +21,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
             wait: WaitOptions { cancel: Some(cancel), ..WaitOptions::default() },
         };
         let prompter = TerminalPrompter { yes: args.yes, display: &display, show: g.output == OutputFormat::Text };
-        deploy::apply(&t, &opts, &prompter, &display).await.map_err(miette::Report::from)
+        deploy::apply(&t, &opts, &prompter, &display).await.map_err(|e| deploy_error(e, g))
     });
     display.finish();
     let report = report?;

@@ -4,7 +4,7 @@
 use super::usage::UsageError;
 use crate::aws::events::{cancel_pair, CancelSignal};
 use crate::aws::sdk::{self, AwsOptions, Tenant};
-use crate::aws::{Prompter, Question};
+use crate::aws::{DeployError, Prompter, Question};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::config;
 use crate::progress::{Display, Mode};
@@ -29,14 +29,48 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
 }
 
-/// The tenant at `--config`, with its SDK configuration from the standard chain and the global flags.
+/// The tenant at `--config`, with its SDK configuration from the standard chain and the global flags. The region
+/// is `--region`, else the config's; an explicit AWS region that disagrees is refused ([`super::region`]).
 pub async fn tenant(g: &GlobalArgs, artifacts: &Path) -> Result<Tenant> {
     let config = load_config(g)?;
+    if g.region.is_none() {
+        super::region::choose(&config.region, None, super::region::ambient(g.profile.as_deref()).await.as_ref())?;
+    }
     let opts =
         AwsOptions { profile: g.profile.clone(), region: config.region.clone(), endpoint_url: g.endpoint_url.clone() };
     let sdk = sdk::load(&opts).await;
     let config_dir = g.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     Ok(Tenant { config, sdk, config_dir, artifacts_dir: artifacts.to_path_buf() })
+}
+
+/// A deploy-core error for the command line: a refused account also names the credentials' source (the core
+/// knows the caller's ARN, the command line knows which profile or variables it was given).
+pub fn deploy_error(e: DeployError, g: &GlobalArgs) -> miette::Report {
+    match e {
+        DeployError::WrongAccount { expected, actual, arn, credentials: None } => {
+            miette::Report::from(DeployError::WrongAccount {
+                expected,
+                actual,
+                arn,
+                credentials: Some(credentials_source(g)),
+            })
+        }
+        e => miette::Report::from(e),
+    }
+}
+
+/// Where the credentials come from, in words: the profile (`--profile` or `AWS_PROFILE`), the environment's keys,
+/// or the rest of the default chain.
+pub fn credentials_source(g: &GlobalArgs) -> String {
+    if let Some(p) = &g.profile {
+        let how =
+            if std::env::var("AWS_PROFILE").ok().as_deref() == Some(p.as_str()) { "AWS_PROFILE" } else { "--profile" };
+        return format!("profile {p} from {how}");
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        return "AWS_ACCESS_KEY_ID from the environment".into();
+    }
+    "the default credential chain (default profile, SSO, container or instance role)".into()
 }
 
 /// `-v`: every SDK call (operation, attempts, retries) and the raw detail of AWS errors; `-vv`: also the requests

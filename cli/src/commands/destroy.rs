@@ -1,6 +1,6 @@
 //! `rainmaker-deploy destroy`: delete the stacks and the claim certificate; keep the data unless --delete-data.
 
-use super::common::{ask, display, require_yes_or_terminal, runtime, tenant};
+use super::common::{ask, deploy_error, display, require_yes_or_terminal, runtime, tenant};
 use crate::aws::destroy::{self, DestroyOptions};
 use crate::aws::events::WaitOptions;
 use crate::cli::{DestroyArgs, GlobalArgs};
@@ -27,7 +27,7 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
             }
         }
         let opts = DestroyOptions { keep_data: !args.delete_data, wait: WaitOptions::default() };
-        destroy::destroy(&t, &opts, &display).await.map_err(miette::Report::from)
+        destroy::destroy(&t, &opts, &display).await.map_err(|e| deploy_error(e, g))
     });
     display.finish();
     let report = report?;

@@ -119,7 +119,7 @@ fn run_erase(g: &GlobalArgs, a: &EraseArgs) -> Result<()> {
             dry_run: a.dry_run,
             revoke_devices: a.revoke_devices,
             receipt: a.receipt.clone(),
-            state_dir: t.state_dir(),
+            state_dir: crate::aws::identity::state_dir(&t).await?,
         };
         let confirm = |actions: &[Action]| {
             if a.yes {
@@ -184,7 +184,9 @@ fn run_reapply(g: &GlobalArgs, a: &ReapplyArgs) -> Result<()> {
                 help: "answer y, or pass --yes".into(),
             }));
         }
-        reapply::reapply(&c, &r, &t.state_dir(), &receipts, &progress).await.map_err(miette::Report::from)
+        reapply::reapply(&c, &r, &crate::aws::identity::state_dir(&t).await?, &receipts, &progress)
+            .await
+            .map_err(miette::Report::from)
     });
     progress.finish();
     let report = report?;

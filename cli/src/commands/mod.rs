@@ -9,6 +9,7 @@ pub mod estimate;
 pub mod gdpr;
 pub mod init;
 pub mod plan;
+pub mod region;
 pub mod render;
 pub mod serials;
 pub mod status;

@@ -1,6 +1,6 @@
 //! `rainmaker-deploy plan`: what `apply` would change, per resource, with replacements flagged; changes nothing.
 
-use super::common::{display, runtime, tenant};
+use super::common::{deploy_error, display, runtime, tenant};
 use crate::aws::deploy;
 use crate::aws::events::WaitOptions;
 use crate::cli::{GlobalArgs, PlanArgs};
@@ -11,7 +11,7 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<()> {
     let display = display(g);
     let report = rt.block_on(async {
         let t = tenant(g, &args.artifacts.locate()?.dir).await?;
-        deploy::plan(&t, &WaitOptions::default(), &display).await.map_err(miette::Report::from)
+        deploy::plan(&t, &WaitOptions::default(), &display).await.map_err(|e| deploy_error(e, g))
     });
     display.finish();
     let report = report?;

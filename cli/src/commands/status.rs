@@ -1,6 +1,6 @@
 //! `rainmaker-deploy status`: stack states, template versions, outputs and last events.
 
-use super::common::{runtime, tenant};
+use super::common::{deploy_error, runtime, tenant};
 use crate::aws::status;
 use crate::cli::{GlobalArgs, StatusArgs};
 use miette::Result;
@@ -10,12 +10,12 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     let rt = runtime()?;
     let report = rt.block_on(async {
         let t = tenant(g, Path::new(".")).await?;
-        status::status(&t, args.events).await.map_err(miette::Report::from)
+        status::status(&t, args.events).await.map_err(|e| deploy_error(e, g))
     })?;
     crate::output::emit(g.output, &report, || {
         let mut s = format!(
-            "tenant {} in {} (this CLI: templates {})\n",
-            report.tenant, report.region, report.cli_template_version
+            "tenant {} in account {}, {} (this CLI: templates {})\n",
+            report.tenant, report.account, report.region, report.cli_template_version
         );
         for st in &report.stacks {
             if !st.exists {

@@ -12,7 +12,7 @@ use rainmaker_core::gdpr::{isolate, receipt, Receipt};
 use rainmaker_model::attr;
 use rainmaker_model::ddb::{s, Item};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How to erase.
 #[derive(Debug, Clone)]
@@ -404,9 +404,4 @@ pub async fn batch_delete(c: &GdprClients, table: &str, keys: &[Item]) -> Result
     })
     .await?;
     Ok(total)
-}
-
-/// The state directory of a tenant whose rainmaker.yaml is in `config_dir`.
-pub fn state_dir(config_dir: &Path, tenant: &str) -> PathBuf {
-    config_dir.join(".rainmaker").join(tenant)
 }

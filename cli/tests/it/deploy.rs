@@ -1,8 +1,10 @@
 //! Deploy lifecycle tests: against moto through the real SDK (`moto`), the commands as a user runs them (`cli`),
 //! and replayed real-AWS responses (`replay`).
 
+mod account;
 pub mod cli;
 pub mod fixtures;
 mod interrupt;
 mod moto;
 mod replay;
+mod tenants;

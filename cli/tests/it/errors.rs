@@ -6,22 +6,38 @@
 use crate::deploy::cli::run_aws;
 use crate::support::{run, tempdir, Run};
 use insta::assert_snapshot;
-use rainmaker_test_support::{closed_port_url, ReplyServer, REGION};
+use rainmaker_test_support::{closed_port_url, Reply, ReplyServer, REGION};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 
+/// STS GetCallerIdentity as the API reference shows it (every command asks it first).
+pub const CALLER_IDENTITY: &str = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+    <GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId>\
+    <Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-\
+    456789abcdef</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
+
+/// A canned endpoint: STS answers who is calling, every other call gets `code` in CloudFormation's error shape.
 fn cfn_error(status: u16, code: &str, message: &str) -> ReplyServer {
     let body = format!(
         "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
          <RequestId>5ccc7dcd-744c-11e5-be70-example</RequestId></ErrorResponse>"
     );
-    ReplyServer::start(
-        status,
-        &[("Content-Type", "text/xml"), ("x-amzn-RequestId", "5ccc7dcd-744c-11e5-be70-example")],
-        &body,
-    )
+    ReplyServer::start_routes(&[
+        Reply {
+            when: Some("Action=GetCallerIdentity"),
+            status: 200,
+            headers: &[("Content-Type", "text/xml")],
+            body: CALLER_IDENTITY,
+        },
+        Reply {
+            when: None,
+            status,
+            headers: &[("Content-Type", "text/xml"), ("x-amzn-RequestId", "5ccc7dcd-744c-11e5-be70-example")],
+            body: &body,
+        },
+    ])
 }
 
 fn tenant() -> tempfile::TempDir {
@@ -60,7 +76,9 @@ fn access_denied_names_the_code_the_message_and_the_missing_action() {
     for dump in ["ServiceError", "Unhandled", "detail:", "5ccc7dcd"] {
         assert!(!r.stderr.contains(dump), "no SDK dump without -v ({dump}): {}", r.stderr);
     }
-    assert!(server.received()[0].body.contains("Action=DescribeStacks"), "the call reached the endpoint");
+    let actions: Vec<String> = server.received().iter().map(|r| r.body.clone()).collect();
+    assert!(actions[0].contains("Action=GetCallerIdentity"), "who is calling, first: {actions:?}");
+    assert!(actions[1].contains("Action=DescribeStacks"), "then the call that failed: {actions:?}");
     snap("access-denied", &r);
 
     let v = status(d.path(), &server.endpoint_url(), &["-v"]);

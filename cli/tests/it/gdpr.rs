@@ -44,8 +44,9 @@ impl Fixture {
 /// Deploy a smart-home tenant to moto, create its user pool through moto's Cognito API, and seed it.
 pub async fn fixture(label: &str, o: SeedOptions) -> Fixture {
     let moto = MotoServer::shared();
-    let sdk = moto.sdk_config().await;
     let dir = tempdir();
+    // one tenant per account and region: each fixture in its own moto account (the CLI runs use the same keys)
+    let sdk = moto.sdk_config_with(&crate::deploy::cli::own_account(moto, dir.path(), label)).await;
     let name = format!("{label}-{}", std::process::id() % 100_000);
     let config = rainmaker_deploy::config::blueprint_config("smart-home", &name, REGION).unwrap();
     let init = crate::support::run(dir.path(), &["init", "--name", &name, "--region", REGION]);
@@ -513,7 +514,15 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
     let steps: Vec<String> =
         plan["actions"].as_array().unwrap().iter().map(|a| a["step"].as_str().unwrap().to_string()).collect();
     assert_tables_covered_by(&serde_json::from_slice(&before[1]["manifest.json"]).unwrap(), &steps);
-    assert!(!f.path(".rainmaker/").join(format!("{}/gdpr", f.resources.tenant)).exists(), "a dry run stores nothing");
+    assert!(
+        !f.path(&format!(
+            ".rainmaker/{}/{REGION}/{}/gdpr",
+            rainmaker_test_support::account_for("ge"),
+            f.resources.tenant
+        ))
+        .exists(),
+        "a dry run stores nothing"
+    );
     assert_eq!(exports(&f, "dry", None), before, "a dry run changed something");
 
     // without --yes and without a terminal: refused, nothing done
@@ -630,7 +639,11 @@ async fn erase_touches_no_other_user_and_dry_run_changes_nothing_and_reapply_re_
     };
     put(&t.telemetry, rainmaker_model::ddb::to_item(&reading(since + 1000)).unwrap()).await.unwrap();
     put(&t.telemetry, rainmaker_model::ddb::to_item(&reading(until + 60_000)).unwrap()).await.unwrap();
-    let erasures = f.path(&format!(".rainmaker/{}/gdpr/erasures", f.resources.tenant));
+    let erasures = f.path(&format!(
+        ".rainmaker/{}/{REGION}/{}/gdpr/erasures",
+        rainmaker_test_support::account_for("ge"),
+        f.resources.tenant
+    ));
     let r = f.run(&["gdpr", "reapply", "--receipts", erasures.to_str().unwrap(), "--yes", "--output", "json"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
     let rep: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();

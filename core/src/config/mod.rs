@@ -1,5 +1,6 @@
 //! rainmaker.yaml: the typed, versioned tenant configuration, its loading and its validation (no AWS SDK).
 
+mod account;
 pub(crate) mod error;
 mod locate;
 mod provisioning;

@@ -174,3 +174,24 @@ fn garbage_never_panics() {
         assert!(parse(src, "x.yaml").is_err(), "{src:?}");
     }
 }
+
+#[test]
+fn account_is_twelve_digits_and_located() {
+    let src = good().replacen("region: eu-west-1\n", "region: eu-west-1\naccount: \"12345678901\"\n", 1);
+    let e = parse(&src, "rainmaker.yaml").expect_err("11 digits are refused");
+    assert_eq!(e.problems(), vec![("account".to_string(), "`12345678901` is not an AWS account id".to_string())]);
+    let line = src.lines().position(|l| l.starts_with("account:")).unwrap() + 1;
+    let t = full_text(&e);
+    assert!(t.contains(&format!("rainmaker.yaml:{line}:10: `account`")), "{t}");
+    assert!(t.contains("12 digits") && t.contains("quoted"), "{t}");
+
+    let quoted = good().replacen("region: eu-west-1\n", "region: eu-west-1\naccount: \"012345678901\"\n", 1);
+    assert_eq!(parse(&quoted, "rainmaker.yaml").unwrap().account.as_deref(), Some("012345678901"));
+    let plain = good().replacen("region: eu-west-1\n", "region: eu-west-1\naccount: 123456789012\n", 1);
+    assert_eq!(parse(&plain, "rainmaker.yaml").unwrap().account.as_deref(), Some("123456789012"));
+    // unquoted, a leading zero is lost by YAML: the 11 digits left are refused, with the hint to quote
+    let lost = good().replacen("region: eu-west-1\n", "region: eu-west-1\naccount: 012345678901\n", 1);
+    let t = full_text(&parse(&lost, "rainmaker.yaml").expect_err("leading zero lost"));
+    assert!(t.contains("quoted so leading zeros are kept"), "{t}");
+    assert_eq!(parse(&good(), "rainmaker.yaml").unwrap().account, None, "optional");
+}

@@ -18,6 +18,11 @@ pub struct Config {
     pub name: String,
     /// AWS region the backend is deployed to (one where AWS IoT Core is available).
     pub region: String,
+    /// The 12-digit AWS account the backend belongs in, quoted (`account: "123456789012"`). Optional; when set,
+    /// `plan`, `apply`, `status` and `destroy` refuse credentials of any other account before touching anything.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::account::deserialize")]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub account: Option<String>,
     /// The blueprint this configuration came from (`rainmaker-deploy blueprints` lists them).
     pub blueprint: String,
     /// Device-facing settings.

@@ -17,6 +17,7 @@ pub fn check(c: &Config) -> Vec<Problem> {
     }
     p.0.extend(name_problem(&c.name));
     p.0.extend(region_problem(&c.region));
+    p.0.extend(c.account.as_deref().and_then(super::account::problem));
     let known = crate::assets::blueprint_names();
     if !known.contains(&c.blueprint.as_str()) {
         p.add("blueprint", format!("unknown blueprint `{}`", c.blueprint), format!("one of: {}", known.join(", ")));

@@ -5,20 +5,41 @@
 use super::fixtures::write_artifacts;
 use crate::support::{cmd, run, tempdir, Run};
 use insta::assert_snapshot;
-use rainmaker_test_support::{MotoServer, REGION};
+use rainmaker_test_support::{account_for, AccountKeys, MotoServer, REGION};
 use std::path::Path;
 
-/// The binary pointed at `endpoint` with dummy credentials and no profile files of this machine.
+/// The binary pointed at `endpoint` with no profile files of this machine: dummy credentials (moto's default
+/// account), or the keys in `<dir>/aws-credentials` when [`own_account`] wrote them (the tenant's own account).
 pub fn aws_cmd(dir: &Path, endpoint: &str) -> std::process::Command {
     let mut c = cmd(dir);
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_SESSION_TOKEN")
+    let own = dir.join(CREDENTIALS);
+    if own.exists() {
+        c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").env("AWS_SHARED_CREDENTIALS_FILE", own);
+    } else {
+        c.env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"));
+    }
+    c.env_remove("AWS_SESSION_TOKEN")
         .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .args(["--endpoint-url", endpoint]);
     c
+}
+
+const CREDENTIALS: &str = "aws-credentials";
+
+/// Put the tenant in `dir` in its own moto account (one tenant per account and region is the rule): writes the
+/// keys of a new IAM user of account [`account_for`]`(label)` to `<dir>/aws-credentials`, which every
+/// [`aws_cmd`] run in `dir` then uses; returns the keys (for the test's own checks).
+pub fn own_account(moto: &MotoServer, dir: &Path, label: &str) -> AccountKeys {
+    let keys = moto.keys_in(&account_for(label));
+    let file = format!(
+        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        keys.access_key_id, keys.secret_access_key
+    );
+    std::fs::write(dir.join(CREDENTIALS), file).expect("writing the test's credentials file");
+    keys
 }
 
 /// Run the binary against `endpoint` (see [`aws_cmd`]).
@@ -85,6 +106,7 @@ fn plan_apply_noop_and_status_as_json_against_moto() {
     let dir = d.path();
     let init = run(dir, &["init", "--name", "snap-home", "--region", REGION]);
     assert_eq!(init.code, 0, "{}", init.transcript());
+    own_account(moto, dir, "snap-home");
     write_artifacts(&dir.join("artifacts"), "snap");
     let filters = filters(dir);
     let snap = |name: &str, text: String| {

@@ -1,7 +1,7 @@
 //! An `apply` killed mid-way (SIGKILL: no cleanup at all) loses nothing: the next `apply` picks up whatever state
 //! the stacks were left in and converges, and the one after that has nothing to do.
 
-use super::cli::{aws_cmd, run_aws};
+use super::cli::{aws_cmd, own_account, run_aws};
 use super::fixtures::write_artifacts;
 use crate::support::{run, tempdir};
 use rainmaker_test_support::{MotoServer, REGION};
@@ -37,6 +37,7 @@ fn killed_then_converges(tenant: &str, marker: &str) {
     let d = tempdir();
     let dir = d.path();
     assert_eq!(run(dir, &["init", "--name", tenant, "--region", REGION]).code, 0);
+    own_account(moto, dir, tenant);
     write_artifacts(&dir.join("artifacts"), tenant);
     let marker = marker.replace("{tenant}", tenant);
     apply_killed_at(dir, &endpoint, &marker);

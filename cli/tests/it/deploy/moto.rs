@@ -8,7 +8,7 @@ use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, Collect, NoProgress};
 use rainmaker_deploy::aws::verify::{base64_of_hex, Expectations};
 use rainmaker_deploy::aws::{converge::StackResult, status};
-use rainmaker_test_support::{MotoServer, REGION};
+use rainmaker_test_support::{account_for, MotoServer, REGION};
 use std::time::Instant;
 
 fn tenant_name(label: &str) -> String {
@@ -19,7 +19,7 @@ fn tenant_name(label: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_tables() {
     let moto = MotoServer::shared();
-    let sdk = moto.sdk_config().await;
+    let sdk = moto.sdk_config_in(&account_for("it-apply")).await;
     let dir = tempfile::tempdir().unwrap();
     let t = tenant(&tenant_name("it-apply"), REGION, sdk.clone(), dir.path());
     let hashes = write_artifacts(&t.artifacts_dir, "v1");
@@ -118,9 +118,11 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     for never in ["CloudFormation.CreateChangeSet", "S3.PutObject", "S3.HeadObject", "IoT.CreateKeysAndCertificate"] {
         assert!(!ops.contains_key(never), "{never} in a no-op apply: {ops:?}");
     }
-    // DescribeStacks + GetTemplate per stack, DescribeCertificate, plus one DescribeStackResources per stack
-    // because moto leaves change-set stacks without outputs
-    assert!(second.api_calls.total <= 8, "no-op apply made {} calls: {ops:?}", second.api_calls.total);
+    // GetCallerIdentity, the account's stack list (one tenant per account and region), DescribeStacks +
+    // GetTemplate per stack, DescribeCertificate, plus one DescribeStackResources per stack because moto leaves
+    // change-set stacks without outputs
+    assert_eq!(ops.get("STS.GetCallerIdentity"), Some(&1), "{ops:?}");
+    assert!(second.api_calls.total <= 10, "no-op apply made {} calls: {ops:?}", second.api_calls.total);
     assert_eq!(second.claim_certificate.unwrap().certificate_id, claim.certificate_id);
 
     // status reads the stacks
