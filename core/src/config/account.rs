@@ -2,20 +2,41 @@
 //! YAML integer, so an unquoted id is still checked rather than refused as a type error).
 
 use super::error::Problem;
-use serde::{Deserialize, Deserializer};
+use serde::de::{self, Visitor};
+use serde::Deserializer;
 
-/// Accept `"123456789012"` and `123456789012`; validation ([`problem`]) checks the digits.
+/// Accept `"123456789012"` and `123456789012` (any YAML scalar, read as its digits); validation ([`problem`])
+/// checks them.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Text(String),
-        Number(u64),
+    struct Id;
+    impl<'de> Visitor<'de> for Id {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a 12-digit AWS account id")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Id)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
     }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::Text(s) => s,
-        Id::Number(n) => n.to_string(),
-    }))
+    d.deserialize_option(Id)
 }
 
 /// The problem with an account id, if any.
