@@ -57,7 +57,8 @@ mod tests {
 
     #[test]
     fn the_flag_decides_else_the_config_unless_an_explicit_region_disagrees() {
-        let cases: &[(Option<&str>, Option<Ambient>, Result<&str, &str>)] = &[
+        type Case = (Option<&'static str>, Option<Ambient>, Result<&'static str, &'static str>);
+        let cases: &[Case] = &[
             (None, None, Ok("eu-west-1")),
             (None, env("AWS_REGION", "eu-west-1"), Ok("eu-west-1")),
             (None, env("AWS_REGION", "us-east-1"), Err("but AWS_REGION says us-east-1")),

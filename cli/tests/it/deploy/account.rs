@@ -173,7 +173,11 @@ async fn local_state_is_keyed_by_account_and_region_and_the_old_layout_is_moved_
     let iot = aws_sdk_iot::Client::new(&sdk);
     let names = Names::new(&name);
     let targets = iot.list_targets_for_policy().policy_name(&names.claim_policy).send().await.unwrap();
-    assert_eq!(targets.targets(), [claim.certificate_arn.clone()], "exactly one claim certificate attached");
+    assert_eq!(
+        targets.targets(),
+        std::slice::from_ref(&claim.certificate_arn),
+        "exactly one claim certificate attached"
+    );
     let cert = iot.describe_certificate().certificate_id(&claim.certificate_id).send().await.unwrap();
     assert_eq!(cert.certificate_description().unwrap().status().unwrap().as_str(), "ACTIVE");
 
