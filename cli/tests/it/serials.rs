@@ -70,8 +70,9 @@ impl Fixture {
 /// Deploy a smart-home tenant to moto and create its serial key `rm-<name>-serial-key` (64 alphanumerics).
 pub async fn fixture(label: &str) -> Fixture {
     let moto = MotoServer::shared();
-    let sdk = moto.sdk_config().await;
     let dir = tempdir();
+    // one tenant per account and region: each fixture in its own moto account (the CLI runs use the same keys)
+    let sdk = moto.sdk_config_with(&crate::deploy::cli::own_account(moto, dir.path(), label)).await;
     let name = format!("{label}-{}", std::process::id() % 100_000);
     let config = rainmaker_deploy::config::blueprint_config("smart-home", &name, REGION).unwrap();
     let init = run(dir.path(), &["init", "--name", &name, "--region", REGION]);
