@@ -135,11 +135,12 @@ resource_type_default_usage:
     // WRU: telemetry 1,460,000 + nodes 3,042,266.67 + user_nodes 100 × 2 × 2 + binding_requests 100 × 2 (put,
     // by-user) + 100 × 2 × 2 (delete in the transaction) + users 100 + allow-list 100 × 2 = 4,503,566.67.
     // RRU: user_nodes 159,687.5 + nodes 45,625 × ½ (batch get) + 136,875 (strong: the node read of the
-    // authorization, with its ownership epoch, on GET /nodes/{id}, GET and PUT params) + 100 (bind start) +
-    // binding_requests 100 (strong) + the allow-list entry the hook judges, 100 (strong) = 319,675.
+    // authorization, with its ownership epoch, on GET /nodes/{id}, GET and PUT params) + binding_requests 100 × ½
+    // (bind start: the caller's outstanding codes on `by-user`, eventually consistent) + 100 (strong) + the
+    // allow-list entry the hook judges, 100 (strong) = 319,625.
     close(
         e.service("Amazon DynamoDB"),
-        4_503_566.666667 * 0.625e-6 + 319_675.0 * 0.125e-6 + 0.453482467,
+        4_503_566.666667 * 0.625e-6 + 319_625.0 * 0.125e-6 + 0.453482467,
         "DynamoDB: WRU + RRU + storage and PITR",
     );
     close(e.service("Amazon SQS"), 0.000608373, "SQS");

@@ -1,13 +1,18 @@
 //! Binding a node to a user, the app's step: `POST /nodes/bind {"node_id"}` stores a short code in
-//! `binding_requests` (TTL `BINDING_CODE_TTL_SECONDS`) for a provisioned node without an owner and returns it with
-//! its expiry. The app hands the code to the device, which publishes it to its binding topic; the device's step is
+//! `binding_requests` (TTL `BINDING_CODE_TTL_SECONDS`) and returns it with its expiry, whatever the node: the
+//! answer and the calls are the same for unknown, bound and unbound nodes (no existence oracle), and only a code
+//! for a provisioned node without an owner can ever be confirmed. A user has at most
+//! `MAX_OUTSTANDING_BINDING_CODES` unexpired codes (429 beyond). The app hands the code to the device, which publishes it to its binding topic; the device's step is
 //! another function, binding-confirm, with its own role (this function is invoked by API Gateway only).
 
 use crate::error::{sdk, ApiError};
 use crate::http::id_field;
 use crate::Api;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::Select;
+use rainmaker_model::contract::MAX_OUTSTANDING_BINDING_CODES;
 use rainmaker_model::ddb::{n, s};
+use rainmaker_model::tables::GSI_BY_USER;
 use rainmaker_model::{attr, time};
 use serde_json::{json, Map, Value};
 
@@ -38,15 +43,19 @@ impl Api {
         body: Map<String, Value>,
     ) -> Result<(u16, Value), ApiError> {
         let node_id = id_field(&body, attr::NODE_ID)?;
-        let node = self
-            .node_item(&node_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("node {node_id:?} is not provisioned")))?;
-        if node.contains_key(attr::OWNER_ID) {
-            return Err(ApiError::conflict("the node is already bound; its owner must unbind it first"));
+        // No read of the node: unknown, bound and unbound nodes get the same answer after the same calls (no
+        // existence oracle). A code for a node that is unknown or owned never confirms: binding-confirm binds
+        // only an existing node without an owner, from that node's own certificate.
+        let now = time::now_ms();
+        let outstanding = self.outstanding_codes(user_id, now / 1000).await?;
+        if outstanding >= MAX_OUTSTANDING_BINDING_CODES {
+            return Err(ApiError::too_many_requests(format!(
+                "you have {MAX_OUTSTANDING_BINDING_CODES} binding codes outstanding, the most allowed; use one or \
+                 wait until one expires (after {} seconds) before asking for another",
+                self.settings.binding_code_ttl_seconds
+            )));
         }
         self.remember_user(user_id, email).await?;
-        let now = time::now_ms();
         let expires_at = now / 1000 + self.settings.binding_code_ttl_seconds;
         for _ in 0..3 {
             let code = generate_code().map_err(ApiError::internal)?;
@@ -70,6 +79,36 @@ impl Api {
             }
         }
         Err(ApiError::internal("three binding-code collisions in a row"))
+    }
+
+    /// How many of the user's codes have not expired (`by-user` index, eventually consistent), counted up to the
+    /// cap: used codes are deleted by binding-confirm, expired ones filtered out before TTL deletion gets to them.
+    async fn outstanding_codes(&self, user_id: &str, now_s: i64) -> Result<usize, ApiError> {
+        let mut count = 0usize;
+        let mut start = None;
+        loop {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.tables.binding_requests)
+                .index_name(GSI_BY_USER)
+                .key_condition_expression("#u = :u")
+                .filter_expression("#x > :now")
+                .expression_attribute_names("#u", attr::USER_ID)
+                .expression_attribute_names("#x", attr::EXPIRES_AT)
+                .expression_attribute_values(":u", s(user_id))
+                .expression_attribute_values(":now", n(now_s))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            count += usize::try_from(out.count()).unwrap_or(0);
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() || count >= MAX_OUTSTANDING_BINDING_CODES {
+                return Ok(count);
+            }
+        }
     }
 
     /// Create the `users` item on first use (`created_at` is kept, `email` refreshed from the claims).

@@ -27,6 +27,9 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
+    pub fn too_many_requests(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::TooManyRequests, message)
+    }
 
     /// An internal failure: the detail goes to the log, the caller sees a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {

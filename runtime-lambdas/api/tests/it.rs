@@ -148,7 +148,11 @@ async fn binding_flow_makes_the_caller_owner() {
 #[tokio::test]
 async fn binding_is_refused_for_wrong_codes_nodes_and_owned_nodes() {
     let e = env("bind-refuse", Settings::default()).await;
-    e.fails("POST", "/nodes/bind", ALICE, Some(json!({"node_id": "SN-not-provisioned"})), "NOT_FOUND").await;
+    // an unknown node gets a code like any other (no existence oracle), which never confirms
+    let (status, unknown) = e.call("POST", "/nodes/bind", ALICE, Some(json!({"node_id": "SN-not-provisioned"}))).await;
+    assert_eq!(status, 201, "{unknown}");
+    let out = e.confirm(unknown["binding_code"].as_str().unwrap(), "SN-not-provisioned").await;
+    assert_eq!(out["status"], "rejected", "{out}");
     e.fails("POST", "/nodes/bind", ALICE, Some(json!({"serial": e.node})), "BAD_REQUEST").await;
     e.fails("POST", "/nodes/bind", ALICE, Some(json!("text")), "BAD_REQUEST").await;
 
@@ -175,7 +179,11 @@ async fn binding_is_refused_for_wrong_codes_nodes_and_owned_nodes() {
     // Bob's older code cannot steal the node, and new binding attempts conflict
     assert_eq!(e.confirm(&bob_code, &e.node).await["status"], "rejected");
     assert_eq!(e.node_item().await[attr::OWNER_ID], AttributeValue::S(ALICE.into()));
-    e.fails("POST", "/nodes/bind", BOB, Some(json!({"node_id": e.node})), "CONFLICT").await;
+    // a code for the owned node is issued (no oracle) and never confirms
+    let (status, late) = e.call("POST", "/nodes/bind", BOB, Some(json!({"node_id": e.node}))).await;
+    assert_eq!(status, 201, "{late}");
+    assert_eq!(e.confirm(late["binding_code"].as_str().unwrap(), &e.node).await["status"], "rejected");
+    assert_eq!(e.node_item().await[attr::OWNER_ID], AttributeValue::S(ALICE.into()));
 
     let now = rainmaker_model::time::now_ms();
     for ev in [json!({"binding_code": 5, "node_id": "x", "received_at": now}), json!({"binding_code": "A"})] {
@@ -352,4 +360,111 @@ async fn high3_shares_do_not_survive_unbind_and_resale() {
     assert_eq!(e.call("GET", "/nodes", ALICE, None).await.1, json!({"nodes": []}));
     let (status, node) = e.call("GET", &format!("/nodes/{n}"), BOB, None).await;
     assert_eq!((status, node["node"]["role"].clone()), (200, json!("owner")));
+}
+
+/// A second provisioned node in `e`'s tables (same certificate as the binding fixture's `principal`).
+async fn put_node(e: &Env, node: &str) {
+    let mut item = e.node_item().await;
+    item.retain(|k, _| [attr::SERIAL, attr::CERTIFICATE_ID].contains(&k.as_str()));
+    item.insert(attr::NODE_ID.into(), AttributeValue::S(node.into()));
+    e.ddb.put_item().table_name(&e.tables.nodes).set_item(Some(item)).send().await.unwrap();
+}
+
+/// Issue 8, medium: an attacker asks for binding codes for an unknown, an unbound and a bound node (node ids of
+/// the same length). The three whole proxy responses (status, headers, body) are byte for byte the same once the
+/// random code, the echoed node id and the expiry (checked against the clock) are masked, the raw bodies have the
+/// same length, and the function made the same DynamoDB calls for each (recorded on the wire): nothing tells the
+/// three apart. Only the unbound node's code can bind, and only from that node's certificate.
+#[tokio::test]
+async fn medium_bind_is_no_existence_oracle() {
+    let base = MotoServer::shared().sdk_config().await;
+    let e = env("oracle", Settings::default()).await;
+    let (sdk, rec) = access_check::Recorder::wrap(&base);
+    let api = Api::new(&sdk, e.tables.clone(), Settings::default(), Some("iot-data.invalid")).without_metrics();
+    let suffix = e.node.trim_start_matches("SN-");
+    let (unknown, unbound, bound) = (format!("SX-{suffix}"), e.node.clone(), format!("SB-{suffix}"));
+    put_node(&e, &bound).await;
+    let (_, code) = e.call("POST", "/nodes/bind", BOB, Some(json!({"node_id": bound}))).await;
+    assert_eq!(e.confirm(code["binding_code"].as_str().unwrap(), &bound).await["status"], "bound");
+
+    let mut seen = Vec::new();
+    for node in [&unknown, &unbound, &bound] {
+        rec.take();
+        let before = rainmaker_model::time::now_s();
+        let resp = api.handle(request("POST", "/nodes/bind", Some(CAROL), Some(json!({"node_id": node})))).await;
+        let after = rainmaker_model::time::now_s();
+        let calls = access_check::calls(&rec.take(), &e.tables);
+        let raw = resp["body"].as_str().unwrap().to_string();
+        let body: Value = serde_json::from_str(&raw).unwrap();
+        let code = body["binding_code"].as_str().unwrap_or_else(|| panic!("{node}: {resp}")).to_string();
+        let expires_at = body["expires_at"].as_i64().unwrap();
+        assert!((before + 600..=after + 600).contains(&expires_at), "{node}: {expires_at} vs {before}..{after}");
+        let masked = resp
+            .to_string()
+            .replace(&code, "<code>")
+            .replace(node.as_str(), "<node>")
+            .replace(&expires_at.to_string(), "<expires>");
+        seen.push((node.clone(), masked, raw.len(), calls, code));
+    }
+    let (_, first, len, calls, _) = &seen[0];
+    assert!(first.contains("\"statusCode\":201"), "{first}");
+    for (node, masked, l, c, _) in &seen[1..] {
+        assert_eq!(masked, first, "{node}'s response differs from {unknown}'s");
+        assert_eq!(l, len, "{node}'s body length differs");
+        assert_eq!(c, calls, "{node}: the function did other work than for {unknown}");
+    }
+    // what the codes are worth: nothing for the unknown and the bound node, a binding for the unbound one
+    assert_eq!(e.confirm(&seen[0].4, &unknown).await["status"], "rejected");
+    assert_eq!(e.confirm(&seen[2].4, &bound).await["status"], "rejected");
+    assert_eq!(e.node_item().await.get(attr::OWNER_ID), None);
+    assert_eq!(e.confirm(&seen[1].4, &unbound).await["status"], "bound");
+    assert_eq!(e.node_item().await[attr::OWNER_ID], AttributeValue::S(CAROL.into()));
+}
+
+/// Issue 8, medium: one user asks for codes until the cap (`MAX_OUTSTANDING_BINDING_CODES`); the next is refused
+/// with 429 and says why, and stores nothing. Another user is not affected; a code that expired or was used frees
+/// its place.
+#[tokio::test]
+async fn medium_bind_caps_outstanding_codes_per_user() {
+    use rainmaker_model::contract::MAX_OUTSTANDING_BINDING_CODES as CAP;
+    let e = env("bind-cap", Settings::default()).await;
+    let ask = |user: &'static str, node: String| {
+        let e = &e;
+        async move { e.call("POST", "/nodes/bind", user, Some(json!({"node_id": node}))).await }
+    };
+    let stored = || async {
+        let out = e.ddb.scan().table_name(&e.tables.binding_requests).send().await.unwrap();
+        out.items().iter().filter(|i| i[attr::USER_ID] == AttributeValue::S(CAROL.into())).count()
+    };
+    let mut codes = Vec::new();
+    for i in 0..CAP {
+        let node = if i == 0 { e.node.clone() } else { format!("SN-guess-{i:04}") };
+        let (status, body) = ask(CAROL, node).await;
+        assert_eq!(status, 201, "code {}: {body}", i + 1);
+        codes.push(body["binding_code"].as_str().unwrap().to_string());
+    }
+    let (status, body) = ask(CAROL, "SN-guess-9999".into()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("TOO_MANY_REQUESTS")), "{body}");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(&format!("{CAP} binding codes outstanding")) && msg.contains("expires"), "{msg}");
+    assert_eq!(stored().await, CAP, "the refused request stored no code");
+    assert_eq!(ask(BOB, "SN-guess-0001".into()).await.0, 201, "the cap is per user");
+
+    // an expired code (not yet deleted by TTL) no longer counts
+    e.ddb
+        .update_item()
+        .table_name(&e.tables.binding_requests)
+        .key(attr::BINDING_CODE, AttributeValue::S(codes[1].clone()))
+        .update_expression("SET #x = :past")
+        .expression_attribute_names("#x", attr::EXPIRES_AT)
+        .expression_attribute_values(":past", AttributeValue::N((rainmaker_model::time::now_s() - 1).to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ask(CAROL, "SN-guess-1000".into()).await.0, 201, "the expired code freed a place");
+    assert_eq!(ask(CAROL, "SN-guess-1001".into()).await.0, 429);
+    // a used code no longer counts
+    assert_eq!(e.confirm(&codes[0], &e.node).await["status"], "bound");
+    assert_eq!(ask(CAROL, "SN-guess-1002".into()).await.0, 201, "the used code freed a place");
+    assert_eq!(ask(CAROL, "SN-guess-1003".into()).await.0, 429);
 }

@@ -172,7 +172,13 @@ pub const DECLARED: &[Declaration] = &[
         function: "api",
         event: Event::BindStart,
         accesses: &[
-            read(Table::Nodes, Size::Node, true),
+            // The caller's outstanding codes (count, `expires_at` filter) for the cap; no read of the node, so
+            // unknown, bound and unbound nodes cost and answer the same (binding-confirm checks the node).
+            Access {
+                op: Op::Query,
+                index: Some(GSI_BY_USER),
+                ..read(Table::BindingRequests, Size::BindingRequest, false)
+            },
             write(Op::UpdateItem, Table::Users, Size::User, false, &[]),
             write(Op::PutItem, Table::BindingRequests, Size::BindingRequest, true, &[GSI_BY_USER]),
         ],

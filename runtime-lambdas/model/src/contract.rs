@@ -16,6 +16,10 @@ pub const ENV_MAX_PAYLOAD_BYTES: &str = "MAX_PAYLOAD_BYTES";
 pub const ENV_IOT_DATA_ENDPOINT: &str = "IOT_DATA_ENDPOINT";
 /// api: lifetime of a binding code, in seconds.
 pub const ENV_BINDING_CODE_TTL_SECONDS: &str = "BINDING_CODE_TTL_SECONDS";
+/// api: the most binding codes one user may have outstanding (issued, not yet used, not expired); `POST
+/// /nodes/bind` answers 429 `TOO_MANY_REQUESTS` beyond it. Expired codes do not count (TTL deletion is lazy: the
+/// count filters on `expires_at`).
+pub const MAX_OUTSTANDING_BINDING_CODES: usize = 10;
 /// api: `true` / `false`.
 pub const ENV_SHARING_ENABLED: &str = "SHARING_ENABLED";
 /// api: comma-separated CORS origins (`*` allows any); empty or unset: no CORS headers.

@@ -22,17 +22,20 @@ pub enum ErrorCode {
     BadRequest,
     Conflict,
     SharingDisabled,
+    /// Too many outstanding requests of the caller (e.g. binding codes, [`crate::contract::MAX_OUTSTANDING_BINDING_CODES`]).
+    TooManyRequests,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in the contract's order.
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::NotFound,
         ErrorCode::Forbidden,
         ErrorCode::BadRequest,
         ErrorCode::Conflict,
         ErrorCode::SharingDisabled,
+        ErrorCode::TooManyRequests,
         ErrorCode::Internal,
     ];
 
@@ -44,6 +47,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::SharingDisabled => "SHARING_DISABLED",
+            ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -55,6 +59,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::SharingDisabled => 403,
             ErrorCode::BadRequest => 400,
             ErrorCode::Conflict => 409,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal => 500,
         }
     }

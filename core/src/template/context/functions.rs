@@ -238,7 +238,8 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                     actions: &["GetItem", "PutItem", "DeleteItem", "Query", "ConditionCheckItem"],
                     indexes: true,
                 },
-                Access { table: t("BindingRequestsTable"), actions: &["PutItem"], indexes: false },
+                // PutItem: a new code; Query on `by-user`: the caller's outstanding codes (the cap).
+                Access { table: t("BindingRequestsTable"), actions: &["PutItem", "Query"], indexes: true },
             ],
             vec![Statement {
                 sid: "Shadows".into(),
