@@ -6,6 +6,7 @@
 //! Run: `cargo bench -p rainmaker-deploy --bench gdpr_export` (or `cargo xtask bench`). Prints what it measured.
 
 use rainmaker_core::gdpr::manifest::{Retention, PITR_DAYS};
+use rainmaker_deploy::gdpr::archive::Format;
 use rainmaker_deploy::gdpr::export::{self, Out};
 use rainmaker_deploy::gdpr::seed::{self, SeedOptions};
 use rainmaker_deploy::gdpr::user::UserRef;
@@ -66,9 +67,17 @@ async fn one(moto: &MotoServer, per_node: usize) {
     let before = rss_kib();
     let reset = reset_peak();
     let started = Instant::now();
-    let rep = export::export(&c, &r, &UserRef::Sub(s.users[0].user_id.clone()), &Out::File(out), false, &NoReport)
-        .await
-        .expect("export");
+    let rep = export::export(
+        &c,
+        &r,
+        &UserRef::Sub(s.users[0].user_id.clone()),
+        &Out::File(out),
+        false,
+        Format::Zip,
+        &NoReport,
+    )
+    .await
+    .expect("export");
     let wall = started.elapsed();
     let peak = peak_rss_kib();
     let items = rep.items.get("telemetry").copied().unwrap_or(0);

@@ -2,6 +2,7 @@
 
 use super::common::{ask, require_yes_or_terminal, runtime, tenant};
 use crate::cli::{GlobalArgs, OutputFormat};
+use crate::gdpr::archive::Format;
 use crate::gdpr::erase::{self, EraseOptions, EraseOutcome};
 use crate::gdpr::export::{self, Out};
 use crate::gdpr::progress::Terminal;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
 pub enum GdprCommand {
-    /// Export everything the backend holds about one user into one archive (zip, mode 0600)
+    /// Export everything the backend holds about one user into one archive (zip or tar.gz, mode 0600)
     Export(ExportArgs),
     /// Erase everything about one user (ordered, idempotent, resumable) and write a receipt of keyed hashes
     Erase(EraseArgs),
@@ -43,9 +44,12 @@ pub struct UserArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub who: UserArgs,
-    /// The archive to write (`-`: stdout); default `gdpr-export-<tenant>-<user>.zip`
+    /// The archive to write (`-`: stdout); default `gdpr-export-<tenant>-<user>.zip` (or `.tar.gz`)
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Archive format; default: from the --out name (`.zip`, `.tar.gz`/`.tgz`), else zip
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Replace an existing output file
     #[arg(long)]
     pub force: bool,
@@ -211,6 +215,7 @@ fn mode(g: &GlobalArgs) -> Mode {
 
 fn run_export(g: &GlobalArgs, a: &ExportArgs) -> Result<()> {
     let who = UserRef::parse(a.who.user.as_deref(), a.who.email.as_deref())?;
+    let format = Format::choose(a.format, a.out.as_deref().filter(|p| p.as_os_str() != "-"))?;
     let rt = runtime()?;
     let progress = Terminal::new(mode(g));
     let report = rt.block_on(async {
@@ -221,12 +226,12 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs) -> Result<()> {
             None => {
                 let safe: String =
                     who.shown().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-                Out::File(PathBuf::from(format!("gdpr-export-{}-{safe}.zip", t.config.name)))
+                Out::File(PathBuf::from(format!("gdpr-export-{}-{safe}.{}", t.config.name, format.extension())))
             }
         };
         let c = GdprClients::new(&t.sdk).await?;
         let r = resources::resolve(&t, &c, a.who.user_pool_id.as_deref()).await?;
-        export::export(&c, &r, &who, &out, a.force, &progress).await.map_err(miette::Report::from)
+        export::export(&c, &r, &who, &out, a.force, format, &progress).await.map_err(miette::Report::from)
     });
     progress.finish();
     let report = report?;

@@ -1,6 +1,6 @@
 //! `gdpr export`: everything the backend holds about one user, nothing about anyone else, in one archive.
 
-use super::archive::{self, Archive};
+use super::archive::{self, Archive, Format};
 use super::error::sdk;
 use super::read::{self, str_of};
 use super::user::{self, UserRef};
@@ -29,19 +29,22 @@ pub struct ExportReport {
     pub user_id: String,
     /// The archive's path, or `-` for stdout.
     pub out: String,
+    pub format: Format,
     pub bytes: u64,
     pub sha256: String,
     pub items: BTreeMap<&'static str, u64>,
     pub files: usize,
 }
 
-/// Export `who` to `out` (refusing an existing file unless `force`).
+/// Export `who` to `out` as `format` (refusing an existing file unless `force`).
+#[allow(clippy::too_many_arguments)]
 pub async fn export(
     c: &GdprClients,
     r: &Resources,
     who: &UserRef,
     out: &Out,
     force: bool,
+    format: Format,
     progress: &dyn Report,
 ) -> Result<ExportReport, GdprError> {
     if let Out::File(p) = out {
@@ -64,16 +67,19 @@ pub async fn export(
     let (tmp, file) = match out {
         Out::File(p) => archive::temp_beside(p)?,
         Out::Stdout => {
-            let p = std::env::temp_dir().join(format!("rainmaker-gdpr-export-{}.zip", std::process::id()));
+            let name = format!("rainmaker-gdpr-export-{}.{}", std::process::id(), format.extension());
+            let p = std::env::temp_dir().join(name);
             let _ = std::fs::remove_file(&p);
             (p.clone(), archive::create_private(&p)?)
         }
     };
-    let result = write(c, r, &user_id, pool_user.as_ref(), user_item, &grants, Archive::new(file), progress).await;
+    let archive = Archive::new(file, &tmp, format);
+    let result = write(c, r, &user_id, pool_user.as_ref(), user_item, &grants, archive, progress).await;
     let entries = match result {
         Ok(e) => e,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(archive::spool_path(&tmp));
             return Err(e);
         }
     };
@@ -97,6 +103,7 @@ pub async fn export(
             Out::File(p) => p.display().to_string(),
             Out::Stdout => "-".into(),
         },
+        format,
         bytes,
         sha256,
         items,

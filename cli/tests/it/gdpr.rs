@@ -735,3 +735,62 @@ async fn erase_with_revoke_devices_revokes_and_detaches_the_certificates_and_kee
         assert_eq!(thing_principals(&f, n).await.len(), 1, "{n}");
     }
 }
+
+/// Every entry of a tar.gz: path -> bytes, and every entry's mode.
+pub fn untar(bytes: &[u8]) -> (BTreeMap<String, Vec<u8>>, Vec<u32>) {
+    let mut t = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let (mut out, mut modes) = (BTreeMap::new(), Vec::new());
+    for e in t.entries().unwrap() {
+        let mut e = e.unwrap();
+        modes.push(e.header().mode().unwrap());
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut b = Vec::new();
+        e.read_to_end(&mut b).unwrap();
+        out.insert(name, b);
+    }
+    (out, modes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_as_tar_gz_holds_what_the_zip_holds() {
+    let f = fixture("gt", opts(2, 2, 700, 1)).await;
+    let u = &f.seed.users[0];
+    let zip = without_time(export(&f, &u.user_id, "u.zip"));
+    // from the extension
+    let out = f.path("u.tar.gz");
+    let r = f.run(&["gdpr", "export", "--user", &u.user_id, "--out", out.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let rep: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(rep["format"], "tar.gz", "{rep}");
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[..2], [0x1f, 0x8b], "gzip");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let (files, modes) = untar(&bytes);
+    assert!(modes.iter().all(|m| *m == 0o600), "{modes:?}");
+    assert_eq!(without_time(files), zip, "the tar.gz holds exactly the zip's entries");
+    // with the flag, to stdout
+    let config = f.path("rainmaker.yaml");
+    let raw = crate::deploy::cli::aws_cmd(f.dir.path(), &f.endpoint)
+        .args(["--config", config.to_str().unwrap(), "gdpr", "export", "--user", &u.user_id, "--out", "-"])
+        .args(["--format", "tar.gz", "--user-pool-id", &f.pool])
+        .output()
+        .unwrap();
+    assert_eq!(raw.status.code(), Some(0), "{}", String::from_utf8_lossy(&raw.stderr));
+    assert_eq!(without_time(untar(&raw.stdout).0), zip);
+    // a flag contradicting the name: refused before anything is read
+    let wrong = f.path("u2.tar.gz");
+    let r = f.run(&["gdpr", "export", "--user", &u.user_id, "--format", "zip", "--out", wrong.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(r.stderr.contains("--format") && r.stderr.contains("u2.tar.gz"), "{}", r.transcript());
+    assert!(!wrong.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary or spool file left: {leftovers:?}");
+}
