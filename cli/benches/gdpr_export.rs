@@ -44,6 +44,7 @@ async fn one(moto: &MotoServer, per_node: usize) {
         tables,
         user_pool_id: pool.user_pool().and_then(|p| p.id()).expect("pool id").to_string(),
         template_version: None,
+        receipt_key_secret: None,
         retention: Retention {
             telemetry_ttl_days: 30,
             log_retention_days: 14,

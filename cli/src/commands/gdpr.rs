@@ -72,6 +72,10 @@ pub struct EraseArgs {
     /// Also write the receipt to this file (mode 0600)
     #[arg(long)]
     pub receipt: Option<PathBuf>,
+    /// The receipt key secret to use instead of the stack's `GdprReceiptKeySecretArn` output (moto's
+    /// CloudFormation does not create secrets)
+    #[arg(long, value_name = "ARN")]
+    pub receipt_key_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +86,9 @@ pub struct ReapplyArgs {
     /// The user pool to use instead of the stack's `UserPoolId` output
     #[arg(long)]
     pub user_pool_id: Option<String>,
+    /// The receipt key secret to use instead of the stack's `GdprReceiptKeySecretArn` output
+    #[arg(long, value_name = "ARN")]
+    pub receipt_key_secret: Option<String>,
     /// Do not ask (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -118,7 +125,10 @@ fn run_erase(g: &GlobalArgs, a: &EraseArgs) -> Result<()> {
     let outcome = rt.block_on(async {
         let t = tenant(g, Path::new(".")).await?;
         let c = GdprClients::new(&t.sdk).await?;
-        let r = resources::resolve(&t, &c, a.who.user_pool_id.as_deref()).await?;
+        let mut r = resources::resolve(&t, &c, a.who.user_pool_id.as_deref()).await?;
+        if let Some(arn) = &a.receipt_key_secret {
+            r.receipt_key_secret = Some(arn.clone());
+        }
         let o = EraseOptions {
             dry_run: a.dry_run,
             revoke_devices: a.revoke_devices,
@@ -180,7 +190,10 @@ fn run_reapply(g: &GlobalArgs, a: &ReapplyArgs) -> Result<()> {
     let report = rt.block_on(async {
         let t = tenant(g, Path::new(".")).await?;
         let c = GdprClients::new(&t.sdk).await?;
-        let r = resources::resolve(&t, &c, a.user_pool_id.as_deref()).await?;
+        let mut r = resources::resolve(&t, &c, a.user_pool_id.as_deref()).await?;
+        if let Some(arn) = &a.receipt_key_secret {
+            r.receipt_key_secret = Some(arn.clone());
+        }
         if !a.yes && !ask(&format!("Re-apply {} erasures to {}'s tables?", receipts.len(), t.config.name)) {
             return Err(miette::Report::from(crate::gdpr::GdprError::Usage {
                 flag: "--yes",

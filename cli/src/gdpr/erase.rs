@@ -4,7 +4,7 @@
 use super::error::sdk;
 use super::read::{self, str_of};
 use super::user::{self, UserRef};
-use super::{journal, GdprClients, GdprError, Report, Resources};
+use super::{journal, receipt_key, GdprClients, GdprError, Report, Resources};
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
 use rainmaker_core::gdpr::plan::{self, classify_grants, Action, Inventory, OwnedNode, Step};
@@ -21,7 +21,7 @@ pub struct EraseOptions {
     pub revoke_devices: bool,
     /// Also write the receipt here (mode 0600).
     pub receipt: Option<PathBuf>,
-    /// `<config dir>/.rainmaker/<tenant>`: the receipt key and the journals.
+    /// `<config dir>/.rainmaker/<tenant>`: the journals and the receipt key's cache.
     pub state_dir: PathBuf,
 }
 
@@ -97,13 +97,10 @@ pub async fn erase(
             })
         }
     };
-    let secret = journal::secret(&o.state_dir, !o.dry_run)?;
-    let earlier = match &secret {
-        Some(k) => {
-            let path = journal::journal_path(&o.state_dir, &receipt::subject(k, &user_id));
-            journal::load(&path)?.map(|j| (j, path))
-        }
-        None => None,
+    let secret = receipt_key::load(c, r, &o.state_dir, !o.dry_run).await?;
+    let earlier = {
+        let path = journal::journal_path(&o.state_dir, &receipt::subject(&secret, &user_id));
+        journal::load(&path)?.map(|j| (j, path))
     };
     if let Some((j, path)) = &earlier {
         if j.finished_at.is_some() {
@@ -137,7 +134,6 @@ pub async fn erase(
             "answer y, or pass --yes",
         ));
     }
-    let secret = secret.ok_or_else(|| GdprError::io("the receipt key", "missing after creation"))?;
     let subject = receipt::subject(&secret, &user_id);
     let path = journal::journal_path(&o.state_dir, &subject);
     let resumed = earlier.is_some();

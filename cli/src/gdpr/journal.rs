@@ -1,6 +1,6 @@
-//! Local state of erasures under `<config dir>/.rainmaker/<tenant>/gdpr/`: the tenant's receipt key (the HMAC
-//! secret, created once, mode 0600; back it up: `gdpr reapply` needs it) and one journal per erasure, named by the
-//! keyed hash of the user id (the erasure marker). A journal is the receipt being built; it is finished when
+//! Local state of erasures under `<state dir>/gdpr/`: the cache of the tenant's receipt key (the key itself is in
+//! the tenant's Secrets Manager, `receipt_key.rs`) and one journal per erasure, named by the keyed hash of the user
+//! id (the erasure marker). A journal is the receipt being built; it is finished when
 //! `finished_at` is set. Everything is written through a temporary file and a rename, so a kill never leaves half
 //! a file.
 
@@ -15,30 +15,9 @@ pub fn dir(state: &Path) -> PathBuf {
     state.join("gdpr")
 }
 
-/// The receipt key file.
+/// The local cache of the receipt key (`receipt_key.rs`).
 pub fn key_path(state: &Path) -> PathBuf {
     dir(state).join("receipt-key")
-}
-
-/// The tenant's receipt key: read it, or (with `create`) make a fresh random one. `None` when it does not exist
-/// and `create` is false (no erasure was ever run from this state directory).
-pub fn secret(state: &Path, create: bool) -> Result<Option<Vec<u8>>, GdprError> {
-    let path = key_path(state);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => hex::decode(text.trim()).map(Some).map_err(|e| GdprError::Usage {
-            flag: "--config",
-            message: format!("{} is not a hex key: {e}", path.display()),
-            help: "restore the file from your backup; without it earlier receipts cannot be matched".into(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| GdprError::io("creating the receipt key", e))?;
-            write_private(&path, format!("{}\n", hex::encode(key)).as_bytes())?;
-            Ok(Some(key.to_vec()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(GdprError::io(format!("reading {}", path.display()), e)),
-    }
 }
 
 /// The journal of the erasure of the user with this subject hash.

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod progress;
 pub mod read;
 pub mod reapply;
+pub mod receipt_key;
 pub mod resources;
 pub mod seed;
 pub mod user;

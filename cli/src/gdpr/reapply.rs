@@ -6,7 +6,7 @@
 use super::erase::batch_delete;
 use super::error::sdk;
 use super::read::{self, str_of};
-use super::{journal, GdprClients, GdprError, Report, Resources};
+use super::{journal, receipt_key, GdprClients, GdprError, Report, Resources};
 use rainmaker_core::gdpr::receipt::Matcher;
 use rainmaker_core::gdpr::Receipt;
 use rainmaker_model::attr;
@@ -69,11 +69,7 @@ pub async fn reapply(
     receipts: &[Receipt],
     progress: &dyn Report,
 ) -> Result<ReapplyReport, GdprError> {
-    let secret = journal::secret(state_dir, false)?.ok_or_else(|| GdprError::Usage {
-        flag: "--config",
-        message: format!("no receipt key at {}", journal::key_path(state_dir).display()),
-        help: "the receipts are keyed with the tenant's receipt key; restore that file from your backup".into(),
-    })?;
+    let secret = receipt_key::load(c, r, state_dir, true).await?;
     let m = Matcher::new(receipts);
     let mut rep = ReapplyReport { receipts: receipts.len(), erased_users: m.subjects(), ..Default::default() };
     let t = &r.tables;

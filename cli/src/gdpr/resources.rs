@@ -17,6 +17,7 @@ pub struct GdprClients {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub iot: aws_sdk_iot::Client,
     pub iotdata: aws_sdk_iotdataplane::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl GdprClients {
@@ -38,6 +39,7 @@ impl GdprClients {
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
             iot,
             iotdata,
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
         })
     }
 }
@@ -53,6 +55,8 @@ pub struct Resources {
     /// The deployed stack's template version (output `TemplateVersion` or the change-set tag).
     pub template_version: Option<String>,
     pub retention: Retention,
+    /// ARN of the tenant's receipt key secret (output `GdprReceiptKeySecretArn`, or `--receipt-key-secret`).
+    pub receipt_key_secret: Option<String>,
 }
 
 /// The output holding a table's name (`UsersTableName`, ...).
@@ -122,6 +126,7 @@ pub async fn resolve(t: &Tenant, c: &GdprClients, user_pool_id: Option<&str>) ->
         tables,
         user_pool_id,
         template_version,
+        receipt_key_secret: out.get("GdprReceiptKeySecretArn").cloned(),
         retention: Retention {
             telemetry_ttl_days: t.config.telemetry.retention_days,
             log_retention_days: t.config.lambda.log_retention_days,

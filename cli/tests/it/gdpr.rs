@@ -21,19 +21,30 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub endpoint: String,
     pub pool: String,
+    /// The tenant's receipt key secret, made through moto's Secrets Manager API (its CloudFormation skips it).
+    pub receipt_key: String,
     pub clients: GdprClients,
     pub resources: Resources,
     pub seed: SeedReport,
 }
 
 impl Fixture {
-    /// `rainmaker-deploy --config <dir>/rainmaker.yaml <args> --user-pool-id <pool>` against moto.
+    /// `rainmaker-deploy --config <dir>/rainmaker.yaml <args> --user-pool-id <pool>` against moto (erase and
+    /// reapply also get `--receipt-key-secret <arn>`).
     pub fn run(&self, args: &[&str]) -> Run {
-        let config = self.dir.path().join("rainmaker.yaml");
+        self.run_in(self.dir.path(), args)
+    }
+
+    /// The same from another directory holding a copy of rainmaker.yaml (another engineer's machine).
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let config = dir.join("rainmaker.yaml");
         let mut all: Vec<&str> = vec!["--config", config.to_str().unwrap()];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--user-pool-id", &self.pool]);
-        run_aws(self.dir.path(), &self.endpoint, &all)
+        if matches!(args.get(1), Some(&"erase") | Some(&"reapply")) {
+            all.extend_from_slice(&["--receipt-key-secret", &self.receipt_key]);
+        }
+        run_aws(dir, &self.endpoint, &all)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -60,9 +71,14 @@ pub async fn fixture(label: &str, o: SeedOptions) -> Fixture {
     let pool = cognito.create_user_pool().pool_name(format!("rm-{name}-users")).send().await.unwrap();
     let pool = pool.user_pool().unwrap().id().unwrap().to_string();
     let clients = GdprClients::new(&sdk).await.unwrap();
-    let resources = resources::resolve(&tenant, &clients, Some(&pool)).await.expect("resources from the stack");
+    let mut resources = resources::resolve(&tenant, &clients, Some(&pool)).await.expect("resources from the stack");
+    assert_eq!(resources.receipt_key_secret, None, "moto's CloudFormation does not create the secret");
+    let key = format!("{}{}", seed::random_tag().unwrap(), "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ");
+    let secret = clients.secrets.create_secret().name(format!("rm-{name}-gdpr-receipt-key")).secret_string(key);
+    let receipt_key = secret.send().await.unwrap().arn().unwrap().to_string();
+    resources.receipt_key_secret = Some(receipt_key.clone());
     let seed = seed::seed(&clients, &resources, &o, &NoReport).await.expect("seed");
-    Fixture { dir, endpoint: moto.endpoint_url(), pool, clients, resources, seed }
+    Fixture { dir, endpoint: moto.endpoint_url(), pool, receipt_key, clients, resources, seed }
 }
 
 pub fn opts(users: usize, nodes: usize, telemetry: usize, shares: usize) -> SeedOptions {
@@ -664,7 +680,7 @@ async fn erase_killed_half_way_then_run_again_finishes() {
     let config = f.path("rainmaker.yaml");
     let mut child = crate::deploy::cli::aws_cmd(f.dir.path(), &f.endpoint)
         .args(["--config", config.to_str().unwrap(), "--no-progress", "gdpr", "erase", "--user", &victim.user_id])
-        .args(["--yes", "--user-pool-id", &f.pool])
+        .args(["--yes", "--user-pool-id", &f.pool, "--receipt-key-secret", &f.receipt_key])
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -793,4 +809,87 @@ async fn export_as_tar_gz_holds_what_the_zip_holds() {
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
         .collect();
     assert!(leftovers.is_empty(), "no temporary or spool file left: {leftovers:?}");
+}
+
+/// Every `*.json` under the `gdpr/erasures` directories below `dir` (wherever the state directory scheme puts them).
+fn receipts_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.join(".rainmaker")];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.parent().is_some_and(|q| q.ends_with("gdpr/erasures"))
+                && p.extension().is_some_and(|x| x == "json")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_of_two_engineers_on_two_machines_are_keyed_alike_and_reapply_matches_both() {
+    let f = fixture("g2", opts(3, 1, 5, 0)).await;
+    let (a, b) = (f.seed.users[0].clone(), f.seed.users[1].clone());
+    // engineer A in the fixture's directory, engineer B in another one with only a copy of rainmaker.yaml
+    let other = crate::support::tempdir();
+    std::fs::copy(f.path("rainmaker.yaml"), other.path().join("rainmaker.yaml")).unwrap();
+    let r = f.run(&["gdpr", "erase", "--user", &a.user_id, "--yes", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let r = f.run_in(other.path(), &["gdpr", "erase", "--user", &b.user_id, "--yes", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let (mine, theirs) = (receipts_under(f.dir.path()), receipts_under(other.path()));
+    assert_eq!((mine.len(), theirs.len()), (1, 1), "{mine:?} {theirs:?}");
+
+    // both subjects are keyed with the tenant's secret from Secrets Manager, not a key of each machine
+    let out = f.clients.secrets.get_secret_value().secret_id(&f.receipt_key).send().await.unwrap();
+    let key = out.secret_string().unwrap().as_bytes().to_vec();
+    for (p, u) in [(&mine[0], &a), (&theirs[0], &b)] {
+        let receipt: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        assert_eq!(receipt["subject"], rainmaker_model::hmac::keyed(&key, "user", &[&u.user_id]), "{}", p.display());
+    }
+
+    // a restore brings both users items back; B re-applies A's and B's receipts from one directory
+    let all = crate::support::tempdir();
+    for p in mine.iter().chain(&theirs) {
+        std::fs::copy(p, all.path().join(p.file_name().unwrap())).unwrap();
+    }
+    for u in [&a, &b] {
+        let user = rainmaker_model::User { user_id: u.user_id.clone(), email: Some(u.email.clone()), created_at: 1 };
+        let item = rainmaker_model::ddb::to_item(&user).unwrap();
+        f.clients.ddb.put_item().table_name(&f.resources.tables.users).set_item(Some(item)).send().await.unwrap();
+    }
+    let dir = all.path().to_str().unwrap();
+    let r = f.run_in(other.path(), &["gdpr", "reapply", "--receipts", dir, "--yes", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let rep: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!((rep["erased_users"].as_u64(), rep["users"].as_u64()), (Some(2), Some(2)), "{rep}");
+    let left = get_item(&f, &f.resources.tables.users, &[("user_id", &f.seed.users[2].user_id)]).await;
+    assert!(left.is_some(), "the third user is untouched");
+
+    // a local cache that is not the tenant's key is refused, not replaced
+    let cache: Vec<PathBuf> = {
+        let mut v = Vec::new();
+        let mut todo = vec![other.path().join(".rainmaker")];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                match e.path() {
+                    p if p.is_dir() => todo.push(p),
+                    p if p.file_name().is_some_and(|n| n == "receipt-key") => v.push(p),
+                    _ => {}
+                }
+            }
+        }
+        v
+    };
+    assert_eq!(cache.len(), 1, "engineer B's machine keeps a cache of the key");
+    assert_eq!(std::fs::read_to_string(&cache[0]).unwrap().trim(), hex::encode(&key));
+    std::fs::write(&cache[0], format!("{}\n", hex::encode([7u8; 32]))).unwrap();
+    let r = f.run_in(other.path(), &["gdpr", "erase", "--user", &f.seed.users[2].user_id, "--yes"]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(r.stderr.contains("differs from the tenant's receipt key secret"), "{}", r.transcript());
+    assert!(get_item(&f, &f.resources.tables.users, &[("user_id", &f.seed.users[2].user_id)]).await.is_some());
 }

@@ -52,6 +52,7 @@ async fn seeded_items_have_the_shape_the_functions_write() {
         tables: tables.clone(),
         user_pool_id: pool.user_pool().unwrap().id().unwrap().to_string(),
         template_version: None,
+        receipt_key_secret: None,
         retention: Retention {
             telemetry_ttl_days: 30,
             log_retention_days: 14,
