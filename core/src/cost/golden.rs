@@ -90,11 +90,11 @@ resource_type_default_usage:
     close(q("BindingRule", 0), 100.0, "one binding per new device");
     close(q("ApiFunction", 0), 182_700.0, "API calls + 100 POST /nodes/bind + 100 binding confirmations");
     close(q("TelemetryIngestFunction", 1), 1_825.0, "GB-s: 1.46M × 0.01 s × 0.125 GB");
-    // Writes (rainmaker_model::access): telemetry 1.46M (750 B item = 1 WRU); nodes: touch_node on every
-    // message 1.46M × 2 (by-owner GSI), presence 60,833.33 × 2, binding confirmation 100 × 2 (GSI) × 2
-    // (transaction), provisioning 100 × 2 (transaction, no owner yet).
+    // Writes (rainmaker_model::access): telemetry 1.46M (750 B item = 1 WRU, nothing else per message: the
+    // node's last-seen time is derived on read); nodes: presence 60,833.33 × 2 (by-owner GSI), binding
+    // confirmation 100 × 2 (GSI) × 2 (transaction), provisioning 100 × 2 (transaction, no owner yet).
     close(q("TelemetryTable", 0), 1_460_000.0, "telemetry writes");
-    close(q("NodesTable", 0), 2_920_000.0 + 121_666.666667 + 400.0 + 200.0, "nodes writes");
+    close(q("NodesTable", 0), 121_666.666667 + 400.0 + 200.0, "nodes writes");
     // user_nodes reads: the API mix at 50% shadow: ¼ GET /nodes (query, eventual: ½), ¼ GET /nodes/{id}, ⅓ GET
     // params, ⅙ PUT params (each a strong authorization read: 1) = 182,500 × 0.875.
     close(q("UserNodesTable", 1), 159_687.5, "user_nodes reads");
@@ -112,15 +112,15 @@ resource_type_default_usage:
     );
     // One more million telemetry messages (marginal, from doubling the rate): rule 0.15 + action 0.15, Lambda
     // request 0.20 + 1M × 0.01 s × 0.125 GB × $0.0000133334, 260 log bytes at $0.50/GB ingested + 30 days stored
-    // at 15% compression and $0.03 a GB-month, 1 WRU telemetry + 2 WRU
-    // touch_node (node + by-owner) at $0.625, 750 B × 30/30.41667 days stored at $0.25 + $0.20 (PITR) a GB-month,
+    // at 15% compression and $0.03 a GB-month, 1 WRU telemetry (no node write) at $0.625,
+    // 750 B × 30/30.41667 days stored at $0.25 + $0.20 (PITR) a GB-month,
     // 0.1% to the dead-letter queue at $0.40 per 1M; Basic Ingest: no messaging.
     let u = e.unit_costs.as_ref().expect("telemetry has unit costs");
     let per_million = 0.30
         + 0.20
         + 1e6 * 0.01 * 0.125 * 0.0000133334
         + 1e6 * 260.0 / flow::GB * (0.50 + 0.03 * 30.0 / usage::MONTH_DAYS * 0.15)
-        + 3.0 * 0.625
+        + 0.625
         + 1e6 * 750.0 * (30.0 / usage::MONTH_DAYS) / flow::GB * 0.45
         + 0.001 * 0.40;
     close(u.per_million_device_messages_usd, per_million, "marginal cost of 1M telemetry messages");
@@ -132,15 +132,16 @@ resource_type_default_usage:
         requests * 0.2e-6 + requests * 0.01 * 0.125 * 0.0000133334,
         "Lambda: 1,703,633 requests + GB-s arm64",
     );
-    // WRU: telemetry 1,460,000 + nodes 3,042,266.67 + user_nodes 100 × 2 × 2 + binding_requests 100 × 2 (put,
-    // by-user) + 100 × 2 × 2 (delete in the transaction) + users 100 + allow-list 100 × 2 = 4,503,566.67.
+    // WRU: telemetry 1,460,000 + nodes 122,266.67 + user_nodes 100 × 2 × 2 + binding_requests 100 × 2 (put,
+    // by-user) + 100 × 2 × 2 (delete in the transaction) + users 100 + allow-list 100 × 2 = 1,583,566.67.
     // RRU: user_nodes 159,687.5 + nodes 45,625 × ½ (batch get) + 136,875 (strong: the node read of the
     // authorization, with its ownership epoch, on GET /nodes/{id}, GET and PUT params) + binding_requests 100 × ½
     // (bind start: the caller's outstanding codes on `by-user`, eventually consistent) + 100 (strong) + the
-    // allow-list entry the hook judges, 100 (strong) = 319,625.
+    // allow-list entry the hook judges, 100 (strong) + telemetry 91,250 × ½ (the newest reading of GET /nodes and
+    // GET /nodes/{id}: one eventual Query of a 750 B item each) = 365,250.
     close(
         e.service("Amazon DynamoDB"),
-        4_503_566.666667 * 0.625e-6 + 319_625.0 * 0.125e-6 + 0.453482467,
+        1_583_566.666667 * 0.625e-6 + 365_250.0 * 0.125e-6 + 0.453482467,
         "DynamoDB: WRU + RRU + storage and PITR",
     );
     close(e.service("Amazon SQS"), 0.000608373, "SQS");

@@ -3,8 +3,9 @@
 use crate::error::{sdk, ApiError};
 use crate::Api;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::Client;
 pub(crate) use rainmaker_model::ddb::Item;
-use rainmaker_model::ddb::{from_av, get_s, s};
+use rainmaker_model::ddb::{from_av, get_n, get_s, s};
 use rainmaker_model::ownership::{self, Grant, Ownership};
 use rainmaker_model::unbind::{self, UnbindError};
 use rainmaker_model::{attr, Role};
@@ -12,14 +13,41 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// The node attributes a user sees (not `owner_id`: a shared user does not learn the owner's id).
-const VISIBLE: [&str; 6] =
-    [attr::NODE_ID, attr::SERIAL, attr::CONNECTED, attr::PRESENCE_AT, attr::LAST_SEEN_AT, attr::PROVISIONED_AT];
+const VISIBLE: [&str; 5] = [attr::NODE_ID, attr::SERIAL, attr::CONNECTED, attr::PRESENCE_AT, attr::PROVISIONED_AT];
 
-fn view(item: &Item, role: Role) -> Value {
+/// The node as a user sees it, with its derived `last_seen_at` (see [`last_seen`]).
+fn view(item: &Item, role: Role, newest_reading: Option<i64>) -> Value {
     let mut m: Map<String, Value> =
         VISIBLE.iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), from_av(v)))).collect();
+    if let Some(t) = last_seen(item, newest_reading) {
+        m.insert(attr::LAST_SEEN_AT.into(), json!(t));
+    }
     m.insert(attr::ROLE.into(), json!(role.as_str()));
     Value::Object(m)
+}
+
+/// A node's last-seen time, derived on read (issue 13: telemetry no longer writes the node per message): the
+/// newest of its last lifecycle event (`presence_at`), the `received_at` of its newest telemetry item and a
+/// `last_seen_at` stored by an older version.
+pub(crate) fn last_seen(item: &Item, newest_reading: Option<i64>) -> Option<i64> {
+    let stored = |k: &'static str| get_n(item, k).ok();
+    [stored(attr::PRESENCE_AT), stored(attr::LAST_SEEN_AT), newest_reading].into_iter().flatten().max()
+}
+
+/// `received_at` of the node's newest telemetry item: one Query, newest first, `Limit 1`, eventually consistent.
+async fn newest_reading(ddb: &Client, table: &str, node_id: &str) -> Result<Option<i64>, ApiError> {
+    let out = ddb
+        .query()
+        .table_name(table)
+        .key_condition_expression("#n = :n")
+        .expression_attribute_names("#n", attr::NODE_ID)
+        .expression_attribute_values(":n", s(node_id))
+        .scan_index_forward(false)
+        .limit(1)
+        .send()
+        .await
+        .map_err(sdk)?;
+    Ok(out.items().first().and_then(|i| get_n(i, attr::RECEIVED_AT).ok()))
 }
 
 impl Api {
@@ -45,7 +73,7 @@ impl Api {
         }
         let mut ids: Vec<&String> = grants.keys().collect();
         ids.sort();
-        let mut nodes = Vec::with_capacity(ids.len());
+        let mut visible = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(100) {
             for item in self.batch_get_nodes(chunk).await? {
                 let Some((role, epoch)) = get_s(&item, attr::NODE_ID).ok().and_then(|id| grants.get(id)) else {
@@ -57,10 +85,23 @@ impl Api {
                     owner_epoch: get_s(&item, attr::OWNER_EPOCH).ok(),
                 };
                 if let Some(role) = ownership::role(user_id, grant, node) {
-                    nodes.push(view(&item, role));
+                    visible.push((item, role));
                 }
             }
         }
+        // The newest reading of every listed node, concurrently.
+        let mut queries = tokio::task::JoinSet::new();
+        for (i, (item, _)) in visible.iter().enumerate() {
+            let (ddb, table) = (self.ddb.clone(), self.tables.telemetry.clone());
+            let id = get_s(item, attr::NODE_ID).unwrap_or_default().to_string();
+            queries.spawn(async move { (i, newest_reading(&ddb, &table, &id).await) });
+        }
+        let mut newest = vec![None; visible.len()];
+        while let Some(done) = queries.join_next().await {
+            let (i, result) = done.map_err(ApiError::internal)?;
+            newest[i] = result?;
+        }
+        let mut nodes: Vec<Value> = visible.iter().zip(newest).map(|((item, role), t)| view(item, *role, t)).collect();
         nodes.sort_by(|a, b| a[attr::NODE_ID].as_str().cmp(&b[attr::NODE_ID].as_str()));
         Ok((200, json!({ "nodes": nodes })))
     }
@@ -90,7 +131,8 @@ impl Api {
 
     pub(crate) async fn get_node(&self, user_id: &str, node_id: &str) -> Result<(u16, Value), ApiError> {
         let access = self.require_access(user_id, node_id).await?;
-        Ok((200, json!({ "node": view(&access.node, access.role) })))
+        let newest = newest_reading(&self.ddb, &self.tables.telemetry, node_id).await?;
+        Ok((200, json!({ "node": view(&access.node, access.role, newest) })))
     }
 
     pub(crate) async fn node_item(&self, node_id: &str) -> Result<Option<Item>, ApiError> {

@@ -224,6 +224,48 @@ async fn strangers_see_nothing_and_shared_users_cannot_manage() {
     e.fails("GET", "/things", ALICE, None, "NOT_FOUND").await;
 }
 
+/// Issue 13: telemetry no longer writes the node per message; the API derives `last_seen_at` from the node's last
+/// lifecycle event and the `received_at` of its newest telemetry item (newest by `ts`), in both node routes.
+#[tokio::test]
+async fn last_seen_is_derived_from_presence_and_the_newest_reading() {
+    let e = env("last-seen", Settings::default()).await;
+    e.bind(ALICE).await;
+    let path = format!("/nodes/{}", e.node);
+    let seen = |v: &Value| v.get("last_seen_at").cloned();
+    let (_, node) = e.call("GET", &path, ALICE, None).await;
+    assert_eq!(seen(&node["node"]), None, "nothing seen yet: {node}");
+
+    e.ddb
+        .update_item()
+        .table_name(&e.tables.nodes)
+        .key(attr::NODE_ID, AttributeValue::S(e.node.clone()))
+        .update_expression("SET #p = :p")
+        .expression_attribute_names("#p", attr::PRESENCE_AT)
+        .expression_attribute_values(":p", AttributeValue::N("1732370000000".into()))
+        .send()
+        .await
+        .unwrap();
+    let (_, node) = e.call("GET", &path, ALICE, None).await;
+    assert_eq!(seen(&node["node"]), Some(json!(1732370000000i64)), "from the lifecycle event: {node}");
+
+    let reading = |node: &str, ts: i64, received: i64| {
+        e.ddb
+            .put_item()
+            .table_name(&e.tables.telemetry)
+            .item(attr::NODE_ID, AttributeValue::S(node.into()))
+            .item(attr::TS, AttributeValue::N(ts.to_string()))
+            .item(attr::RECEIVED_AT, AttributeValue::N(received.to_string()))
+            .send()
+    };
+    reading(&e.node, 1732370100000, 1732370100250).await.unwrap();
+    reading(&e.node, 1732370050000, 1732370050100).await.unwrap();
+    reading("SN-someone-else", 1732379999000, 1732379999000).await.unwrap();
+    let (_, node) = e.call("GET", &path, ALICE, None).await;
+    assert_eq!(seen(&node["node"]), Some(json!(1732370100250i64)), "the newest reading's receive time: {node}");
+    let (_, list) = e.call("GET", "/nodes", ALICE, None).await;
+    assert_eq!(seen(&list["nodes"][0]), Some(json!(1732370100250i64)), "{list}");
+}
+
 #[tokio::test]
 async fn params_go_through_the_shadow() {
     let e = env("params", Settings::default()).await;

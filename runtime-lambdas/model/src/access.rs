@@ -139,6 +139,9 @@ const fn in_transaction(a: Access) -> Access {
 const AUTHZ: Access = read(Table::UserNodes, Size::UserNode, true);
 /// ... and the node, read strongly for its ownership epoch (`crate::ownership`); the node operations use it.
 const AUTHZ_NODE: Access = read(Table::Nodes, Size::Node, true);
+/// The node's newest telemetry item (Query newest first, `Limit 1`, eventual): its `received_at` is the node's
+/// last-seen time together with the presence events (issue 13: derived on read instead of written per message).
+const NEWEST_READING: Access = Access { op: Op::Query, ..read(Table::Telemetry, Size::Reading, false) };
 
 /// Every function's calls per event, as the code in `runtime-lambdas/` makes them on the success path.
 pub const DECLARED: &[Declaration] = &[
@@ -146,10 +149,9 @@ pub const DECLARED: &[Declaration] = &[
         function: "telemetry-ingest",
         event: Event::Telemetry,
         accesses: &[
-            // One conditional put per reading (idempotent on (node_id, ts)).
+            // One conditional put per reading (idempotent on (node_id, ts)); nothing else (issue 13: the node's
+            // last-seen time is derived by the API from the newest reading, not written per message).
             Access { per_reading: true, ..write(Op::PutItem, Table::Telemetry, Size::Reading, true, &[]) },
-            // touch_node: last_seen_at on the node item, which a bound node also carries into `by-owner`.
-            write(Op::UpdateItem, Table::Nodes, Size::Node, true, &[GSI_BY_OWNER]),
         ],
     },
     Declaration {
@@ -199,9 +201,11 @@ pub const DECLARED: &[Declaration] = &[
         accesses: &[
             Access { op: Op::Query, ..read(Table::UserNodes, Size::UserNode, false) },
             Access { op: Op::BatchGetItem, ..read(Table::Nodes, Size::Node, false) },
+            // One per node listed (the estimate lists one).
+            NEWEST_READING,
         ],
     },
-    Declaration { function: "api", event: Event::GetNode, accesses: &[AUTHZ, AUTHZ_NODE] },
+    Declaration { function: "api", event: Event::GetNode, accesses: &[AUTHZ, AUTHZ_NODE, NEWEST_READING] },
     Declaration { function: "api", event: Event::GetParams, accesses: &[AUTHZ, AUTHZ_NODE] },
     Declaration { function: "api", event: Event::PutParams, accesses: &[AUTHZ, AUTHZ_NODE] },
     Declaration {

@@ -76,7 +76,6 @@ impl Ingest {
         };
         let expires_at = msg.received_at / 1000 + self.limits.ttl_days * 86_400;
         let (accepted, duplicates) = self.store.put_readings(&msg, expires_at).await?;
-        self.store.touch_node(&msg.node_id, msg.received_at).await?;
         tracing::info!(node_id = %msg.node_id, accepted, duplicates, "telemetry stored");
         self.emit(&[("TelemetryAccepted", accepted), ("TelemetryDuplicates", duplicates)]);
         Ok(Outcome { accepted, duplicates, rejected: None })

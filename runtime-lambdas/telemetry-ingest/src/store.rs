@@ -1,4 +1,5 @@
-//! DynamoDB writes: conditional puts of readings (idempotent on `(node_id, ts)`) and the node's `last_seen_at`.
+//! DynamoDB writes: conditional puts of readings (idempotent on `(node_id, ts)`), nothing else. The node's
+//! last-seen time is not written per message: the API derives it from the newest reading and the presence events.
 
 use crate::decode::Message;
 use crate::IngestError;
@@ -52,27 +53,5 @@ impl Store {
             }
         }
         Ok((stored, dup))
-    }
-
-    /// Move the node's `last_seen_at` forward (never back). A node without an item (not provisioned through the
-    /// hook) is left alone.
-    pub(crate) async fn touch_node(&self, node_id: &str, seen_at: i64) -> Result<(), IngestError> {
-        let result = self
-            .ddb
-            .update_item()
-            .table_name(&self.tables.nodes)
-            .key(attr::NODE_ID, s(node_id))
-            .update_expression("SET #seen = :t")
-            .condition_expression("attribute_exists(#id) AND (attribute_not_exists(#seen) OR #seen < :t)")
-            .expression_attribute_names("#seen", attr::LAST_SEEN_AT)
-            .expression_attribute_names("#id", attr::NODE_ID)
-            .expression_attribute_values(":t", n(seen_at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(IngestError::Store(DisplayErrorContext(e).to_string())),
-        }
     }
 }

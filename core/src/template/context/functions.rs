@@ -189,7 +189,6 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             ]),
             vec![
                 Access { table: t("TelemetryTable"), actions: &["PutItem"], indexes: false },
-                Access { table: t("NodesTable"), actions: &["UpdateItem"], indexes: false },
             ],
             vec![],
             vec![rule_invoker("TelemetryIngestFunction", "telemetry", "telemetry")],
@@ -240,6 +239,8 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 },
                 // PutItem: a new code; Query on `by-user`: the caller's outstanding codes (the cap).
                 Access { table: t("BindingRequestsTable"), actions: &["PutItem", "Query"], indexes: true },
+                // A node's newest reading (its last-seen time, issue 13).
+                Access { table: t("TelemetryTable"), actions: &["Query"], indexes: false },
             ],
             vec![Statement {
                 sid: "Shadows".into(),
