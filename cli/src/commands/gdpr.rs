@@ -80,7 +80,7 @@ pub struct EraseArgs {
 
 #[derive(Debug, Args)]
 pub struct ReapplyArgs {
-    /// Directory of erase receipts (`.rainmaker/<tenant>/gdpr/erasures` keeps them all)
+    /// Directory of erase receipts (`.rainmaker/<account>/<region>/<tenant>/gdpr/erasures` keeps them all)
     #[arg(long)]
     pub receipts: PathBuf,
     /// The user pool to use instead of the stack's `UserPoolId` output

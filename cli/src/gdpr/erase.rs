@@ -21,7 +21,7 @@ pub struct EraseOptions {
     pub revoke_devices: bool,
     /// Also write the receipt here (mode 0600).
     pub receipt: Option<PathBuf>,
-    /// `<config dir>/.rainmaker/<tenant>`: the journals and the receipt key's cache.
+    /// `<config dir>/.rainmaker/<account>/<region>/<tenant>`: the journals and the receipt key's cache.
     pub state_dir: PathBuf,
 }
 

@@ -31,7 +31,7 @@ pub fn read_receipts(dir: &Path) -> Result<Vec<Receipt>, GdprError> {
     let entries = std::fs::read_dir(dir).map_err(|e| GdprError::Usage {
         flag: "--receipts",
         message: format!("{}: {e}", dir.display()),
-        help: "pass the directory holding the receipts written by `gdpr erase` (.rainmaker/<tenant>/gdpr/erasures)"
+        help: "pass the directory holding the receipts written by `gdpr erase` (.rainmaker/<account>/<region>/<tenant>/gdpr/erasures)"
             .into(),
     })?;
     let mut paths: Vec<_> = entries

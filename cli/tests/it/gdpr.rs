@@ -837,6 +837,9 @@ async fn receipts_of_two_engineers_on_two_machines_are_keyed_alike_and_reapply_m
     // engineer A in the fixture's directory, engineer B in another one with only a copy of rainmaker.yaml
     let other = crate::support::tempdir();
     std::fs::copy(f.path("rainmaker.yaml"), other.path().join("rainmaker.yaml")).unwrap();
+    // the same account's credentials (the fixture's tenant lives in its own moto account)
+    let creds = crate::deploy::cli::CREDENTIALS;
+    std::fs::copy(f.path(creds), other.path().join(creds)).unwrap();
     let r = f.run(&["gdpr", "erase", "--user", &a.user_id, "--yes", "--output", "json"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
     let r = f.run_in(other.path(), &["gdpr", "erase", "--user", &b.user_id, "--yes", "--output", "json"]);

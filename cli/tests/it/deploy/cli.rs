@@ -27,7 +27,7 @@ pub fn aws_cmd(dir: &Path, endpoint: &str) -> std::process::Command {
     c
 }
 
-const CREDENTIALS: &str = "aws-credentials";
+pub const CREDENTIALS: &str = "aws-credentials";
 
 /// Put the tenant in `dir` in its own moto account (one tenant per account and region is the rule): writes the
 /// keys of a new IAM user of account [`account_for`]`(label)` to `<dir>/aws-credentials`, which every
