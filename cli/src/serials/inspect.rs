@@ -106,33 +106,14 @@ pub struct Shown {
 
 /// Everything about one serial (see [`Shown`]).
 pub async fn show(c: &SerialsClients, r: &SerialsResources, serial: &str) -> Result<Shown, SerialsError> {
-    let got = c
-        .ddb
-        .get_item()
-        .table_name(&r.tables.serial_allowlist)
-        .key(attr::SERIAL, AttributeValue::S(serial.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(sdk("DynamoDB GetItem"))?;
-    let entry = got
-        .item()
+    let entry = get_consistent(c, &r.tables.serial_allowlist, attr::SERIAL, serial)
+        .await?
+        .as_ref()
         .and_then(entry)
         .ok_or_else(|| SerialsError::Unknown { serial: serial.into(), tenant: r.tenant.clone() })?;
-    let node = c
-        .ddb
-        .get_item()
-        .table_name(&r.tables.nodes)
-        .key(attr::NODE_ID, AttributeValue::S(serial.into()))
-        .consistent_read(true)
-        .projection_expression("#n, #o")
-        .expression_attribute_names("#n", attr::NODE_ID)
-        .expression_attribute_names("#o", attr::OWNER_ID)
-        .send()
-        .await
-        .map_err(sdk("DynamoDB GetItem"))?;
+    let node = get_consistent(c, &r.tables.nodes, attr::NODE_ID, serial).await?;
     let certificate_status = match &entry.certificate_id {
-        Some(id) => Some(certificate_status(c, id).await?),
+        Some(id) => Some(certificate(c, id).await?.status),
         None => None,
     };
     let thing = match c.iot.describe_thing().thing_name(serial).send().await {
@@ -143,21 +124,52 @@ pub async fn show(c: &SerialsClients, r: &SerialsResources, serial: &str) -> Res
     Ok(Shown {
         certificate_status,
         thing,
-        node: node.item().is_some(),
-        owner: node.item().is_some_and(|i| i.contains_key(attr::OWNER_ID)),
+        node: node.is_some(),
+        owner: node.as_ref().is_some_and(|i| i.contains_key(attr::OWNER_ID)),
         entry,
     })
 }
 
-/// `DescribeCertificate`'s status, `NOT_FOUND` when IoT has no such certificate.
-pub(crate) async fn certificate_status(c: &SerialsClients, id: &str) -> Result<String, SerialsError> {
+/// One item by its key, strongly consistent (`None` when there is none).
+pub(crate) async fn get_consistent(
+    c: &SerialsClients,
+    table: &str,
+    key: &str,
+    value: &str,
+) -> Result<Option<HashMap<String, AttributeValue>>, SerialsError> {
+    let out = c
+        .ddb
+        .get_item()
+        .table_name(table)
+        .key(key, AttributeValue::S(value.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(sdk("DynamoDB GetItem"))?;
+    Ok(out.item)
+}
+
+/// A certificate as IoT describes it.
+pub(crate) struct Certificate {
+    /// `DescribeCertificate`'s status, `NOT_FOUND` when IoT has no such certificate.
+    pub status: String,
+    /// Its ARN (`None` when IoT has no such certificate).
+    pub arn: Option<String>,
+}
+
+/// One `DescribeCertificate`: the status and the ARN.
+pub(crate) async fn certificate(c: &SerialsClients, id: &str) -> Result<Certificate, SerialsError> {
     match c.iot.describe_certificate().certificate_id(id).send().await {
-        Ok(out) => Ok(out
-            .certificate_description()
-            .and_then(|d| d.status())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|| "UNKNOWN".into())),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok("NOT_FOUND".into()),
+        Ok(out) => {
+            let d = out.certificate_description();
+            Ok(Certificate {
+                status: d.and_then(|d| d.status()).map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+                arn: d.and_then(|d| d.certificate_arn()).map(str::to_string),
+            })
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Ok(Certificate { status: "NOT_FOUND".into(), arn: None })
+        }
         Err(e) => Err(sdk("IoT DescribeCertificate")(e)),
     }
 }

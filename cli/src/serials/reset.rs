@@ -8,7 +8,7 @@
 //!    provision again only when everything above is done.
 
 use super::error::{sdk, SerialsError};
-use super::inspect::certificate_status;
+use super::inspect::{certificate, get_consistent};
 use super::resources::{SerialsClients, SerialsResources};
 use aws_sdk_dynamodb::types::AttributeValue;
 use rainmaker_model::attr;
@@ -84,48 +84,23 @@ async fn read_state(
     r: &SerialsResources,
     serial: &str,
 ) -> Result<(State, Option<String>), SerialsError> {
-    let got = c
-        .ddb
-        .get_item()
-        .table_name(&r.tables.serial_allowlist)
-        .key(attr::SERIAL, AttributeValue::S(serial.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(sdk("DynamoDB GetItem"))?;
-    let item = got.item().ok_or_else(|| SerialsError::Unknown { serial: serial.into(), tenant: r.tenant.clone() })?;
+    let item = get_consistent(c, &r.tables.serial_allowlist, attr::SERIAL, serial)
+        .await?
+        .ok_or_else(|| SerialsError::Unknown { serial: serial.into(), tenant: r.tenant.clone() })?;
     let mut state = State {
         provisioned: matches!(item.get(attr::PROVISIONED), Some(AttributeValue::Bool(true))),
         certificate_id: item.get(attr::CERTIFICATE_ID).and_then(|v| v.as_s().ok()).cloned(),
         ..State::default()
     };
-    let node = c
-        .ddb
-        .get_item()
-        .table_name(&r.tables.nodes)
-        .key(attr::NODE_ID, AttributeValue::S(serial.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(sdk("DynamoDB GetItem"))?;
-    if let Some(n) = node.item() {
+    if let Some(n) = get_consistent(c, &r.tables.nodes, attr::NODE_ID, serial).await? {
         state.owner = n.get(attr::OWNER_ID).and_then(|v| v.as_s().ok()).cloned();
         state.node_certificate = n.contains_key(attr::CERTIFICATE_ID);
     }
     let mut arn = None;
     if let Some(cert) = state.certificate_id.clone() {
-        let status = certificate_status(c, &cert).await?;
-        if status != "NOT_FOUND" {
-            let d = c
-                .iot
-                .describe_certificate()
-                .certificate_id(&cert)
-                .send()
-                .await
-                .map_err(sdk("IoT DescribeCertificate"))?;
-            arn = d.certificate_description().and_then(|d| d.certificate_arn()).map(str::to_string);
-        }
-        state.certificate_status = Some(status);
+        let described = certificate(c, &cert).await?;
+        state.certificate_status = Some(described.status);
+        arn = described.arn;
         if let Some(arn) = &arn {
             state.attached_to_thing = thing_principals(c, serial).await?.iter().any(|p| p == arn);
             state.policies = attached_policies(c, arn).await?;

@@ -4,11 +4,7 @@
 mod shape;
 
 use crate::deploy::cli::run_aws;
-use crate::deploy::fixtures::{fast_wait, write_artifacts};
-use crate::support::{tempdir, Run};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
-use rainmaker_deploy::aws::progress::{Always, NoProgress};
-use rainmaker_deploy::aws::sdk::Tenant;
+use crate::support::Run;
 use rainmaker_deploy::gdpr::seed::{self, SeedOptions, SeedReport};
 use rainmaker_deploy::gdpr::{resources, GdprClients, NoReport, Resources};
 use rainmaker_test_support::{MotoServer, REGION};
@@ -55,18 +51,8 @@ impl Fixture {
 /// Deploy a smart-home tenant to moto, create its user pool through moto's Cognito API, and seed it.
 pub async fn fixture(label: &str, o: SeedOptions) -> Fixture {
     let moto = MotoServer::shared();
-    let dir = tempdir();
-    // one tenant per account and region: each fixture in its own moto account (the CLI runs use the same keys)
-    let sdk = moto.sdk_config_with(&crate::deploy::cli::own_account(moto, dir.path(), label)).await;
-    let name = format!("{label}-{}", std::process::id() % 100_000);
-    let config = rainmaker_deploy::config::blueprint_config("smart-home", &name, REGION).unwrap();
-    let init = crate::support::run(dir.path(), &["init", "--name", &name, "--region", REGION]);
-    assert_eq!(init.code, 0, "{}", init.transcript());
-    let tenant =
-        Tenant { config, sdk: sdk.clone(), config_dir: dir.path().to_path_buf(), artifacts_dir: dir.path().join("a") };
-    write_artifacts(&tenant.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
-    deploy::apply(&tenant, &opts, &Always(true), &NoProgress).await.expect("apply");
+    let (dir, tenant) = crate::deploy::fixtures::applied_smart_home(label).await;
+    let (sdk, name) = (tenant.sdk.clone(), tenant.config.name.clone());
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let pool = cognito.create_user_pool().pool_name(format!("rm-{name}-users")).send().await.unwrap();
     let pool = pool.user_pool().unwrap().id().unwrap().to_string();

@@ -3,12 +3,8 @@
 //! `AWS::SecretsManager::Secret`), the allow-list checked through DynamoDB, certificates through IoT.
 
 use crate::deploy::cli::run_aws;
-use crate::deploy::fixtures::{fast_wait, write_artifacts};
 use crate::support::{run, tempdir, Run};
 use aws_sdk_dynamodb::types::AttributeValue;
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
-use rainmaker_deploy::aws::progress::{Always, NoProgress};
-use rainmaker_deploy::aws::sdk::Tenant;
 use rainmaker_model::attr;
 use rainmaker_model::device_secret::{secret_hmac, TenantKey};
 use rainmaker_test_support::{closed_port_url, MotoServer, REGION};
@@ -70,18 +66,8 @@ impl Fixture {
 /// Deploy a smart-home tenant to moto and create its serial key `rm-<name>-serial-key` (64 alphanumerics).
 pub async fn fixture(label: &str) -> Fixture {
     let moto = MotoServer::shared();
-    let dir = tempdir();
-    // one tenant per account and region: each fixture in its own moto account (the CLI runs use the same keys)
-    let sdk = moto.sdk_config_with(&crate::deploy::cli::own_account(moto, dir.path(), label)).await;
-    let name = format!("{label}-{}", std::process::id() % 100_000);
-    let config = rainmaker_deploy::config::blueprint_config("smart-home", &name, REGION).unwrap();
-    let init = run(dir.path(), &["init", "--name", &name, "--region", REGION]);
-    assert_eq!(init.code, 0, "{}", init.transcript());
-    let tenant =
-        Tenant { config, sdk: sdk.clone(), config_dir: dir.path().to_path_buf(), artifacts_dir: dir.path().join("a") };
-    write_artifacts(&tenant.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
-    deploy::apply(&tenant, &opts, &Always(true), &NoProgress).await.expect("apply");
+    let (dir, tenant) = crate::deploy::fixtures::applied_smart_home(label).await;
+    let (sdk, name) = (tenant.sdk.clone(), tenant.config.name.clone());
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let random = sm.get_random_password().password_length(64).exclude_punctuation(true).send().await.unwrap();
     let text = random.random_password().unwrap().to_string();
@@ -257,21 +243,7 @@ async fn list_and_show_tell_the_state_and_never_a_secret() {
     // serial 0 provisions through the real hook with a certificate IoT knows
     let cert = f.iot.create_keys_and_certificate().set_as_active(true).send().await.unwrap();
     let cert_id = cert.certificate_id().unwrap().to_string();
-    let hook = provisioning_hook::Hook::new(
-        &f.sdk,
-        rainmaker_model::TableNames::for_tenant(&f.name),
-        "^[A-Z0-9]{12}$",
-        f.key.clone(),
-    )
-    .unwrap();
-    let mut ev: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../runtime-lambdas/provisioning-hook/tests/fixtures/pre-provisioning-hook.json"
-    ))
-    .unwrap();
-    ev["parameters"]["SerialNumber"] = serde_json::json!(serial(0));
-    ev["parameters"]["DeviceSecret"] = serde_json::json!(secret(0, "s"));
-    ev["certificateId"] = serde_json::json!(cert_id);
-    assert!(hook.handle(ev).await.allow_provisioning);
+    assert!(hook_allows(&f, &serial(0), &secret(0, "s"), &cert_id).await);
 
     let r = f.run(&["serials", "list"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
@@ -315,6 +287,12 @@ async fn provision(f: &Fixture, serial: &str, secret: &str) -> (String, String) 
     }
     f.iot.attach_thing_principal().thing_name(serial).principal(&arn).send().await.unwrap();
     f.iot.attach_policy().policy_name(format!("rm-{}-device", f.name)).target(&arn).send().await.unwrap();
+    assert!(hook_allows(f, serial, secret, &id).await, "the hook provisions {serial}");
+    (id, arn)
+}
+
+/// The real provisioning hook's answer to the documented event for `serial` with `secret` and certificate `cert_id`.
+async fn hook_allows(f: &Fixture, serial: &str, secret: &str, cert_id: &str) -> bool {
     let hook = provisioning_hook::Hook::new(
         &f.sdk,
         rainmaker_model::TableNames::for_tenant(&f.name),
@@ -328,9 +306,8 @@ async fn provision(f: &Fixture, serial: &str, secret: &str) -> (String, String) 
     .unwrap();
     ev["parameters"]["SerialNumber"] = serde_json::json!(serial);
     ev["parameters"]["DeviceSecret"] = serde_json::json!(secret);
-    ev["certificateId"] = serde_json::json!(id);
-    assert!(hook.handle(ev).await.allow_provisioning, "the hook provisions {serial}");
-    (id, arn)
+    ev["certificateId"] = serde_json::json!(cert_id);
+    hook.handle(ev).await.allow_provisioning
 }
 
 async fn status(f: &Fixture, cert: &str) -> String {

@@ -1,14 +1,18 @@
 //! Shared fixtures of the deploy tests: a tenant, tiny Lambda zips with a manifest, fast wait options.
 
+use crate::support::{run, tempdir};
+use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
 use rainmaker_deploy::aws::events::WaitOptions;
+use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::sdk::Tenant;
 use rainmaker_deploy::config;
+use rainmaker_test_support::{MotoServer, REGION};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-/// The four functions of the backend.
+/// The five functions of the backend.
 pub const FUNCTIONS: &[&str] = &["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
 
 /// A minimal but real zip holding one `bootstrap` file (stored, no compression), with the content varied by `tag`.
@@ -87,4 +91,22 @@ pub fn tenant(name: &str, region: &str, sdk: aws_config::SdkConfig, dir: &Path) 
 /// Polls without sleeping much (moto finishes synchronously; replays need no wait at all).
 pub fn fast_wait() -> WaitOptions {
     WaitOptions { poll: Duration::from_millis(20), cancel: None, timeout: Duration::from_secs(120) }
+}
+
+/// A smart-home tenant `<label>-<pid>` set up by `init` in a new directory and applied to the shared moto in its
+/// own account (one tenant per account and region; CLI runs in that directory use the same keys, see
+/// [`super::cli::own_account`]): the directory and the tenant, whose SDK config is in that account.
+pub async fn applied_smart_home(label: &str) -> (tempfile::TempDir, Tenant) {
+    let moto = MotoServer::shared();
+    let dir = tempdir();
+    let sdk = moto.sdk_config_with(&super::cli::own_account(moto, dir.path(), label)).await;
+    let name = format!("{label}-{}", std::process::id() % 100_000);
+    let config = config::blueprint_config("smart-home", &name, REGION).unwrap();
+    let init = run(dir.path(), &["init", "--name", &name, "--region", REGION]);
+    assert_eq!(init.code, 0, "{}", init.transcript());
+    let tenant = Tenant { config, sdk, config_dir: dir.path().to_path_buf(), artifacts_dir: dir.path().join("a") };
+    write_artifacts(&tenant.artifacts_dir, "v1");
+    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    deploy::apply(&tenant, &opts, &Always(true), &NoProgress).await.expect("apply");
+    (dir, tenant)
 }
