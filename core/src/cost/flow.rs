@@ -12,6 +12,7 @@ use crate::cost::template::{target, targets, Resource, Resources};
 use crate::cost::usage::{Usage, Values, MONTH_DAYS, MONTH_HOURS};
 use indexmap::IndexMap;
 use rainmaker_model::access::{self, Access, Event, Size};
+use rainmaker_model::log_volume;
 use serde_json::Value;
 
 /// Logical id of the device fleet (the things fleet provisioning creates; not a template resource).
@@ -70,9 +71,23 @@ pub fn units(a: &Access, reading_bytes: f64, indexes: usize) -> (f64, f64, f64) 
     }
 }
 
-/// Bytes of the START/END/REPORT lines of one invocation (text format; JSON format lines are longer).
-pub const PLATFORM_LOG_BYTES_TEXT: f64 = 260.0;
-pub const PLATFORM_LOG_BYTES_JSON: f64 = 520.0;
+/// Metered bytes of the START/END/REPORT lines of one invocation in the text format: the lines of the Lambda
+/// developer guide's example (`rainmaker_model::log_volume::PLATFORM_LINES_TEXT`, 264 B) plus CloudWatch Logs' 26 B
+/// per log event (342 B).
+pub fn platform_log_bytes_text() -> f64 {
+    f64::from(log_volume::platform_metered_bytes_text())
+}
+/// ... in the JSON format (an assumption: about twice the text, 520 B, plus the same overhead).
+pub const PLATFORM_LOG_BYTES_JSON: f64 = 520.0 + 3.0 * log_volume::EVENT_OVERHEAD_BYTES as f64;
+
+/// Metered bytes a function logs itself per invocation, over its event mix (`kinds`: invocations per event), from
+/// the declarations in `rainmaker_model::log_volume` (measured by the access-check test).
+pub fn app_log_bytes(kinds: &IndexMap<Event, f64>) -> Option<f64> {
+    let total: f64 = kinds.values().sum();
+    (total > 0.0).then(|| {
+        kinds.iter().map(|(ev, n)| n * log_volume::declared_log(*ev).metered_bytes() as f64).sum::<f64>() / total
+    })
+}
 
 /// Derived usage per logical id, and what the flow noticed.
 #[derive(Debug, Default)]
@@ -384,6 +399,9 @@ fn functions(
         if !kinds.is_empty() {
             f.set(id, "monthly_requests", derived_total);
         }
+        if let Some(bytes) = app_log_bytes(&kinds) {
+            f.set(id, "log_bytes_per_request", bytes);
+        }
         let ru = ResourceUsage {
             id,
             type_name: &func.type_name,
@@ -425,10 +443,13 @@ fn functions(
             }
         }
         let json = func.prop(&["LoggingConfig", "LogFormat"]).and_then(Value::as_str) == Some("JSON");
-        let platform = if json { PLATFORM_LOG_BYTES_JSON } else { PLATFORM_LOG_BYTES_TEXT };
+        let platform = if json { PLATFORM_LOG_BYTES_JSON } else { platform_log_bytes_text() };
         let log_gb = requests * (platform + app_log_bytes) / GB;
         match func.prop(&["LoggingConfig", "LogGroup"]).and_then(target).filter(|t| is(res, t, "AWS::Logs::LogGroup")) {
-            Some(lg) => f.add(&lg, "monthly_ingested_gb", log_gb),
+            Some(lg) => {
+                f.add(&lg, "monthly_ingested_gb", log_gb);
+                f.add(&lg, "_lambda_ingested_gb", log_gb);
+            }
             None => f.set(id, "_unlinked_log_gb", log_gb),
         }
     }

@@ -62,7 +62,7 @@ device: {connected_minutes_per_day: 1440, reconnects_per_day: 1, telemetry_per_h
 fleet: {new_devices_percent_per_month: 10, rule_error_percent: 0.1}
 users: {users_per_device: 2, monthly_active_percent: 50, api_calls_per_user_per_day: 3, api_shadow_percent: 50}
 resource_type_default_usage:
-  AWS::Lambda::Function: {request_duration_ms: 10, log_bytes_per_request: 0}
+  AWS::Lambda::Function: {request_duration_ms: 10}
 ",
     )
     .unwrap();
@@ -111,7 +111,9 @@ resource_type_default_usage:
         "IoT: connectivity + messages + shadow ops + registry + rules (telemetry, presence, binding)",
     );
     // One more million telemetry messages (marginal, from doubling the rate): rule 0.15 + action 0.15, Lambda
-    // request 0.20 + 1M × 0.01 s × 0.125 GB × $0.0000133334, 260 log bytes at $0.50/GB ingested + 30 days stored
+    // request 0.20 + 1M × 0.01 s × 0.125 GB × $0.0000133334, 680 log bytes (START/END/REPORT 264 B + the
+    // function's "telemetry stored" and EMF lines, 286 B measured by access-check, + 26 B per each of the 5 log
+    // events) at $0.50/GB ingested + 30 days stored
     // at 15% compression and $0.03 a GB-month, 1 WRU telemetry (no node write) at $0.625,
     // 750 B × 30/30.41667 days stored at $0.25 + $0.20 (PITR) a GB-month,
     // 0.1% to the dead-letter queue at $0.40 per 1M; Basic Ingest: no messaging.
@@ -119,7 +121,7 @@ resource_type_default_usage:
     let per_million = 0.30
         + 0.20
         + 1e6 * 0.01 * 0.125 * 0.0000133334
-        + 1e6 * 260.0 / flow::GB * (0.50 + 0.03 * 30.0 / usage::MONTH_DAYS * 0.15)
+        + 1e6 * (264.0 + 286.0 + 5.0 * 26.0) / flow::GB * (0.50 + 0.03 * 30.0 / usage::MONTH_DAYS * 0.15)
         + 0.625
         + 1e6 * 750.0 * (30.0 / usage::MONTH_DAYS) / flow::GB * 0.45
         + 0.001 * 0.40;
@@ -147,8 +149,18 @@ resource_type_default_usage:
     close(e.service("Amazon SQS"), 0.000608373, "SQS");
     close(
         e.service("Amazon CloudWatch Logs"),
-        (0.206250076 + 0.001830823) * requests / 1_703_533.333333,
-        "logs: 260 B per invocation",
+        // Metered bytes per invocation: START/END/REPORT 264 + 3 × 26 = 342, plus each function's own lines as
+        // access-check measures them (+ 26 per line): telemetry 286 + 2 × 26, presence 94 + 26, provisioning
+        // 124 + 26, the REST API nothing, binding confirmations (on the fixture's ApiFunction) 263 + 2 × 26;
+        // ingested at $0.50/GB, 30 days kept at 15 %.
+        (1_460_000.0 * (342.0 + 338.0)
+            + 60_833.333333 * (342.0 + 120.0)
+            + 100.0 * (342.0 + 150.0)
+            + 182_700.0 * 342.0
+            + 100.0 * 315.0)
+            / flow::GB
+            * (0.50 + 0.03 * 30.0 / usage::MONTH_DAYS * 0.15),
+        "logs: measured bytes per invocation",
     );
     close(e.service("Amazon API Gateway"), 182_600.0 * 3.5e-6, "API Gateway");
     close(e.service("AWS WAF"), 7.0 + 182_600.0 * 0.6e-6, "WAF: $5 + 2 rules + requests");

@@ -6,6 +6,8 @@
 //! [`Call`]s (a `TransactWriteItems` into one call per item, a `BatchGetItem` into one per key), in the same shape
 //! as a declared [`rainmaker_model::access::Access`], so a test can compare them as multisets.
 
+pub mod log_volume;
+
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };

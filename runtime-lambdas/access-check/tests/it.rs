@@ -1,5 +1,7 @@
 //! Every runtime handler against moto with a call-recording HTTP client: the DynamoDB calls it really sends for
-//! each event must be exactly the calls `rainmaker_model::access::DECLARED` declares (what `estimate` prices).
+//! each event must be exactly the calls `rainmaker_model::access::DECLARED` declares, and the log lines it writes
+//! (tracing through the production subscriber, EMF) the lines and bytes `rainmaker_model::log_volume` declares
+//! within max(10 %, 32 B) (both are what `estimate` prices).
 
 use access_check::{calls, declared_calls, Recorder};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -33,6 +35,8 @@ struct Check {
     tables: TableNames,
     rec: Recorder,
     seen: HashSet<Event>,
+    /// Log output measured per event (the first run of each event).
+    logged: Vec<(Event, rainmaker_model::log_volume::Written)>,
 }
 
 impl Check {
@@ -41,7 +45,10 @@ impl Check {
         let got = calls(&self.rec.take(), &self.tables);
         let want = declared_calls(declared(event).expect("declared").accesses, readings);
         assert_eq!(got, want, "{event:?}: the calls the handler sends (left) differ from access.rs (right)");
-        self.seen.insert(event);
+        let logged = access_check::log_volume::check(event).unwrap_or_else(|e| panic!("{e}"));
+        if self.seen.insert(event) {
+            self.logged.push((event, logged));
+        }
     }
 }
 
@@ -53,7 +60,7 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     let prefix = unique_prefix("access");
     let tables = create_tables(&ddb, &prefix).await;
     let (sdk, rec) = Recorder::wrap(&base);
-    let mut c = Check { tables: tables.clone(), rec, seen: HashSet::new() };
+    let mut c = Check { tables: tables.clone(), rec, seen: HashSet::new(), logged: Vec::new() };
     let serial = "SN-424242";
     moto.create_thing(serial);
 
@@ -70,13 +77,14 @@ async fn every_handler_makes_exactly_its_declared_calls() {
         .send()
         .await
         .unwrap();
+    access_check::log_volume::start_counting();
     let hook = provisioning_hook::Hook::new(&sdk, tables.clone(), "SN-[0-9]{6}", key).unwrap();
     let out = serde_json::to_value(hook.handle(ev).await).unwrap();
     assert_eq!(out["allowProvisioning"], true, "{out}");
     c.expect(Event::Provisioning, 1);
 
     // Binding: the app asks for a code, the device confirms it.
-    let api = api::Api::new(&sdk, tables.clone(), api::Settings::default(), Some("iot-data.invalid")).without_metrics();
+    let api = api::Api::new(&sdk, tables.clone(), api::Settings::default(), Some("iot-data.invalid"));
     let call = |method: &'static str, path: String, body: Option<Value>| {
         let api = &api;
         async move {
@@ -93,7 +101,7 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     ev["node_id"] = json!(serial);
     let hook_cert = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json")["certificateId"].clone();
     ev["principal"] = hook_cert.clone();
-    let confirm = binding_confirm::Confirm::new(&sdk, tables.clone(), "access").without_metrics();
+    let confirm = binding_confirm::Confirm::new(&sdk, tables.clone(), "access");
     let out = serde_json::to_value(confirm.handle(ev).await.unwrap()).unwrap();
     assert_eq!(out["status"], "bound", "{out}");
     c.expect(Event::BindConfirm, 1);
@@ -120,8 +128,7 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     ev["timestamp"] = json!(rainmaker_model::time::now_ms());
     presence.handle(ev).await.unwrap();
     c.expect(Event::Presence, 1);
-    let ingest =
-        telemetry_ingest::Ingest::new(&sdk, tables.clone(), telemetry_ingest::Limits::default()).without_metrics();
+    let ingest = telemetry_ingest::Ingest::new(&sdk, tables.clone(), telemetry_ingest::Limits::default());
     let now = rainmaker_model::time::now_ms();
     let mut ev = fixture("telemetry-ingest/tests/fixtures/rule-event-single.json");
     (ev["node_id"], ev["received_at"], ev["ts"]) = (json!(serial), json!(now), json!(now - 1000));
@@ -137,6 +144,9 @@ async fn every_handler_makes_exactly_its_declared_calls() {
 
     let missing: Vec<_> = DECLARED.iter().map(|d| d.event).filter(|e| !c.seen.contains(e)).collect();
     assert!(missing.is_empty(), "declared events no handler was run for: {missing:?}");
+    for (event, w) in &c.logged {
+        eprintln!("logged {event:?}: {} lines, {} bytes", w.lines, w.bytes);
+    }
 }
 
 /// The recorder is not blind: a call the declaration does not have makes the comparison fail.

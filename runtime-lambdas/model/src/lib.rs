@@ -14,6 +14,7 @@ pub mod emf;
 pub mod error;
 pub mod hmac;
 pub mod items;
+pub mod log_volume;
 pub mod logid;
 pub mod ownership;
 pub mod tables;

@@ -22,7 +22,7 @@ const KEYS: &[Key] = &[
     Key {
         name: "log_bytes_per_request",
         default: 150.0,
-        doc: "bytes the function itself logs per invocation (START/END/REPORT lines are added)",
+        doc: "metered bytes the function itself logs per invocation, 26 per line included (derived from the declarations in rainmaker_model::log_volume; START/END/REPORT are added)",
     },
 ];
 
@@ -58,7 +58,7 @@ impl Priced for LambdaFunction {
             Line::new(named("Duration", &format!("{arch}, {mb} MB, {ms} ms")), price, gb_s),
         ];
         if let Some(gb) = u.derived("_unlinked_log_gb") {
-            lines.push(Line::new("Log ingestion (log group not in the template)", "logs.ingestion", gb));
+            lines.push(Line::new("Log ingestion (log group not in the template)", "logs.lambda_ingestion", gb));
         }
         lines
     }
