@@ -105,14 +105,26 @@ pub fn code_parameters(backend: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn backend_parameters(bucket: &str, endpoint: &str, arts: &[Artifact]) -> BTreeMap<String, String> {
-    let mut p = BTreeMap::new();
+/// The backend's parameters: bucket, endpoint, each function's key and pinned version (`versions`, by version
+/// parameter: the live stack's pins or the uploads').
+fn backend_parameters(
+    bucket: &str,
+    endpoint: &str,
+    arts: &[Artifact],
+    versions: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut p = versions;
     p.insert("ArtifactsBucket".to_string(), bucket.to_string());
     p.insert("IotDataEndpoint".to_string(), endpoint.to_string());
     for a in arts {
         p.insert(a.parameter.clone(), a.key.clone());
     }
     p
+}
+
+/// The live stack's parameters (empty without a stack).
+fn live_parameters(live: Option<&aws_sdk_cloudformation::types::Stack>) -> BTreeMap<String, String> {
+    live.map(stack::parameters).unwrap_or_default()
 }
 
 fn step(progress: &dyn Progress, stack: Option<&str>, message: impl Into<String>) {
@@ -164,12 +176,13 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
         Some(bucket) => {
             let live = stack::describe(&c.cfn, &k.stack_name).await?;
             let ep = endpoint(&c, live.as_ref()).await?;
+            let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
             let kt = Target {
                 stack: "backend",
                 stack_name: &k.stack_name,
                 body: &k.body,
                 info: kinfo,
-                parameters: backend_parameters(&bucket, &ep, &arts),
+                parameters: backend_parameters(&bucket, &ep, &arts, versions),
                 tags,
             };
             stacks.push(plan_one(&c, &kt, live, Some(&bucket), &t.config.region, wait, progress).await?);
@@ -347,12 +360,20 @@ pub async fn apply(
     let mut recovered = Vec::new();
     let live = converge::recover(&c, &kt, &opts.wait, prompter, progress, &mut recovered).await?;
     let ep = endpoint(&c, live.as_ref()).await?;
-    kt.parameters = backend_parameters(&bucket, &ep, &arts);
+    // unchanged when the live stack already pins the same keys (no S3 call); any change checks every artifact
+    let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
+    kt.parameters = backend_parameters(&bucket, &ep, &arts, versions);
     let ready = converge::compare(&c, &kt, live).await?;
     let mut uploaded = Vec::new();
     if matches!(ready, Ready::Change { .. }) {
-        step(progress, None, format!("uploading {} Lambda artifacts to {bucket} (by content hash)", arts.len()));
-        uploaded = artifacts::upload(&c.s3, &bucket, &arts).await?;
+        step(progress, None, format!("checking {} Lambda artifacts in {bucket} by SHA-256 checksum", arts.len()));
+        let versioning = || {
+            let m = format!("{bucket} was not versioned: turned versioning on (as the bootstrap template says)");
+            step(progress, None, m)
+        };
+        uploaded = artifacts::upload(&c.s3, &bucket, &arts, &versioning).await?;
+        let pins = uploaded.iter().zip(&arts).map(|(u, a)| (a.version_parameter.clone(), u.version_id.clone()));
+        kt.parameters = backend_parameters(&bucket, &ep, &arts, pins.collect());
     }
     let mut backend =
         converge_stack(&c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;

@@ -2,6 +2,7 @@
 //! and replayed real-AWS responses (`replay`).
 
 mod account;
+mod artifacts;
 pub mod cli;
 pub mod fixtures;
 mod interrupt;

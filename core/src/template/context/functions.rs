@@ -48,6 +48,8 @@ pub struct Function {
     pub description: String,
     /// Stack parameter holding the S3 key of the zip.
     pub code_key_param: String,
+    /// Stack parameter holding the S3 version id of that key the function is pinned to.
+    pub code_version_param: String,
     pub memory_mb: u32,
     pub timeout_seconds: u32,
     pub architecture: &'static str,
@@ -133,6 +135,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             role_id: format!("{id}Role"),
             log_group_id: format!("{id}LogGroup"),
             code_key_param: format!("{id}CodeKey"),
+            code_version_param: format!("{id}CodeVersion"),
             logical_id: format!("{id}Function"),
             crate_name,
             name: names.resource(crate_name),
