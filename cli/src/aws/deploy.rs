@@ -366,7 +366,7 @@ pub async fn apply(
     let ready = converge::compare(&c, &kt, live).await?;
     let mut uploaded = Vec::new();
     if matches!(ready, Ready::Change { .. }) {
-        step(progress, None, format!("checking {} Lambda artifacts in {bucket} by SHA-256 checksum", arts.len()));
+        step(progress, None, format!("uploading {} Lambda artifacts to {bucket} (an object already there is reused only when its stored SHA-256 checksum matches)", arts.len()));
         let versioning = || {
             let m = format!("{bucket} was not versioned: turned versioning on (as the bootstrap template says)");
             step(progress, None, m)
