@@ -144,6 +144,16 @@ pub struct ApplyArgs {
     /// Run the verification pass even when nothing changed
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
+}
+
+#[derive(Debug, Args)]
+pub struct TimeoutArg {
+    /// Stop waiting for CloudFormation after this long: 90m, 1h30m, 45s, 2h (the operation goes on; the next run
+    /// continues from it)
+    #[arg(long, default_value = "60m", value_parser = crate::commands::common::parse_timeout, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +174,8 @@ pub struct DestroyArgs {
     /// Also delete the DynamoDB tables and the artifacts bucket after the stacks (irreversible)
     #[arg(long)]
     pub delete_data: bool,
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! Change sets: create one (CREATE or UPDATE), wait until it is ready, read it into a [`StackPlan`], execute or
 //! delete it. "No changes" (AWS's `FAILED` status with "didn't contain changes") is a plan of kind NoChanges.
 
+use super::events::WaitOptions;
 use super::plan::{PlanKind, ResourceChange, StackPlan, TemplateInfo};
 use super::DeployError;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
@@ -36,7 +37,17 @@ pub fn new_name() -> String {
     format!("rainmaker-{ms}")
 }
 
-/// Create the change set; returns its name.
+/// The `ClientRequestToken` of our ExecuteChangeSet: `<change set name>-<stack name>`, one per run and stack
+/// (CloudFormation stamps it on every event of the operation, which is how a cancel knows the operation is ours).
+/// At most 128 of `[a-zA-Z0-9-]`, starting with a letter or digit, as the API requires.
+pub fn execute_token(change_set: &str, stack_name: &str) -> String {
+    let raw = format!("{change_set}-{stack_name}");
+    let clean: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(128).collect();
+    clean.trim_start_matches('-').to_string()
+}
+
+/// Create the change set (its name doubles as the `ClientToken`, so an SDK retry of a call whose answer was lost
+/// cannot make a second change set); returns its name.
 pub async fn create(cfn: &Client, input: &ChangeSetInput<'_>) -> Result<String, DeployError> {
     let name = new_name();
     let params: Vec<Parameter> = input
@@ -48,6 +59,7 @@ pub async fn create(cfn: &Client, input: &ChangeSetInput<'_>) -> Result<String, 
     cfn.create_change_set()
         .stack_name(input.stack_name)
         .change_set_name(&name)
+        .client_token(&name)
         .change_set_type(if input.create { ChangeSetType::Create } else { ChangeSetType::Update })
         .set_template_body(input.template_body.map(str::to_string))
         .set_template_url(input.template_url.clone())
@@ -68,9 +80,11 @@ pub async fn describe(
     stack_name: &str,
     name: &str,
     info: &TemplateInfo,
-    poll: Duration,
+    wait: &WaitOptions,
     create: bool,
 ) -> Result<StackPlan, DeployError> {
+    let poll = wait.poll;
+    let started = std::time::Instant::now();
     let mut changes = Vec::new();
     let mut token: Option<String> = None;
     let mut polls = 0u32;
@@ -89,10 +103,29 @@ pub async fn describe(
             .ok_or(DeployError::missing("CloudFormation DescribeChangeSet", "Status"))?;
         match status.as_str() {
             "CREATE_PENDING" | "CREATE_IN_PROGRESS" => {
+                if wait.cancel_requested() {
+                    return Err(DeployError::Declined {
+                        reason: format!(
+                            "cancelled while change set {name} of {stack_name} was being created ({status}); it was \
+                             never executed, nothing was changed"
+                        ),
+                    });
+                }
+                if started.elapsed() > wait.timeout {
+                    return Err(DeployError::Stuck {
+                        stack: stack_name.into(),
+                        status: format!("change set {status}"),
+                        help: format!(
+                            "the change set {name} was not ready after {:?} (--timeout); it is never executed: run \
+                             apply again",
+                            wait.timeout
+                        ),
+                    });
+                }
                 polls += 1;
                 // 0.5 s, 1 s, then `poll`: small change sets are ready in a second or two
-                let wait = if polls < 2 { poll.min(Duration::from_millis(500)) } else { poll };
-                tokio::time::sleep(wait).await;
+                let pause = if polls < 2 { poll.min(Duration::from_millis(500)) } else { poll };
+                tokio::time::sleep(pause).await;
                 continue;
             }
             "FAILED" => {
@@ -167,11 +200,12 @@ pub async fn describe(
     })
 }
 
-/// Execute a ready change set.
+/// Execute a ready change set with our [`execute_token`] as its `ClientRequestToken`.
 pub async fn execute(cfn: &Client, stack_name: &str, name: &str) -> Result<(), DeployError> {
     cfn.execute_change_set()
         .stack_name(stack_name)
         .change_set_name(name)
+        .client_request_token(execute_token(name, stack_name))
         .send()
         .await
         .map_err(|e| DeployError::sdk("CloudFormation ExecuteChangeSet", e))?;
@@ -198,5 +232,17 @@ mod tests {
         ));
         assert!(super::is_no_changes("No updates are to be performed."));
         assert!(!super::is_no_changes("Template format error: Unresolved resource dependencies [X]"));
+    }
+
+    #[test]
+    fn execute_tokens_are_valid_client_request_tokens() {
+        assert_eq!(
+            super::execute_token("rainmaker-1733212345678", "rm-acme-backend"),
+            "rainmaker-1733212345678-rm-acme-backend"
+        );
+        let long = super::execute_token(&"x".repeat(100), &format!("rm_{}", "y".repeat(100)));
+        assert_eq!(long.len(), 128);
+        assert!(long.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{long}");
+        assert!(!super::execute_token("-a", "b").starts_with('-'));
     }
 }

@@ -84,13 +84,15 @@ async fn delete_and_wait(
     wait: &WaitOptions,
     progress: &dyn Progress,
 ) -> Result<(), DeployError> {
+    let token = changeset::execute_token(&format!("{}-delete", changeset::new_name()), t.stack_name);
     c.cfn
         .delete_stack()
         .stack_name(t.stack_name)
+        .client_request_token(&token)
         .send()
         .await
         .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
-    EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+    EventStream::new(&c.cfn, t.stack_name, t.info, progress).ours(token).wait(wait).await?;
     Ok(())
 }
 
@@ -148,13 +150,15 @@ pub async fn recover(
             }
             StackState::RollbackFailed => {
                 step("continuing the failed rollback (ContinueUpdateRollback)".into());
+                let token = changeset::execute_token(&format!("{}-continue", changeset::new_name()), t.stack_name);
                 c.cfn
                     .continue_update_rollback()
                     .stack_name(t.stack_name)
+                    .client_request_token(&token)
                     .send()
                     .await
                     .map_err(|e| DeployError::sdk("CloudFormation ContinueUpdateRollback", e))?;
-                let done = EventStream::new(&c.cfn, t.stack_name, t.info, progress).wait(wait).await?;
+                let done = EventStream::new(&c.cfn, t.stack_name, t.info, progress).ours(token).wait(wait).await?;
                 if done.status != "UPDATE_ROLLBACK_COMPLETE" {
                     return Err(DeployError::Stuck {
                         stack: t.stack_name.into(),
@@ -235,10 +239,11 @@ pub async fn plan(
         create,
     };
     let name = changeset::create(&c.cfn, &input).await?;
-    changeset::describe(&c.cfn, t.stack, t.stack_name, &name, t.info, wait.poll, create).await
+    changeset::describe(&c.cfn, t.stack, t.stack_name, &name, t.info, wait, create).await
 }
 
-/// Refuse, confirm, execute and wait for a planned change set; then set the stack policy.
+/// Refuse, confirm, execute and wait for a planned change set; then set the stack policy (restored on every path
+/// when `--allow-replace` lifted it).
 pub async fn execute(
     c: &Clients,
     t: &Target<'_>,
@@ -264,15 +269,43 @@ pub async fn execute(
     }
     let protected = t.info.data_resources();
     let update = plan.kind == PlanKind::Update;
-    if update && !blocked.is_empty() && !protected.is_empty() {
+    let lifted = update && !blocked.is_empty() && !protected.is_empty();
+    if lifted {
         set_policy(c, t.stack_name, &policy::allow_all()).await?;
     }
+    // from here on, every path (success, failed execute, rollback, cancel, timeout) sets the protecting policy
+    // again, in this one place
+    let outcome = run_change_set(c, t, &name, wait, progress).await;
+    if lifted || (outcome.is_ok() && !protected.is_empty()) {
+        let restored = set_policy(c, t.stack_name, &policy::protecting(&protected)).await;
+        return match (outcome, restored) {
+            (outcome, Ok(())) => outcome,
+            (Ok(_), Err(restore)) => Err(restore),
+            (Err(error), Err(restore)) => Err(DeployError::PolicyNotRestored {
+                stack: t.stack_name.into(),
+                error: Box::new(error),
+                restore: Box::new(restore),
+            }),
+        };
+    }
+    outcome
+}
+
+/// Execute the change set and wait for the stack to settle: the live stack when the change succeeded.
+async fn run_change_set(
+    c: &Clients,
+    t: &Target<'_>,
+    name: &str,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+) -> Result<Stack, DeployError> {
     progress.report(ProgressEvent::Step {
         stack: Some(t.stack_name.into()),
         message: format!("executing change set {name}"),
     });
-    let mut events = EventStream::new(&c.cfn, t.stack_name, t.info, progress);
-    changeset::execute(&c.cfn, t.stack_name, &name).await?;
+    let ours = changeset::execute_token(name, t.stack_name);
+    let mut events = EventStream::new(&c.cfn, t.stack_name, t.info, progress).ours(ours);
+    changeset::execute(&c.cfn, t.stack_name, name).await?;
     let done = events.wait(wait).await?;
     if done.cancelled {
         return Err(DeployError::Cancelled { stack: t.stack_name.into(), status: done.status });
@@ -281,9 +314,6 @@ pub async fn execute(
     if stack::is_failure(&done.status) {
         let reason = done.first_failure.or(live.stack_status_reason().map(str::to_string)).unwrap_or_default();
         return Err(DeployError::StackFailed { stack: t.stack_name.into(), status: done.status, reason });
-    }
-    if !protected.is_empty() {
-        set_policy(c, t.stack_name, &policy::protecting(&protected)).await?;
     }
     Ok(live)
 }

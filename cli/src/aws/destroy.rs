@@ -96,13 +96,15 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
         let Some(_) = stack::describe(&c.cfn, name).await? else { continue };
         let retained = retained(&c, name, short, info, &p, progress).await?;
         progress.report(ProgressEvent::Step { stack: Some(name.clone()), message: "deleting the stack".into() });
+        let token = super::changeset::execute_token(&format!("{}-destroy", super::changeset::new_name()), name);
         c.cfn
             .delete_stack()
             .stack_name(name)
+            .client_request_token(&token)
             .send()
             .await
             .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
-        let done = EventStream::new(&c.cfn, name, info, progress).wait(&opts.wait).await?;
+        let done = EventStream::new(&c.cfn, name, info, progress).ours(token).wait(&opts.wait).await?;
         if done.status != "DELETE_COMPLETE" {
             return Err(DeployError::Stuck {
                 stack: name.clone(),

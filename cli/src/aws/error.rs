@@ -56,6 +56,17 @@ pub enum DeployError {
     #[diagnostic(code(rainmaker::deploy::stuck), help("{help}"))]
     Stuck { stack: String, status: String, help: String },
 
+    /// The change failed, and so did restoring the stack policy `--allow-replace` lifted for it.
+    #[error("{error}; and the stack policy of {stack} could not be restored: {restore}")]
+    #[diagnostic(
+        code(rainmaker::deploy::unprotected),
+        help(
+            "the data tables of {stack} are not protected by its stack policy right now: run `rainmaker-deploy apply` \
+              again (it sets the policy after every change), or restore it by hand"
+        )
+    )]
+    PolicyNotRestored { stack: String, error: Box<DeployError>, restore: Box<DeployError> },
+
     #[error("stack {stack} does not exist")]
     #[diagnostic(
         code(rainmaker::deploy::not_deployed),

@@ -59,11 +59,18 @@ pub struct WaitOptions {
     pub cancel: Option<CancelSignal>,
     /// Give up after this long (the stack keeps going; `status` shows it).
     pub timeout: Duration,
+    /// How long an operation we started may show no event at all before it is reported as not started.
+    pub start_timeout: Duration,
 }
 
 impl Default for WaitOptions {
     fn default() -> Self {
-        WaitOptions { poll: Duration::from_secs(2), cancel: None, timeout: Duration::from_secs(3600) }
+        WaitOptions {
+            poll: Duration::from_secs(2),
+            cancel: None,
+            timeout: Duration::from_secs(3600),
+            start_timeout: Duration::from_secs(300),
+        }
     }
 }
 
@@ -110,6 +117,10 @@ pub struct EventStream<'a> {
     started: Instant,
     first_failure: Option<String>,
     token: Option<String>,
+    /// The `ClientRequestToken` of the operation this run started ([`EventStream::ours`]); None: not ours.
+    ours: Option<String>,
+    /// Has any event newer than `since` been seen (the operation started moving)?
+    moved: bool,
 }
 
 impl<'a> EventStream<'a> {
@@ -137,7 +148,21 @@ impl<'a> EventStream<'a> {
             started: Instant::now(),
             first_failure: None,
             token: None,
+            ours: None,
+            moved: false,
         }
+    }
+
+    /// The operation being waited for is ours, started with this `ClientRequestToken`: only then does a cancel
+    /// request send CancelUpdateStack (and only once its events carry the token).
+    pub fn ours(mut self, token: impl Into<String>) -> Self {
+        self.ours = Some(token.into());
+        self
+    }
+
+    /// Do the events seen say the running operation is the one we started?
+    fn running_is_ours(&self) -> bool {
+        self.ours.is_some() && self.token == self.ours
     }
 
     /// The `ClientRequestToken` of the operation whose events were seen (says who started it, e.g.
@@ -183,6 +208,7 @@ impl<'a> EventStream<'a> {
             if !self.seen.insert(id.clone()) {
                 continue;
             }
+            self.moved = true;
             if let Some(t) = e.client_request_token().filter(|t| !t.is_empty()) {
                 self.token = Some(t.to_string());
             }
@@ -225,37 +251,72 @@ impl<'a> EventStream<'a> {
                 return Ok(Finished { stack: None, status, first_failure: self.first_failure.clone(), cancelled });
             };
             let status = stack::status(&s);
-            if stack::is_terminal(&status) {
+            // an operation we started that shows no event yet: a terminal status is the one from before it
+            let not_started = self.ours.is_some() && !self.moved;
+            if not_started && self.started.elapsed() > opts.start_timeout {
+                return Err(DeployError::Stuck {
+                    stack: self.stack_name.clone(),
+                    status,
+                    help: format!(
+                        "the operation did not start: no stack event in the {:?} after it was sent; `rainmaker-deploy \
+                         status` shows the stack; run the command again (it continues from the stack's state)",
+                        opts.start_timeout
+                    ),
+                });
+            }
+            if stack::is_terminal(&status) && !not_started {
                 self.progress
                     .report(ProgressEvent::StackDone { stack: self.stack_name.clone(), status: status.clone() });
                 return Ok(Finished { stack: Some(s), status, first_failure: self.first_failure.clone(), cancelled });
             }
             if opts.cancel_requested() && !cancelled {
-                if status == "UPDATE_IN_PROGRESS" {
-                    self.cfn
-                        .cancel_update_stack()
-                        .stack_name(&self.stack_name)
-                        .send()
-                        .await
-                        .map_err(|e| DeployError::sdk("CloudFormation CancelUpdateStack", e))?;
-                    cancelled = true;
-                    self.progress.report(ProgressEvent::Step {
-                        stack: Some(self.stack_name.clone()),
-                        message: "cancelling the update (CancelUpdateStack); waiting for the rollback".into(),
-                    });
-                } else if !said_uncancellable {
-                    said_uncancellable = true;
-                    self.progress.report(ProgressEvent::Step {
-                        stack: Some(self.stack_name.clone()),
-                        message: format!("{status} cannot be cancelled; waiting for it to finish (the next apply converges from there)"),
-                    });
+                match &self.ours {
+                    // someone else's operation (another operator, the console, a pipeline): never cancel it
+                    None => {
+                        let holder = self.token.as_deref().unwrap_or("without a ClientRequestToken");
+                        return Err(DeployError::Declined {
+                            reason: format!(
+                                "cancelled while waiting for another operation on {} ({status}, {holder}); it was \
+                                 left running and nothing was changed",
+                                self.stack_name
+                            ),
+                        });
+                    }
+                    Some(_) if status == "UPDATE_IN_PROGRESS" && self.running_is_ours() => {
+                        self.cfn
+                            .cancel_update_stack()
+                            .stack_name(&self.stack_name)
+                            .send()
+                            .await
+                            .map_err(|e| DeployError::sdk("CloudFormation CancelUpdateStack", e))?;
+                        cancelled = true;
+                        self.progress.report(ProgressEvent::Step {
+                            stack: Some(self.stack_name.clone()),
+                            message: "cancelling the update (CancelUpdateStack); waiting for the rollback".into(),
+                        });
+                    }
+                    // ours, but its events (carrying our token) are not in yet: look again next poll
+                    Some(_) if status == "UPDATE_IN_PROGRESS" => {}
+                    Some(_) => {
+                        if !said_uncancellable {
+                            said_uncancellable = true;
+                            self.progress.report(ProgressEvent::Step {
+                                stack: Some(self.stack_name.clone()),
+                                message: format!("{status} cannot be cancelled; waiting for it to finish (the next apply converges from there)"),
+                            });
+                        }
+                    }
                 }
             }
             if self.started.elapsed() > opts.timeout {
                 return Err(DeployError::Stuck {
                     stack: self.stack_name.clone(),
                     status,
-                    help: format!("still in progress after {:?}; `rainmaker-deploy status` follows it", opts.timeout),
+                    help: format!(
+                        "still in progress after {:?} (--timeout); it goes on in CloudFormation: `rainmaker-deploy status` \
+                         follows it, and the next apply waits for it and continues",
+                        opts.timeout
+                    ),
                 });
             }
             opts.pause().await;

@@ -18,7 +18,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
         let opts = ApplyOptions {
             allow_replace: args.allow_replace,
             always_verify: args.verify,
-            wait: WaitOptions { cancel: Some(cancel), ..WaitOptions::default() },
+            wait: WaitOptions { cancel: Some(cancel), timeout: args.timeout.timeout, ..WaitOptions::default() },
         };
         let prompter = TerminalPrompter { yes: args.yes, display: &display, show: g.output == OutputFormat::Text };
         deploy::apply(&t, &opts, &prompter, &display).await.map_err(|e| deploy_error(e, g))

@@ -24,6 +24,42 @@ pub fn load_config(g: &GlobalArgs) -> Result<config::Config> {
     Ok(cfg)
 }
 
+/// `--timeout`: `<n>h`, `<n>m`, `<n>s` in that order, combined (`1h30m`, `90m`, `45s`); at least 1 s, at most 24 h.
+pub fn parse_timeout(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let bad = || format!("`{text}` is not a duration: use hours, minutes and seconds like 90m, 1h30m or 45s");
+    let (mut total, mut number, mut last_unit) = (0u64, String::new(), 0u8);
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let (rank, secs) = match c {
+            'h' => (1, 3600),
+            'm' => (2, 60),
+            's' => (3, 1),
+            _ => return Err(bad()),
+        };
+        if number.is_empty() || rank <= last_unit {
+            return Err(bad());
+        }
+        total = number
+            .parse::<u64>()
+            .map_err(|_| bad())?
+            .checked_mul(secs)
+            .and_then(|v| v.checked_add(total))
+            .ok_or_else(bad)?;
+        number.clear();
+        last_unit = rank;
+    }
+    if !number.is_empty() || last_unit == 0 {
+        return Err(bad());
+    }
+    if !(1..=86_400).contains(&total) {
+        return Err(format!("`{text}` is out of range: between 1s and 24h"));
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
 /// A tokio runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().into_diagnostic()
@@ -167,4 +203,22 @@ pub fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> CancelSignal {
         }
     });
     signal
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::parse_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_read_hours_minutes_and_seconds() {
+        for (text, secs) in [("60m", 3600), ("90m", 5400), ("1h30m", 5400), ("45s", 45), ("2h", 7200), ("1h1m1s", 3661)]
+        {
+            assert_eq!(parse_timeout(text), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        for bad in ["", "90", "m", "1m1h", "1.5h", "-5m", "5 min", "0s", "25h"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        assert!(parse_timeout("90").unwrap_err().contains("90m, 1h30m or 45s"));
+    }
 }

@@ -26,7 +26,10 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
                 ));
             }
         }
-        let opts = DestroyOptions { keep_data: !args.delete_data, wait: WaitOptions::default() };
+        let opts = DestroyOptions {
+            keep_data: !args.delete_data,
+            wait: WaitOptions { timeout: args.timeout.timeout, ..WaitOptions::default() },
+        };
         destroy::destroy(&t, &opts, &display).await.map_err(|e| deploy_error(e, g))
     });
     display.finish();

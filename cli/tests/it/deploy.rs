@@ -7,5 +7,8 @@ pub mod cli;
 pub mod fixtures;
 mod interrupt;
 mod moto;
+mod policy;
 mod replay;
 mod tenants;
+mod tokens;
+mod waits;

@@ -90,7 +90,12 @@ pub fn tenant(name: &str, region: &str, sdk: aws_config::SdkConfig, dir: &Path) 
 
 /// Polls without sleeping much (moto finishes synchronously; replays need no wait at all).
 pub fn fast_wait() -> WaitOptions {
-    WaitOptions { poll: Duration::from_millis(20), cancel: None, timeout: Duration::from_secs(120) }
+    WaitOptions {
+        poll: Duration::from_millis(20),
+        cancel: None,
+        timeout: Duration::from_secs(120),
+        start_timeout: Duration::from_secs(120),
+    }
 }
 
 /// A smart-home tenant `<label>-<pid>` set up by `init` in a new directory and applied to the shared moto in its

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
-const STACK_ID: &str =
+pub(super) const STACK_ID: &str =
     "arn:aws:cloudformation:us-east-1:123456789012:stack/rm-acme/1a2345b6-0000-00a0-a123-00abc0abc000";
 
 /// One replayed exchange: any request, this status and body.
@@ -31,7 +31,7 @@ fn reply(status: u16, body: String) -> ReplayEvent {
     )
 }
 
-fn ok(action: &str, result: &str) -> ReplayEvent {
+pub(super) fn ok(action: &str, result: &str) -> ReplayEvent {
     reply(
         200,
         format!(
@@ -41,7 +41,7 @@ fn ok(action: &str, result: &str) -> ReplayEvent {
     )
 }
 
-fn validation_error(message: &str) -> ReplayEvent {
+pub(super) fn validation_error(message: &str) -> ReplayEvent {
     reply(
         400,
         format!(
@@ -59,7 +59,7 @@ fn stack(status: &str, reason: &str) -> String {
     )
 }
 
-fn clients(events: Vec<ReplayEvent>) -> (Clients, StaticReplayClient) {
+pub(super) fn clients(events: Vec<ReplayEvent>) -> (Clients, StaticReplayClient) {
     let http = StaticReplayClient::new(events);
     let sdk = aws_config::SdkConfig::builder()
         .http_client(http.clone())
@@ -74,7 +74,7 @@ fn clients(events: Vec<ReplayEvent>) -> (Clients, StaticReplayClient) {
 }
 
 /// The `Action=` of every request made, in order.
-fn actions(http: &StaticReplayClient) -> Vec<String> {
+pub(super) fn actions(http: &StaticReplayClient) -> Vec<String> {
     http.actual_requests()
         .map(|r| {
             let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or_default().to_string();
@@ -83,14 +83,14 @@ fn actions(http: &StaticReplayClient) -> Vec<String> {
         .collect()
 }
 
-fn info() -> TemplateInfo {
+pub(super) fn info() -> TemplateInfo {
     TemplateInfo::from_template(&serde_json::json!({"Resources": {
         "UsersTable": {"Type": "AWS::DynamoDB::Table", "Metadata": {"Description": "App users", "DataClass": "user-data"}},
         "DeadLetterQueue": {"Type": "AWS::SQS::Queue", "Metadata": {"Description": "Dead letters"}}
     }}))
 }
 
-fn target<'a>(info: &'a TemplateInfo, params: &'a BTreeMap<String, String>) -> Target<'a> {
+pub(super) fn target<'a>(info: &'a TemplateInfo, params: &'a BTreeMap<String, String>) -> Target<'a> {
     Target {
         stack: "backend",
         stack_name: "rm-acme",
@@ -183,7 +183,7 @@ async fn a_failed_first_create_is_deleted_then_created_again() {
 }
 
 /// A time `secs` from now (negative: in the past), formatted as the API does.
-fn at(secs: i64) -> String {
+pub(super) fn at(secs: i64) -> String {
     let t = if secs >= 0 {
         SystemTime::now() + Duration::from_secs(secs as u64)
     } else {
@@ -193,7 +193,7 @@ fn at(secs: i64) -> String {
 }
 
 /// One `StackEvents` member, as DescribeStackEvents documents it.
-fn event(logical: &str, rtype: &str, status: &str, reason: Option<&str>, ts: &str, token: &str) -> String {
+pub(super) fn event(logical: &str, rtype: &str, status: &str, reason: Option<&str>, ts: &str, token: &str) -> String {
     let physical = if rtype == "AWS::CloudFormation::Stack" {
         STACK_ID.to_string()
     } else {
@@ -209,12 +209,12 @@ fn event(logical: &str, rtype: &str, status: &str, reason: Option<&str>, ts: &st
 }
 
 /// A DescribeStackEvents answer: `members` newest first, as the API returns them.
-fn events(members: &[String]) -> ReplayEvent {
+pub(super) fn events(members: &[String]) -> ReplayEvent {
     ok("DescribeStackEvents", &format!("<StackEvents>{}</StackEvents>", members.concat()))
 }
 
 /// A DescribeStacks answer for a stack that was last updated at `updated`.
-fn updated_stack(status: &str, updated: &str) -> ReplayEvent {
+pub(super) fn updated_stack(status: &str, updated: &str) -> ReplayEvent {
     ok(
         "DescribeStacks",
         &format!(
@@ -225,13 +225,14 @@ fn updated_stack(status: &str, updated: &str) -> ReplayEvent {
     )
 }
 
-const STACK: &str = "AWS::CloudFormation::Stack";
-const TABLE: &str = "AWS::DynamoDB::Table";
-const QUEUE: &str = "AWS::SQS::Queue";
-const TOKEN: &str = "exec-rainmaker-1";
+pub(super) const STACK: &str = "AWS::CloudFormation::Stack";
+pub(super) const TABLE: &str = "AWS::DynamoDB::Table";
+pub(super) const QUEUE: &str = "AWS::SQS::Queue";
+/// Our ExecuteChangeSet token for change set rainmaker-1 (`changeset::execute_token`): the events of our update.
+pub(super) const TOKEN: &str = "rainmaker-1-rm-acme";
 
 /// A ready UPDATE change set touching the queue (nothing stateful: no refusal, no policy lift).
-fn queue_update() -> StackPlan {
+pub(super) fn queue_update() -> StackPlan {
     StackPlan {
         stack: "backend".into(),
         stack_name: "rm-acme".into(),
@@ -496,7 +497,7 @@ async fn throttling_is_retried_by_the_standard_strategy() {
 }
 
 /// A progress sink that presses Ctrl-C when it sees the first resource event of the update.
-struct CtrlCOnFirstEvent(Collect, Canceller);
+pub(super) struct CtrlCOnFirstEvent(pub(super) Collect, pub(super) Canceller);
 
 impl Progress for CtrlCOnFirstEvent {
     fn report(&self, event: ProgressEvent) {
