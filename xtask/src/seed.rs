@@ -143,3 +143,61 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_flag_is_parsed() {
+        let a = parse(&args(&[
+            "--config",
+            "t/rainmaker.yaml",
+            "--users",
+            "3",
+            "--nodes-per-user",
+            "2",
+            "--telemetry-per-node",
+            "10",
+            "--shares",
+            "1",
+            "--endpoint-url",
+            "http://127.0.0.1:5000",
+            "--user-pool-id",
+            "us-east-1_abc",
+            "--output",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(a.config, std::path::PathBuf::from("t/rainmaker.yaml"));
+        assert_eq!((a.users, a.nodes_per_user, a.telemetry_per_node, a.shares), (3, 2, 10, 1));
+        assert_eq!(a.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(a.user_pool_id.as_deref(), Some("us-east-1_abc"));
+        assert!(a.json && !a.create_user_pool);
+    }
+
+    /// Each bad input: the error names the flag (or argument) and what would be valid.
+    #[test]
+    fn bad_input_is_named() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (&["--users", "2", "--bogus"], &["unknown argument `--bogus`", "usage: cargo xtask seed"]),
+            (&["--users", "two"], &["--users", "`two` is not a whole number"]),
+            (&["--users", "1", "--telemetry-per-node", "-5"], &["--telemetry-per-node", "`-5`"]),
+            (&["--users"], &["--users needs a value", "usage:"]),
+            (&["--nodes-per-user", "2"], &["--users N (at least 1) is required"]),
+            (&["--users", "0"], &["--users N (at least 1) is required"]),
+            (&["--users", "1", "--output", "yaml"], &["--output", "`yaml` is not text or json"]),
+            (&["--users", "1", "--create-user-pool", "--user-pool-id", "p"], &["exclude each other"]),
+        ];
+        for (input, want) in cases {
+            let err = format!("{:#}", parse(&args(input)).expect_err(&format!("{input:?} is refused")));
+            for w in *want {
+                assert!(err.contains(w), "{input:?}: {err:?} lacks {w:?}");
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use super::error::sdk;
 use super::read::{self, str_of};
 use super::user::{self, UserRef};
-use super::{journal, receipt_key, GdprClients, GdprError, Report, Resources};
+use super::{journal, marker, receipt_key, GdprClients, GdprError, Report, Resources};
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
 use rainmaker_core::gdpr::plan::{self, classify_grants, Action, Inventory, OwnedNode, Step};
@@ -98,22 +98,28 @@ pub async fn erase(
         }
     };
     let secret = receipt_key::load(c, r, &o.state_dir, !o.dry_run).await?;
-    let earlier = {
-        let path = journal::journal_path(&o.state_dir, &receipt::subject(&secret, &user_id));
-        journal::load(&path)?.map(|j| (j, path))
+    let subject = receipt::subject(&secret, &user_id);
+    let path = journal::journal_path(&o.state_dir, &subject);
+    let earlier = journal::load(&path)?;
+    // the erasure marker: the tenant's (any machine's erase) first, then this machine's finished journal
+    let remote = marker::load(c, r, &subject).await?.filter(|m| m.finished_at.is_some());
+    let local = earlier.clone().filter(|j| j.finished_at.is_some());
+    let finished = match (remote, local) {
+        (Some(m), _) => Some((m, true)),
+        (None, Some(j)) => Some((j, false)),
+        (None, None) => None,
     };
-    if let Some((j, path)) = &earlier {
-        if j.finished_at.is_some() {
-            if let Some(copy) = &o.receipt {
-                journal::save(copy, j)?;
+    if let Some((done, in_tenant)) = finished {
+        if !o.dry_run {
+            match in_tenant {
+                true => journal::save(&path, &done)?,      // this machine's copy
+                false => marker::save(c, r, &done).await?, // finished before the marker was kept in the tenant
             }
-            return Ok(EraseOutcome::Erased {
-                receipt: Box::new(j.clone()),
-                journal: path.clone(),
-                resumed: false,
-                already: true,
-            });
         }
+        if let Some(copy) = &o.receipt {
+            journal::save(copy, &done)?;
+        }
+        return Ok(EraseOutcome::Erased { receipt: Box::new(done), journal: path, resumed: false, already: true });
     }
     let inv = inventory(c, r, &user_id, pool_user.as_ref().map(|u| u.username.clone())).await?;
     if inv.is_empty() && earlier.is_none() {
@@ -134,11 +140,9 @@ pub async fn erase(
             "answer y, or pass --yes",
         ));
     }
-    let subject = receipt::subject(&secret, &user_id);
-    let path = journal::journal_path(&o.state_dir, &subject);
     let resumed = earlier.is_some();
     let mut rec = match earlier {
-        Some((j, _)) => j,
+        Some(j) => j,
         None => Receipt::start(
             new_receipt_id()?,
             &r.tenant,
@@ -166,7 +170,10 @@ pub async fn erase(
                 let again = user::find(c, r, &UserRef::Sub(user_id.clone())).await?.map(|u| u.username);
                 let left = inventory(c, r, &user_id, again).await?;
                 if !left.is_empty() {
-                    return Err(GdprError::Leftovers { left: leftovers(&left) });
+                    let left = leftovers(&left);
+                    rec.verify_failures.push(format!("{}: {left}", super::now_rfc3339()));
+                    journal::save(&path, &rec)?;
+                    return Err(GdprError::Leftovers { left, journal: path.clone() });
                 }
                 0
             }
@@ -188,6 +195,7 @@ pub async fn erase(
         journal::save(&path, &rec)?;
     }
     rec.finished_at = Some(super::now_rfc3339());
+    marker::save(c, r, &rec).await?; // before the local journal: a kill in between still leaves the marker
     journal::save(&path, &rec)?;
     if let Some(copy) = &o.receipt {
         journal::save(copy, &rec)?;

@@ -38,12 +38,12 @@ pub enum GdprError {
     #[diagnostic(code(rainmaker::gdpr::aws), help("{help}"))]
     Model { operation: &'static str, message: String, help: String },
 
-    #[error("the verify pass found data of the user left after the erase: {left}")]
+    #[error("the verify pass found data of the user left after the erase: {left} (recorded in {})", journal.display())]
     #[diagnostic(
         code(rainmaker::gdpr::not_erased),
         help("something wrote while the erase ran (a device or an app); run the same erase again: it resumes")
     )]
-    Leftovers { left: String },
+    Leftovers { left: String, journal: std::path::PathBuf },
 }
 
 impl GdprError {

@@ -1,7 +1,8 @@
 //! Local state of erasures under `<state dir>/gdpr/`: the cache of the tenant's receipt key (the key itself is in
 //! the tenant's Secrets Manager, `receipt_key.rs`) and one journal per erasure, named by the keyed hash of the user
-//! id (the erasure marker). A journal is the receipt being built; it is finished when
-//! `finished_at` is set. Everything is written through a temporary file and a rename, so a kill never leaves half
+//! id. A journal is the receipt being built; it is finished when `finished_at` is set. The erasure marker that
+//! any machine finds is the finished receipt in the tenant's `users` table (`marker.rs`); a finished journal here
+//! is this machine's copy of it. Everything is written through a temporary file and a rename, so a kill never leaves half
 //! a file.
 
 use super::archive::create_private;

@@ -11,6 +11,7 @@ pub mod erase;
 mod error;
 pub mod export;
 pub mod journal;
+pub mod marker;
 pub mod progress;
 pub mod read;
 pub mod reapply;

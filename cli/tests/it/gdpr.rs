@@ -1,6 +1,7 @@
 //! `gdpr export` / `gdpr erase` against moto (Cognito from moto too): a deployed tenant seeded with several users
 //! with owned and shared nodes, exported and erased through the built binary.
 
+mod paths;
 mod shape;
 
 use crate::deploy::cli::run_aws;
@@ -858,6 +859,20 @@ async fn receipts_of_two_engineers_on_two_machines_are_keyed_alike_and_reapply_m
     assert_eq!((rep["erased_users"].as_u64(), rep["users"].as_u64()), (Some(2), Some(2)), "{rep}");
     let left = get_item(&f, &f.resources.tables.users, &[("user_id", &f.seed.users[2].user_id)]).await;
     assert!(left.is_some(), "the third user is untouched");
+
+    // the erasure marker is in the tenant: B re-running A's finished erase gets A's receipt, not "unknown user"
+    let first: serde_json::Value = serde_json::from_slice(&std::fs::read(&mine[0]).unwrap()).unwrap();
+    let r = f.run_in(other.path(), &["gdpr", "erase", "--user", &a.user_id, "--yes", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let again: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!((&again["already"], &again["receipt"]), (&serde_json::json!(true), &first), "{}", r.stdout);
+    let r = f.run_in(other.path(), &["gdpr", "erase", "--user", &a.user_id, "--yes"]);
+    assert!(r.code == 0 && r.stdout.contains("erased before"), "{}", r.transcript());
+    let subject = first["subject"].as_str().unwrap();
+    let marker = get_item(&f, &f.resources.tables.users, &[("user_id", &format!("gdpr-erasure#{subject}"))]).await;
+    let marker = format!("{:?}", marker.expect("the marker item in the users table"));
+    assert!(!marker.contains(&a.user_id) && !marker.contains(&a.email), "no personal data in the marker: {marker}");
+    assert!(marker.contains(first["receipt_id"].as_str().unwrap()), "{marker}");
 
     // a local cache that is not the tenant's key is refused, not replaced
     let cache: Vec<PathBuf> = {

@@ -56,6 +56,10 @@ pub struct Receipt {
     pub steps: Vec<StepRecord>,
     pub telemetry: Vec<TelemetryWindow>,
     pub residual: Vec<Residual>,
+    /// Every verify pass that found data of the user left (`<time>: <what, as counts>`), kept after a later run
+    /// finished the erase; empty when the first verify found nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify_failures: Vec<String>,
 }
 
 /// The keyed hash of a user id: the erasure marker and the subject of a receipt.
@@ -118,6 +122,7 @@ impl Receipt {
             steps: vec![],
             telemetry: vec![],
             residual: residual(retention),
+            verify_failures: vec![],
         }
     }
 

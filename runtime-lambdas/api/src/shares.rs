@@ -5,9 +5,8 @@ use crate::http::{id_field, valid_id};
 use crate::Api;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
-use rainmaker_model::ddb::{n, s};
-use rainmaker_model::{attr, time, ErrorCode, Role};
+use rainmaker_model::ddb::s;
+use rainmaker_model::{attr, time, write, ErrorCode, Role};
 use serde_json::{json, Map, Value};
 
 impl Api {
@@ -25,36 +24,11 @@ impl Api {
         if target == user_id {
             return Err(ApiError::bad_request("you already own this node"));
         }
-        // One transaction: the caller still owns the node in the epoch the check saw, and the grant is new.
-        let mut still_owner = ConditionCheck::builder()
-            .table_name(&self.tables.nodes)
-            .key(attr::NODE_ID, s(node_id))
-            .expression_attribute_names("#o", attr::OWNER_ID)
-            .expression_attribute_names("#e", attr::OWNER_EPOCH)
-            .expression_attribute_values(":u", s(user_id));
-        let mut grant = Put::builder()
-            .table_name(&self.tables.user_nodes)
-            .item(attr::USER_ID, s(&target))
-            .item(attr::NODE_ID, s(node_id))
-            .item(attr::ROLE, s(Role::Shared.as_str()))
-            .item(attr::GRANTED_BY, s(user_id))
-            .item(attr::GRANTED_AT, n(time::now_ms()))
-            .condition_expression("attribute_not_exists(#u)")
-            .expression_attribute_names("#u", attr::USER_ID);
-        still_owner = match access.epoch() {
-            Some(epoch) => {
-                grant = grant.item(attr::EPOCH, s(epoch));
-                still_owner.condition_expression("#o = :u AND #e = :e").expression_attribute_values(":e", s(epoch))
-            }
-            None => still_owner.condition_expression("#o = :u AND attribute_not_exists(#e)"),
-        };
-        let result = self
-            .ddb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(still_owner.build().map_err(sdk)?).build())
-            .transact_items(TransactWriteItem::builder().put(grant.build().map_err(sdk)?).build())
-            .send()
-            .await;
+        // One transaction: the caller still owns the node in the epoch the check saw, and the grant is new
+        // (rainmaker_model::write::share, the write the CLI's seed sends too).
+        let items =
+            write::share(&self.tables, node_id, user_id, &target, access.epoch(), time::now_ms()).map_err(sdk)?;
+        let result = self.ddb.transact_write_items().set_transact_items(Some(items.to_vec())).send().await;
         match result {
             Ok(_) => Ok((201, json!({"node_id": node_id, "user_id": target, "role": Role::Shared.as_str()}))),
             Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {

@@ -1,11 +1,11 @@
 //! The write paths that give nodes and grants their shape (feature `dynamodb`): provisioning (the hook's claim),
 //! binding (binding-confirm) and sharing (the api), as the `TransactWriteItems` items each one sends.
 //!
-//! binding-confirm sends [`bind`] (plus the consumption of the code); the CLI's seed sends all three, so seeded
-//! tenants hold exactly what the functions write: owner and `owner_epoch` on the node, `epoch` on every grant,
-//! `certificate_id` on the node and the allow-list entry. The provisioning hook and the api build the same items
-//! in their own crates; the CLI test `gdpr::seeded_items_have_the_shape_the_functions_write` runs the real hook,
-//! binding-confirm and api against moto next to a seed and fails when the attribute sets differ.
+//! The provisioning hook sends [`provision`], binding-confirm [`bind`] (plus the consumption of the code), the api
+//! [`share`]; the CLI's seed sends all three, so seeded tenants hold exactly what the functions write: owner and
+//! `owner_epoch` on the node, `epoch` on every grant, `certificate_id` on the node and the allow-list entry. The
+//! CLI test `gdpr::seeded_items_have_the_shape_the_functions_write` runs the real hook, binding-confirm and api
+//! against moto next to a seed and fails when the attribute sets differ.
 
 use crate::attr;
 use crate::ddb::{n, s};
