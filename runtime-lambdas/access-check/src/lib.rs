@@ -5,6 +5,11 @@
 //! (target and JSON body) before it goes on to moto unchanged. [`calls`] turns the recorded requests into
 //! [`Call`]s (a `TransactWriteItems` into one call per item, a `BatchGetItem` into one per key), in the same shape
 //! as a declared [`rainmaker_model::access::Access`], so a test can compare them as multisets.
+//!
+//! The recorder also keeps every other request (any service: the SigV4 credential scope names it), which
+//! [`iam`] turns into IAM actions to compare with the role a rendered template grants each function.
+
+pub mod iam;
 
 pub mod log_volume;
 
@@ -18,8 +23,29 @@ use rainmaker_model::{Table, TableNames};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
-/// Recorded DynamoDB requests: (operation, JSON body).
-pub type Log = Arc<Mutex<Vec<(String, Value)>>>;
+/// One request as it went on the wire.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The SigV4 signing name from the `Authorization` header's credential scope (`dynamodb`, `iotdata`, ...).
+    pub service: String,
+    /// The `X-Amz-Target` header (JSON protocols), if any.
+    pub target: Option<String>,
+    pub method: String,
+    /// The request's path (without the query).
+    pub path: String,
+    /// The JSON body (`Null` when the body is not JSON).
+    pub body: Value,
+}
+
+impl Request {
+    /// The DynamoDB operation, if this is a DynamoDB request.
+    pub fn dynamodb_op(&self) -> Option<&str> {
+        self.target.as_deref()?.strip_prefix("DynamoDB_20120810.")
+    }
+}
+
+/// Recorded requests.
+pub type Log = Arc<Mutex<Vec<Request>>>;
 
 /// An HTTP client that records DynamoDB requests and forwards everything to `inner`.
 #[derive(Debug, Clone)]
@@ -38,8 +64,16 @@ impl Recorder {
         self.log.clone()
     }
 
-    /// The requests recorded so far, emptying the log.
+    /// The DynamoDB requests recorded so far as (operation, JSON body), emptying the log (of every service).
     pub fn take(&self) -> Vec<(String, Value)> {
+        self.take_requests()
+            .into_iter()
+            .filter_map(|r| r.dynamodb_op().map(str::to_string).map(|op| (op, r.body)))
+            .collect()
+    }
+
+    /// Every request recorded so far, emptying the log.
+    pub fn take_requests(&self) -> Vec<Request> {
         std::mem::take(&mut *self.log.lock().expect("recorder log poisoned"))
     }
 
@@ -68,13 +102,23 @@ struct RecordingConnector {
 
 impl HttpConnector for RecordingConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let target = request.headers().get("x-amz-target").unwrap_or_default();
-        if let Some(op) = target.strip_prefix("DynamoDB_20120810.") {
-            let body = request.body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
-            self.log.lock().expect("recorder log poisoned").push((op.to_string(), body));
-        }
+        let headers = request.headers();
+        let service = headers.get("authorization").and_then(signing_name).unwrap_or("unsigned").to_string();
+        let target = headers.get("x-amz-target").map(str::to_string);
+        let body = request.body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
+        let uri = request.uri();
+        let path = uri.split_once("://").map_or(uri, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+        let path = path.split('?').next().unwrap_or(path).to_string();
+        let method = request.method().to_string();
+        self.log.lock().expect("recorder log poisoned").push(Request { service, target, method, path, body });
         self.inner.call(request)
     }
+}
+
+/// The service of a SigV4 `Authorization` header: `Credential=KEY/DATE/REGION/SERVICE/aws4_request`.
+fn signing_name(auth: &str) -> Option<&str> {
+    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+    scope.split('/').nth(3)
 }
 
 /// One DynamoDB item call as the wire shows it: the observable part of an [`Access`].

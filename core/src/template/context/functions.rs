@@ -63,24 +63,36 @@ pub struct Function {
     pub async_invoke: Option<AsyncInvoke>,
 }
 
-/// Access of one function to one table.
+/// Access of one function to one table: actions on the table itself and, separately, on its indexes (only
+/// `Query` is possible there). Each is exactly what the handler calls (access-check's IAM test).
 struct Access<'a> {
     table: &'a Table,
-    actions: &'static [&'static str],
-    indexes: bool,
+    actions: Vec<&'static str>,
+    index_actions: &'static [&'static str],
 }
 
-fn table_statement(a: &Access) -> Statement {
-    let mut resources = vec![get_att_value(a.table.logical_id)];
-    if a.indexes {
-        resources.push(json!({ "Fn::Sub": format!("${{{}.Arn}}/index/*", a.table.logical_id) }));
+fn table_statements(a: &Access) -> Vec<Statement> {
+    let actions = |list: &[&str]| {
+        let list: Vec<String> = list.iter().map(|x| format!("dynamodb:{x}")).collect();
+        serde_json::to_string(&list).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    if !a.actions.is_empty() {
+        out.push(Statement {
+            sid: a.table.logical_id.to_string(),
+            actions: actions(&a.actions),
+            resources: serde_json::Value::Array(vec![get_att_value(a.table.logical_id)]).to_string(),
+        });
     }
-    let actions: Vec<String> = a.actions.iter().map(|x| format!("dynamodb:{x}")).collect();
-    Statement {
-        sid: a.table.logical_id.to_string(),
-        actions: serde_json::to_string(&actions).unwrap_or_default(),
-        resources: serde_json::Value::Array(resources).to_string(),
+    if !a.index_actions.is_empty() {
+        let index = json!({ "Fn::Sub": format!("${{{}.Arn}}/index/*", a.table.logical_id) });
+        out.push(Statement {
+            sid: format!("{}Indexes", a.table.logical_id),
+            actions: actions(a.index_actions),
+            resources: serde_json::Value::Array(vec![index]).to_string(),
+        });
     }
+    out
 }
 
 fn get_att_value(id: &str) -> serde_json::Value {
@@ -124,7 +136,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 extra: Vec<Statement>,
                 invokers: Vec<Invoker>| {
         let id = pascal(crate_name);
-        let mut statements: Vec<Statement> = access.iter().map(table_statement).collect();
+        let mut statements: Vec<Statement> = access.iter().flat_map(table_statements).collect();
         statements.extend(extra);
         statements.push(Statement {
             sid: "Logs".into(),
@@ -152,6 +164,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
         }
     };
     let timeout = cfg.lambda.timeout_seconds;
+    let sharing = cfg.api.sharing;
     vec![
         spec(
             "provisioning-hook",
@@ -162,8 +175,9 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 ("SERIAL_KEY_SECRET_ARN", reference("SerialKeySecret")),
             ]),
             vec![
-                Access { table: t("SerialAllowlistTable"), actions: &["GetItem", "UpdateItem"], indexes: false },
-                Access { table: t("NodesTable"), actions: &["PutItem", "UpdateItem"], indexes: false },
+                Access { table: t("SerialAllowlistTable"), actions: vec!["GetItem", "UpdateItem"], index_actions: &[] },
+                // the node is created by an update in the claim transaction (no PutItem)
+                Access { table: t("NodesTable"), actions: vec!["UpdateItem"], index_actions: &[] },
             ],
             // the tenant's serial key, read once at cold start: this one secret only
             vec![Statement {
@@ -191,7 +205,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 ("MAX_PAYLOAD_BYTES", lit(cfg.devices.max_payload_bytes)),
             ]),
             vec![
-                Access { table: t("TelemetryTable"), actions: &["PutItem"], indexes: false },
+                Access { table: t("TelemetryTable"), actions: vec!["PutItem"], index_actions: &[] },
             ],
             vec![],
             vec![rule_invoker("TelemetryIngestFunction", "telemetry", "telemetry")],
@@ -201,7 +215,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             "Records device connects and disconnects from lifecycle events".into(),
             timeout,
             base_env(vec![]),
-            vec![Access { table: t("NodesTable"), actions: &["UpdateItem"], indexes: false }],
+            vec![Access { table: t("NodesTable"), actions: vec!["UpdateItem"], index_actions: &[] }],
             vec![],
             vec![rule_invoker("PresenceFunction", "presence", "presence")],
         ),
@@ -211,9 +225,9 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             timeout,
             base_env(vec![]),
             vec![
-                Access { table: t("BindingRequestsTable"), actions: &["GetItem", "DeleteItem"], indexes: false },
-                Access { table: t("NodesTable"), actions: &["UpdateItem"], indexes: false },
-                Access { table: t("UserNodesTable"), actions: &["PutItem"], indexes: false },
+                Access { table: t("BindingRequestsTable"), actions: vec!["GetItem", "DeleteItem"], index_actions: &[] },
+                Access { table: t("NodesTable"), actions: vec!["UpdateItem"], index_actions: &[] },
+                Access { table: t("UserNodesTable"), actions: vec!["PutItem"], index_actions: &[] },
             ],
             vec![],
             vec![rule_invoker("BindingConfirmFunction", "binding", "binding")],
@@ -229,21 +243,27 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 ("ALLOWED_ORIGINS", lit(cfg.api.allowed_origins.join(","))),
             ]),
             vec![
-                Access { table: t("UsersTable"), actions: &["GetItem", "PutItem", "UpdateItem"], indexes: false },
+                // UpdateItem: the binding code's user entry (with the verified e-mail) on POST /nodes/bind.
+                Access { table: t("UsersTable"), actions: vec!["UpdateItem"], index_actions: &[] },
+                // GetItem: authorization (the epoch); BatchGetItem: GET /nodes; UpdateItem: unbind's transaction;
+                // ConditionCheckItem: a share's "caller still owns the node" (only when sharing is on).
                 Access {
                     table: t("NodesTable"),
-                    actions: &["GetItem", "BatchGetItem", "UpdateItem", "Query", "ConditionCheckItem"],
-                    indexes: true,
+                    actions: [&["GetItem", "BatchGetItem", "UpdateItem"][..], if sharing { &["ConditionCheckItem"] } else { &[] }]
+                        .concat(),
+                    index_actions: &[],
                 },
+                // GetItem: authorization; Query: the caller's grants (GET /nodes); DeleteItem: unshare and unbind;
+                // PutItem: a share (only when sharing is on); Query on `by-node`: unbind finds every grant.
                 Access {
                     table: t("UserNodesTable"),
-                    actions: &["GetItem", "PutItem", "DeleteItem", "Query", "ConditionCheckItem"],
-                    indexes: true,
+                    actions: [&["GetItem", "Query", "DeleteItem"][..], if sharing { &["PutItem"] } else { &[] }].concat(),
+                    index_actions: &["Query"],
                 },
                 // PutItem: a new code; Query on `by-user`: the caller's outstanding codes (the cap).
-                Access { table: t("BindingRequestsTable"), actions: &["PutItem", "Query"], indexes: true },
+                Access { table: t("BindingRequestsTable"), actions: vec!["PutItem"], index_actions: &["Query"] },
                 // A node's newest reading (its last-seen time, issue 13).
-                Access { table: t("TelemetryTable"), actions: &["Query"], indexes: false },
+                Access { table: t("TelemetryTable"), actions: vec!["Query"], index_actions: &[] },
             ],
             vec![Statement {
                 sid: "Shadows".into(),

@@ -1,0 +1,242 @@
+//! IAM against the calls: every function's handler driven through every event type and route against moto, each
+//! with its own recording client, and the IAM actions of the requests it really sent (any service) compared with
+//! what its role grants in the RENDERED backend template of every blueprint. A call not granted fails (AccessDenied
+//! in AWS), and so does a grant never called, except the grants the Lambda service itself uses.
+
+use super::{api_request, fixture, OTHER};
+use access_check::iam::{self, Action, Drift, Grant};
+use access_check::Recorder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use rainmaker_model::{attr, Table, TableNames};
+use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+const BLUEPRINTS: [&str; 3] = ["smart-home", "water-meter", "industrial-sensor"];
+/// The runtime functions by their folder under runtime-lambdas/ (the template's `<Pascal>Function`).
+const FUNCTIONS: [&str; 5] = ["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
+
+fn logical_id(crate_name: &str) -> String {
+    crate_name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>() + "Function"
+}
+
+fn backend(blueprint: &str) -> Value {
+    let cfg = rainmaker_core::config::blueprint_config(blueprint, "iam-check", "eu-west-1").unwrap();
+    let rendered = rainmaker_core::template::render(&cfg).unwrap();
+    rainmaker_core::template::parse(&rendered.stack("backend").unwrap().body).unwrap()
+}
+
+/// The function's literal environment variables in the rendered template (`Ref`s left out).
+fn env_of(template: &Value, function: &str) -> BTreeMap<String, String> {
+    let vars = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+    let lit = |v: &Value| v.as_str().map(str::to_string).or_else(|| v.as_bool().map(|b| b.to_string()));
+    vars.as_object().into_iter().flatten().filter_map(|(k, v)| Some((k.clone(), lit(v)?))).collect()
+}
+
+/// Grants the Lambda service uses with the function's role, so that no handler request shows them:
+/// - `logs:CreateLogStream` / `logs:PutLogEvents` on the function's own log group (its `LoggingConfig`): the
+///   Lambda runtime writes the function's output there;
+/// - `sqs:SendMessage` on the queue its `EventInvokeConfig` names as the on-failure destination: Lambda sends a
+///   failed asynchronous event there with the execution role.
+///
+/// Read from the template, so a grant of these actions on any other resource still counts as unused.
+fn used_by_lambda(template: &Value, function: &str) -> impl Fn(&Action) -> bool {
+    let res = &template["Resources"];
+    let log_group = res[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"].as_str().map(str::to_string);
+    let on_failure: Vec<String> = res
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::EventInvokeConfig")
+        .filter(|(_, r)| r["Properties"]["FunctionName"]["Ref"] == function)
+        .filter_map(|(_, r)| r["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str())
+        .map(str::to_string)
+        .collect();
+    move |a: &Action| match a.action.as_str() {
+        "logs:CreateLogStream" | "logs:PutLogEvents" => log_group.as_deref() == Some(a.resource.as_str()),
+        "sqs:SendMessage" => on_failure.contains(&a.resource),
+        _ => false,
+    }
+}
+
+/// The handlers of one deployment, each with its own recorder, driven through every event and route.
+struct Recorded {
+    by_function: BTreeMap<&'static str, Vec<access_check::Request>>,
+    logical: BTreeMap<String, String>,
+}
+
+async fn drive(template: &Value) -> Recorded {
+    let moto = MotoServer::shared();
+    let base = moto.sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&base);
+    let tables: TableNames = create_tables(&ddb, &unique_prefix("iam")).await;
+    let mut logical: BTreeMap<String, String> =
+        Table::ALL.iter().map(|t| (tables.get(*t).to_string(), format!("{t:?}Table"))).collect();
+    let rec: BTreeMap<&str, (aws_config::SdkConfig, Recorder)> =
+        FUNCTIONS.iter().map(|f| (*f, Recorder::wrap(&base))).collect();
+    let sdk = |f: &str| &rec[f].0;
+    // A serial of its own per run (the moto server and its things are shared by the tests of this binary).
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let serial = format!("SN-{:06}", (std::process::id() * 10 + n + 500_000) % 1_000_000);
+    moto.create_thing(&serial);
+
+    // The tenant key secret, read by the hook at cold start through its own client.
+    let sm = aws_sdk_secretsmanager::Client::new(&base);
+    let arn = sm
+        .create_secret()
+        .name(unique_prefix("iam-serial-key"))
+        .secret_string("k".repeat(64))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    logical.insert(arn.clone(), "SerialKeySecret".into());
+    let key = provisioning_hook::read_tenant_key(sdk("provisioning-hook"), &arn).await.unwrap();
+
+    // Provisioning.
+    let mut ev = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json");
+    ev["parameters"]["SerialNumber"] = json!(serial);
+    let secret = ev["parameters"]["DeviceSecret"].as_str().unwrap().to_string();
+    let cert = ev["certificateId"].clone();
+    ddb.put_item()
+        .table_name(&tables.serial_allowlist)
+        .item(attr::SERIAL, AttributeValue::S(serial.clone()))
+        .item(attr::PROVISIONED, AttributeValue::Bool(false))
+        .item(attr::SECRET_HMAC, AttributeValue::S(rainmaker_model::device_secret::secret_hmac(&key, &serial, &secret)))
+        .send()
+        .await
+        .unwrap();
+    let hook = provisioning_hook::Hook::new(sdk("provisioning-hook"), tables.clone(), "SN-[0-9]{6}", key).unwrap();
+    let out = serde_json::to_value(hook.handle(ev).await).unwrap();
+    assert_eq!(out["allowProvisioning"], true, "{out}");
+
+    // The API with the settings the template gives it (sharing is off in water-meter).
+    let env = env_of(template, "ApiFunction");
+    let settings = api::Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let sharing = settings.sharing_enabled;
+    let api = api::Api::new(sdk("api"), tables.clone(), settings, None).without_metrics();
+    let call = |method: &'static str, path: String, body: Option<Value>, must_succeed: bool| {
+        let api = &api;
+        async move {
+            let resp = api.handle(api_request(method, &path, body)).await;
+            let body: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+            if must_succeed {
+                assert!(resp["statusCode"].as_i64().unwrap() < 300, "{method} {path}: {body}");
+            }
+            body
+        }
+    };
+    let body = call("POST", "/nodes/bind".into(), Some(json!({"node_id": serial})), true).await;
+
+    // The device confirms.
+    let mut ev = fixture("binding-confirm/tests/fixtures/binding-rule-event.json");
+    (ev["binding_code"], ev["node_id"], ev["principal"]) = (body["binding_code"].clone(), json!(serial), cert.clone());
+    let confirm = binding_confirm::Confirm::new(sdk("binding-confirm"), tables.clone(), "iam-check").without_metrics();
+    let out = serde_json::to_value(confirm.handle(ev).await.unwrap()).unwrap();
+    assert_eq!(out["status"], "bound", "{out}");
+
+    // Presence (connect, disconnect) and telemetry (one reading, a batch).
+    let presence = presence::Presence::new(sdk("presence"), &tables);
+    for name in ["connected", "disconnected"] {
+        let mut ev = fixture(&format!("presence/tests/fixtures/{name}.json"));
+        (ev["clientId"], ev["principalIdentifier"]) = (json!(serial), cert.clone());
+        ev["timestamp"] = json!(rainmaker_model::time::now_ms());
+        presence.handle(ev).await.unwrap();
+    }
+    let ingest =
+        telemetry_ingest::Ingest::new(sdk("telemetry-ingest"), tables.clone(), telemetry_ingest::Limits::default())
+            .without_metrics();
+    let now = rainmaker_model::time::now_ms();
+    let mut ev = fixture("telemetry-ingest/tests/fixtures/rule-event-single.json");
+    (ev["node_id"], ev["received_at"], ev["ts"]) = (json!(serial), json!(now), json!(now - 1000));
+    assert_eq!(ingest.handle(ev).await.unwrap().accepted, 1);
+    let mut ev = fixture("telemetry-ingest/tests/fixtures/rule-event-batch.json");
+    (ev["node_id"], ev["received_at"]) = (json!(serial), json!(now));
+    for (i, r) in ev["readings"].as_array_mut().unwrap().iter_mut().enumerate() {
+        r["ts"] = json!(now - 10_000 - i as i64);
+    }
+    assert_eq!(ingest.handle(ev).await.unwrap().accepted, 3);
+
+    // Every REST route, unbind last.
+    call("GET", "/nodes".into(), None, true).await;
+    call("GET", format!("/nodes/{serial}"), None, true).await;
+    call("PUT", format!("/nodes/{serial}/params"), Some(json!({"Power": true})), true).await;
+    call("GET", format!("/nodes/{serial}/params"), None, true).await;
+    call("POST", format!("/nodes/{serial}/shares"), Some(json!({"user_id": OTHER})), sharing).await;
+    call("DELETE", format!("/nodes/{serial}/shares/{OTHER}"), None, sharing).await;
+    call("DELETE", format!("/nodes/{serial}"), None, true).await;
+
+    Recorded { by_function: rec.iter().map(|(f, (_, r))| (*f, r.take_requests())).collect(), logical }
+}
+
+fn drift(template: &Value, recorded: &Recorded, function: &str) -> (Vec<Action>, Drift) {
+    let id = logical_id(function);
+    let logical = |name: &str| recorded.logical.get(name).cloned().unwrap_or_else(|| name.to_string());
+    let calls = iam::actions(&recorded.by_function[function], &logical);
+    let grants: Vec<Grant> = iam::grants(template, &id).unwrap();
+    let d = iam::compare(&calls, &grants, &used_by_lambda(template, &id));
+    (calls, d)
+}
+
+fn report(blueprint: &str, function: &str, d: &Drift) -> String {
+    let mut out = String::new();
+    for c in &d.not_granted {
+        out += &format!("\n  {blueprint} {function}: calls {c}, which its role does not grant");
+    }
+    for g in &d.never_called {
+        out +=
+            &format!("\n  {blueprint} {function}: {} grants {} (statement {}), never called", g.role, g.action, g.sid);
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
+    let mut problems = String::new();
+    for blueprint in BLUEPRINTS {
+        let template = backend(blueprint);
+        // Every function in the template is one this test drives.
+        let in_template: Vec<&String> = template["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+            .map(|(id, _)| id)
+            .collect();
+        let driven: Vec<String> = FUNCTIONS.iter().map(|f| logical_id(f)).collect();
+        for id in &in_template {
+            assert!(driven.contains(id), "{blueprint}: function {id} is not driven by this test");
+        }
+        let recorded = drive(&template).await;
+        for function in FUNCTIONS {
+            let (calls, d) = drift(&template, &recorded, function);
+            assert!(!calls.is_empty(), "{blueprint} {function}: no call recorded");
+            problems += &report(blueprint, function, &d);
+        }
+    }
+    assert!(problems.is_empty(), "IAM and the handlers' calls differ:{problems}");
+}
+
+/// Negative control: a grant removed from a copy of the template is reported as a call not granted, and a grant
+/// added as never called; the Lambda service's own grants are accepted only on their own resources.
+#[tokio::test]
+async fn a_removed_or_an_extra_grant_is_reported() {
+    let template = backend("smart-home");
+    let recorded = drive(&template).await;
+    let mut copy = template.clone();
+    let statements = copy["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap();
+    statements.retain(|s| s["Sid"] != "Shadows");
+    statements.push(json!({"Sid": "Extra", "Effect": "Allow", "Action": ["dynamodb:Scan", "logs:PutLogEvents"],
+        "Resource": [{"Fn::GetAtt": ["UsersTable", "Arn"]}]}));
+    let (_, d) = drift(&copy, &recorded, "api");
+    let not_granted: Vec<String> = d.not_granted.iter().map(ToString::to_string).collect();
+    assert!(not_granted.iter().any(|c| c.starts_with("iot:GetThingShadow on thing/SN-")), "{not_granted:?}");
+    assert!(not_granted.iter().any(|c| c.starts_with("iot:UpdateThingShadow on thing/SN-")), "{not_granted:?}");
+    let unused: Vec<String> = d.never_called.iter().map(|g| g.action.to_string()).collect();
+    assert!(unused.contains(&"dynamodb:Scan on UsersTable".to_string()), "{unused:?}");
+    assert!(unused.contains(&"logs:PutLogEvents on UsersTable".to_string()), "{unused:?}");
+}
