@@ -66,6 +66,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Delete the stacks; tables, user pool and artifacts bucket are kept unless --delete-data
     Destroy(DestroyArgs),
+    /// Roll this CLI's templates out to every tenant of a tenants.yaml: waves, tolerance, report
+    Upgrade(crate::commands::upgrade::UpgradeArgs),
     /// Monthly AWS cost of the deployed backend for N devices
     Estimate(crate::commands::estimate::EstimateArgs),
     /// List the blueprints this version ships

@@ -9,6 +9,7 @@ pub mod checkov;
 pub mod cli;
 pub mod commands;
 pub mod doctor;
+pub mod fleet;
 pub mod gdpr;
 pub mod lambdas_dir;
 pub mod output;

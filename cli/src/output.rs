@@ -50,7 +50,14 @@ pub fn render_error(diag: &dyn Diagnostic, format: OutputFormat) -> String {
 /// Exit code for an error: usage errors (codes starting `rainmaker::config` or `rainmaker::usage`) give 2.
 pub fn exit_code(report: &Report) -> i32 {
     match report.code().map(|c| c.to_string()) {
-        Some(c) if c.starts_with("rainmaker::config") || c.starts_with("rainmaker::usage") => EXIT_USAGE,
+        Some(c)
+            if c.starts_with("rainmaker::config")
+                || c.starts_with("rainmaker::usage")
+                || c.starts_with("rainmaker::tenants")
+                || (c.starts_with("rainmaker::upgrade") && c != "rainmaker::upgrade::run") =>
+        {
+            EXIT_USAGE
+        }
         _ => EXIT_FAILURE,
     }
 }

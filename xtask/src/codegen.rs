@@ -17,6 +17,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("docs/rainmaker.schema.json".into(), rainmaker_deploy::config::json_schema_string().into_bytes()),
         ("docs/tenants.schema.json".into(), rainmaker_deploy::config::tenants::json_schema_string().into_bytes()),
+        ("docs/upgrade-report.schema.json".into(), rainmaker_deploy::fleet::report::json_schema_string().into_bytes()),
     ];
     for (name, page) in man_pages()? {
         files.push((format!("{MAN_DIR}/{name}"), page));

@@ -13,6 +13,7 @@ pub mod region;
 pub mod render;
 pub mod serials;
 pub mod status;
+pub mod upgrade;
 pub mod usage;
 pub mod validate;
 
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Apply(args) => apply::run(g, &args),
         Command::Status(args) => status::run(g, &args),
         Command::Destroy(args) => destroy::run(g, &args),
+        Command::Upgrade(args) => upgrade::run(g, &args),
         Command::Doctor(args) => doctor::run(g, &args),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -13,3 +13,4 @@ mod serials;
 mod support;
 mod templates;
 mod tidy;
+mod upgrade;

@@ -21,6 +21,8 @@ pub enum TenantStatus {
     Upgraded,
     /// Nothing to change (already at this version and config).
     Unchanged,
+    /// `--dry-run` only: the plan has changes that a real run would apply.
+    Planned,
     /// The upgrade failed (role not assumable, wrong account, invalid config, a failed stack operation, ...).
     Failed,
     /// Its change would replace or remove a stateful resource and the entry has no `allow_replace`.
@@ -35,9 +37,10 @@ pub enum TenantStatus {
 
 impl TenantStatus {
     /// Every status, in report order.
-    pub const ALL: [TenantStatus; 7] = [
+    pub const ALL: [TenantStatus; 8] = [
         TenantStatus::Upgraded,
         TenantStatus::Unchanged,
+        TenantStatus::Planned,
         TenantStatus::Failed,
         TenantStatus::Blocked,
         TenantStatus::Skipped,
@@ -50,6 +53,7 @@ impl TenantStatus {
         match self {
             TenantStatus::Upgraded => "upgraded",
             TenantStatus::Unchanged => "unchanged",
+            TenantStatus::Planned => "planned",
             TenantStatus::Failed => "failed",
             TenantStatus::Blocked => "blocked",
             TenantStatus::Skipped => "skipped",
@@ -64,7 +68,7 @@ pub const EXIT_FAILED: i32 = 3;
 /// Exit code when nothing failed but some tenants were blocked, skipped or halted.
 pub const EXIT_INCOMPLETE: i32 = 4;
 
-/// The exit code of a run: 0 all upgraded/unchanged/held; 3 some failed or a tolerance was exceeded; 4 none failed
+/// The exit code of a run: 0 all upgraded/unchanged/planned/held; 3 some failed or a tolerance was exceeded; 4 none failed
 /// but some blocked/skipped/halted. (2 bad input and 1 other errors are decided before a run.)
 pub fn exit_code(statuses: &[TenantStatus], tolerance_exceeded: bool) -> i32 {
     use TenantStatus as S;

@@ -1,0 +1,78 @@
+//! Every input refusal of `upgrade` exits 2 before any AWS call: the endpoint is a closed port, so a call would
+//! fail with exit 1 instead (and nothing could have been changed).
+
+use crate::deploy::cli::run_aws;
+use crate::support::{run, tempdir, Run};
+use rainmaker_test_support::closed_port_url;
+use std::path::Path;
+
+fn setup(dir: &Path, tenants_yaml: &str) {
+    for (name, region) in [("acme-home", "eu-west-1"), ("beta-home", "us-east-1")] {
+        let t = dir.join("tenants").join(name);
+        std::fs::create_dir_all(&t).unwrap();
+        let init = run(&t, &["init", "--name", name, "--region", region]);
+        assert_eq!(init.code, 0, "{}", init.transcript());
+    }
+    std::fs::write(dir.join("tenants.yaml"), tenants_yaml).unwrap();
+}
+
+const GOOD: &str = r#"version: 1
+defaults:
+  role: "arn:aws:iam::{account}:role/rainmaker-deployer"
+waves:
+  canary: { max_concurrent: 1, failure_tolerance: 0 }
+  rest: { max_concurrent: 10, failure_tolerance: "5%" }
+tenants:
+  - name: acme-home
+    config: tenants/acme-home/rainmaker.yaml
+    account: "111111111111"
+    region: eu-west-1
+    wave: canary
+  - name: beta-home
+    config: tenants/beta-home/rainmaker.yaml
+    account: "222222222222"
+    region: us-east-1
+"#;
+
+fn upgrade(dir: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["upgrade", "--tenants", "tenants.yaml"];
+    all.extend_from_slice(args);
+    run_aws(dir, &closed_port_url(), &all)
+}
+
+fn refused(r: &Run, needles: &[&str]) {
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    for n in needles {
+        assert!(r.stderr.contains(n), "stderr should name `{n}`: {}", r.transcript());
+    }
+    assert!(r.stdout.is_empty(), "no report for a refused run: {}", r.transcript());
+}
+
+#[test]
+fn bad_flags_and_selections_exit_2_naming_the_flag() {
+    let d = tempdir();
+    setup(d.path(), GOOD);
+    refused(&upgrade(d.path(), &["--yes", "--failure-tolerance", "five"]), &["--failure-tolerance", "percentage"]);
+    refused(&upgrade(d.path(), &["--yes", "--max-concurrent", "0"]), &["--max-concurrent"]);
+    refused(&upgrade(d.path(), &["--yes", "--max-concurrent", "120%"]), &["--max-concurrent", "above 100%"]);
+    refused(&upgrade(d.path(), &["--yes", "--wave", "canery"]), &["--wave", "did you mean `canary`"]);
+    refused(&upgrade(d.path(), &["--yes", "--only", "acme-hom"]), &["--only", "acme-home"]);
+    refused(&upgrade(d.path(), &["--yes", "--canary", "1"]), &["--canary", "already has a `canary` wave"]);
+    refused(&upgrade(d.path(), &[]), &["--yes", "--dry-run"]);
+}
+
+#[test]
+fn tenants_file_problems_exit_2_with_file_line_and_column() {
+    let d = tempdir();
+    // duplicate name, unknown wave, a tolerance that is neither a count nor a percentage, region disagreeing with
+    // the config, a missing config: every problem at once
+    let bad = GOOD
+        .replace("failure_tolerance: \"5%\"", "failure_tolerance: \"lots\"")
+        .replace("name: beta-home\n    config: tenants/beta-home", "name: acme-home\n    config: tenants/beta-home")
+        .replace("wave: canary", "wave: canari")
+        .replace("region: us-east-1", "region: eu-west-1")
+        + "  - name: gone-home\n    config: tenants/gone-home/rainmaker.yaml\n    account: \"333333333333\"\n";
+    setup(d.path(), &bad);
+    let r = upgrade(d.path(), &["--yes"]);
+    refused(&r, &["tenants.yaml:", "duplicate tenant `acme-home`", "canari", "lots", "gone-home"]);
+}
