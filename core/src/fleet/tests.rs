@@ -275,6 +275,8 @@ fn flags_override_the_files_limits() {
 fn exit_codes() {
     for (st, exceeded, code) in [
         (vec![Upgraded, Unchanged, Held], false, 0),
+        (vec![Planned, Unchanged], false, 0),
+        (vec![Planned, Blocked], false, 4),
         (vec![], false, 0),
         (vec![Upgraded, Failed], false, 3),
         (vec![Upgraded, Skipped], true, 3),
@@ -285,5 +287,5 @@ fn exit_codes() {
         assert_eq!(exit_code(&st, exceeded), code, "{st:?} {exceeded}");
     }
     let s = summary(&[Upgraded, Upgraded, Held]);
-    assert_eq!((s["upgraded"], s["held"], s["failed"], s.len()), (2, 1, 0, 7));
+    assert_eq!((s["upgraded"], s["held"], s["failed"], s.len()), (2, 1, 0, 8));
 }
