@@ -267,7 +267,7 @@ pub async fn upload(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     artifacts: &[Artifact],
-    on_versioning: &dyn Fn(),
+    on_versioning: &(dyn Fn() + Sync),
 ) -> Result<Vec<Uploaded>, DeployError> {
     let mut done = Vec::new();
     for a in artifacts {
