@@ -129,12 +129,7 @@ async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcom
     o.api_calls += 1;
     let sdk = assume(ctx, t).await?;
     o.api_calls += 1;
-    let me = aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| DeployError::sdk("STS GetCallerIdentity", e))?;
-    let account = me.account().unwrap_or_default();
+    let account = crate::aws::identity::caller(&crate::aws::Clients::new(&sdk)).await?.account;
     if account != t.account {
         return Err(DeployError::io(
             "account check",
