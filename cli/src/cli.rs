@@ -93,9 +93,9 @@ pub struct InitArgs {
     /// Tenant name: 4 to 32 of a-z, 0-9 and '-', starting with a letter
     #[arg(long)]
     pub name: String,
-    /// Directory to write rainmaker.yaml into
-    #[arg(long, default_value = ".")]
-    pub dir: PathBuf,
+    /// Directory to write rainmaker.yaml into (without it: the --config path, ./rainmaker.yaml by default)
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
     /// Overwrite an existing rainmaker.yaml
     #[arg(long)]
     pub force: bool,
@@ -160,6 +160,9 @@ pub struct TimeoutArg {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Every tenant of this tenants.yaml instead (through each tenant's role): stack states and template versions
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<std::path::PathBuf>,
     /// How many recent events to show per stack
     #[arg(long, default_value_t = 5)]
     pub events: usize,

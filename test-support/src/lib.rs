@@ -17,11 +17,13 @@ mod account;
 mod http;
 pub mod iot_rule;
 mod moto;
+mod proxy;
 mod reply;
 mod tables;
 
 pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
 pub use moto::MotoServer;
+pub use proxy::{Proxy, Rewrite};
 pub use reply::{closed_port_url, Received, Reply, ReplyServer};
 pub use tables::{create_tables, unique_prefix};
 

@@ -5,6 +5,26 @@ use crate::cli::{GlobalArgs, InitArgs};
 use crate::{assets, config, output};
 use miette::{IntoDiagnostic, Result, WrapErr};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// `--config`'s default.
+const DEFAULT: &str = "rainmaker.yaml";
+
+/// Where to write: `--dir DIR` is DIR/rainmaker.yaml, otherwise the `--config` path (./rainmaker.yaml by default).
+/// Both naming different files is refused.
+fn target(config: &Path, dir: Option<&Path>) -> Result<PathBuf> {
+    let Some(dir) = dir else { return Ok(config.to_path_buf()) };
+    let path = dir.join(DEFAULT);
+    if config != Path::new(DEFAULT) && config != path {
+        return Err(UsageError::new(
+            "--dir",
+            format!("--dir writes {}, but --config names {}", path.display(), config.display()),
+            "give one of them: --config FILE for any file name, --dir DIR for DIR/rainmaker.yaml",
+        )
+        .into());
+    }
+    Ok(path)
+}
 
 #[derive(Serialize)]
 struct Initialized {
@@ -29,12 +49,12 @@ pub fn run(g: &GlobalArgs, args: &InitArgs) -> Result<()> {
         }
         .into());
     }
-    let path = args.dir.join("rainmaker.yaml");
+    let path = target(&g.config, args.dir.as_deref())?;
     if path.exists() && !args.force {
         return Err(UsageError::new(
             "init",
             format!("{} already exists", path.display()),
-            "pass --force to overwrite it, or --dir to write somewhere else",
+            "pass --force to overwrite it, or --config FILE / --dir DIR to write somewhere else",
         )
         .into());
     }
@@ -47,9 +67,10 @@ pub fn run(g: &GlobalArgs, args: &InitArgs) -> Result<()> {
         name: args.name.clone(),
         region,
     };
+    let flag = if path == Path::new(DEFAULT) { String::new() } else { format!("--config {} ", path.display()) };
     output::emit(g.output, &done, || {
         format!(
-            "wrote {} (blueprint {}, tenant {}, region {})\nnext: `rainmaker-deploy validate`, then `rainmaker-deploy plan`",
+            "wrote {} (blueprint {}, tenant {}, region {})\nnext: `rainmaker-deploy {flag}validate`, then `rainmaker-deploy {flag}plan`",
             done.path, done.blueprint, done.name, done.region
         )
     })

@@ -49,6 +49,9 @@ pub struct UpgradeArgs {
     /// Without a `canary` wave in the file: the first N selected tenants form one (1 at a time, tolerance 0)
     #[arg(long, value_name = "N")]
     pub canary: Option<usize>,
+    /// Refuse unless this CLI renders this template version (CI asserts what it ships)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
     /// Plan every tenant (change counts, replacements, versions) and change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -80,6 +83,14 @@ fn amount(flag: &str, v: Option<&String>, zero_ok: bool) -> Result<Option<Amount
 
 pub fn run(g: &GlobalArgs, args: &UpgradeArgs) -> Result<()> {
     // every refusal before any AWS call
+    if let Some(v) = args.to.as_deref().filter(|v| *v != crate::TEMPLATE_VERSION) {
+        return Err(UsageError::new(
+            "--to",
+            format!("this CLI renders templates {}, not {v}", crate::TEMPLATE_VERSION),
+            format!("run the rainmaker-deploy release that ships templates {v}, or drop --to"),
+        )
+        .into());
+    }
     let max_concurrent = amount("--max-concurrent", args.max_concurrent.as_ref(), false)?;
     let failure_tolerance = amount("--failure-tolerance", args.failure_tolerance.as_ref(), true)?;
     if !args.dry_run && !args.yes {

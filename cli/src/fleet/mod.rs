@@ -3,6 +3,7 @@
 //! and the report rewritten after each tenant so a killed job leaves a partial one.
 
 pub mod report;
+pub mod status;
 pub mod tenant;
 
 use crate::aws::{Progress, ProgressEvent};

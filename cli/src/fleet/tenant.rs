@@ -117,18 +117,24 @@ pub async fn upgrade(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress) -> Out
     o
 }
 
-async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcome) -> Result<(), DeployError> {
+/// The tenant as the deploy core takes it: its valid config, the assumed role's `SdkConfig`, the account checked
+/// against the entry (GetCallerIdentity). `calls` counts the STS calls made.
+pub async fn connect(
+    ctx: &Ctx,
+    t: &FleetTenant,
+    progress: &dyn Progress,
+    calls: &mut u32,
+) -> Result<Tenant, DeployError> {
     let config = match &t.config {
         TenantConfig::Valid(c) => (**c).clone(),
         TenantConfig::Invalid(reason) => {
             return Err(DeployError::io(format!("config {}", t.config_path.display()), reason.clone()))
         }
     };
-    let step = |m: String| progress.report(ProgressEvent::Step { stack: None, message: m });
-    step(format!("assuming {}", t.role));
-    o.api_calls += 1;
+    progress.report(ProgressEvent::Step { stack: None, message: format!("assuming {}", t.role) });
+    *calls += 1;
     let sdk = assume(ctx, t).await?;
-    o.api_calls += 1;
+    *calls += 1;
     let account = crate::aws::identity::caller(&crate::aws::Clients::new(&sdk)).await?.account;
     if account != t.account {
         return Err(DeployError::io(
@@ -140,7 +146,11 @@ async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcom
         ));
     }
     let config_dir = t.config_path.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| PathBuf::from("."));
-    let tenant = Tenant { config, sdk, config_dir, artifacts_dir: ctx.artifacts_dir.clone() };
+    Ok(Tenant { config, sdk, config_dir, artifacts_dir: ctx.artifacts_dir.clone() })
+}
+
+async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcome) -> Result<(), DeployError> {
+    let tenant = connect(ctx, t, progress, &mut o.api_calls).await?;
     let names = crate::template::Names::new(&tenant.config.name);
     o.api_calls += 1;
     let cfn = aws_sdk_cloudformation::Client::new(&tenant.sdk);

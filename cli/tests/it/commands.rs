@@ -54,6 +54,41 @@ fn init_errors_name_the_flag() {
 }
 
 #[test]
+fn init_writes_where_config_or_dir_says() {
+    let d = tempdir();
+    // --config DIR/rainmaker.yaml (a global flag, before the command): that file, not ./rainmaker.yaml
+    let r = run(d.path(), &["--config", "t1/rainmaker.yaml", "init", "--name", "acme-home", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let written = std::fs::read_to_string(d.path().join("t1/rainmaker.yaml")).expect("written where --config says");
+    assert_eq!(rainmaker_deploy::config::parse(&written, "t1/rainmaker.yaml").expect("valid").name, "acme-home");
+    assert!(!d.path().join("rainmaker.yaml").exists(), "nothing in the working directory");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(v["path"], "t1/rainmaker.yaml");
+    // the next steps name the file
+    let r = run(d.path(), &["--config", "t2/acme.yaml", "init", "--name", "acme-home"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(r.stdout.contains("rainmaker-deploy --config t2/acme.yaml validate"), "{}", r.transcript());
+    assert!(d.path().join("t2/acme.yaml").exists());
+    // an existing file there is refused as in the working directory
+    let again = run(d.path(), &["--config", "t1/rainmaker.yaml", "init", "--name", "other-name"]);
+    assert_eq!(again.code, 2, "{}", again.transcript());
+    assert!(again.stderr.contains("t1/rainmaker.yaml already exists"), "{}", again.transcript());
+    // --dir still works, and agrees with a --config naming the same file
+    let r = run(d.path(), &["--config", "t3/rainmaker.yaml", "init", "--name", "acme-home", "--dir", "t3"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(d.path().join("t3/rainmaker.yaml").exists());
+    // --dir and --config naming different files: refused, both named, nothing written
+    let r = run(d.path(), &["--config", "t4/x.yaml", "init", "--name", "acme-home", "--dir", "t5"]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(
+        r.stderr.contains("--dir") && r.stderr.contains("t4/x.yaml") && r.stderr.contains("t5"),
+        "{}",
+        r.transcript()
+    );
+    assert!(!d.path().join("t4").exists() && !d.path().join("t5").exists());
+}
+
+#[test]
 fn init_json_output() {
     let d = tempdir();
     let r = run(d.path(), &["init", "--name", "acme-home", "--output", "json"]);

@@ -59,6 +59,17 @@ fn bad_flags_and_selections_exit_2_naming_the_flag() {
     refused(&upgrade(d.path(), &["--yes", "--only", "acme-hom"]), &["--only", "acme-home"]);
     refused(&upgrade(d.path(), &["--yes", "--canary", "1"]), &["--canary", "already has a `canary` wave"]);
     refused(&upgrade(d.path(), &[]), &["--yes", "--dry-run"]);
+    // --to another template version: refused, both versions named
+    let v = rainmaker_deploy::TEMPLATE_VERSION;
+    refused(&upgrade(d.path(), &["--yes", "--to", "99.0.0"]), &["--to", "99.0.0", &format!("renders templates {v}")]);
+    // --to this CLI's version is accepted: the run goes on to AWS (here a closed port: each tenant fails, exit 3)
+    crate::deploy::fixtures::write_artifacts(&d.path().join("artifacts"), "refusals");
+    let r = upgrade(d.path(), &["--dry-run", "--to", v, "--output", "json", "--artifacts", "artifacts"]);
+    assert_eq!(r.code, 3, "{}", r.transcript());
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("a report");
+    assert_eq!(report["template_version"], v);
+    assert_eq!((report["summary"]["failed"].as_u64(), report["summary"]["skipped"].as_u64()), (Some(1), Some(1)));
+    assert!(report["tenants"][0]["error"].as_str().unwrap().contains("STS AssumeRole"), "{}", r.stdout);
 }
 
 #[test]
