@@ -7,7 +7,7 @@
 //! `resource_usage` value replaces a derived one and what flows downstream follows it.
 
 use crate::cost::registry::Registry;
-use crate::cost::resources::{metered, ResourceUsage};
+use crate::cost::resources::{emf_metrics, metered, ResourceUsage};
 use crate::cost::template::{target, targets, Resource, Resources};
 use crate::cost::usage::{Usage, Values, MONTH_DAYS, MONTH_HOURS};
 use indexmap::IndexMap;
@@ -401,6 +401,11 @@ fn functions(
         }
         if let Some(bytes) = app_log_bytes(&kinds) {
             f.set(id, "log_bytes_per_request", bytes);
+        }
+        // The runtime functions its events run (`rainmaker_model::access`) and the EMF metrics they emit.
+        let metrics = emf_metrics::count(kinds.keys().filter_map(|ev| access::declared(*ev)).map(|d| d.function));
+        if metrics > 0.0 {
+            f.set(id, emf_metrics::KEY, metrics);
         }
         let ru = ResourceUsage {
             id,

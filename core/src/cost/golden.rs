@@ -166,6 +166,20 @@ resource_type_default_usage:
     close(e.service("AWS WAF"), 7.0 + 182_600.0 * 0.6e-6, "WAF: $5 + 2 rules + requests");
     close(e.service("Amazon Cognito"), 15.0, "Cognito Essentials");
     close(e.service("Amazon S3"), 0.0032, "S3 defaults");
+    // The API's responses: 182,600 × 1,024 B = 0.174 GiB out to the internet at $0.09 (free tier off).
+    close(e.service("AWS Data Transfer"), 182_600.0 * 1024.0 / flow::GB * 0.09, "data transfer out");
+    close(q("Api", 1), 182_600.0 * 1024.0 / flow::GB, "response bytes in GB");
+    // EMF custom metrics, one per metric name and function (rainmaker_model::emf::METRICS): telemetry-ingest 3,
+    // presence 1, provisioning-hook 1, and the fixture's ApiFunction runs the api (1) and binding confirmations (3).
+    let emf = |id: &str| {
+        let r = e.resource(id).unwrap();
+        r.components.iter().find(|c| c.price_id == "cloudwatch.custom_metrics").map_or(0.0, |c| c.quantity)
+    };
+    assert_eq!(
+        ["TelemetryIngestFunction", "PresenceFunction", "ProvisioningHookFunction", "ApiFunction"].map(emf),
+        [3.0, 1.0, 1.0, 4.0]
+    );
+    close(e.service("Amazon CloudWatch"), 9.0 * 0.30, "9 custom metrics at $0.30 (the fixture has no alarms)");
     let sum: f64 = e.services.iter().map(|s| s.monthly_usd).sum();
     close(e.total_monthly_usd, sum, "total");
     close(e.per_device_monthly_usd, sum / 1000.0, "per device");

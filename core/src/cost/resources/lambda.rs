@@ -1,7 +1,8 @@
-//! AWS::Lambda::Function: requests and duration (GB-s at the template's memory and architecture), plus the logs
-//! of functions whose log group is not in the template.
+//! AWS::Lambda::Function: requests and duration (GB-s at the template's memory and architecture), the custom
+//! metrics of its embedded-metric-format lines (`emf_metrics.rs`), plus the logs of functions whose log group is not
+//! in the template.
 
-use super::{named, Line, Priced, ResourceUsage};
+use super::{emf_metrics, named, Line, Priced, ResourceUsage};
 use crate::cost::template::Resource;
 use crate::cost::usage::Key;
 use serde_json::Value;
@@ -60,6 +61,7 @@ impl Priced for LambdaFunction {
         if let Some(gb) = u.derived("_unlinked_log_gb") {
             lines.push(Line::new("Log ingestion (log group not in the template)", "logs.lambda_ingestion", gb));
         }
+        lines.extend(emf_metrics::line(u));
         lines
     }
 }

@@ -4,7 +4,9 @@
 pub mod apigateway;
 pub mod cloudwatch_alarm;
 pub mod cognito;
+pub mod data_transfer;
 pub mod dynamodb;
+pub mod emf_metrics;
 pub mod iot_defender_audit;
 pub mod iot_devices;
 pub mod iot_provisioning;
