@@ -2,7 +2,10 @@
 //! with owned and shared nodes, exported and erased through the built binary.
 
 mod paths;
+mod recorder;
+mod seed_cli;
 mod shape;
+mod wire;
 
 use crate::deploy::cli::run_aws;
 use crate::support::Run;
@@ -34,14 +37,32 @@ impl Fixture {
 
     /// The same from another directory holding a copy of rainmaker.yaml (another engineer's machine).
     pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let all = self.args_in(dir, args);
+        run_aws(dir, &self.endpoint, &all.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// The same against another endpoint (a recorder in front of moto).
+    pub fn run_via(&self, endpoint: &str, args: &[&str]) -> Run {
+        let all = self.args_in(self.dir.path(), args);
+        run_aws(self.dir.path(), endpoint, &all.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// The command [`Fixture::run_via`] runs, to spawn.
+    pub fn command_via(&self, endpoint: &str, args: &[&str]) -> std::process::Command {
+        let mut c = crate::deploy::cli::aws_cmd(self.dir.path(), endpoint);
+        c.args(self.args_in(self.dir.path(), args));
+        c
+    }
+
+    fn args_in(&self, dir: &Path, args: &[&str]) -> Vec<String> {
         let config = dir.join("rainmaker.yaml");
-        let mut all: Vec<&str> = vec!["--config", config.to_str().unwrap()];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--user-pool-id", &self.pool]);
+        let mut all: Vec<String> = vec!["--config".into(), config.to_str().unwrap().into()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        all.extend(["--user-pool-id".into(), self.pool.clone()]);
         if matches!(args.get(1), Some(&"erase") | Some(&"reapply")) {
-            all.extend_from_slice(&["--receipt-key-secret", &self.receipt_key]);
+            all.extend(["--receipt-key-secret".into(), self.receipt_key.clone()]);
         }
-        run_aws(dir, &self.endpoint, &all)
+        all
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -238,7 +238,7 @@ async fn a_verify_pass_finding_an_item_left_fails_and_the_receipt_says_so() {
 }
 
 /// The erasure marker item of `user` in the tenant's users table (keyed with the tenant's receipt key).
-async fn marker_of(f: &Fixture, user: &str) -> Option<rainmaker_model::ddb::Item> {
+pub(super) async fn marker_of(f: &Fixture, user: &str) -> Option<rainmaker_model::ddb::Item> {
     let out = f.clients.secrets.get_secret_value().secret_id(&f.receipt_key).send().await.unwrap();
     let key = out.secret_string().unwrap().as_bytes().to_vec();
     let subject = rainmaker_core::gdpr::receipt::subject(&key, user);
