@@ -14,6 +14,8 @@ use std::collections::HashSet;
 
 #[path = "it/iam.rs"]
 mod iam;
+#[path = "it/logs.rs"]
+mod logs;
 
 const USER: &str = "7d4c8f3e-1b2a-4c5d-9e6f-0a1b2c3d4e5f";
 const OTHER: &str = "0b0b0b0b-0000-4000-8000-000000000002";

@@ -67,10 +67,10 @@ impl Request {
     /// Parse a proxy event strictly; the user id is the `sub` claim of the Cognito user pool authorizer.
     pub fn parse(event: Value) -> Result<Request, Refusal> {
         if let Err(e) = Envelope::deserialize(&event) {
-            return Err(Refusal::NotApiGateway(e.to_string()));
+            return Err(Refusal::NotApiGateway(rainmaker_model::redact::parse_error(&e.to_string())));
         }
-        let req: ApiGatewayProxyRequest =
-            serde_json::from_value(event).map_err(|e| Refusal::NotApiGateway(e.to_string()))?;
+        let req: ApiGatewayProxyRequest = serde_json::from_value(event)
+            .map_err(|e| Refusal::NotApiGateway(rainmaker_model::redact::parse_error(&e.to_string())))?;
         let claims = req.request_context.authorizer.fields.get("claims");
         let claim = |k: &str| claims.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
         let user_id = claim("sub")

@@ -17,6 +17,7 @@ pub mod items;
 pub mod log_volume;
 pub mod logid;
 pub mod ownership;
+pub mod redact;
 pub mod tables;
 pub mod time;
 

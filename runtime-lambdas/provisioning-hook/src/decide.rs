@@ -88,7 +88,8 @@ pub struct ProvisioningRequest {
 
 /// Parse the event and check the serial against the pattern.
 pub fn parse_request(event: &Value, pattern: &SerialPattern) -> Result<ProvisioningRequest, Denial> {
-    let ev = Event::deserialize(event).map_err(|e| Denial::Malformed(e.to_string()))?;
+    let ev = Event::deserialize(event)
+        .map_err(|e| Denial::Malformed(rainmaker_model::redact::parse_error(&e.to_string())))?;
     if ev.certificate_id.is_empty() {
         return Err(Denial::Malformed("certificateId is empty".into()));
     }

@@ -85,7 +85,7 @@ pub fn decode(event: Value, size: usize, max_bytes: usize, now_ms: i64) -> Resul
         return Err(Reject::NotAnObject);
     }
     if let Err(e) = RuleEvent::deserialize(&event) {
-        return Err(Reject::NotARuleEvent(e.to_string()));
+        return Err(Reject::NotARuleEvent(rainmaker_model::redact::parse_error(&e.to_string())));
     }
     let Value::Object(mut obj) = event else { return Err(Reject::NotAnObject) };
     let node_id = match obj.remove("node_id") {
@@ -195,7 +195,7 @@ mod tests {
             (
                 json!({"node_id": "n", "params": p, "httpMethod": "POST"}),
                 Reject::NotARuleEvent(
-                    "unknown field `httpMethod`, expected one of `ts`, `msg_id`, `params`, \
+                    "unknown field `…`, expected one of `ts`, `msg_id`, `params`, \
                     `readings`, `node_id`, `received_at`, `principal`"
                         .into(),
                 ),

@@ -20,7 +20,7 @@ fn logical_id(crate_name: &str) -> String {
     crate_name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>() + "Function"
 }
 
-fn backend(blueprint: &str) -> Value {
+pub(crate) fn backend(blueprint: &str) -> Value {
     let cfg = rainmaker_core::config::blueprint_config(blueprint, "iam-check", "eu-west-1").unwrap();
     let rendered = rainmaker_core::template::render(&cfg).unwrap();
     rainmaker_core::template::parse(&rendered.stack("backend").unwrap().body).unwrap()
@@ -59,13 +59,28 @@ fn used_by_lambda(template: &Value, function: &str) -> impl Fn(&Action) -> bool 
     }
 }
 
-/// The handlers of one deployment, each with its own recorder, driven through every event and route.
-struct Recorded {
-    by_function: BTreeMap<&'static str, Vec<access_check::Request>>,
-    logical: BTreeMap<String, String>,
+/// The values a log must never show (the others are the fixtures' user ids).
+pub(crate) struct Secrets {
+    pub email: String,
+    pub token: String,
+    pub device_secret: String,
+    pub binding_code: String,
 }
 
-async fn drive(template: &Value) -> Recorded {
+/// The handlers of one deployment, each with its own recorder, driven through every event and route.
+pub(crate) struct Recorded {
+    by_function: BTreeMap<&'static str, Vec<access_check::Request>>,
+    logical: BTreeMap<String, String>,
+    pub secrets: Secrets,
+    /// An unrecorded SDK config and the tables, the hook and the API, for more events.
+    pub sdk: aws_config::SdkConfig,
+    pub tables: TableNames,
+    pub hook: provisioning_hook::Hook,
+    pub api: api::Api,
+}
+
+/// Drive every handler; `metrics`: with their embedded-metric lines (as deployed).
+pub(crate) async fn drive(template: &Value, metrics: bool) -> Recorded {
     let moto = MotoServer::shared();
     let base = moto.sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&base);
@@ -116,7 +131,8 @@ async fn drive(template: &Value) -> Recorded {
     let env = env_of(template, "ApiFunction");
     let settings = api::Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
     let sharing = settings.sharing_enabled;
-    let api = api::Api::new(sdk("api"), tables.clone(), settings, None).without_metrics();
+    let api = api::Api::new(sdk("api"), tables.clone(), settings, None);
+    let api = if metrics { api } else { api.without_metrics() };
     let call = |method: &'static str, path: String, body: Option<Value>, must_succeed: bool| {
         let api = &api;
         async move {
@@ -133,7 +149,8 @@ async fn drive(template: &Value) -> Recorded {
     // The device confirms.
     let mut ev = fixture("binding-confirm/tests/fixtures/binding-rule-event.json");
     (ev["binding_code"], ev["node_id"], ev["principal"]) = (body["binding_code"].clone(), json!(serial), cert.clone());
-    let confirm = binding_confirm::Confirm::new(sdk("binding-confirm"), tables.clone(), "iam-check").without_metrics();
+    let confirm = binding_confirm::Confirm::new(sdk("binding-confirm"), tables.clone(), "iam-check");
+    let confirm = if metrics { confirm } else { confirm.without_metrics() };
     let out = serde_json::to_value(confirm.handle(ev).await.unwrap()).unwrap();
     assert_eq!(out["status"], "bound", "{out}");
 
@@ -146,8 +163,8 @@ async fn drive(template: &Value) -> Recorded {
         presence.handle(ev).await.unwrap();
     }
     let ingest =
-        telemetry_ingest::Ingest::new(sdk("telemetry-ingest"), tables.clone(), telemetry_ingest::Limits::default())
-            .without_metrics();
+        telemetry_ingest::Ingest::new(sdk("telemetry-ingest"), tables.clone(), telemetry_ingest::Limits::default());
+    let ingest = if metrics { ingest } else { ingest.without_metrics() };
     let now = rainmaker_model::time::now_ms();
     let mut ev = fixture("telemetry-ingest/tests/fixtures/rule-event-single.json");
     (ev["node_id"], ev["received_at"], ev["ts"]) = (json!(serial), json!(now), json!(now - 1000));
@@ -168,7 +185,23 @@ async fn drive(template: &Value) -> Recorded {
     call("DELETE", format!("/nodes/{serial}/shares/{OTHER}"), None, sharing).await;
     call("DELETE", format!("/nodes/{serial}"), None, true).await;
 
-    Recorded { by_function: rec.iter().map(|(f, (_, r))| (*f, r.take_requests())).collect(), logical }
+    let request = api_request("GET", "/nodes", None);
+    let claims = &request["requestContext"]["authorizer"]["claims"];
+    let secrets = Secrets {
+        email: claims["email"].as_str().unwrap().to_string(),
+        token: request["headers"]["Authorization"].as_str().unwrap().to_string(),
+        device_secret: secret,
+        binding_code: body["binding_code"].as_str().unwrap().to_string(),
+    };
+    Recorded {
+        by_function: rec.iter().map(|(f, (_, r))| (*f, r.take_requests())).collect(),
+        logical,
+        secrets,
+        sdk: base,
+        tables,
+        hook,
+        api,
+    }
 }
 
 fn drift(template: &Value, recorded: &Recorded, function: &str) -> (Vec<Action>, Drift) {
@@ -209,7 +242,7 @@ async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
         for id in &in_template {
             assert!(driven.contains(id), "{blueprint}: function {id} is not driven by this test");
         }
-        let recorded = drive(&template).await;
+        let recorded = drive(&template, false).await;
         for function in FUNCTIONS {
             let (calls, d) = drift(&template, &recorded, function);
             assert!(!calls.is_empty(), "{blueprint} {function}: no call recorded");
@@ -224,7 +257,7 @@ async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
 #[tokio::test]
 async fn a_removed_or_an_extra_grant_is_reported() {
     let template = backend("smart-home");
-    let recorded = drive(&template).await;
+    let recorded = drive(&template, false).await;
     let mut copy = template.clone();
     let statements = copy["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array_mut()
