@@ -27,6 +27,7 @@ fn step_text(s: &Step) -> String {
         Step::DetachFromThing { certificate_id } => format!("detach certificate {certificate_id} from the thing"),
         Step::DetachPolicy { policy } => format!("detach policy {policy} from the certificate"),
         Step::Unbind { .. } => "remove the owner and every grant of the node".into(),
+        Step::DeleteShadow => "delete the thing's shadow (the previous owner's state)".into(),
         Step::ClearNodeCertificate => "remove the certificate from the node".into(),
         Step::ClearProvisioned => "clear the allow-list's provisioned state (the device may provision again)".into(),
     }

@@ -2,7 +2,8 @@
 //! order, each step idempotent so an interrupted reset is finished by running it again:
 //! 1. revoke the old certificate (`UpdateCertificate REVOKED`): from now on it cannot connect;
 //! 2. detach it from the thing (`DetachThingPrincipal`) and detach every policy from it (`DetachPolicy`);
-//! 3. unless `--keep-owner`: clear the owner and every grant through [`rainmaker_model::unbind`];
+//! 3. unless `--keep-owner`: clear the owner and every grant through [`rainmaker_model::unbind`], and delete the
+//!    thing's classic shadow (`DeleteThingShadow`: the previous owner's desired and reported state);
 //! 4. remove the certificate from the node (presence and binding accept none until the device provisions again);
 //! 5. last, clear the allow-list's provisioned state (conditioned on the old certificate), so the device can
 //!    provision again only when everything above is done.
@@ -29,6 +30,8 @@ pub struct State {
     pub owner: Option<String>,
     /// The node records a certificate.
     pub node_certificate: bool,
+    /// The thing has a classic shadow (`GetThingShadow` found one).
+    pub shadow: bool,
 }
 
 /// One step of a reset.
@@ -39,6 +42,7 @@ pub enum Step {
     DetachFromThing { certificate_id: String },
     DetachPolicy { policy: String },
     Unbind { grants: bool },
+    DeleteShadow,
     ClearNodeCertificate,
     ClearProvisioned,
 }
@@ -59,6 +63,9 @@ pub fn plan(state: &State, keep_owner: bool) -> Vec<Step> {
     }
     if !keep_owner && state.owner.is_some() {
         steps.push(Step::Unbind { grants: true });
+    }
+    if !keep_owner && state.shadow {
+        steps.push(Step::DeleteShadow);
     }
     if state.node_certificate {
         steps.push(Step::ClearNodeCertificate);
@@ -96,6 +103,7 @@ async fn read_state(
         state.owner = n.get(attr::OWNER_ID).and_then(|v| v.as_s().ok()).cloned();
         state.node_certificate = n.contains_key(attr::CERTIFICATE_ID);
     }
+    state.shadow = has_shadow(&c.iot_data().await?, serial).await?;
     let mut arn = None;
     if let Some(cert) = state.certificate_id.clone() {
         let described = certificate(c, &cert).await?;
@@ -107,6 +115,15 @@ async fn read_state(
         }
     }
     Ok((state, arn))
+}
+
+/// Whether the thing has a classic shadow (`ResourceNotFoundException`: no).
+async fn has_shadow(iot_data: &aws_sdk_iotdataplane::Client, thing: &str) -> Result<bool, SerialsError> {
+    match iot_data.get_thing_shadow().thing_name(thing).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(false),
+        Err(e) => Err(sdk("IoT GetThingShadow")(e)),
+    }
 }
 
 async fn thing_principals(c: &SerialsClients, thing: &str) -> Result<Vec<String>, SerialsError> {
@@ -205,6 +222,14 @@ pub async fn reset(
                 })?;
                 report.removed_grants = done.removed_grants.len();
             }
+            Step::DeleteShadow => {
+                match c.iot_data().await?.delete_thing_shadow().thing_name(serial).send().await {
+                    Ok(_) => {}
+                    // deleted meanwhile (an earlier, interrupted reset): done
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+                    Err(e) => return Err(sdk("IoT DeleteThingShadow")(e)),
+                }
+            }
             Step::ClearNodeCertificate => {
                 let old = state.certificate_id.clone();
                 let mut u = c
@@ -262,17 +287,20 @@ mod tests {
             policies: vec!["rm-x-device".into()],
             owner: Some("u".into()),
             node_certificate: true,
+            shadow: true,
         };
         let all = vec![
             Step::RevokeCertificate { certificate_id: "c1".into() },
             Step::DetachFromThing { certificate_id: "c1".into() },
             Step::DetachPolicy { policy: "rm-x-device".into() },
             Step::Unbind { grants: true },
+            Step::DeleteShadow,
             Step::ClearNodeCertificate,
             Step::ClearProvisioned,
         ];
         assert_eq!(plan(&full, false), all);
-        let kept: Vec<Step> = all.iter().filter(|s| !matches!(s, Step::Unbind { .. })).cloned().collect();
+        let kept: Vec<Step> =
+            all.iter().filter(|s| !matches!(s, Step::Unbind { .. } | Step::DeleteShadow)).cloned().collect();
         assert_eq!(plan(&full, true), kept, "--keep-owner");
         let revoked = State {
             certificate_status: Some("REVOKED".into()),

@@ -16,6 +16,8 @@ pub struct SerialsClients {
     pub ddb: aws_sdk_dynamodb::Client,
     pub iot: aws_sdk_iot::Client,
     pub sm: aws_sdk_secretsmanager::Client,
+    /// The SDK config, for the IoT data plane client (its endpoint is the account's own: [`Self::iot_data`]).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl SerialsClients {
@@ -25,7 +27,19 @@ impl SerialsClients {
             ddb: aws_sdk_dynamodb::Client::new(sdk),
             iot: aws_sdk_iot::Client::new(sdk),
             sm: aws_sdk_secretsmanager::Client::new(sdk),
+            sdk: sdk.clone(),
         }
+    }
+
+    /// The IoT data plane (shadows): on AWS at the account's `iot:Data-ATS` endpoint (DescribeEndpoint); with an
+    /// endpoint override (moto) at that.
+    pub async fn iot_data(&self) -> Result<aws_sdk_iotdataplane::Client, SerialsError> {
+        if self.sdk.endpoint_url().is_some() {
+            return Ok(aws_sdk_iotdataplane::Client::new(&self.sdk));
+        }
+        let host = crate::aws::iot::data_endpoint(&self.iot).await?;
+        let conf = aws_sdk_iotdataplane::config::Builder::from(&self.sdk).endpoint_url(format!("https://{host}"));
+        Ok(aws_sdk_iotdataplane::Client::from_conf(conf.build()))
     }
 }
 

@@ -224,3 +224,43 @@ fn validate_warns_about_the_placeholder_and_the_wildcard_origin() {
     cfg.api.allowed_origins = vec!["https://app.acme.com".into()];
     assert_eq!(config::warnings(&cfg), vec![]);
 }
+
+/// The tenant's key secrets are data: `plan`/`apply` treat a replacement or removal of either as the loss of a
+/// stateful resource (refused without `--allow-replace`), and the stack policy protects them like the tables.
+#[test]
+fn key_secrets_are_stateful_and_never_replaced_without_allow_replace() {
+    use rainmaker_deploy::aws::plan::{PlanKind, ResourceChange, StackPlan, TemplateInfo};
+    for b in assets::blueprint_names() {
+        let info = TemplateInfo::from_template(&backend(&blueprint(b)));
+        let protected = info.data_resources();
+        for id in ["SerialKeySecret", "GdprReceiptKeySecret"] {
+            let r = &info.resources[id];
+            assert!(r.stateful && r.data_class.as_deref() == Some("key-material"), "{b}: {id} {r:?}");
+            assert!(protected.iter().any(|p| p == id), "{b}: the stack policy protects {id}");
+        }
+        let change = |id: &str, action: &str, replacement: Option<&str>| ResourceChange {
+            logical_id: id.into(),
+            resource_type: info.resources[id].resource_type.clone(),
+            action: action.into(),
+            replacement: replacement.map(str::to_string),
+            physical_id: None,
+            description: None,
+            stateful: info.resources[id].stateful,
+            details: vec![],
+        };
+        let plan = StackPlan {
+            stack: "backend".into(),
+            stack_name: "rm-acme-home".into(),
+            kind: PlanKind::Update,
+            changes: vec![
+                change("SerialKeySecret", "Modify", Some("True")),
+                change("GdprReceiptKeySecret", "Remove", None),
+                change("DeadLetterQueue", "Modify", Some("True")),
+            ],
+            change_set: None,
+            recovery: None,
+        };
+        let blocked: Vec<&str> = plan.blocked().iter().map(|c| c.logical_id.as_str()).collect();
+        assert_eq!(blocked, ["SerialKeySecret", "GdprReceiptKeySecret"], "{b}");
+    }
+}

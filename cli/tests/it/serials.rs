@@ -357,6 +357,10 @@ async fn high4_reset_revokes_the_old_certificate_and_clears_ownership() {
     let (owner, friend) = ("0a0a0a0a-0000-4000-8000-00000000000a", "0b0b0b0b-0000-4000-8000-00000000000b");
     transact(&f, rainmaker_model::write::bind(&tables, &s, owner, &old, "e1", 1).unwrap()).await;
     transact(&f, rainmaker_model::write::share(&tables, &s, owner, friend, Some("e1"), 2).unwrap()).await;
+    // the owner's state in the thing's shadow (what the device reported, what the app wanted)
+    let shadows = aws_sdk_iotdataplane::Client::new(&f.sdk);
+    let doc = r#"{"state":{"reported":{"Power":true,"Room":"owner's kitchen"},"desired":{"Power":false}}}"#;
+    shadows.update_thing_shadow().thing_name(&s).payload(doc.as_bytes().to_vec().into()).send().await.unwrap();
 
     // a dry run lists the steps and changes nothing
     let v = json(&f.run(&["serials", "reset", &s, "--dry-run", "--output", "json"]));
@@ -368,6 +372,7 @@ async fn high4_reset_revokes_the_old_certificate_and_clears_ownership() {
             "detach_from_thing",
             "detach_policy",
             "unbind",
+            "delete_shadow",
             "clear_node_certificate",
             "clear_provisioned"
         ]
@@ -395,6 +400,11 @@ async fn high4_reset_revokes_the_old_certificate_and_clears_ownership() {
     assert_eq!(e[attr::PROVISIONED], AttributeValue::Bool(false));
     assert!(!e.contains_key(attr::CERTIFICATE_ID));
     assert!(e.contains_key(attr::SECRET_HMAC), "the device keeps its secret");
+    let gone = shadows.get_thing_shadow().thing_name(&s).send().await.unwrap_err();
+    assert!(
+        gone.as_service_error().is_some_and(|x| x.is_resource_not_found_exception()),
+        "the previous owner's shadow is deleted (IoT GetThingShadow): {gone:?}"
+    );
 
     // the same device provisions again with a new certificate; the old one stays revoked
     let (new, _) = provision(&f, &s, &secret(7, "r")).await;
@@ -405,12 +415,17 @@ async fn high4_reset_revokes_the_old_certificate_and_clears_ownership() {
     // --keep-owner: the certificate goes, owner and grants stay
     let (old2, _) = provision(&f, &kept, &secret(8, "r")).await;
     transact(&f, rainmaker_model::write::bind(&tables, &kept, owner, &old2, "e2", 3).unwrap()).await;
+    shadows.update_thing_shadow().thing_name(&kept).payload(doc.as_bytes().to_vec().into()).send().await.unwrap();
     let v = json(&f.run(&["serials", "reset", &kept, "--keep-owner", "--yes", "--output", "json"]));
     assert!(v["steps"].as_array().unwrap().iter().all(|x| x["step"] != "unbind"), "{v}");
     assert_eq!(status(&f, &old2).await, "REVOKED");
     assert_eq!(node(&f, &kept).await[attr::OWNER_ID], AttributeValue::S(owner.into()));
     assert!(grant(&f, owner, &kept).await);
+    let shadow = shadows.get_thing_shadow().thing_name(&kept).send().await.unwrap();
+    let shadow: serde_json::Value = serde_json::from_slice(shadow.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(shadow["state"]["reported"]["Room"], "owner's kitchen", "--keep-owner keeps the shadow: {shadow}");
     // and a reset of a serial with nothing to do says so
     let v = json(&f.run(&["serials", "reset", &kept, "--yes", "--output", "json"]));
-    assert!(v["steps"].as_array().unwrap().iter().all(|x| x["step"] == "unbind"), "only the kept owner is left: {v}");
+    let left: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|x| x["step"].as_str().unwrap()).collect();
+    assert_eq!(left, ["unbind", "delete_shadow"], "only the kept owner and its shadow are left: {v}");
 }
