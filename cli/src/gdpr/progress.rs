@@ -32,6 +32,22 @@ pub struct Terminal {
 /// Plain mode prints a line every this many items of one source (and when it is done).
 const PLAIN_EVERY: u64 = 10_000;
 
+/// The plain line for `items` of `source` so far: one every [`PLAIN_EVERY`] items and one when it is done;
+/// `last` is the source and the count last printed.
+fn plain_line(last: &mut (String, u64), source: &str, items: u64, done: bool) -> Option<String> {
+    if last.0 != source {
+        *last = (source.to_string(), 0);
+    }
+    if done {
+        return Some(format!("{source}: {items} items, done"));
+    }
+    if items < last.1 + PLAIN_EVERY {
+        return None;
+    }
+    last.1 = items;
+    Some(format!("{source}: {items} items"))
+}
+
 impl Terminal {
     pub fn new(mode: Mode) -> Terminal {
         Terminal { mode, bar: Mutex::new(None), printed: Mutex::new((String::new(), 0)) }
@@ -68,14 +84,8 @@ impl Report for Terminal {
             Mode::Quiet => {}
             Mode::Plain => {
                 let mut last = self.printed.lock().unwrap_or_else(|p| p.into_inner());
-                if last.0 != source {
-                    *last = (source.to_string(), 0);
-                }
-                if done {
-                    eprintln!("{source}: {items} items, done");
-                } else if items >= last.1 + PLAIN_EVERY {
-                    eprintln!("{source}: {items} items");
-                    last.1 = items;
+                if let Some(l) = plain_line(&mut last, source, items, done) {
+                    eprintln!("{l}");
                 }
             }
             Mode::Rich => {
@@ -96,6 +106,33 @@ impl Report for Terminal {
                 Some((_, bar)) => bar.println(text),
                 None => eprintln!("{text}"),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_line;
+
+    /// In CI (plain lines): the items so far every 10,000 of a source, and a line when it is done.
+    #[test]
+    fn plain_lines_say_the_items_so_far_every_10000_and_when_done() {
+        let mut last = (String::new(), 0);
+        let calls: &[(&str, u64, bool, Option<&str>)] = &[
+            ("telemetry", 1000, false, None),
+            ("telemetry", 9999, false, None),
+            ("telemetry", 10_000, false, Some("telemetry: 10000 items")),
+            ("telemetry", 15_000, false, None),
+            ("telemetry", 20_500, false, Some("telemetry: 20500 items")),
+            ("telemetry", 29_000, false, None),
+            ("telemetry", 29_001, true, Some("telemetry: 29001 items, done")),
+            // another source starts counting again
+            ("delete_telemetry N2", 9000, false, None),
+            ("delete_telemetry N2", 12_000, false, Some("delete_telemetry N2: 12000 items")),
+            ("shadows", 0, true, Some("shadows: 0 items, done")),
+        ];
+        for (source, items, done, want) in calls {
+            assert_eq!(plain_line(&mut last, source, *items, *done).as_deref(), *want, "{source} {items} {done}");
         }
     }
 }

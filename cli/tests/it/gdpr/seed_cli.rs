@@ -46,6 +46,27 @@ fn run_xtask(dir: &Path, args: &[&str]) -> crate::support::Run {
     crate::support::Run::from(c.args(args).output().expect("running xtask"))
 }
 
+/// `cmd` run on a pseudo-terminal (`script`), as an operator at a terminal runs it: its exit code and everything
+/// it drew there (stdout and stderr).
+fn on_a_terminal(cmd: &Command) -> (i32, String) {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+    let line: Vec<String> = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(quote).collect();
+    let mut s = Command::new("script");
+    s.args(["-qefc", &line.join(" "), "/dev/null"]).stdin(std::process::Stdio::null());
+    if let Some(d) = cmd.get_current_dir() {
+        s.current_dir(d);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => s.env(k, v),
+            None => s.env_remove(k),
+        };
+    }
+    s.env_remove("CI").env("TERM", "xterm");
+    let out = s.output().expect("running script (util-linux) for a pseudo-terminal");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn strings(v: &serde_json::Value) -> Vec<String> {
     let mut out: Vec<String> = v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
     out.sort();
@@ -136,6 +157,38 @@ async fn xtask_seed_as_a_process_then_each_export_through_the_binary_counts_what
             let e = manifest["sources"].as_array().unwrap().iter().find(|s| s["source"] == source).unwrap();
             assert_eq!(e["items"].as_u64(), Some(n as u64), "{who} manifest {source}");
         }
+        // the manifest's header: schema, tenant, versions, export time, per-source retention and what is left out
+        assert_eq!(manifest["schema_version"], rainmaker_core::gdpr::manifest::SCHEMA_VERSION, "{who}");
+        assert_eq!(manifest["tenant"], tenant.config.name.as_str(), "{who}");
+        assert_eq!(manifest["region"], tenant.config.region.as_str(), "{who}");
+        assert_eq!(manifest["cli_version"], env!("CARGO_PKG_VERSION"), "{who}");
+        assert_eq!(manifest["template_version"], rainmaker_core::TEMPLATE_VERSION, "the deployed template's: {who}");
+        assert_eq!(manifest["user_id"], id, "{who}");
+        let at = manifest["exported_at"].as_str().unwrap();
+        aws_smithy_types::DateTime::from_str(at, aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_else(|e| panic!("exported_at {at}: {e}"));
+        let retention = |source: &str| {
+            let e = manifest["sources"].as_array().unwrap().iter().find(|s| s["source"] == source).unwrap();
+            e["retention"].as_str().unwrap().to_string()
+        };
+        let ttl = format!("{} days", tenant.config.telemetry.retention_days);
+        assert!(retention("telemetry").contains(&ttl), "the telemetry TTL: {}", retention("telemetry"));
+        for source in ["users", "memberships", "nodes", "telemetry", "binding_requests"] {
+            assert!(
+                retention(source).contains("point-in-time recovery for 35 days"),
+                "{source}: {}",
+                retention(source)
+            );
+        }
+        let left_out: Vec<String> = manifest["not_included"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| format!("{}: {}", n["what"].as_str().unwrap(), n["reason"].as_str().unwrap()))
+            .collect();
+        let logs = format!("{} days", tenant.config.lambda.log_retention_days);
+        assert!(left_out.iter().any(|n| n.contains("CloudWatch") && n.contains(&logs)), "log retention: {left_out:?}");
+        assert!(left_out.iter().any(|n| n.contains("backup")), "backups: {left_out:?}");
         assert_eq!(json(&files, "cognito.json")["attributes"]["email"], u["email"], "{who}");
         let ids = |name: &str, role: Option<&str>| {
             let mut v: Vec<String> = json(&files, name)
@@ -163,4 +216,16 @@ async fn xtask_seed_as_a_process_then_each_export_through_the_binary_counts_what
             assert_eq!(grant["shared_with"], given, "{who} {n}");
         }
     }
+
+    // on a terminal, progress is a live row per source (items so far, redrawn in place), ending with done
+    let u = &list[0];
+    let out = dir.path().join("on-a-terminal.zip");
+    let mut c = crate::deploy::cli::aws_cmd(dir.path(), &moto.endpoint_url());
+    c.args(["--config", config.to_str().unwrap(), "gdpr", "export", "--user", u["user_id"].as_str().unwrap()]);
+    c.args(["--out", out.to_str().unwrap(), "--user-pool-id", &pool]);
+    let (code, drawn) = on_a_terminal(&c);
+    assert_eq!(code, 0, "{drawn}");
+    assert!(drawn.contains(&format!("telemetry: {} items, done", nodes * telemetry)), "{drawn}");
+    assert!(drawn.contains("\u{1b}["), "drawn with terminal control sequences (a spinner row): {drawn:?}");
+    assert!(unzip(&out).contains_key("manifest.json"));
 }
