@@ -59,15 +59,72 @@ pub struct StackReport {
     pub outputs: BTreeMap<String, String>,
 }
 
+/// The stack tag holding [`deployed_hash`] of what was deployed: a no-op apply reads it instead of the template.
+pub const HASH_TAG: &str = "rainmaker:template-sha256";
+
+/// SHA-256 (hex) of the rendered template and its parameters (`key=value` lines in key order).
+pub fn deployed_hash(body: &str, parameters: &BTreeMap<String, String>) -> String {
+    let mut h = Sha256::new();
+    h.update(body.as_bytes());
+    for (k, v) in parameters {
+        h.update(format!("\n{k}={v}").as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The tags a change set of `t` carries: the target's plus [`HASH_TAG`].
+pub fn wanted_tags(t: &Target<'_>) -> BTreeMap<String, String> {
+    let mut tags = t.tags.clone();
+    tags.insert(HASH_TAG.into(), deployed_hash(t.body, &t.parameters));
+    tags
+}
+
+/// How a live stack compares with the target, from its parameters and tags alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Parameters, tags and the deployed hash are ours: unchanged, no call needed.
+    Same,
+    /// Parameters and tags are ours but the stack has no (or another) hash tag: compare the template text.
+    CompareTemplate,
+    Differs,
+}
+
+/// Pure: compare live parameters and tags with the wanted ones (wanted tags include [`HASH_TAG`]).
+pub fn verdict(
+    live_parameters: &BTreeMap<String, String>,
+    live_tags: &BTreeMap<String, String>,
+    parameters: &BTreeMap<String, String>,
+    wanted_tags: &BTreeMap<String, String>,
+) -> Verdict {
+    let without = |m: &BTreeMap<String, String>| {
+        let mut m = m.clone();
+        let hash = m.remove(HASH_TAG);
+        (m, hash)
+    };
+    let ((live, live_hash), (want, want_hash)) = (without(live_tags), without(wanted_tags));
+    if live_parameters != parameters || live != want {
+        Verdict::Differs
+    } else if live_hash.is_some() && live_hash == want_hash {
+        Verdict::Same
+    } else {
+        Verdict::CompareTemplate
+    }
+}
+
 /// Compare a recovered stack (missing or stable: [`recover`] deletes one left in review) with the target:
-/// unchanged when template, parameters and tags are what we would deploy.
+/// unchanged when parameters and tags are ours and the deployed-hash tag matches (no call), or, for a stack
+/// deployed without that tag, when its template (GetTemplate) is the same document.
 pub async fn compare(c: &Clients, t: &Target<'_>, live: Option<Stack>) -> Result<Ready, DeployError> {
     let Some(live) = live else { return Ok(Ready::Change { live: None, create: true }) };
-    if stack::parameters(&live) == t.parameters && stack::tags(&live) == t.tags {
-        let body = stack::template_body(&c.cfn, t.stack_name).await?;
-        if body.as_deref().is_some_and(|b| same_template(b, t.body)) {
-            return Ok(Ready::Unchanged(live));
+    match verdict(&stack::parameters(&live), &stack::tags(&live), &t.parameters, &wanted_tags(t)) {
+        Verdict::Same => return Ok(Ready::Unchanged(live)),
+        Verdict::CompareTemplate => {
+            let body = stack::template_body(&c.cfn, t.stack_name).await?;
+            if body.as_deref().is_some_and(|b| same_template(b, t.body)) {
+                return Ok(Ready::Unchanged(live));
+            }
         }
+        Verdict::Differs => {}
     }
     Ok(Ready::Change { live: Some(live), create: false })
 }
@@ -106,9 +163,27 @@ pub async fn recover(
     progress: &dyn Progress,
     recovered: &mut Vec<String>,
 ) -> Result<Option<Stack>, DeployError> {
+    recover_from(c, t, None, wait, prompter, progress, recovered).await
+}
+
+/// [`recover`], starting from a stack already read (`listed`: `Some(None)` = the account's listing has no such
+/// stack), which saves the first DescribeStacks.
+pub async fn recover_from(
+    c: &Clients,
+    t: &Target<'_>,
+    mut listed: Option<Option<Stack>>,
+    wait: &WaitOptions,
+    prompter: &dyn Prompter,
+    progress: &dyn Progress,
+    recovered: &mut Vec<String>,
+) -> Result<Option<Stack>, DeployError> {
     let step = |m: String| progress.report(ProgressEvent::Step { stack: Some(t.stack_name.to_string()), message: m });
     for _ in 0..6 {
-        let Some(live) = stack::describe(&c.cfn, t.stack_name).await? else { return Ok(None) };
+        let current = match listed.take() {
+            Some(known) => known,
+            None => stack::describe(&c.cfn, t.stack_name).await?,
+        };
+        let Some(live) = current else { return Ok(None) };
         let status = stack::status(&live);
         match stack::classify(&status) {
             StackState::Missing => return Ok(None),
@@ -120,25 +195,7 @@ pub async fn recover(
                 delete_and_wait(c, t, wait, progress).await?;
                 recovered.push(format!("deleted the empty stack left in {status} by an unexecuted change set"));
             }
-            StackState::Busy => {
-                // stream the running operation's own events (from when it started), which also say who started it
-                let started = live.last_updated_time().or(live.creation_time()).copied();
-                let since = started.map_or("?".into(), |d| d.to_string());
-                let mut events = match started {
-                    Some(d) => EventStream::since(&c.cfn, t.stack_name, t.info, progress, d),
-                    None => EventStream::new(&c.cfn, t.stack_name, t.info, progress),
-                };
-                events.poll().await?;
-                let holder = events.operation_token().map(|t| format!(", operation {t}")).unwrap_or_default();
-                step(format!(
-                    "{status} since {since}{holder}: another operation holds the stack; waiting for it to finish"
-                ));
-                let done = events.wait(wait).await?;
-                recovered.push(format!(
-                    "waited for an operation in progress ({status} since {since}{holder}) to end in {}",
-                    done.status
-                ));
-            }
+            StackState::Busy => wait_for_operation(c, t, &live, &status, wait, progress, recovered).await?,
             StackState::FailedCreate => {
                 let reason = live.stack_status_reason();
                 if !prompter.confirm(&Question::DeleteFailedStack { stack: t.stack_name, status: &status, reason }) {
@@ -193,6 +250,37 @@ pub async fn recover(
     })
 }
 
+/// Wait for the operation holding the stack, streaming its own events (from when it started), which also say who
+/// started it.
+async fn wait_for_operation(
+    c: &Clients,
+    t: &Target<'_>,
+    live: &Stack,
+    status: &str,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+    recovered: &mut Vec<String>,
+) -> Result<(), DeployError> {
+    let started = live.last_updated_time().or(live.creation_time()).copied();
+    let since = started.map_or("?".into(), |d| d.to_string());
+    let mut events = match started {
+        Some(d) => EventStream::since(&c.cfn, t.stack_name, t.info, progress, d),
+        None => EventStream::new(&c.cfn, t.stack_name, t.info, progress),
+    };
+    events.poll().await?;
+    let holder = events.operation_token().map(|t| format!(", operation {t}")).unwrap_or_default();
+    progress.report(ProgressEvent::Step {
+        stack: Some(t.stack_name.to_string()),
+        message: format!("{status} since {since}{holder}: another operation holds the stack; waiting for it to finish"),
+    });
+    let done = events.wait(wait).await?;
+    recovered.push(format!(
+        "waited for an operation in progress ({status} since {since}{holder}) to end in {}",
+        done.status
+    ));
+    Ok(())
+}
+
 /// Inline body, or upload the template to the artifacts bucket and return its URL.
 pub async fn template_source(
     c: &Clients,
@@ -229,13 +317,14 @@ pub async fn plan(
     source: (Option<String>, Option<String>),
     wait: &WaitOptions,
 ) -> Result<StackPlan, DeployError> {
+    let tags = wanted_tags(t);
     let input = ChangeSetInput {
         stack: t.stack,
         stack_name: t.stack_name,
         template_body: source.0.as_deref(),
         template_url: source.1,
         parameters: &t.parameters,
-        tags: &t.tags,
+        tags: &tags,
         create,
     };
     let name = changeset::create(&c.cfn, &input).await?;
@@ -327,4 +416,30 @@ async fn set_policy(c: &Clients, stack_name: &str, body: &str) -> Result<(), Dep
         .await
         .map_err(|e| DeployError::sdk("CloudFormation SetStackPolicy", e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_hash_tag_decides_without_the_template_and_anything_else_differing_is_a_change() {
+        let params = map(&[("ApiCodeKey", "k1")]);
+        let hash = deployed_hash("Resources: {}", &params);
+        let tags = map(&[("rainmaker:tenant", "acme"), (HASH_TAG, &hash)]);
+        assert_eq!(verdict(&params, &tags, &params, &tags), Verdict::Same);
+        // deployed before the tag existed: the template text decides
+        assert_eq!(verdict(&params, &map(&[("rainmaker:tenant", "acme")]), &params, &tags), Verdict::CompareTemplate);
+        // another template or parameters: another hash, the template text decides (the change set says what)
+        let other = map(&[("rainmaker:tenant", "acme"), (HASH_TAG, "00")]);
+        assert_eq!(verdict(&params, &other, &params, &tags), Verdict::CompareTemplate);
+        assert_eq!(verdict(&map(&[("ApiCodeKey", "k0")]), &tags, &params, &tags), Verdict::Differs);
+        assert_eq!(verdict(&params, &map(&[(HASH_TAG, &hash)]), &params, &tags), Verdict::Differs);
+        assert_ne!(deployed_hash("Resources: {}", &map(&[("ApiCodeKey", "k2")])), hash);
+        assert_ne!(deployed_hash("Resources: {x: 1}", &params), hash);
+    }
 }

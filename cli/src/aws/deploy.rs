@@ -147,11 +147,12 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     let tags = stack_tags(t);
     let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
     let (caller, _) = super::identity::preflight(t, &c).await?;
-    super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &t.config.region).await?;
+    // the account's listing also serves as the DescribeStacks of both stacks (plan changes nothing in between)
+    let mut listed = super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &t.config.region).await?;
     let (b, binfo, _) = &p.bootstrap;
     let (k, kinfo, _) = &p.backend;
     let mut stacks = Vec::new();
-    let boot = stack::describe(&c.cfn, &b.stack_name).await?;
+    let boot = listed.remove(&b.stack_name);
     let mut bucket = boot.as_ref().and_then(|s| stack::outputs(s).remove("ArtifactsBucketName"));
     if boot.is_some() && bucket.is_none() {
         let (physical, failure) = super::outputs::physical_ids_or_failure(&c.cfn, &b.stack_name).await;
@@ -174,7 +175,7 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
     match bucket {
         None => stacks.push(StackPlan::create("backend", &k.stack_name, kinfo)),
         Some(bucket) => {
-            let live = stack::describe(&c.cfn, &k.stack_name).await?;
+            let live = listed.remove(&k.stack_name);
             let ep = endpoint(&c, live.as_ref()).await?;
             let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
             let kt = Target {
@@ -234,13 +235,20 @@ pub async fn plan_one(
             });
         }
     }
-    if stack::parameters(&live) == t.parameters
-        && stack::tags(&live) == t.tags
-        && stack::template_body(&c.cfn, t.stack_name)
+    let unchanged = match converge::verdict(
+        &stack::parameters(&live),
+        &stack::tags(&live),
+        &t.parameters,
+        &converge::wanted_tags(t),
+    ) {
+        converge::Verdict::Same => true,
+        converge::Verdict::CompareTemplate => stack::template_body(&c.cfn, t.stack_name)
             .await?
             .as_deref()
-            .is_some_and(|b| converge::same_template(b, t.body))
-    {
+            .is_some_and(|b| converge::same_template(b, t.body)),
+        converge::Verdict::Differs => false,
+    };
+    if unchanged {
         return Ok(StackPlan::unchanged(t.stack, t.stack_name));
     }
     step(progress, Some(t.stack_name), "creating a change set");
@@ -329,7 +337,7 @@ pub async fn apply(
     // who is calling, before any change: the wrong account is refused here
     let (caller, state) = super::identity::preflight(t, &c).await?;
     // one tenant per account and region: another tenant's stacks here are refused before any change
-    super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &region).await?;
+    let mut listed = super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &region).await?;
     let (b, binfo, bjson) = &p.bootstrap;
     let (k, kinfo, kjson) = &p.backend;
 
@@ -342,7 +350,8 @@ pub async fn apply(
         tags: tags.clone(),
     };
     let mut recovered = Vec::new();
-    let live = converge::recover(&c, &bt, &opts.wait, prompter, progress, &mut recovered).await?;
+    let first = Some(listed.remove(&b.stack_name));
+    let live = converge::recover_from(&c, &bt, first, &opts.wait, prompter, progress, &mut recovered).await?;
     let ready = converge::compare(&c, &bt, live).await?;
     let mut boot = converge_stack(&c, &bt, ready, recovered, None, &region, opts, prompter, progress).await?;
     let failure = complete_outputs(&c, &mut boot, bjson, &region).await;
@@ -358,7 +367,11 @@ pub async fn apply(
         tags,
     };
     let mut recovered = Vec::new();
-    let live = converge::recover(&c, &kt, &opts.wait, prompter, progress, &mut recovered).await?;
+    // the listing still tells the backend's state when the bootstrap took no time (unchanged, nothing recovered);
+    // after a change or a wait, someone else may have moved the backend meanwhile: read it again
+    let quick = boot.result == StackResult::Unchanged && boot.recovered.is_empty();
+    let first = quick.then(|| listed.remove(&k.stack_name));
+    let live = converge::recover_from(&c, &kt, first, &opts.wait, prompter, progress, &mut recovered).await?;
     let ep = endpoint(&c, live.as_ref()).await?;
     // unchanged when the live stack already pins the same keys (no S3 call); any change checks every artifact
     let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);

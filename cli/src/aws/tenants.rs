@@ -43,6 +43,20 @@ pub fn others(stacks: &[LiveStack], ours: &str) -> Vec<OtherTenant> {
 
 /// Every stack of the account and region (DescribeStacks without a name, every page).
 pub async fn live_stacks(cfn: &Client) -> Result<Vec<LiveStack>, DeployError> {
+    Ok(listed_stacks(cfn).await?.iter().map(live).collect())
+}
+
+fn live(s: &aws_sdk_cloudformation::types::Stack) -> LiveStack {
+    LiveStack {
+        name: s.stack_name().unwrap_or_default().to_string(),
+        status: super::stack::status(s),
+        tags: super::stack::tags(s),
+    }
+}
+
+/// Every stack of the account and region, as DescribeStacks (no stack name, paged) returns them: parameters,
+/// tags and outputs included.
+pub async fn listed_stacks(cfn: &Client) -> Result<Vec<aws_sdk_cloudformation::types::Stack>, DeployError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -52,13 +66,7 @@ pub async fn live_stacks(cfn: &Client) -> Result<Vec<LiveStack>, DeployError> {
             .send()
             .await
             .map_err(|e| DeployError::sdk("CloudFormation DescribeStacks", e))?;
-        for s in page.stacks() {
-            out.push(LiveStack {
-                name: s.stack_name().unwrap_or_default().to_string(),
-                status: super::stack::status(s),
-                tags: super::stack::tags(s),
-            });
-        }
+        out.extend(page.stacks().iter().cloned());
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
             _ => return Ok(out),
@@ -67,10 +75,21 @@ pub async fn live_stacks(cfn: &Client) -> Result<Vec<LiveStack>, DeployError> {
 }
 
 /// Refuse when another tenant is deployed in this account and region.
-pub async fn refuse_others(cfn: &Client, ours: &str, account: &str, region: &str) -> Result<(), DeployError> {
-    let others = others(&live_stacks(cfn).await?, ours);
+pub async fn refuse_others(
+    cfn: &Client,
+    ours: &str,
+    account: &str,
+    region: &str,
+) -> Result<BTreeMap<String, aws_sdk_cloudformation::types::Stack>, DeployError> {
+    let listed = listed_stacks(cfn).await?;
+    let others = others(&listed.iter().map(live).collect::<Vec<_>>(), ours);
     if others.is_empty() {
-        return Ok(());
+        // the account's listing doubles as the DescribeStacks of our own stacks (a no-op apply needs no other)
+        return Ok(listed
+            .into_iter()
+            .filter(|s| super::stack::status(s) != "DELETE_COMPLETE")
+            .map(|s| (s.stack_name().unwrap_or_default().to_string(), s))
+            .collect());
     }
     let list: Vec<String> = others.iter().map(|o| format!("{} ({})", o.tenant, o.stacks.join(", "))).collect();
     Err(DeployError::AnotherTenant {

@@ -4,6 +4,7 @@
 mod account;
 mod artifacts;
 pub mod cli;
+mod fastpath;
 pub mod fixtures;
 mod interrupt;
 mod moto;

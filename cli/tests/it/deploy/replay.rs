@@ -60,6 +60,12 @@ fn stack(status: &str, reason: &str) -> String {
 }
 
 pub(super) fn clients(events: Vec<ReplayEvent>) -> (Clients, StaticReplayClient) {
+    let (sdk, http) = replay_sdk(events);
+    (Clients::new(&sdk), http)
+}
+
+/// An SDK config (us-east-1, standard retries, dummy keys) whose every call is answered by `events`, in order.
+pub(super) fn replay_sdk(events: Vec<ReplayEvent>) -> (aws_config::SdkConfig, StaticReplayClient) {
     let http = StaticReplayClient::new(events);
     let sdk = aws_config::SdkConfig::builder()
         .http_client(http.clone())
@@ -70,7 +76,7 @@ pub(super) fn clients(events: Vec<ReplayEvent>) -> (Clients, StaticReplayClient)
         ))
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
-    (Clients::new(&sdk), http)
+    (sdk, http)
 }
 
 /// The `Action=` of every request made, in order.

@@ -65,8 +65,16 @@ async fn change_sets_are_created_with_a_client_token_and_executed_with_our_reque
         (create["Parameters.member.2.ParameterKey"].as_str(), create["Parameters.member.2.ParameterValue"].as_str()),
         ("ApiCodeVersion", "v-1")
     );
+    // the target's tags plus the hash of what is deployed (template text and parameters), which a later no-op
+    // apply compares instead of fetching the template
+    let hash = converge::deployed_hash("Resources: {}", &params);
     assert_eq!(
         (create["Tags.member.1.Key"].as_str(), create["Tags.member.1.Value"].as_str()),
+        ("rainmaker:template-sha256", hash.as_str())
+    );
+    assert_eq!(hash.len(), 64);
+    assert_eq!(
+        (create["Tags.member.2.Key"].as_str(), create["Tags.member.2.Value"].as_str()),
         ("rainmaker:tenant", "acme")
     );
     let exec = fields(&http, 2);

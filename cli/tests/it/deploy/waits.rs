@@ -73,3 +73,28 @@ fn a_bad_timeout_is_refused_naming_the_flag_and_the_forms() {
         assert!(text.contains("--timeout") && text.contains("90m, 1h30m or 45s"), "{text}");
     }
 }
+
+/// A change set that was never executed leaves only the REVIEW_IN_PROGRESS event: that empty stack is deleted
+/// (with our DeleteStack token) and the stack is missing, ready for a CREATE change set.
+#[tokio::test]
+async fn a_stack_in_review_with_no_execution_is_deleted() {
+    let created = at(-30);
+    let (c, http) = clients(vec![
+        updated_stack("REVIEW_IN_PROGRESS", &created),
+        ok("DeleteStack", ""),
+        events(&[event("rm-acme", STACK, "DELETE_COMPLETE", None, &at(1), "rainmaker-1-delete-rm-acme")]),
+        super::replay::validation_error("Stack with id rm-acme does not exist"),
+        super::replay::validation_error("Stack with id rm-acme does not exist"),
+    ]);
+    let (info, params) = (info(), BTreeMap::new());
+    let mut recovered = Vec::new();
+    let live = converge::recover(&c, &target(&info, &params), &fast_wait(), &Always(true), &NoProgress, &mut recovered)
+        .await
+        .unwrap();
+    assert!(live.is_none());
+    assert_eq!(recovered, ["deleted the empty stack left in REVIEW_IN_PROGRESS by an unexecuted change set"]);
+    assert_eq!(
+        actions(&http),
+        ["DescribeStacks", "DeleteStack", "DescribeStackEvents", "DescribeStacks", "DescribeStacks"]
+    );
+}
