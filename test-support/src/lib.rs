@@ -14,14 +14,17 @@
 //! missing the harness panics and says to run `cargo xtask test` (tests never skip silently).
 
 mod account;
+mod faults;
 mod http;
 pub mod iot_rule;
 mod moto;
 mod proxy;
 mod reply;
 mod tables;
+pub mod wire;
 
 pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
+pub use faults::{Fault, Faults, Injected};
 pub use moto::MotoServer;
 pub use proxy::{Proxy, Rewrite};
 pub use reply::{closed_port_url, Received, Reply, ReplyServer};

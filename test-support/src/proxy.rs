@@ -1,10 +1,15 @@
 //! A forwarding proxy in front of moto: a fixed delay per call (so a benchmark measures waiting on AWS, not moto's
-//! CPU) and response rewrites for what moto never answers (a change set's `Replacement: True`, say), with every
-//! request kept. One request per connection (`Connection: close` both ways), like [`crate::ReplyServer`].
+//! CPU), response rewrites for what moto never answers (a change set's `Replacement: True`, say), and injected
+//! faults ([`crate::Faults`]), with every request and every fault kept. One request per connection
+//! (`Connection: close` both ways), like [`crate::ReplyServer`].
 
+use crate::faults::{call_name, throttle_answer, Fault, Faults, Injected};
+use crate::wire::{self, RawRequest};
 use crate::Received;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,30 +19,37 @@ pub type Rewrite = Arc<dyn Fn(&Received, &str) -> String + Send + Sync>;
 /// A proxy on 127.0.0.1 forwarding to `upstream`, until the process ends.
 pub struct Proxy {
     port: u16,
-    received: Arc<Mutex<Vec<Received>>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    upstream: SocketAddr,
+    delay: Duration,
+    rewrite: Option<Rewrite>,
+    faults: Option<Faults>,
+    arrivals: AtomicU64,
+    /// The targeted faults not yet injected.
+    targeted: Mutex<Vec<(String, Fault)>>,
+    /// The answers of calls that carried an idempotency token, by operation and token (see [`idempotency_key`]).
+    tokens: Mutex<HashMap<String, Vec<u8>>>,
+    received: Mutex<Vec<Received>>,
+    injected: Mutex<Vec<Injected>>,
 }
 
 impl Proxy {
     /// Forward every request to `upstream` after `delay`, passing moto's body through `rewrite` (if any).
     pub fn start(upstream: SocketAddr, delay: Duration, rewrite: Option<Rewrite>) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding a local port");
-        let port = listener.local_addr().expect("the bound address").port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let log = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (log, rewrite) = (log.clone(), rewrite.clone());
-                std::thread::spawn(move || {
-                    let Some((req, body)) = read_raw(&stream) else { return };
-                    std::thread::sleep(delay);
-                    let answer = forward(upstream, &req, &body, rewrite.as_deref())
-                        .unwrap_or_else(|e| error_response(&format!("proxy: {e}")));
-                    log.lock().unwrap_or_else(|p| p.into_inner()).push(req);
-                    let _ = (&stream).write_all(&answer);
-                });
-            }
-        });
-        Proxy { port, received }
+        Self::spawn(Shared {
+            upstream,
+            delay,
+            rewrite,
+            faults: None,
+            arrivals: AtomicU64::new(0),
+            targeted: Mutex::default(),
+            tokens: Mutex::default(),
+            received: Mutex::default(),
+            injected: Mutex::default(),
+        })
     }
 
     /// A proxy in front of a [`crate::MotoServer`].
@@ -45,69 +57,122 @@ impl Proxy {
         Proxy::start(moto.addr(), delay, rewrite)
     }
 
+    /// A proxy in front of a [`crate::MotoServer`] that injects `faults` (no delay, no rewrite).
+    pub fn faulty(moto: &crate::MotoServer, faults: Faults) -> Proxy {
+        Self::spawn(Shared {
+            upstream: moto.addr(),
+            delay: Duration::ZERO,
+            rewrite: None,
+            targeted: Mutex::new(faults.targeted.clone()),
+            faults: Some(faults),
+            arrivals: AtomicU64::new(0),
+            tokens: Mutex::default(),
+            received: Mutex::default(),
+            injected: Mutex::default(),
+        })
+    }
+
+    fn spawn(shared: Shared) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding a local port");
+        let port = listener.local_addr().expect("the bound address").port();
+        let shared = Arc::new(shared);
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let s = s.clone();
+                std::thread::spawn(move || s.serve(stream));
+            }
+        });
+        Proxy { port, shared }
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Every request forwarded so far.
+    /// Every request that reached moto so far (a dropped one did not; one whose answer was lost did).
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared.received.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many requests arrived (forwarded or faulted): with the client's own count of calls, the retries.
+    pub fn arrivals(&self) -> u64 {
+        self.shared.arrivals.load(Ordering::SeqCst)
+    }
+
+    /// Every fault injected so far, in order.
+    pub fn injected(&self) -> Vec<Injected> {
+        self.shared.injected.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
-fn error_response(message: &str) -> Vec<u8> {
-    format!("HTTP/1.1 502 Bad Gateway\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}", message.len())
-        .into_bytes()
-}
-
-/// One request: its line and headers (body as text, for the log) and the body's exact bytes (zips are binary).
-fn read_raw(stream: &TcpStream) -> Option<(Received, Vec<u8>)> {
-    let mut reader = BufReader::new(stream);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line).ok()?;
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" {
-            break;
+impl Shared {
+    fn serve(&self, stream: TcpStream) {
+        let Some(req) = wire::read_request(&stream) else { return };
+        std::thread::sleep(self.delay);
+        let n = self.arrivals.fetch_add(1, Ordering::SeqCst);
+        let call = call_name(&req);
+        let targeted = {
+            let mut t = self.targeted.lock().unwrap_or_else(|p| p.into_inner());
+            t.iter().position(|(pattern, _)| call.contains(pattern.as_str())).map(|i| t.remove(i).1)
+        };
+        let fault = targeted.or_else(|| self.faults.as_ref().and_then(|f| f.pick(n)));
+        if let Some(fault) = fault {
+            self.injected.lock().unwrap_or_else(|p| p.into_inner()).push(Injected { fault, call });
         }
-        if let Some((k, v)) = line.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        let answer = match fault {
+            Some(Fault::Unavailable) => wire::response(503, "Service Unavailable", &[], ""),
+            Some(Fault::Throttle) => throttle_answer(&req),
+            Some(Fault::Drop) => return hang_up(&stream),
+            Some(Fault::LoseResponse) => {
+                let _ = self.forward(&req);
+                return hang_up(&stream);
+            }
+            None => self.forward(&req),
+        };
+        let _ = (&stream).write_all(&answer);
+    }
+
+    fn forward(&self, req: &RawRequest) -> Vec<u8> {
+        let token = idempotency_key(req);
+        if let Some(first) =
+            token.as_ref().and_then(|k| self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(k).cloned())
+        {
+            return first;
+        }
+        let answer = match wire::forward(self.upstream, req) {
+            Ok(a) => a,
+            Err(e) => return wire::bad_gateway("proxy", &e),
+        };
+        if let Some(k) = token.filter(|_| answer.starts_with(b"HTTP/1.1 2")) {
+            self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(k, answer.clone());
+        }
+        let received = req.received();
+        self.received.lock().unwrap_or_else(|p| p.into_inner()).push(received.clone());
+        match &self.rewrite {
+            Some(rewrite) => wire::replace_body(&answer, rewrite(&received, &wire::body_text(&answer)).as_bytes()),
+            None => answer,
         }
     }
-    let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    let text = String::from_utf8_lossy(&body).into_owned();
-    Some((Received { request_line: request_line.trim_end().to_string(), headers, body: text }, body))
 }
 
-type RewriteFn = dyn Fn(&Received, &str) -> String + Send + Sync;
+/// Close the connection without an answer (the client sees the connection end mid-call).
+fn hang_up(stream: &TcpStream) {
+    let _ = stream.shutdown(Shutdown::Both);
+}
 
-fn forward(upstream: SocketAddr, req: &Received, body: &[u8], rewrite: Option<&RewriteFn>) -> std::io::Result<Vec<u8>> {
-    let mut up = TcpStream::connect(upstream)?;
-    let mut head = format!("{}\r\n", req.request_line);
-    for (k, v) in req.headers.iter().filter(|(k, _)| k != "connection" && k != "content-length") {
-        head.push_str(&format!("{k}: {v}\r\n"));
+/// CloudFormation answers a repeated call that carries the same idempotency token (`ClientToken` on
+/// `CreateChangeSet`, `ClientRequestToken` on `ExecuteChangeSet`, `DeleteStack`, ...) with the first call's result
+/// instead of doing the work again; moto ignores the tokens (a retried `CreateChangeSet` of a new stack makes a
+/// second stack of the same name there). So the proxy keeps that promise for moto: the key of such a call is its
+/// action, stack and token, and a repeated key is answered from the first answer.
+fn idempotency_key(req: &RawRequest) -> Option<String> {
+    if req.service() != Some("cloudformation") {
+        return None;
     }
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
-    up.write_all(head.as_bytes())?;
-    up.write_all(body)?;
-    let mut raw = Vec::new();
-    up.read_to_end(&mut raw)?;
-    let Some(rewrite) = rewrite else { return Ok(raw) };
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(raw.len());
-    let (head, body) = raw.split_at(split);
-    let body = rewrite(req, &String::from_utf8_lossy(body));
-    let head = String::from_utf8_lossy(head);
-    let mut out: String = head
-        .lines()
-        .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("content-length:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body.as_bytes());
-    Ok(bytes)
+    let body = String::from_utf8_lossy(&req.body);
+    let field = |k: &str| body.split('&').find_map(|kv| kv.strip_prefix(k)).map(str::to_string);
+    let token = field("ClientToken=").or_else(|| field("ClientRequestToken="))?;
+    Some(format!("{} {} {token}", field("Action=")?, field("StackName=").unwrap_or_default()))
 }

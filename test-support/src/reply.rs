@@ -2,8 +2,8 @@
 //! first of several whose pattern it contains, and what was asked is kept, so CLI tests can show how each AWS
 //! failure reads. Plus a port nothing listens on.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// One request as received: the request line, the headers and the body.
@@ -42,12 +42,12 @@ impl ReplyServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding a local port");
         let port = listener.local_addr().expect("the bound address").port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let routes: Vec<(Option<String>, String)> =
+        let routes: Vec<(Option<String>, Vec<u8>)> =
             replies.iter().map(|r| (r.when.map(str::to_string), response(r.status, r.headers, r.body))).collect();
         let log = received.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let request = read_request(&stream);
+                let request = crate::wire::read_request(&stream).map(|r| r.received());
                 let answer = routes
                     .iter()
                     .find(|(when, _)| match (when, &request) {
@@ -60,7 +60,7 @@ impl ReplyServer {
                 if let Some(r) = request {
                     log.lock().unwrap_or_else(|p| p.into_inner()).push(r);
                 }
-                let _ = (&stream).write_all(answer.as_bytes());
+                let _ = (&stream).write_all(&answer);
             }
         });
         ReplyServer { port, received }
@@ -77,38 +77,8 @@ impl ReplyServer {
     }
 }
 
-fn response(status: u16, headers: &[(&str, &str)], body: &str) -> String {
-    let mut response = format!("HTTP/1.1 {status} Canned\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-    for (k, v) in headers {
-        response.push_str(&format!("{k}: {v}\r\n"));
-    }
-    response.push_str("\r\n");
-    response.push_str(body);
-    response
-}
-
-fn read_request(stream: &TcpStream) -> Option<Received> {
-    let mut reader = BufReader::new(stream);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line).ok()?;
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some(Received {
-        request_line: request_line.trim_end().to_string(),
-        headers,
-        body: String::from_utf8_lossy(&body).into(),
-    })
+fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    crate::wire::response(status, "Canned", headers, body)
 }
 
 /// `http://127.0.0.1:<port>` of a port that was free a moment ago and has no listener now (connections refused).

@@ -5,6 +5,7 @@ mod account;
 mod artifacts;
 pub mod cli;
 mod fastpath;
+mod faults;
 pub mod fixtures;
 mod interrupt;
 mod moto;

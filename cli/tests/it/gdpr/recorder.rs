@@ -3,7 +3,8 @@
 //! matching a target until the test has done something (a write "while the erase runs"). One request per
 //! connection (`Connection: close` both ways), so the order kept is the order sent.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use rainmaker_test_support::wire;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -99,16 +100,15 @@ impl Recorder {
 }
 
 fn serve(stream: TcpStream, upstream: SocketAddr, log: &Mutex<Vec<Request>>, hold: &Mutex<Option<Hold>>) {
-    let Some((line, headers, body)) = read_request(&stream) else { return };
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let mut parts = line.split(' ');
+    let Some(raw) = wire::read_request(&stream) else { return };
+    let mut parts = raw.line.split(' ');
     let (method, target) = (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default());
     let request = Request {
-        service: header("authorization").as_deref().and_then(signing_name).unwrap_or("unsigned").to_string(),
-        target: header("x-amz-target"),
+        service: raw.service().unwrap_or("unsigned").to_string(),
+        target: raw.header("x-amz-target").map(str::to_string),
         method,
         path: target.split('?').next().unwrap_or(target).to_string(),
-        body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        body: serde_json::from_slice(&raw.body).unwrap_or(serde_json::Value::Null),
     };
     // recorded before it reaches moto: the order kept is the order moto sees
     log.lock().unwrap_or_else(|p| p.into_inner()).push(request.clone());
@@ -123,67 +123,6 @@ fn serve(stream: TcpStream, upstream: SocketAddr, log: &Mutex<Vec<Request>>, hol
         let _ = h.reached.send(());
         let _ = h.release.lock().unwrap_or_else(|p| p.into_inner()).recv();
     }
-    let answer = forward(upstream, &line, &headers, &body).unwrap_or_else(|e| {
-        let m = format!("recorder: {e}");
-        format!("HTTP/1.1 502 Bad Gateway\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{m}", m.len()).into_bytes()
-    });
+    let answer = wire::forward(upstream, &raw).unwrap_or_else(|e| wire::bad_gateway("recorder", &e));
     let _ = (&stream).write_all(&answer);
-}
-
-/// The request line, the headers (names lower-case) and the body (`Content-Length` bytes).
-type Raw = (String, Vec<(String, String)>, Vec<u8>);
-
-fn read_request(stream: &TcpStream) -> Option<Raw> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    assert!(
-        !headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")),
-        "the recorder does not forward chunked bodies: {line}"
-    );
-    let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some((line.trim_end().to_string(), headers, body))
-}
-
-/// Send the request to moto on a connection of its own; moto's answer with `Connection: close`.
-fn forward(upstream: SocketAddr, line: &str, headers: &[(String, String)], body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut up = TcpStream::connect(upstream)?;
-    let mut head = format!("{line}\r\n");
-    for (k, v) in headers.iter().filter(|(k, _)| k != "connection" && k != "content-length") {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
-    up.write_all(head.as_bytes())?;
-    up.write_all(body)?;
-    let mut raw = Vec::new();
-    up.read_to_end(&mut raw)?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(raw.len());
-    let (head, rest) = raw.split_at(split);
-    let mut out: String = String::from_utf8_lossy(head)
-        .lines()
-        .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    out.push_str("Connection: close\r\n\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(rest);
-    Ok(bytes)
-}
-
-/// The service of a SigV4 `Authorization` header: `Credential=KEY/DATE/REGION/SERVICE/aws4_request`.
-fn signing_name(auth: &str) -> Option<&str> {
-    let cred = auth.split("Credential=").nth(1)?;
-    cred.split(['/', ',']).nth(3)
 }
