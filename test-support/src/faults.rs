@@ -17,6 +17,10 @@ pub enum Fault {
     Drop,
     /// The request is forwarded and moto does the work, then the connection is closed without an answer.
     LoseResponse,
+    /// The request is forwarded and moto does the work, then no answer comes and the connection stays open until the
+    /// client goes away (at most 5 minutes): the moment after a call, for a test that kills the client there. An
+    /// error answer from moto is passed on instead, and the client's retry of the same request is the one stalled.
+    Stall,
 }
 
 impl Fault {
@@ -25,14 +29,14 @@ impl Fault {
 }
 
 /// Which requests fail: `percent` of them (0-100), with kinds drawn from `kinds`, decided by `seed` and the
-/// request's arrival number; and, once each, the first request whose [`call_name`] contains a `targeted` pattern
-/// (`cloudformation ExecuteChangeSet`, say).
+/// request's arrival number; and, once each, the first request whose [`call_name`] contains a targeted call pattern
+/// (`cloudformation ExecuteChangeSet`, say) and whose body contains its body pattern.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     pub seed: u64,
     pub percent: u64,
     pub kinds: Vec<Fault>,
-    pub targeted: Vec<(String, Fault)>,
+    pub targeted: Vec<Targeted>,
 }
 
 impl Faults {
@@ -41,9 +45,14 @@ impl Faults {
         Faults { seed, percent, kinds: Fault::ALL.to_vec(), targeted: Vec::new() }
     }
 
-    /// These faults plus `fault` on the first call whose name contains `pattern`.
-    pub fn and_first(mut self, pattern: &str, fault: Fault) -> Faults {
-        self.targeted.push((pattern.to_string(), fault));
+    /// These faults plus `fault` on the first call whose name contains `call`.
+    pub fn and_first(self, call: &str, fault: Fault) -> Faults {
+        self.and_first_with(call, "", fault)
+    }
+
+    /// These faults plus `fault` on the first call whose name contains `call` and whose body contains `body`.
+    pub fn and_first_with(mut self, call: &str, body: &str, fault: Fault) -> Faults {
+        self.targeted.push(Targeted { call: call.to_string(), body: body.to_string(), fault });
         self
     }
 
@@ -54,6 +63,21 @@ impl Faults {
         }
         let r = splitmix64(self.seed ^ splitmix64(n));
         ((r % 100) < self.percent).then(|| self.kinds[((r >> 32) % self.kinds.len() as u64) as usize])
+    }
+}
+
+/// A fault for the first request matching both patterns.
+#[derive(Debug, Clone)]
+pub struct Targeted {
+    pub call: String,
+    pub body: String,
+    pub fault: Fault,
+}
+
+impl Targeted {
+    /// Whether the request named `call` with `body` is the one.
+    pub fn matches(&self, call: &str, body: &[u8]) -> bool {
+        call.contains(self.call.as_str()) && String::from_utf8_lossy(body).contains(self.body.as_str())
     }
 }
 

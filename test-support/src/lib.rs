@@ -24,7 +24,7 @@ mod tables;
 pub mod wire;
 
 pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
-pub use faults::{Fault, Faults, Injected};
+pub use faults::{Fault, Faults, Injected, Targeted};
 pub use moto::MotoServer;
 pub use proxy::{Proxy, Rewrite};
 pub use reply::{closed_port_url, Received, Reply, ReplyServer};

@@ -3,13 +3,13 @@
 //! faults ([`crate::Faults`]), with every request and every fault kept. One request per connection
 //! (`Connection: close` both ways), like [`crate::ReplyServer`].
 
-use crate::faults::{call_name, throttle_answer, Fault, Faults, Injected};
+use crate::faults::{call_name, throttle_answer, Fault, Faults, Injected, Targeted};
 use crate::wire::{self, RawRequest};
 use crate::Received;
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,8 +28,10 @@ struct Shared {
     rewrite: Option<Rewrite>,
     faults: Option<Faults>,
     arrivals: AtomicU64,
+    /// Set once a [`Fault::Stall`]'s request has been done by moto.
+    stalled: AtomicBool,
     /// The targeted faults not yet injected.
-    targeted: Mutex<Vec<(String, Fault)>>,
+    targeted: Mutex<Vec<Targeted>>,
     /// The answers of calls that carried an idempotency token, by operation and token (see [`idempotency_key`]).
     tokens: Mutex<HashMap<String, Vec<u8>>>,
     received: Mutex<Vec<Received>>,
@@ -45,6 +47,7 @@ impl Proxy {
             rewrite,
             faults: None,
             arrivals: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
             targeted: Mutex::default(),
             tokens: Mutex::default(),
             received: Mutex::default(),
@@ -66,6 +69,7 @@ impl Proxy {
             targeted: Mutex::new(faults.targeted.clone()),
             faults: Some(faults),
             arrivals: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
             tokens: Mutex::default(),
             received: Mutex::default(),
             injected: Mutex::default(),
@@ -101,6 +105,12 @@ impl Proxy {
         self.shared.arrivals.load(Ordering::SeqCst)
     }
 
+    /// Whether a [`Fault::Stall`]ed request has been done by moto (its client now waits for an answer that never
+    /// comes).
+    pub fn stalled(&self) -> bool {
+        self.shared.stalled.load(Ordering::SeqCst)
+    }
+
     /// Every fault injected so far, in order.
     pub fn injected(&self) -> Vec<Injected> {
         self.shared.injected.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -115,7 +125,7 @@ impl Shared {
         let call = call_name(&req);
         let targeted = {
             let mut t = self.targeted.lock().unwrap_or_else(|p| p.into_inner());
-            t.iter().position(|(pattern, _)| call.contains(pattern.as_str())).map(|i| t.remove(i).1)
+            t.iter().position(|x| x.matches(&call, &req.body)).map(|i| t.remove(i).fault)
         };
         let fault = targeted.or_else(|| self.faults.as_ref().and_then(|f| f.pick(n)));
         if let Some(fault) = fault {
@@ -128,6 +138,21 @@ impl Shared {
             Some(Fault::LoseResponse) => {
                 let _ = self.forward(&req);
                 return hang_up(&stream);
+            }
+            Some(Fault::Stall) => {
+                let answer = self.forward(&req);
+                if answer.starts_with(b"HTTP/1.1 2") {
+                    self.stalled.store(true, Ordering::SeqCst);
+                    return wait_for_the_client_to_go(&stream);
+                }
+                // not done (moto answered an error the client will retry): the next matching call is the one
+                let t = Targeted {
+                    call: String::new(),
+                    body: String::from_utf8_lossy(&req.body).into_owned(),
+                    fault: Fault::Stall,
+                };
+                self.targeted.lock().unwrap_or_else(|p| p.into_inner()).push(t);
+                answer
             }
             None => self.forward(&req),
         };
@@ -155,6 +180,14 @@ impl Shared {
             None => answer,
         }
     }
+}
+
+/// Keep the connection open, unanswered, until the client closes it (killed, say), at most 5 minutes.
+fn wait_for_the_client_to_go(stream: &TcpStream) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
+    let mut byte = [0u8; 1];
+    while matches!((&*stream).read(&mut byte), Ok(n) if n > 0) {}
+    hang_up(stream);
 }
 
 /// Close the connection without an answer (the client sees the connection end mid-call).

@@ -1,69 +1,159 @@
 //! An `apply` killed mid-way (SIGKILL: no cleanup at all) loses nothing: the next `apply` picks up whatever state
-//! the stacks were left in and converges, and the one after that has nothing to do.
+//! the stacks were left in and converges, and the one after that has nothing to do. Each kill lands right after
+//! the call it names: the apply runs through a proxy that forwards that call, lets moto finish it, and holds the
+//! answer back ([`Fault::Stall`]); the test kills the process then, checks the state the kill left through a clean
+//! client, and gives every run a deadline, so a regression fails in minutes instead of waiting for an hour.
 
-use super::cli::{aws_cmd, own_account, run_aws};
+use super::cli::{aws_cmd, own_account};
 use super::fixtures::write_artifacts;
-use crate::support::{run, tempdir};
-use rainmaker_test_support::{MotoServer, REGION};
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use crate::support::{run, tempdir, Run};
+use rainmaker_test_support::{Fault, Faults, MotoServer, Proxy, REGION};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// Start `apply --yes`, kill it as soon as a progress line contains `marker`, and return the lines it printed.
-fn apply_killed_at(dir: &std::path::Path, endpoint: &str, marker: &str) -> Vec<String> {
-    let mut child = aws_cmd(dir, endpoint)
+/// How long any one run may take before the test fails (a first apply on moto takes seconds).
+const DEADLINE: Duration = Duration::from_secs(240);
+
+/// Start `apply --yes` through a proxy that stalls the first call named `call` whose body contains `body` once
+/// moto has done it, and kill the process then.
+fn apply_killed_after(dir: &std::path::Path, moto: &MotoServer, call: &str, body: &str) {
+    let proxy = Proxy::faulty(moto, Faults::default().and_first_with(call, body, Fault::Stall));
+    let mut child = aws_cmd(dir, &proxy.endpoint_url())
         .args(["--no-progress", "apply", "--yes", "--artifacts", "artifacts"])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("starting apply");
-    let mut seen = Vec::new();
-    let stderr = child.stderr.take().expect("stderr is piped");
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        let hit = line.contains(marker);
-        seen.push(line);
-        if hit {
-            child.kill().expect("killing apply");
-            break;
+    let started = Instant::now();
+    while !proxy.stalled() {
+        if let Some(status) = child.try_wait().expect("polling apply") {
+            panic!("apply ended ({status}) without making `{call}` with `{body}`");
         }
+        assert!(started.elapsed() < DEADLINE, "apply did not reach `{call}` within {DEADLINE:?}");
+        std::thread::sleep(Duration::from_millis(20));
     }
+    child.kill().expect("killing apply");
     let _ = child.wait();
-    assert!(seen.iter().any(|l| l.contains(marker)), "apply never reached `{marker}`: {seen:#?}");
-    seen
 }
 
-fn killed_then_converges(tenant: &str, marker: &str) {
+/// Run `cmd` to its end, failing the test if it takes longer than [`DEADLINE`].
+fn run_within_deadline(mut cmd: Command) -> Run {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting rainmaker-deploy");
+    let started = Instant::now();
+    while child.try_wait().expect("polling").is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collecting output");
+            panic!("still running after {DEADLINE:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("collecting output");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A tenant set up in its own account, its apply killed after `call`; `left` checks what the kill left (through a
+/// clean client), then the next apply must converge and the one after must be a no-op.
+async fn killed_then_converges<F, Fut>(label: &str, call: &str, body: &str, left: F)
+where
+    F: FnOnce(aws_config::SdkConfig, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let moto = MotoServer::shared();
-    let endpoint = moto.endpoint_url();
+    let tenant = format!("{label}-{}", std::process::id() % 100_000);
     let d = tempdir();
     let dir = d.path();
-    assert_eq!(run(dir, &["init", "--name", tenant, "--region", REGION]).code, 0);
-    own_account(moto, dir, tenant);
-    write_artifacts(&dir.join("artifacts"), tenant);
-    let marker = marker.replace("{tenant}", tenant);
-    apply_killed_at(dir, &endpoint, &marker);
+    assert_eq!(run(dir, &["init", "--name", &tenant, "--region", REGION]).code, 0);
+    let keys = own_account(moto, dir, label);
+    write_artifacts(&dir.join("artifacts"), label);
+    apply_killed_after(dir, moto, call, &body.replace("{tenant}", &tenant));
+    left(moto.sdk_config_with(&keys).await, tenant).await;
 
-    let again = run_aws(dir, &endpoint, &["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
+    let endpoint = moto.endpoint_url();
+    let again = run_within_deadline({
+        let mut c = aws_cmd(dir, &endpoint);
+        c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
+        c
+    });
     assert_eq!(again.code, 0, "the next apply converges: {}", again.transcript());
     let v: serde_json::Value = serde_json::from_str(&again.stdout).expect("JSON report");
     let verified = v.to_string();
     assert!(!verified.contains("\"ok\":false"), "every verification passed: {verified}");
 
-    let noop = run_aws(dir, &endpoint, &["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
+    let noop = run_within_deadline({
+        let mut c = aws_cmd(dir, &endpoint);
+        c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
+        c
+    });
     let v: serde_json::Value = serde_json::from_str(&noop.stdout).expect("JSON report");
     assert_eq!(v["changed"], false, "then nothing is left to do: {}", noop.transcript());
 }
 
-#[test]
-fn killed_while_uploading_artifacts() {
-    killed_then_converges("kill-upload", "uploading");
+/// The status of stack `name`, `None` when it does not exist.
+async fn stack_status(sdk: &aws_config::SdkConfig, name: &str) -> Option<String> {
+    let cfn = aws_sdk_cloudformation::Client::new(sdk);
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => out.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_string()),
+        Err(e) => {
+            let e = e.into_service_error();
+            assert!(e.meta().message().is_some_and(|m| m.contains("does not exist")), "DescribeStacks {name}: {e:?}");
+            None
+        }
+    }
 }
 
-#[test]
-fn killed_after_the_backend_change_set_was_requested() {
-    killed_then_converges("kill-changeset", "- rm-{tenant}: creating a CREATE change set");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_first_zip_was_uploaded() {
+    killed_then_converges("kill-upload", "s3 PUT /", "", |sdk, tenant| async move {
+        // the bootstrap stack is done, the backend not started
+        let boot = stack_status(&sdk, &format!("rm-{tenant}-bootstrap")).await;
+        assert_eq!(boot.as_deref(), Some("CREATE_COMPLETE"));
+        assert_eq!(stack_status(&sdk, &format!("rm-{tenant}")).await, None);
+    })
+    .await;
 }
 
-#[test]
-fn killed_while_the_backend_change_set_executes() {
-    killed_then_converges("kill-exec", "- rm-{tenant}: executing change set");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_backend_change_set_was_created() {
+    killed_then_converges(
+        "kill-changeset",
+        "cloudformation CreateChangeSet",
+        "StackName=rm-{tenant}&",
+        |sdk, tenant| {
+            async move {
+                // a new stack under review, holding our unexecuted change set
+                let backend = format!("rm-{tenant}");
+                assert_eq!(stack_status(&sdk, &backend).await.as_deref(), Some("REVIEW_IN_PROGRESS"));
+                let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+                let sets = cfn.list_change_sets().stack_name(&backend).send().await.unwrap();
+                let ours: Vec<_> =
+                    sets.summaries().iter().filter(|s| s.stack_name() == Some(backend.as_str())).collect();
+                assert_eq!(ours.len(), 1, "{ours:#?}");
+                assert_eq!(ours[0].execution_status().map(|s| s.as_str()), Some("AVAILABLE"), "{ours:#?}");
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_backend_change_set_was_executed() {
+    killed_then_converges("kill-exec", "cloudformation ExecuteChangeSet", "StackName=rm-{tenant}&", |sdk, tenant| {
+        async move {
+            // the execution started (moto runs it inside the request: done by the time it answers; on AWS the
+            // stack would be CREATE_IN_PROGRESS). moto answers the first ExecuteChangeSet of the backend with HTTP
+            // 500 (KeyError 'IntegrationHttpMethod' on the API's OPTIONS method) and the SDK's retry succeeds: the
+            // kill lands after the retry's answer.
+            let status = stack_status(&sdk, &format!("rm-{tenant}")).await;
+            assert!(
+                matches!(status.as_deref(), Some("CREATE_IN_PROGRESS" | "CREATE_COMPLETE")),
+                "backend after the kill: {status:?}"
+            );
+        }
+    })
+    .await;
 }
