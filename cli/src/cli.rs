@@ -173,12 +173,16 @@ pub struct DestroyArgs {
     /// Do not ask (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Keep the data: tables, user pool and artifacts bucket (the default)
+    /// Keep the data: tables, user pool, artifacts bucket and key secrets (the default)
     #[arg(long, conflicts_with = "delete_data")]
     pub keep_data: bool,
-    /// Also delete the DynamoDB tables and the artifacts bucket after the stacks (irreversible)
+    /// Also delete what the live stacks retain, once they are gone: the DynamoDB tables, the artifacts bucket (every
+    /// object version), the Cognito user pool (irreversible) and both key secrets (recoverable for 7 days)
     #[arg(long)]
     pub delete_data: bool,
+    /// With --delete-data: delete the key secrets at once, without the 7-day recovery window (irreversible)
+    #[arg(long, requires = "delete_data")]
+    pub force_delete_secrets: bool,
     #[command(flatten)]
     pub timeout: TimeoutArg,
 }

@@ -71,6 +71,10 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Cognito user pools (`destroy --delete-data`).
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    /// The key secrets (`destroy --delete-data`).
+    pub secrets: aws_sdk_secretsmanager::Client,
     pub calls: CallLog,
 }
 
@@ -88,7 +92,9 @@ impl Clients {
         let iot = aws_sdk_iot::config::Builder::from(sdk).interceptor(count.clone()).build();
         let lambda = aws_sdk_lambda::config::Builder::from(sdk).interceptor(count.clone()).build();
         let ddb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(count.clone()).build();
-        let sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(count).build();
+        let sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(count).build();
         Clients {
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
             s3: aws_sdk_s3::Client::from_conf(s3),
@@ -96,6 +102,8 @@ impl Clients {
             lambda: aws_sdk_lambda::Client::from_conf(lambda),
             ddb: aws_sdk_dynamodb::Client::from_conf(ddb),
             sts: aws_sdk_sts::Client::from_conf(sts),
+            cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(cognito),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
             calls,
         }
     }

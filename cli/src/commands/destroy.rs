@@ -15,7 +15,7 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
         let t = tenant(g, Path::new(".")).await?;
         if !args.yes {
             let what = if args.delete_data {
-                "its stacks AND its data (tables, artifacts bucket)"
+                "its stacks AND its data (tables, artifacts bucket, user pool, key secrets)"
             } else {
                 "its stacks (data is kept)"
             };
@@ -28,37 +28,56 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
         }
         let opts = DestroyOptions {
             keep_data: !args.delete_data,
+            force_delete_secrets: args.force_delete_secrets,
             wait: WaitOptions { timeout: args.timeout.timeout, ..WaitOptions::default() },
         };
         destroy::destroy(&t, &opts, &display).await.map_err(|e| deploy_error(e, g))
     });
     display.finish();
     let report = report?;
-    crate::output::emit(g.output, &report, || {
-        let mut s = String::new();
-        for st in &report.deleted_stacks {
-            s.push_str(&format!("deleted stack {st}\n"));
-        }
-        if report.deleted_stacks.is_empty() {
-            s.push_str("no stacks to delete\n");
-        }
-        if let Some(c) = &report.claim_certificate_deleted {
-            s.push_str(&format!("deleted claim certificate {c}\n"));
-        }
-        for r in &report.deleted_data {
-            s.push_str(&format!("deleted {} {}\n", r.resource_type, r.physical_id));
-        }
-        if !report.kept.is_empty() {
-            s.push_str("kept (retained data; `destroy --delete-data` removes tables and bucket):\n");
-            for r in &report.kept {
-                s.push_str(&format!(
-                    "  {:<24} {:<40} {}\n",
-                    r.resource_type,
-                    r.physical_id,
-                    r.description.as_deref().unwrap_or("")
-                ));
+    crate::output::emit(g.output, &report, || text(&report))
+}
+
+/// The text report: stacks, claim certificate, what was deleted (and how), what was kept with ids and reasons.
+fn text(report: &destroy::DestroyReport) -> String {
+    use destroy::delete::Outcome;
+    let mut s = String::new();
+    for st in &report.deleted_stacks {
+        s.push_str(&format!("deleted stack {st}\n"));
+    }
+    if report.deleted_stacks.is_empty() {
+        s.push_str("no stacks to delete\n");
+    }
+    for (st, from) in report.judged_from.iter().filter(|(_, f)| f.as_str() != "live stack") {
+        s.push_str(&format!("{st}: already gone; what it retained is taken from the {from} of an earlier destroy\n"));
+    }
+    if let Some(c) = &report.claim_certificate_deleted {
+        s.push_str(&format!("deleted claim certificate {c}\n"));
+    }
+    for d in &report.deleted_data {
+        let r = &d.resource;
+        let id = r.physical_id.as_deref().or(r.name.as_deref()).unwrap_or("?");
+        let how = match &d.outcome {
+            Outcome::Deleted => "deleted".to_string(),
+            Outcome::AlreadyGone => "already gone".to_string(),
+            Outcome::ScheduledForDeletion { recoverable_until } => {
+                format!("scheduled for deletion, recoverable until {recoverable_until}")
             }
+            Outcome::AlreadyScheduled { recoverable_until } => format!(
+                "already scheduled for deletion, recoverable until {}",
+                recoverable_until.as_deref().unwrap_or("the date the earlier run printed")
+            ),
+            Outcome::Kept { reason } => format!("kept: {reason}"),
+        };
+        s.push_str(&format!("{how}: {} {id}\n", r.resource_type));
+    }
+    if !report.kept.is_empty() {
+        s.push_str("kept (retained by the live stacks):\n");
+        for k in &report.kept {
+            let r = &k.resource;
+            let id = r.physical_id.as_deref().or(r.name.as_deref()).unwrap_or("(id unknown)");
+            s.push_str(&format!("  {:<28} {:<24} {id}\n      {}\n", r.resource_type, r.logical_id, k.reason));
         }
-        s
-    })
+    }
+    s
 }

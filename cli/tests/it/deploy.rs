@@ -4,6 +4,7 @@
 mod account;
 mod artifacts;
 pub mod cli;
+mod destroy;
 mod fastpath;
 mod faults;
 pub mod fixtures;

@@ -140,11 +140,19 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     assert!(st.stacks.iter().all(|s| s.exists && s.status.as_deref() == Some("CREATE_COMPLETE")), "{st:#?}");
 
     // destroy keeps the data: stacks gone, tables still there
-    let d = destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress)
-        .await
-        .expect("destroy");
+    let d = destroy::destroy(
+        &t,
+        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &NoProgress,
+    )
+    .await
+    .expect("destroy");
     assert_eq!(d.deleted_stacks.len(), 2, "{d:#?}");
-    assert!(d.kept.iter().filter(|k| k.resource_type == "AWS::DynamoDB::Table").count() == 6, "kept: {:#?}", d.kept);
+    assert!(
+        d.kept.iter().filter(|k| k.resource.resource_type == "AWS::DynamoDB::Table").count() == 6,
+        "kept: {:#?}",
+        d.kept
+    );
     for (_, name) in &x.tables {
         ddb.describe_table()
             .table_name(name)

@@ -71,9 +71,13 @@ async fn high5_second_tenant_in_one_account_and_region_is_refused() {
     assert_eq!(cert.certificate_description().unwrap().status().unwrap().as_str(), "ACTIVE");
 
     // once the first tenant is destroyed, the second one deploys
-    destroy::destroy(&first, &DestroyOptions { keep_data: false, wait: fast_wait() }, &NoProgress)
-        .await
-        .expect("destroy the first");
+    destroy::destroy(
+        &first,
+        &DestroyOptions { keep_data: false, wait: fast_wait(), ..DestroyOptions::default() },
+        &NoProgress,
+    )
+    .await
+    .expect("destroy the first");
     let ok = deploy::apply(&second, &opts, &Always(true), &NoProgress).await.expect("the second, alone now");
     assert!(ok.changed && ok.failed_checks().is_empty(), "{:#?}", ok.verification);
 }

@@ -1,0 +1,216 @@
+//! `destroy` as data: delete the claim certificate, the backend and the bootstrap stacks, and say exactly what
+//! outlived them. What is kept is decided from the LIVE stacks (`decide`: their deployed templates' `DeletionPolicy:
+//! Retain` and `Metadata.DataClass`, their resources' ids), so a tenant deployed by an older version is judged by
+//! what is deployed; `--delete-data` then deletes each retained data resource through its own service (`delete`),
+//! after both stacks are gone. `journal` keeps the list across a partial run.
+
+pub mod decide;
+pub mod delete;
+pub mod journal;
+
+use super::calls::CallSummary;
+use super::events::{EventStream, WaitOptions};
+use super::plan::TemplateInfo;
+use super::progress::{Progress, ProgressEvent};
+use super::sdk::{Clients, Tenant};
+use super::{iot, stack, DeployError};
+use decide::{Action, Retained};
+use delete::Outcome;
+use journal::Journal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How to destroy.
+#[derive(Debug, Clone)]
+pub struct DestroyOptions {
+    /// Keep the retained data (tables, user pool, artifacts bucket, key secrets): the default.
+    pub keep_data: bool,
+    /// With `keep_data: false`: delete the key secrets without a recovery window (`ForceDeleteWithoutRecovery`).
+    pub force_delete_secrets: bool,
+    pub wait: WaitOptions,
+}
+
+impl Default for DestroyOptions {
+    fn default() -> Self {
+        DestroyOptions { keep_data: true, force_delete_secrets: false, wait: WaitOptions::default() }
+    }
+}
+
+/// A retained resource that is still there, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptResource {
+    #[serde(flatten)]
+    pub resource: Retained,
+    pub reason: String,
+}
+
+/// A retained resource deleted on request (`--delete-data`), and how that ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletedResource {
+    #[serde(flatten)]
+    pub resource: Retained,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// What `destroy` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestroyReport {
+    pub tenant: String,
+    pub account: String,
+    pub region: String,
+    pub deleted_stacks: Vec<String>,
+    /// Per stack, where its list of retained resources came from: `live stack` (its deployed template and
+    /// resources) or `record` (`retained.json`, written from the live stack by an earlier run).
+    pub judged_from: BTreeMap<String, String>,
+    /// Outlived the stacks: data kept (the default), or anything `--delete-data` does not or may not delete.
+    pub kept: Vec<KeptResource>,
+    /// Deleted on request (`keep_data: false`).
+    pub deleted_data: Vec<DeletedResource>,
+    pub claim_certificate_deleted: Option<String>,
+    pub api_calls: CallSummary,
+}
+
+/// Delete the tenant's stacks, then (unless keeping data) what they retained.
+pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress) -> Result<DestroyReport, DeployError> {
+    let c = Clients::new(&t.sdk);
+    let names = crate::template::Names::new(&t.config.name);
+    // who is calling, before any change: the wrong account is refused here
+    let (caller, state) = super::identity::preflight(t, &c).await?;
+    let mut report = DestroyReport {
+        tenant: t.config.name.clone(),
+        account: caller.account,
+        region: t.config.region.clone(),
+        deleted_stacks: vec![],
+        judged_from: BTreeMap::new(),
+        kept: vec![],
+        deleted_data: vec![],
+        claim_certificate_deleted: None,
+        api_calls: CallSummary::default(),
+    };
+    delete_claim(&c, &state, &mut report, progress).await?;
+    let mut record = Journal::load(&state)?;
+    for name in [&names.backend_stack, &names.bootstrap_stack] {
+        if stack::describe(&c.cfn, name).await?.is_none() {
+            if record.stacks.contains_key(name.as_str()) {
+                report.judged_from.insert(name.clone(), "record".into());
+            }
+            continue;
+        }
+        // the live stack decides: its deployed template and its resources' ids, recorded before it goes
+        let Some(live) = stack::template_body(&c.cfn, name).await? else {
+            return Err(DeployError::missing("CloudFormation GetTemplate", "TemplateBody"));
+        };
+        let live = crate::template::parse(&live)?;
+        let (physical, failure) = super::outputs::physical_ids_or_failure(&c.cfn, name).await;
+        let retained = decide::retained(name, &live, &physical);
+        if let Some(reason) = failure {
+            let unknown: Vec<&str> =
+                retained.iter().filter(|r| r.physical_id.is_none()).map(|r| r.logical_id.as_str()).collect();
+            if !unknown.is_empty() {
+                progress.report(ProgressEvent::Step {
+                    stack: Some(name.clone()),
+                    message: format!("ids not readable ({reason}); kept by name or without id: {}", unknown.join(", ")),
+                });
+            }
+        }
+        record.stacks.insert(name.clone(), retained);
+        record.save(&state)?;
+        report.judged_from.insert(name.clone(), "live stack".into());
+        delete_stack(&c, name, &TemplateInfo::from_template(&live), opts, progress).await?;
+        report.deleted_stacks.push(name.clone());
+    }
+    // both stacks are gone: now the data, backend's first (the user pool and tables before the bucket)
+    let prefix = &names.prefix;
+    for name in [&names.backend_stack, &names.bootstrap_stack] {
+        let list = record.stacks.get(name.as_str()).cloned().unwrap_or_default();
+        for r in list {
+            match decide::decide(&r, prefix, !opts.keep_data) {
+                Action::Keep(reason) => report.kept.push(KeptResource { resource: r, reason }),
+                Action::Delete(kind) => match delete::one(&c, kind, &r, prefix, opts, progress).await? {
+                    Outcome::Kept { reason } => report.kept.push(KeptResource { resource: r, reason }),
+                    outcome => {
+                        record.forget(&r);
+                        record.save(&state)?;
+                        report.deleted_data.push(DeletedResource { resource: r, outcome });
+                    }
+                },
+            }
+        }
+    }
+    report.api_calls = c.calls.summary();
+    Ok(report)
+}
+
+/// The claim certificate holds the claim policy: detach and delete it before the stack, or the policy cannot go.
+async fn delete_claim(
+    c: &Clients,
+    state: &std::path::Path,
+    report: &mut DestroyReport,
+    progress: &dyn Progress,
+) -> Result<(), DeployError> {
+    let Some(claim) = iot::read_record(state)? else { return Ok(()) };
+    progress.report(ProgressEvent::Step {
+        stack: None,
+        message: format!("deleting claim certificate {}", claim.certificate_id),
+    });
+    // a certificate (or its attachment) already gone is what a re-run after a kill finds; anything else is an error
+    match c.iot.detach_policy().policy_name(&claim.policy).target(&claim.certificate_arn).send().await {
+        Err(e) if !not_found(&e) => return Err(DeployError::sdk("IoT DetachPolicy", e)),
+        _ => {}
+    }
+    match c
+        .iot
+        .update_certificate()
+        .certificate_id(&claim.certificate_id)
+        .new_status(aws_sdk_iot::types::CertificateStatus::Inactive)
+        .send()
+        .await
+    {
+        Err(e) if !not_found(&e) => return Err(DeployError::sdk("IoT UpdateCertificate", e)),
+        _ => {}
+    }
+    match c.iot.delete_certificate().certificate_id(&claim.certificate_id).force_delete(true).send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+        Err(e) => return Err(DeployError::sdk("IoT DeleteCertificate", e)),
+    }
+    for f in [&claim.private_key_file, &claim.certificate_file, &state.join("claim.json")] {
+        let _ = std::fs::remove_file(f);
+    }
+    report.claim_certificate_deleted = Some(claim.certificate_id);
+    Ok(())
+}
+
+/// DeleteStack with our own token, and wait for DELETE_COMPLETE.
+async fn delete_stack(
+    c: &Clients,
+    name: &str,
+    info: &TemplateInfo,
+    opts: &DestroyOptions,
+    progress: &dyn Progress,
+) -> Result<(), DeployError> {
+    progress.report(ProgressEvent::Step { stack: Some(name.into()), message: "deleting the stack".into() });
+    let token = super::changeset::execute_token(&format!("{}-destroy", super::changeset::new_name()), name);
+    c.cfn
+        .delete_stack()
+        .stack_name(name)
+        .client_request_token(&token)
+        .send()
+        .await
+        .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
+    let done = EventStream::new(&c.cfn, name, info, progress).ours(token).wait(&opts.wait).await?;
+    if done.status != "DELETE_COMPLETE" {
+        return Err(DeployError::Stuck {
+            stack: name.into(),
+            status: done.status,
+            help: done.first_failure.unwrap_or_else(|| "see `rainmaker-deploy status`".into()),
+        });
+    }
+    Ok(())
+}
+
+/// Does this error say the resource is already gone?
+fn not_found(e: &impl aws_sdk_iot::error::ProvideErrorMetadata) -> bool {
+    e.code() == Some("ResourceNotFoundException")
+}
