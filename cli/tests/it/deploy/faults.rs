@@ -124,9 +124,13 @@ async fn converges_under(seed: u64, faults: Faults) {
     assert!(st.stacks.iter().all(|s| s.exists), "{st:#?}");
 
     // destroy: both stacks gone, the tables kept
-    let d = destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress)
-        .await
-        .unwrap_or_else(|e| panic!("seed {seed}: destroy under faults: {e}\nfaults: {:#?}", proxy.injected()));
+    let d = destroy::destroy(
+        &t,
+        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &NoProgress,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("seed {seed}: destroy under faults: {e}\nfaults: {:#?}", proxy.injected()));
     assert_eq!(d.deleted_stacks.len(), 2, "{d:#?}");
     let calls: u64 =
         [first.api_calls.total, update.api_calls.total, plan.api_calls.total, st.api_calls.total, d.api_calls.total]

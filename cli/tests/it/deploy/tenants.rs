@@ -81,3 +81,50 @@ async fn high5_second_tenant_in_one_account_and_region_is_refused() {
     let ok = deploy::apply(&second, &opts, &Always(true), &NoProgress).await.expect("the second, alone now");
     assert!(ok.changed && ok.failed_checks().is_empty(), "{:#?}", ok.verification);
 }
+
+/// Two tenants applied at once through the core in one process, the library API's stated purpose (issue 11): each
+/// in its own account, both applies concurrently on one runtime. Each ends created and verified, with its own call
+/// counts and local state, and nothing of one is in the other's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tenants_applied_at_once_in_one_process() {
+    let moto = MotoServer::shared();
+    let (acc_a, acc_b) = (account_for("two-at-once-a"), account_for("two-at-once-b"));
+    let (sa, sb) = (moto.sdk_config_in(&acc_a).await, moto.sdk_config_in(&acc_b).await);
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pid = std::process::id() % 100_000;
+    let a = tenant(&format!("twoa-{pid}"), REGION, sa.clone(), da.path());
+    let b = tenant(&format!("twob-{pid}"), REGION, sb.clone(), db.path());
+    write_artifacts(&a.artifacts_dir, "tenant-a");
+    write_artifacts(&b.artifacts_dir, "tenant-b");
+    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+
+    let (ra, rb) = tokio::join!(
+        deploy::apply(&a, &opts, &Always(true), &NoProgress),
+        deploy::apply(&b, &opts, &Always(true), &NoProgress)
+    );
+    let (ra, rb) = (ra.expect("tenant a"), rb.expect("tenant b"));
+    for (report, t, account, sdk, other) in [(&ra, &a, &acc_a, &sa, &b), (&rb, &b, &acc_b, &sb, &a)] {
+        assert_eq!((&report.tenant, &report.account), (&t.config.name, account));
+        assert!(report.changed && report.failed_checks().is_empty(), "{:#?}", report.verification);
+        // each report counts its own tenant's calls only (shared counters would show 4 and 2)
+        let ops = &report.api_calls.by_operation;
+        assert_eq!(ops.get("CloudFormation.ExecuteChangeSet"), Some(&2), "{ops:?}");
+        assert_eq!(ops.get("IoT.CreateKeysAndCertificate"), Some(&1), "{ops:?}");
+        let cfn = aws_sdk_cloudformation::Client::new(sdk);
+        let names = Names::new(&t.config.name);
+        for stack in [&names.bootstrap_stack, &names.backend_stack] {
+            let s = cfn.describe_stacks().stack_name(stack).send().await.unwrap();
+            assert_eq!(s.stacks()[0].stack_status().unwrap().as_str(), "CREATE_COMPLETE", "{stack}");
+        }
+        let theirs = Names::new(&other.config.name);
+        let e = cfn.describe_stacks().stack_name(&theirs.backend_stack).send().await.expect_err("not in this account");
+        assert!(format!("{e:?}").contains("does not exist"), "{e:?}");
+        let iot = aws_sdk_iot::Client::new(sdk);
+        let claim = report.claim_certificate.as_ref().unwrap();
+        let targets = iot.list_targets_for_policy().policy_name(&names.claim_policy).send().await.unwrap();
+        assert_eq!(targets.targets(), std::slice::from_ref(&claim.certificate_arn));
+        assert!(claim.certificate_arn.contains(account.as_str()), "{}", claim.certificate_arn);
+        assert!(report.outputs_file.starts_with(&t.config_dir), "{}", report.outputs_file.display());
+    }
+    assert_ne!(ra.claim_certificate.unwrap().certificate_id, rb.claim_certificate.unwrap().certificate_id);
+}
