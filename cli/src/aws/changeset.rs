@@ -4,7 +4,7 @@
 use super::events::WaitOptions;
 use super::plan::{PlanKind, ResourceChange, StackPlan, TemplateInfo};
 use super::DeployError;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,6 +21,8 @@ pub struct ChangeSetInput<'a> {
     pub parameters: &'a BTreeMap<String, String>,
     pub tags: &'a BTreeMap<String, String>,
     pub create: bool,
+    /// Non-empty: an IMPORT change set of these resources (the template holds only them).
+    pub import: &'a [super::adopt::Import],
 }
 
 /// Reasons AWS gives when a change set has nothing in it.
@@ -56,11 +58,28 @@ pub async fn create(cfn: &Client, input: &ChangeSetInput<'_>) -> Result<String, 
         .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
         .collect();
     let tags: Vec<Tag> = input.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    let kind = match (input.import.is_empty(), input.create) {
+        (false, _) => ChangeSetType::Import,
+        (true, true) => ChangeSetType::Create,
+        (true, false) => ChangeSetType::Update,
+    };
+    let import: Vec<ResourceToImport> = input
+        .import
+        .iter()
+        .map(|i| {
+            ResourceToImport::builder()
+                .resource_type(&i.resource_type)
+                .logical_resource_id(&i.logical_id)
+                .resource_identifier(&i.identifier_key, &i.identifier_value)
+                .build()
+        })
+        .collect();
     cfn.create_change_set()
         .stack_name(input.stack_name)
         .change_set_name(&name)
         .client_token(&name)
-        .change_set_type(if input.create { ChangeSetType::Create } else { ChangeSetType::Update })
+        .change_set_type(kind)
+        .set_resources_to_import((!import.is_empty()).then_some(import))
         .set_template_body(input.template_body.map(str::to_string))
         .set_template_url(input.template_url.clone())
         .set_parameters(Some(params))

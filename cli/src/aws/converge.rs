@@ -185,7 +185,13 @@ pub async fn recover_from(
         };
         let Some(live) = current else { return Ok(None) };
         let status = stack::status(&live);
-        match stack::classify(&status) {
+        let mut state = stack::classify(&status);
+        // an IMPORT that created the stack (what adopting kept data does) and rolled back leaves an empty stack:
+        // like a failed first create, it is deleted (its kept resources are retained) and the import made again
+        if status == "IMPORT_ROLLBACK_COMPLETE" && holds_nothing(c, t.stack_name).await? {
+            state = StackState::FailedCreate;
+        }
+        match state {
             StackState::Missing => return Ok(None),
             StackState::Stable => return Ok(Some(live)),
             StackState::Review => {
@@ -248,6 +254,18 @@ pub async fn recover_from(
         status: "unsettled".into(),
         help: "the stack kept changing state; try again".into(),
     })
+}
+
+/// Does the stack hold no resources (DescribeStackResources)?
+async fn holds_nothing(c: &Clients, stack_name: &str) -> Result<bool, DeployError> {
+    let out = c
+        .cfn
+        .describe_stack_resources()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| DeployError::sdk("CloudFormation DescribeStackResources", e))?;
+    Ok(out.stack_resources().is_empty())
 }
 
 /// Wait for the operation holding the stack, streaming its own events (from when it started), which also say who
@@ -326,6 +344,7 @@ pub async fn plan(
         parameters: &t.parameters,
         tags: &tags,
         create,
+        import: &[],
     };
     let name = changeset::create(&c.cfn, &input).await?;
     changeset::describe(&c.cfn, t.stack, t.stack_name, &name, t.info, wait, create).await

@@ -1,6 +1,7 @@
 //! The deploy core for one tenant: [`plan`] (what would change) and [`apply`] (bootstrap stack, artifacts by
 //! content hash, backend change set, IoT claim certificate, verification, outputs), returning reports as data.
 
+use super::adopt::{self, Adoption, Import};
 use super::artifacts::{self, Artifact, Uploaded};
 use super::calls::CallSummary;
 use super::converge::{self, Ready, StackReport, StackResult, Target};
@@ -38,6 +39,9 @@ pub struct ApplyReport {
     /// Anything created or updated.
     pub changed: bool,
     pub stacks: Vec<StackReport>,
+    /// Kept resources (of an earlier stack) imported before the stack was updated to its template.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<Adoption>,
     /// Artifacts checked against the bucket (empty when the backend was unchanged).
     pub artifacts: Vec<Uploaded>,
     pub iot_endpoint: String,
@@ -65,6 +69,9 @@ pub struct PlanReport {
     pub account: String,
     pub region: String,
     pub stacks: Vec<StackPlan>,
+    /// Kept resources (of an earlier stack) the stack to create imports first ([`super::adopt`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<Adoption>,
     pub api_calls: CallSummary,
     pub elapsed_ms: u64,
 }
@@ -125,6 +132,16 @@ fn backend_parameters(
 /// The live stack's parameters (empty without a stack).
 fn live_parameters(live: Option<&aws_sdk_cloudformation::types::Stack>) -> BTreeMap<String, String> {
     live.map(stack::parameters).unwrap_or_default()
+}
+
+/// The plan of a stack to create, with the kept resources it imports shown as `Import` of their identifier.
+fn mark_imports(plan: &mut StackPlan, imports: &[Import]) {
+    for change in &mut plan.changes {
+        if let Some(i) = imports.iter().find(|i| i.logical_id == change.logical_id) {
+            change.action = "Import".into();
+            change.physical_id = Some(i.identifier_value.clone());
+        }
+    }
 }
 
 fn step(progress: &dyn Progress, stack: Option<&str>, message: impl Into<String>) {
@@ -189,11 +206,23 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
             stacks.push(plan_one(&c, &kt, live, Some(&bucket), &t.config.region, wait, progress).await?);
         }
     }
+    // a backend to create (missing, or deleted first by the recovery) adopts what the tenant kept
+    let mut adopted = Vec::new();
+    if let Some(kp) = stacks.last_mut().filter(|kp| kp.kind == super::plan::PlanKind::Create) {
+        let imports = super::adopt::run::check(&c, &k.stack_name, &p.backend.2).await?;
+        if !imports.is_empty() {
+            let adoption = super::adopt::run::adoption(&k.stack_name, &imports);
+            step(progress, Some(&k.stack_name), format!("{} kept from an earlier stack", adoption.summary));
+            mark_imports(kp, &imports);
+            adopted.push(adoption);
+        }
+    }
     Ok(PlanReport {
         tenant: t.config.name.clone(),
         account: caller.account,
         region: t.config.region.clone(),
         stacks,
+        adopted,
         api_calls: c.calls.summary(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
@@ -340,6 +369,16 @@ pub async fn apply(
     let mut listed = super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &region).await?;
     let (b, binfo, bjson) = &p.bootstrap;
     let (k, kinfo, kjson) = &p.backend;
+    // a backend to be created (missing, or a failed first create / unexecuted review that recovery deletes) adopts
+    // what the tenant kept: looked up now, so a kept resource that differs from the template is refused before
+    // any change
+    let backend_state = listed.get(&k.stack_name).map(|s| stack::classify(&stack::status(s)));
+    let mut kept = match backend_state {
+        None | Some(stack::StackState::Missing | stack::StackState::FailedCreate | stack::StackState::Review) => {
+            Some(adopt::run::check(&c, &k.stack_name, kjson).await?)
+        }
+        Some(_) => None,
+    };
 
     let bt = Target {
         stack: "bootstrap",
@@ -371,7 +410,22 @@ pub async fn apply(
     // after a change or a wait, someone else may have moved the backend meanwhile: read it again
     let quick = boot.result == StackResult::Unchanged && boot.recovered.is_empty();
     let first = quick.then(|| listed.remove(&k.stack_name));
-    let live = converge::recover_from(&c, &kt, first, &opts.wait, prompter, progress, &mut recovered).await?;
+    let mut live = converge::recover_from(&c, &kt, first, &opts.wait, prompter, progress, &mut recovered).await?;
+    let mut adopted = Vec::new();
+    if live.is_none() {
+        // no stack: import what the tenant kept first (looked up again if the backend vanished meanwhile)
+        let imports = match kept.take() {
+            Some(imports) => imports,
+            None => adopt::run::check(&c, &k.stack_name, kjson).await?,
+        };
+        if !imports.is_empty() {
+            let imported = adopt::run::import(&c, &kt, kjson, &imports, &opts.wait, prompter, progress).await?;
+            let adoption = adopt::run::adoption(&k.stack_name, &imports);
+            recovered.push(format!("{} kept from an earlier stack (IMPORT change set)", adoption.summary));
+            adopted.push(adoption);
+            live = Some(imported);
+        }
+    }
     let ep = endpoint(&c, live.as_ref()).await?;
     // unchanged when the live stack already pins the same keys (no S3 call); any change checks every artifact
     let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
@@ -424,6 +478,7 @@ pub async fn apply(
         template_version: crate::TEMPLATE_VERSION.into(),
         changed,
         stacks: vec![boot, backend],
+        adopted,
         artifacts: uploaded,
         iot_endpoint: ep,
         claim_certificate: Some(claim),

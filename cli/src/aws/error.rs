@@ -48,7 +48,8 @@ pub enum DeployError {
     #[diagnostic(
         code(rainmaker::deploy::failed_create),
         help("nothing in it can be updated. Run `rainmaker-deploy apply` on a terminal and accept deleting it, or pass --yes \
-              to delete and create it again (its retained tables and bucket are kept)")
+              to delete and create it again (its retained tables, secrets and user pool are kept and imported into the \
+              new stack)")
     )]
     FailedCreate { stack: String, status: String },
 
@@ -66,6 +67,19 @@ pub enum DeployError {
         )
     )]
     PolicyNotRestored { stack: String, error: Box<DeployError>, restore: Box<DeployError> },
+
+    /// A resource the tenant kept (found by its name) is not what the template declares: nothing is imported.
+    #[error("{stack} cannot adopt what this tenant kept: {}; nothing was changed", problems.join("; "))]
+    #[diagnostic(
+        code(rainmaker::deploy::kept_differs),
+        help(
+            "these resources outlived an earlier stack of this tenant (destroy keeps the data, a failed first create \
+              leaves it). apply imports a kept resource only when it is what the template declares, and never deletes \
+              or recreates one to get there: deploy with the config and version that created it, or move its data and \
+              delete it by hand, then apply again (docs/deploy.md, \"Re-adopting kept data\")"
+        )
+    )]
+    KeptDiffers { stack: String, problems: Vec<String> },
 
     #[error("stack {stack} does not exist")]
     #[diagnostic(

@@ -5,6 +5,7 @@
 //! data (serializable report structs). They never print: progress goes to a [`Progress`] sink and questions to a
 //! [`Prompter`], so the same core runs one tenant from the command line or many in parallel from an upgrade job.
 
+pub mod adopt;
 pub mod artifacts;
 pub mod calls;
 pub mod changeset;

@@ -63,6 +63,8 @@ pub enum PlanKind {
     Update,
     /// Nothing to do.
     NoChanges,
+    /// An IMPORT change set: kept resources taken into the stack (see [`super::adopt`]), nothing else changed.
+    Import,
 }
 
 /// One resource's change.
@@ -157,7 +159,18 @@ impl StackPlan {
                 format!("{} ({}): no changes after recovery\n", self.stack_name, self.stack)
             }
             (PlanKind::Create, _) => {
-                format!("{} ({}): create, {} resources\n", self.stack_name, self.stack, self.changes.len())
+                let imported = self.changes.iter().filter(|c| c.action == "Import").count();
+                let added = self.changes.len() - imported;
+                match imported {
+                    0 => format!("{} ({}): create, {added} resources\n", self.stack_name, self.stack),
+                    n => format!(
+                        "{} ({}): create, {added} resources added, {n} kept ones imported\n",
+                        self.stack_name, self.stack
+                    ),
+                }
+            }
+            (PlanKind::Import, _) => {
+                format!("{} ({}): import, {} kept resources\n", self.stack_name, self.stack, self.changes.len())
             }
             (PlanKind::Update, Some(_)) if self.changes.is_empty() => {
                 format!(

@@ -71,9 +71,9 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub sts: aws_sdk_sts::Client,
-    /// Cognito user pools (`destroy --delete-data`).
+    /// Cognito user pools (`destroy --delete-data`, adopting a kept pool).
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
-    /// The key secrets (`destroy --delete-data`).
+    /// The key secrets (`destroy --delete-data`, adopting kept secrets).
     pub secrets: aws_sdk_secretsmanager::Client,
     pub calls: CallLog,
 }

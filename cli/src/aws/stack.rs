@@ -47,7 +47,7 @@ pub fn recovery(status: &str) -> Option<String> {
         )),
         StackState::FailedCreate => Some(format!(
             "delete the stack left in {status} by a failed first create (apply asks; --yes agrees), then create it again; \
-             retained tables and bucket are kept"
+             the retained tables, secrets and user pool are kept and imported into it"
         )),
         StackState::RollbackFailed => Some(
             "continue the failed rollback (ContinueUpdateRollback) back to the last working template, then update it".into(),

@@ -17,6 +17,13 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<()> {
     let report = report?;
     crate::output::emit(g.output, &report, || {
         let mut s: String = report.stacks.iter().map(|p| p.to_text()).collect();
+        for a in &report.adopted {
+            s.push_str(&format!(
+                "\n{}: {} kept from an earlier stack (an IMPORT change set first, then the update; nothing is \
+                 deleted or recreated)\n",
+                a.stack_name, a.summary
+            ));
+        }
         let blocked: Vec<String> =
             report.stacks.iter().flat_map(|p| p.blocked()).map(|c| c.logical_id.clone()).collect();
         if !blocked.is_empty() {

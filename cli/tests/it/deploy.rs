@@ -2,6 +2,9 @@
 //! and replayed real-AWS responses (`replay`).
 
 mod account;
+mod adopt;
+mod adopt_recovery;
+mod adopt_replay;
 mod artifacts;
 pub mod cli;
 mod destroy;
