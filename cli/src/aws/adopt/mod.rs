@@ -229,10 +229,12 @@ pub fn decide(wanted: &[Wanted], found: &BTreeMap<String, Found>) -> Result<Vec<
             }
             (Declared::Secret { .. }, Found::Secret { arn, deleted }) => match deleted {
                 Some(date) => problems.push(format!(
-                    "{}: the secret is scheduled for deletion ({date}); restore it first (`aws secretsmanager \
-                     restore-secret --secret-id {}`) to keep its key, or wait until it is deleted",
+                    "{}: the secret is scheduled for deletion ({date}; `destroy --delete-data` does that); restore it \
+                     first to keep its key (`aws secretsmanager restore-secret --secret-id {name}`), or, to start \
+                     with a new key, delete it for good now (`aws secretsmanager delete-secret --secret-id {name} \
+                     --force-delete-without-recovery`) or wait until it is gone",
                     what("secret"),
-                    w.declared.name()
+                    name = w.declared.name()
                 )),
                 None => imports.push(import("Id", arn)),
             },

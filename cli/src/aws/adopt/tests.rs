@@ -186,7 +186,10 @@ fn every_difference_is_refused_naming_the_resource_and_what_differs() {
         (
             "SerialKeySecret",
             Found::Secret { arn: "arn:s".into(), deleted: Some("2026-12-10T00:00:00Z".into()) },
-            "SerialKeySecret (secret rm-acme-serial-key): the secret is scheduled for deletion (2026-12-10T00:00:00Z); restore it first",
+            "SerialKeySecret (secret rm-acme-serial-key): the secret is scheduled for deletion (2026-12-10T00:00:00Z; \
+             `destroy --delete-data` does that); restore it first to keep its key (`aws secretsmanager restore-secret \
+             --secret-id rm-acme-serial-key`), or, to start with a new key, delete it for good now (`aws \
+             secretsmanager delete-secret --secret-id rm-acme-serial-key --force-delete-without-recovery`) or wait",
         ),
         (
             "UserPool",

@@ -129,3 +129,69 @@ async fn after_destroy_plan_imports_what_was_kept_and_a_changed_table_is_refused
     assert_eq!(item.item().and_then(|i| i.get("email")), Some(&AttributeValue::S("kept@example.com".into())));
     assert_eq!(created(ddb.describe_table().table_name(&users).send().await.unwrap()), users_created);
 }
+
+/// moto has no IMPORT change sets: `apply` after `destroy` goes all the way to executing the IMPORT of what was
+/// kept, which moto then carries out as a create ("Table already exists"). Pinned here so the wiring of `apply`
+/// (lookups before any change, bootstrap, recovery, import) runs against moto, and so that this test fails the
+/// day moto imports: then it becomes the full lifecycle (apply, destroy, apply, the kept item read back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_after_destroy_executes_an_import_of_what_was_kept_and_never_recreates_a_table() {
+    let (_dir, t) = applied_smart_home("it-readopt").await;
+    let names = Names::new(&t.config.name);
+    let ddb = aws_sdk_dynamodb::Client::new(&t.sdk);
+    let users = names.resource("users");
+    ddb.put_item()
+        .table_name(&users)
+        .item("user_id", AttributeValue::S("u-kept".into()))
+        .send()
+        .await
+        .expect("an item written before destroy");
+    let table_times = || async {
+        let mut times = Vec::new();
+        for suffix in ["users", "nodes", "user-nodes", "telemetry", "binding-requests", "serial-allowlist"] {
+            let d = ddb.describe_table().table_name(names.resource(suffix)).send().await.expect("kept table");
+            times.push(d.table().and_then(|t| t.creation_date_time().copied()).expect("CreationDateTime"));
+        }
+        times
+    };
+    let before = table_times().await;
+    destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress).await.expect("destroy");
+
+    let progress = rainmaker_deploy::aws::progress::Collect::default();
+    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let outcome = deploy::apply(&t, &opts, &Always(true), &progress).await;
+    let steps: Vec<(Option<String>, String)> = progress
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            rainmaker_deploy::aws::ProgressEvent::Step { stack, message } => Some((stack.clone(), message.clone())),
+            _ => None,
+        })
+        .collect();
+    let backend = Some(names.backend_stack.clone());
+    assert!(
+        steps.contains(&(
+            backend.clone(),
+            "import 6 retained tables kept from an earlier stack (IMPORT change set)".into()
+        )),
+        "{steps:#?}"
+    );
+    assert!(
+        steps.iter().any(|(s, m)| s == &backend && m.starts_with("executing change set")),
+        "the IMPORT was executed: {steps:#?}"
+    );
+    assert!(
+        !steps.iter().any(|(s, m)| s == &backend && m.contains("creating a CREATE change set")),
+        "no CREATE of the backend: {steps:#?}"
+    );
+    let err = outcome.expect_err("moto carries the IMPORT out as a create; if it imports now, see the comment above");
+    assert!(err.to_string().contains("ExecuteChangeSet"), "{err}");
+
+    // nothing kept was deleted or recreated
+    assert_eq!(table_times().await, before, "every kept table has its CreationDateTime");
+    let item =
+        ddb.get_item().table_name(&users).key("user_id", AttributeValue::S("u-kept".into())).send().await.unwrap();
+    assert!(item.item().is_some(), "the kept item is still there");
+}
