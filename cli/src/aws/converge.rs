@@ -257,7 +257,7 @@ pub async fn recover_from(
 }
 
 /// Does the stack hold no resources (DescribeStackResources)?
-async fn holds_nothing(c: &Clients, stack_name: &str) -> Result<bool, DeployError> {
+pub async fn holds_nothing(c: &Clients, stack_name: &str) -> Result<bool, DeployError> {
     let out = c
         .cfn
         .describe_stack_resources()

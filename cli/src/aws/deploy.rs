@@ -242,11 +242,21 @@ pub async fn plan_one(
 ) -> Result<StackPlan, DeployError> {
     let Some(live) = live else { return Ok(StackPlan::create(t.stack, t.stack_name, t.info)) };
     let status = stack::status(&live);
-    match stack::classify(&status) {
+    let mut state = stack::classify(&status);
+    // an IMPORT that created the stack and rolled back left it empty: apply deletes it and imports again
+    if status == "IMPORT_ROLLBACK_COMPLETE" && converge::holds_nothing(c, t.stack_name).await? {
+        state = stack::StackState::FailedCreate;
+    }
+    match state {
         stack::StackState::Stable => {}
         stack::StackState::Missing => return Ok(StackPlan::create(t.stack, t.stack_name, t.info)),
         stack::StackState::FailedCreate | stack::StackState::Review => {
-            let recovery = stack::recovery(&status);
+            let recovery = stack::recovery(&status).or_else(|| {
+                Some(format!(
+                    "delete the empty stack left in {status} by a failed import (apply asks; --yes agrees), then \
+                     create it, importing the kept resources again"
+                ))
+            });
             step(progress, Some(t.stack_name), format!("{status}: apply deletes it first and creates it again"));
             return Ok(StackPlan { recovery, ..StackPlan::create(t.stack, t.stack_name, t.info) });
         }

@@ -148,3 +148,30 @@ async fn an_import_that_created_the_stack_and_rolled_back_leaves_an_empty_stack_
     assert_eq!(live.map(|s| rainmaker_deploy::aws::stack::status(&s)).as_deref(), Some("IMPORT_ROLLBACK_COMPLETE"));
     assert_eq!(sent(&http).len(), 2);
 }
+
+#[tokio::test]
+async fn plan_shows_an_empty_stack_left_by_a_failed_import_as_deleted_then_created() {
+    let backend = json!({"Resources": {"UsersTable": {"Type": "AWS::DynamoDB::Table", "Metadata": {"Description": "App users"}}}});
+    let info = TemplateInfo::from_template(&backend);
+    let t = Target {
+        stack: "backend",
+        stack_name: "rm-acme",
+        body: "{}",
+        info: &info,
+        parameters: BTreeMap::new(),
+        tags: BTreeMap::new(),
+    };
+    let (c, http) = clients(vec![ok("DescribeStackResources", "<StackResources/>")]);
+    let live = rainmaker_deploy::aws::stack::describe(
+        &clients(vec![updated_stack("IMPORT_ROLLBACK_COMPLETE", &at(-60))]).0.cfn,
+        "rm-acme",
+    )
+    .await
+    .unwrap();
+    let plan = rainmaker_deploy::aws::deploy::plan_one(&c, &t, live, None, "us-east-1", &fast_wait(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(plan.kind, rainmaker_deploy::aws::plan::PlanKind::Create, "{plan:?}");
+    assert!(plan.recovery.as_deref().is_some_and(|r| r.contains("failed import")), "{plan:?}");
+    assert_eq!(sent(&http).into_iter().map(|s| s.op).collect::<Vec<_>>(), ["DescribeStackResources"], "no change set");
+}
