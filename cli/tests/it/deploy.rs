@@ -12,6 +12,7 @@ mod fastpath;
 mod faults;
 pub mod fixtures;
 mod interrupt;
+mod kms;
 mod moto;
 mod policy;
 mod replay;

@@ -264,3 +264,220 @@ fn key_secrets_are_stateful_and_never_replaced_without_allow_replace() {
         assert_eq!(blocked, ["SerialKeySecret", "GdprReceiptKeySecret"], "{b}");
     }
 }
+
+fn with_kms(b: &str, kms: &str) -> config::Config {
+    let mut cfg = blueprint(b);
+    cfg.security.kms = serde_json::from_value(Value::String(kms.into())).expect("a kms setting");
+    cfg
+}
+
+/// The checkov checks that want a customer-managed key, by the resource type they look at.
+const CMK_CHECKS: [(&str, &str); 5] = [
+    ("AWS::DynamoDB::Table", "CKV_AWS_119"),
+    ("AWS::SQS::Queue", "CKV_AWS_27"),
+    ("AWS::Logs::LogGroup", "CKV_AWS_158"),
+    ("AWS::Lambda::Function", "CKV_AWS_173"),
+    ("AWS::SecretsManager::Secret", "CKV_AWS_149"),
+];
+
+fn skips(r: &Value) -> Vec<&str> {
+    r.pointer("/Metadata/checkov/skip")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_str())
+        .collect()
+}
+
+/// `security.kms: customer-managed`: one key per tenant (rotated, retained, aliased `alias/rm-<tenant>`) encrypts
+/// every table, the queue, every log group, every function's environment and both secrets; CloudWatch Logs may
+/// use it for this tenant's log groups only; no CMK check is suppressed any more.
+#[test]
+fn customer_managed_key_encrypts_every_table_queue_log_group_function_and_secret() {
+    let key_arn = serde_json::json!({"Fn::GetAtt": ["TenantKey", "Arn"]});
+    for b in assets::blueprint_names() {
+        let t = backend(&with_kms(b, "customer-managed"));
+        let keys = of_type(&t, "AWS::KMS::Key");
+        assert_eq!(keys.len(), 1, "{b}: one key per tenant");
+        let (id, key) = keys[0];
+        assert_eq!(id, "TenantKey");
+        assert_eq!(key["Properties"]["EnableKeyRotation"], true, "{b}");
+        assert_eq!(
+            (key["DeletionPolicy"].as_str(), key["UpdateReplacePolicy"].as_str()),
+            (Some("Retain"), Some("Retain"))
+        );
+        assert_eq!(key["Metadata"]["DataClass"], "key-material");
+        let alias = of_type(&t, "AWS::KMS::Alias");
+        assert_eq!(alias.len(), 1);
+        assert_eq!(alias[0].1["Properties"]["AliasName"], "alias/rm-acme-home");
+        assert_eq!(alias[0].1["Properties"]["TargetKeyId"], serde_json::json!({"Ref": "TenantKey"}));
+
+        // the key policy: the account administers, CloudWatch Logs only for this stack's log groups, each named
+        let text = key["Properties"]["KeyPolicy"]["Fn::Sub"].as_str().expect("KeyPolicy is a Fn::Sub of JSON text");
+        let policy: Value = serde_json::from_str(text).expect("the key policy is JSON");
+        let st = policy["Statement"].as_array().unwrap();
+        assert_eq!(st.len(), 2, "{policy}");
+        assert_eq!(st[0]["Principal"]["AWS"], "arn:${AWS::Partition}:iam::${AWS::AccountId}:root");
+        assert_eq!(st[1]["Principal"]["Service"], "logs.${AWS::Region}.amazonaws.com");
+        let mut allowed: Vec<String> = st[1]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+            .as_array()
+            .expect("the logs statement is conditioned on the log group")
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        let mut groups: Vec<String> = of_type(&t, "AWS::Logs::LogGroup")
+            .iter()
+            .map(|(_, g)| {
+                let name = g["Properties"]["LogGroupName"].as_str().unwrap();
+                format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}")
+            })
+            .collect();
+        allowed.sort();
+        groups.sort();
+        assert_eq!(allowed, groups, "{b}: CloudWatch Logs may use the key for exactly this stack's log groups");
+        assert!(groups.iter().all(|g| g.contains("rm-acme-home")), "{groups:?}");
+
+        let mut counted = 0;
+        for (ty, check) in CMK_CHECKS {
+            let of = of_type(&t, ty);
+            assert!(!of.is_empty(), "{b}: no {ty}");
+            for (id, r) in of {
+                let p = &r["Properties"];
+                let used = match ty {
+                    "AWS::DynamoDB::Table" => {
+                        assert_eq!(p["SSESpecification"]["SSEType"], "KMS", "{b} {id}");
+                        &p["SSESpecification"]["KMSMasterKeyId"]
+                    }
+                    "AWS::SQS::Queue" => {
+                        assert!(
+                            p.get("SqsManagedSseEnabled").is_none(),
+                            "{b} {id}: SSE-SQS and a KMS key exclude each other"
+                        );
+                        &p["KmsMasterKeyId"]
+                    }
+                    "AWS::Lambda::Function" => &p["KmsKeyArn"],
+                    _ => &p["KmsKeyId"],
+                };
+                assert_eq!(used, &key_arn, "{b} {id} ({ty}) is encrypted with the tenant key");
+                assert!(!skips(r).contains(&check), "{b} {id}: {check} passes now, it must not be suppressed");
+                counted += 1;
+            }
+        }
+        assert!(counted >= 6 + 1 + 7 + 5 + 2, "{b}: {counted} resources checked");
+    }
+}
+
+/// Under the default (`aws-managed`) there is no key and nothing refers to one; each CMK check is suppressed with
+/// a reason that names the setting that would make it pass.
+#[test]
+fn aws_managed_has_no_key_and_says_why_each_cmk_check_is_suppressed() {
+    for b in assets::blueprint_names() {
+        let t = backend(&blueprint(b));
+        assert!(of_type(&t, "AWS::KMS::Key").is_empty() && of_type(&t, "AWS::KMS::Alias").is_empty(), "{b}");
+        assert!(!serde_json::to_string(&t).unwrap().contains("TenantKey"), "{b}: nothing refers to a key");
+        for (ty, check) in CMK_CHECKS {
+            for (id, r) in of_type(&t, ty) {
+                let skip = r
+                    .pointer("/Metadata/checkov/skip")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["id"] == check);
+                let why = skip
+                    .and_then(|s| s["comment"].as_str())
+                    .unwrap_or_else(|| panic!("{b} {id}: {check} not suppressed"));
+                assert!(why.contains("security.kms: customer-managed"), "{b} {id}: {why}");
+            }
+        }
+    }
+}
+
+/// No role may use KMS with a wildcard: under both settings every statement with a `kms:` action names only
+/// `kms:Decrypt` / `kms:GenerateDataKey` on the tenant key; the built-in check refuses a `kms:*` or a `Resource: *`
+/// grant (the attack: a role that can decrypt any key in the account).
+#[test]
+fn kms_grants_are_on_the_tenant_key_only_never_a_wildcard() {
+    for b in assets::blueprint_names() {
+        for kms in ["aws-managed", "customer-managed"] {
+            let t = backend(&with_kms(b, kms));
+            let mut granted = 0;
+            for (id, role) in of_type(&t, "AWS::IAM::Role") {
+                for p in role["Properties"]["Policies"].as_array().into_iter().flatten() {
+                    for st in p["PolicyDocument"]["Statement"].as_array().unwrap() {
+                        let actions: Vec<&str> = match &st["Action"] {
+                            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                            v => v.as_str().into_iter().collect(),
+                        };
+                        if !actions.iter().any(|a| a.starts_with("kms:")) {
+                            continue;
+                        }
+                        granted += 1;
+                        assert!(
+                            actions.iter().all(|a| ["kms:Decrypt", "kms:GenerateDataKey"].contains(a)),
+                            "{b} {id}: {actions:?}"
+                        );
+                        assert_eq!(
+                            st["Resource"],
+                            serde_json::json!([{"Fn::GetAtt": ["TenantKey", "Arn"]}]),
+                            "{b} {id}"
+                        );
+                    }
+                }
+            }
+            // five function roles and the topic rules' error role, or none at all
+            assert_eq!(granted, if kms == "aws-managed" { 0 } else { 6 }, "{b} {kms}");
+        }
+    }
+    let t = backend(&with_kms("smart-home", "customer-managed"));
+    for (action, resource) in
+        [("kms:*", serde_json::json!([{"Fn::GetAtt": ["TenantKey", "Arn"]}])), ("kms:Decrypt", serde_json::json!("*"))]
+    {
+        let mut bad = t.clone();
+        bad["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"Sid": "Any", "Effect": "Allow", "Action": [action], "Resource": resource}));
+        let found = template::check(&bad);
+        assert!(
+            found.iter().any(|f| f.check == "kms-grant-scoped" && f.resource.as_deref() == Some("ApiRole")),
+            "{action}: {found:?}"
+        );
+    }
+    let mut bad = t.clone();
+    bad["Resources"]["TelemetryTable"]["Properties"]["SSESpecification"] = serde_json::json!({"SSEEnabled": true});
+    assert!(template::check(&bad)
+        .iter()
+        .any(|f| f.check == "kms-key-used" && f.resource.as_deref() == Some("TelemetryTable")));
+}
+
+/// The tenant key is data: replacing or removing it (e.g. switching back to `aws-managed`) is refused without
+/// `--allow-replace`, and the stack policy protects it like the tables.
+#[test]
+fn tenant_key_is_stateful_and_never_replaced_without_allow_replace() {
+    use rainmaker_deploy::aws::plan::{PlanKind, ResourceChange, StackPlan, TemplateInfo};
+    let info = TemplateInfo::from_template(&backend(&with_kms("smart-home", "customer-managed")));
+    let r = &info.resources["TenantKey"];
+    assert!(r.stateful && r.data_class.as_deref() == Some("key-material"), "{r:?}");
+    assert!(info.data_resources().iter().any(|p| p == "TenantKey"), "the stack policy protects the key");
+    assert!(!info.resources["TenantKeyAlias"].stateful, "the alias is a name, not data");
+    for (action, replacement) in [("Modify", Some("True")), ("Remove", None)] {
+        let plan = StackPlan {
+            stack: "backend".into(),
+            stack_name: "rm-acme-home".into(),
+            kind: PlanKind::Update,
+            changes: vec![ResourceChange {
+                logical_id: "TenantKey".into(),
+                resource_type: "AWS::KMS::Key".into(),
+                action: action.into(),
+                replacement: replacement.map(str::to_string),
+                physical_id: None,
+                description: None,
+                details: vec![],
+                stateful: info.resources["TenantKey"].stateful,
+            }],
+            change_set: None,
+            recovery: None,
+        };
+        assert_eq!(plan.blocked().len(), 1, "{action}");
+    }
+}

@@ -37,21 +37,50 @@ pub fn checkov() -> PathBuf {
         .expect("checkov is not installed: run `cargo xtask test`, which installs it into .venv/tools/checkov")
 }
 
+/// The blueprint's config with `security.kms` set.
+fn config_with_kms(blueprint: &str, kms: &str) -> config::Config {
+    let mut cfg = config::blueprint_config(blueprint, "acme-home", "eu-west-1").expect("blueprint config");
+    cfg.security.kms = serde_json::from_value(serde_json::Value::String(kms.into())).expect("a kms setting");
+    cfg
+}
+
+/// checkov over every blueprint under both `security.kms` settings: no failed check. With `customer-managed` the
+/// CMK checks pass instead of being suppressed: exactly the suppressions of those checks in the `aws-managed`
+/// template disappear. Prints passed/failed/skipped per blueprint and setting.
 #[test]
 fn checkov_fails_no_check_in_any_blueprint() {
+    const CMK: [&str; 5] = ["CKV_AWS_119", "CKV_AWS_27", "CKV_AWS_158", "CKV_AWS_173", "CKV_AWS_149"];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
+    let mut cmk_skips = Vec::new();
     for b in assets::blueprint_names() {
-        for s in rendered(b).stacks {
-            let p = dir.path().join(format!("{b}-{}", s.file_name));
-            std::fs::write(&p, &s.body).expect("write");
-            files.push(p);
+        for kms in ["aws-managed", "customer-managed"] {
+            let r = template::render(&config_with_kms(b, kms)).expect("renders");
+            for s in r.stacks {
+                let p = dir.path().join(format!("{b}-{kms}-{}", s.file_name));
+                std::fs::write(&p, &s.body).expect("write");
+                let n = CMK.iter().map(|c| s.body.matches(&format!("- id: {c}\n")).count()).sum::<usize>();
+                files.push((b, kms, s.name.clone(), p));
+                cmk_skips.push(n);
+            }
         }
     }
-    let reports = rainmaker_deploy::checkov::check(&checkov(), &files).expect("checkov runs");
-    for (f, r) in files.iter().zip(&reports) {
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.3.clone()).collect();
+    let reports = rainmaker_deploy::checkov::check(&checkov(), &paths).expect("checkov runs");
+    for (i, ((b, kms, stack, f), r)) in files.iter().zip(&reports).enumerate() {
+        eprintln!("checkov {b} {kms} {stack}: passed {} failed {} skipped {}", r.passed, r.failed.len(), r.skipped);
         assert!(r.passed > 0, "{}: checkov checked nothing: {r:?}", f.display());
         assert_eq!(r.failed, vec![], "{}", f.display());
+        if *kms == "customer-managed" {
+            // files go aws-managed (bootstrap, backend), customer-managed (bootstrap, backend) per blueprint
+            let aws = &reports[i - 2];
+            assert_eq!(cmk_skips[i], 0, "{b} {stack}: a CMK check is still suppressed under customer-managed");
+            assert_eq!(aws.skipped - r.skipped, cmk_skips[i - 2] as u64, "{b} {stack}: {aws:?} vs {r:?}");
+            assert!(
+                r.passed >= aws.passed + cmk_skips[i - 2] as u64,
+                "{b} {stack}: the CMK checks pass: {aws:?} vs {r:?}"
+            );
+        }
     }
 }
 
@@ -184,10 +213,12 @@ pub fn cfn_lint_finds_nothing_in_any_blueprint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for b in assets::blueprint_names() {
-        for s in rendered(b).stacks {
-            let p = dir.path().join(format!("{b}-{}", s.file_name));
-            std::fs::write(&p, &s.body).expect("write");
-            files.push(p);
+        for kms in ["aws-managed", "customer-managed"] {
+            for s in template::render(&config_with_kms(b, kms)).expect("renders").stacks {
+                let p = dir.path().join(format!("{b}-{kms}-{}", s.file_name));
+                std::fs::write(&p, &s.body).expect("write");
+                files.push(p);
+            }
         }
     }
     let out = Command::new(cfn_lint())

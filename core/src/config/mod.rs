@@ -12,7 +12,7 @@ mod validate;
 
 pub use error::{ConfigError, InvalidSetting, Problem};
 pub use provisioning::{KeyGeneration, Provisioning};
-pub use security::{IotLogLevel, Mfa, Security};
+pub use security::{IotLogLevel, Kms, Mfa, Security};
 pub use types::*;
 pub use validate::{name_problem, region_problem, warnings};
 

@@ -1,4 +1,4 @@
-//! The `security:` section of rainmaker.yaml: IoT logging, the Device Defender audit, app users' MFA.
+//! The `security:` section of rainmaker.yaml: IoT logging, the Device Defender audit, app users' MFA, the KMS key.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,13 @@ pub struct Security {
     /// user may turn it on).
     #[serde(default)]
     pub mfa: Mfa,
+    /// Which KMS keys encrypt the tenant's data at rest: `aws-managed` (default: each service's AWS managed or
+    /// owned key, no key to pay for or operate) or `customer-managed` (one KMS key per tenant, `alias/rm-<tenant>`,
+    /// rotated yearly, kept when the stack is deleted, for the DynamoDB tables, the dead-letter queue, every log
+    /// group, every function's environment and the Secrets Manager secrets; $1 a month plus requests, see
+    /// docs/security.md for switching).
+    #[serde(default)]
+    pub kms: Kms,
 }
 
 fn enabled() -> bool {
@@ -29,7 +36,12 @@ fn enabled() -> bool {
 
 impl Default for Security {
     fn default() -> Self {
-        Security { iot_log_level: IotLogLevel::default(), device_defender_audit: true, mfa: Mfa::default() }
+        Security {
+            iot_log_level: IotLogLevel::default(),
+            device_defender_audit: true,
+            mfa: Mfa::default(),
+            kms: Kms::default(),
+        }
     }
 }
 
@@ -77,5 +89,23 @@ impl Mfa {
             Mfa::Off => "OFF",
             Mfa::Optional => "OPTIONAL",
         }
+    }
+}
+
+/// The KMS keys that encrypt the tenant's data at rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kms {
+    /// Each service's own key (DynamoDB's `aws/dynamodb`, SQS-managed SSE, CloudWatch Logs' and Lambda's service
+    /// keys, `aws/secretsmanager`).
+    #[default]
+    AwsManaged,
+    /// One customer-managed KMS key per tenant for tables, queue, log groups, function environments and secrets.
+    CustomerManaged,
+}
+
+impl Kms {
+    pub fn customer_managed(self) -> bool {
+        self == Kms::CustomerManaged
     }
 }

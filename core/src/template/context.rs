@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod audit;
 mod backend;
+mod encryption;
 mod functions;
 mod hardening;
 mod tables;

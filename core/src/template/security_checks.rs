@@ -1,5 +1,7 @@
-//! Built-in security checks: every checkov suppression states its reason, every queue is encrypted, and every
-//! function a topic rule invokes keeps its failed events (bounded retries and age, an on-failure queue).
+//! Built-in security checks: every checkov suppression states its reason, every queue is encrypted, every
+//! function a topic rule invokes keeps its failed events (bounded retries and age, an on-failure queue), no role
+//! grants a KMS action on any key but a key of the stack (never `*`), and a stack with a KMS key encrypts every
+//! table, queue, log group, function environment and secret with it.
 
 use super::checks::Finding;
 use serde_json::{Map, Value};
@@ -38,6 +40,7 @@ pub fn check(resources: &Map<String, Value>, out: &mut Vec<Finding>) {
             ));
         }
     }
+    kms_checks(resources, out);
     for fn_id in rule_targets(resources) {
         let kept = resources.values().any(|r| {
             r.get("Type").and_then(Value::as_str) == Some("AWS::Lambda::EventInvokeConfig")
@@ -76,4 +79,69 @@ fn rule_targets(resources: &Map<String, Value>) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// The property of each resource type that names its KMS key.
+const KEY_PROPERTY: [(&str, &str); 5] = [
+    ("AWS::DynamoDB::Table", "SSESpecification/KMSMasterKeyId"),
+    ("AWS::SQS::Queue", "KmsMasterKeyId"),
+    ("AWS::Logs::LogGroup", "KmsKeyId"),
+    ("AWS::Lambda::Function", "KmsKeyArn"),
+    ("AWS::SecretsManager::Secret", "KmsKeyId"),
+];
+
+fn list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn kms_checks(resources: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let keys: Vec<&String> = resources
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::KMS::Key"))
+        .map(|(id, _)| id)
+        .collect();
+    let is_key = |v: &Value| {
+        v.pointer("/Fn::GetAtt/0").and_then(Value::as_str).is_some_and(|id| keys.iter().any(|k| *k == id))
+            && v.pointer("/Fn::GetAtt/1").and_then(Value::as_str) == Some("Arn")
+    };
+    for (id, res) in resources {
+        let ty = res.get("Type").and_then(Value::as_str).unwrap_or("");
+        if !keys.is_empty() {
+            if let Some((_, prop)) = KEY_PROPERTY.iter().find(|(t, _)| *t == ty) {
+                if !res.pointer(&format!("/Properties/{prop}")).is_some_and(is_key) {
+                    out.push(finding("kms-key-used", id, format!("the stack has a KMS key but {prop} is not its ARN")));
+                }
+            }
+        }
+        if ty != "AWS::IAM::Role" {
+            continue;
+        }
+        let statements = list(res.pointer("/Properties/Policies").unwrap_or(&Value::Null))
+            .into_iter()
+            .flat_map(|p| list(p.pointer("/PolicyDocument/Statement").unwrap_or(&Value::Null)));
+        for st in statements {
+            let actions: Vec<&str> =
+                list(st.get("Action").unwrap_or(&Value::Null)).into_iter().filter_map(Value::as_str).collect();
+            let kms: Vec<&&str> = actions.iter().filter(|a| a.starts_with("kms:") || **a == "*").collect();
+            if kms.is_empty() {
+                continue;
+            }
+            let wildcard_action = kms.iter().any(|a| a.contains('*'));
+            let resources_ok = {
+                let r = list(st.get("Resource").unwrap_or(&Value::Null));
+                !r.is_empty() && r.into_iter().all(is_key)
+            };
+            if wildcard_action || !resources_ok {
+                out.push(finding(
+                    "kms-grant-scoped",
+                    id,
+                    format!("grants {kms:?}: a role may use only named KMS actions, on a key of this stack (its GetAtt Arn)"),
+                ));
+            }
+        }
+    }
 }

@@ -119,6 +119,50 @@ fn iot_data(r: &Request) -> Action {
     act(format!("iotdata:{} {}", r.method, r.path), "?")
 }
 
+/// The logical id of the KMS key a property names (`{"Fn::GetAtt": [key, "Arn"]}` or `{"Ref": key}`).
+fn key_of(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    v.pointer("/Fn::GetAtt/0").or_else(|| v.get("Ref")).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The KMS actions AWS services perform with the function's role on its behalf, which no handler request shows:
+/// - DynamoDB decrypts the table key (`kms:Decrypt`) for a call on a table whose `SSESpecification` names a key;
+/// - Secrets Manager decrypts the secret (`kms:Decrypt`) for `GetSecretValue` on a secret with a `KmsKeyId`;
+/// - Lambda decrypts the environment at cold start (`kms:Decrypt`) when the function has a `KmsKeyArn`;
+/// - Lambda sends a failed asynchronous event to the on-failure queue with the role, and SQS needs
+///   `kms:GenerateDataKey` and `kms:Decrypt` from a sender when the queue has a `KmsMasterKeyId`.
+///
+/// Read from the template: a grant on a key none of these uses is never called, a missing one is not granted.
+pub fn implied_kms(template: &Value, function: &str, calls: &[Action]) -> Vec<Action> {
+    let res = &template["Resources"];
+    let mut out = Vec::new();
+    for c in calls {
+        let base = c.resource.split("/index/").next().unwrap_or(&c.resource);
+        let key = if c.action.starts_with("dynamodb:") {
+            key_of(res[base].pointer("/Properties/SSESpecification/KMSMasterKeyId"))
+        } else if c.action == "secretsmanager:GetSecretValue" {
+            key_of(res[base].pointer("/Properties/KmsKeyId"))
+        } else {
+            None
+        };
+        out.extend(key.map(|k| act("kms:Decrypt", k)));
+    }
+    out.extend(key_of(res[function].pointer("/Properties/KmsKeyArn")).map(|k| act("kms:Decrypt", k)));
+    for (_, r) in res.as_object().into_iter().flatten() {
+        if r["Type"] != "AWS::Lambda::EventInvokeConfig" || r["Properties"]["FunctionName"]["Ref"] != function {
+            continue;
+        }
+        let queue =
+            r.pointer("/Properties/DestinationConfig/OnFailure/Destination/Fn::GetAtt/0").and_then(Value::as_str);
+        if let Some(k) = queue.and_then(|q| key_of(res[q].pointer("/Properties/KmsMasterKeyId"))) {
+            out.extend([act("kms:GenerateDataKey", k.clone()), act("kms:Decrypt", k)]);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// A grant of a role: one action on one resource, with the statement it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Grant {
@@ -328,5 +372,26 @@ mod tests {
         let unused: Vec<String> = d.never_called.iter().map(|g| g.action.to_string()).collect();
         assert_eq!(unused, ["dynamodb:Query on NodesTable", "dynamodb:GetItem on NodesTable/index/*"]);
         assert!(grants(&t, "G").is_err());
+    }
+
+    #[test]
+    fn services_use_the_key_of_what_the_function_touches() {
+        let key = json!({"Fn::GetAtt": ["K", "Arn"]});
+        let t = json!({"Resources": {
+            "F": {"Properties": {"KmsKeyArn": key}},
+            "G": {"Properties": {}},
+            "T": {"Properties": {"SSESpecification": {"SSEEnabled": true, "KMSMasterKeyId": key}}},
+            "U": {"Properties": {"SSESpecification": {"SSEEnabled": true}}},
+            "S": {"Properties": {"KmsKeyId": key}},
+            "Q": {"Properties": {"KmsMasterKeyId": key}},
+            "C": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {"FunctionName": {"Ref": "G"},
+                  "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Q", "Arn"]}}}}}
+        }});
+        let shown = |v: Vec<Action>| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        // a table without a key of its own, no env key, no queue: nothing
+        assert!(implied_kms(&t, "F2", &[act("dynamodb:GetItem", "U")]).is_empty());
+        assert_eq!(shown(implied_kms(&t, "F", &[act("dynamodb:Query", "T/index/by-x")])), ["kms:Decrypt on K"]);
+        assert_eq!(shown(implied_kms(&t, "X", &[act("secretsmanager:GetSecretValue", "S")])), ["kms:Decrypt on K"]);
+        assert_eq!(shown(implied_kms(&t, "G", &[])), ["kms:Decrypt on K", "kms:GenerateDataKey on K"]);
     }
 }

@@ -74,6 +74,8 @@ pub struct BackendContext {
     pub audit: super::audit::Audit,
     /// `MfaConfiguration` of the user pool.
     pub mfa: &'static str,
+    /// `security.kms`: the tenant's key (customer-managed) and what each encrypted resource carries.
+    pub encryption: super::encryption::Encryption,
 }
 
 /// The names the templates print.
@@ -226,9 +228,17 @@ impl BackendContext {
         let tables = tables(n);
         let mut functions = functions(cfg, n, &tables);
         let rules = rules(n);
-        super::hardening::harden(&mut functions, &rules, "DeadLetterQueue");
+        let customer_key = cfg.security.kms.customer_managed();
+        super::hardening::harden(&mut functions, &rules, "DeadLetterQueue", customer_key);
         let api = api(cfg, n);
         let audit = super::audit::audit(cfg, n, &functions, &api.name, api.stage);
+        let log_groups: Vec<String> = functions
+            .iter()
+            .map(|f| format!("/aws/lambda/{}", f.name))
+            .chain([audit.waf_log_group.clone(), api.access_log_group.clone()])
+            .collect();
+        let encryption = super::encryption::encryption(cfg, n, &log_groups);
+        super::encryption::grant_key(&mut functions, &encryption);
         BackendContext {
             stamp: Stamp::new(cfg),
             description: format!("rainmaker-deploy backend for tenant {} (blueprint {})", cfg.name, cfg.blueprint),
@@ -250,6 +260,7 @@ impl BackendContext {
             api,
             audit,
             mfa: cfg.security.mfa.as_cfn(),
+            encryption,
         }
     }
 }

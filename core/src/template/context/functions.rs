@@ -61,6 +61,12 @@ pub struct Function {
     pub checkov_skips: Vec<Skip>,
     /// Failure handling of asynchronous invocations, for the functions a topic rule invokes.
     pub async_invoke: Option<AsyncInvoke>,
+    /// `KmsKeyArn` of the environment (JSON text), with `security.kms: customer-managed` (`encryption::grant_key`).
+    pub kms_key: Option<String>,
+    /// `KmsKeyId` of the function's log group (JSON text), with `customer-managed`.
+    pub log_group_key: Option<String>,
+    /// checkov checks suppressed on the function's log group, each with its reason.
+    pub log_group_skips: Vec<Skip>,
 }
 
 /// Access of one function to one table: actions on the table itself and, separately, on its indexes (only
@@ -161,6 +167,9 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             invokers,
             checkov_skips: Vec::new(),
             async_invoke: None,
+            kms_key: None,
+            log_group_key: None,
+            log_group_skips: Vec::new(),
         }
     };
     let timeout = cfg.lambda.timeout_seconds;

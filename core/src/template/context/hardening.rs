@@ -63,10 +63,11 @@ const CONCURRENCY: &str = "Reserved concurrency is taken from the account's unre
                            load is bounded upstream by API Gateway throttling, the WAF rate rules and IoT quotas.";
 const ENV_KMS: &str =
     "The environment holds table names, the tenant name and settings, no secrets; Lambda encrypts it \
-                       at rest with its AWS managed key.";
+                       at rest with its AWS managed key, and security.kms: customer-managed uses the tenant's KMS key.";
 
-/// The checkov suppressions of a function: `async_invoked` says whether a topic rule invokes it.
-pub fn function_skips(async_invoked: bool) -> Vec<Skip> {
+/// The checkov suppressions of a function: `async_invoked` says whether a topic rule invokes it, `customer_key`
+/// whether its environment is encrypted with the tenant's KMS key (then CKV_AWS_173 passes and is not suppressed).
+pub fn function_skips(async_invoked: bool, customer_key: bool) -> Vec<Skip> {
     let dlq = if async_invoked {
         "Asynchronous failures go to the on-failure destination of the function's EventInvokeConfig (the encrypted \
          dead-letter queue, after bounded retries and event age), which keeps the error with the event; a DLQ \
@@ -75,20 +76,24 @@ pub fn function_skips(async_invoked: bool) -> Vec<Skip> {
         "Only invoked synchronously (API Gateway or fleet provisioning), so a failure returns to the caller; a DLQ \
          applies to asynchronous invocations only."
     };
-    vec![
+    let mut skips = vec![
         Skip { id: "CKV_AWS_116", comment: dlq.into() },
         Skip { id: "CKV_AWS_117", comment: VPC.into() },
         Skip { id: "CKV_AWS_115", comment: CONCURRENCY.into() },
-        Skip { id: "CKV_AWS_173", comment: ENV_KMS.into() },
-    ]
+    ];
+    if !customer_key {
+        skips.push(Skip { id: "CKV_AWS_173", comment: ENV_KMS.into() });
+    }
+    skips
 }
 
 /// Give every function its suppressions, and every function a topic rule invokes (asynchronously) bounded retries,
 /// a maximum event age and the dead-letter queue as on-failure destination, with the right to send to it.
-pub fn harden(functions: &mut [Function], rules: &[Rule], dead_letter_queue: &'static str) {
+/// `customer_key`: the functions' environments are encrypted with the tenant's KMS key.
+pub fn harden(functions: &mut [Function], rules: &[Rule], dead_letter_queue: &'static str, customer_key: bool) {
     for f in functions.iter_mut() {
         let async_invoked = rules.iter().any(|r| r.function_id == f.logical_id);
-        f.checkov_skips = function_skips(async_invoked);
+        f.checkov_skips = function_skips(async_invoked, customer_key);
         if async_invoked {
             f.async_invoke = Some(AsyncInvoke {
                 config_id: format!("{}EventInvokeConfig", f.logical_id),
@@ -112,13 +117,16 @@ mod tests {
     #[test]
     fn every_suppression_states_a_reason_and_the_dlq_reason_follows_the_invocation() {
         for a in [true, false] {
-            let s = function_skips(a);
+            let s = function_skips(a, false);
             assert_eq!(
                 s.iter().map(|s| s.id).collect::<Vec<_>>(),
                 ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"]
             );
             assert!(s.iter().all(|s| s.comment.len() > 60), "{s:?}");
             assert_eq!(s[0].comment.contains("EventInvokeConfig"), a);
+            // with the tenant's key the environment check passes: no suppression for it
+            let ids: Vec<&str> = function_skips(a, true).iter().map(|s| s.id).collect();
+            assert_eq!(ids, ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115"]);
         }
     }
 }

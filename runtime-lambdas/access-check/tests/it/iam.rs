@@ -21,7 +21,13 @@ fn logical_id(crate_name: &str) -> String {
 }
 
 pub(crate) fn backend(blueprint: &str) -> Value {
-    let cfg = rainmaker_core::config::blueprint_config(blueprint, "iam-check", "eu-west-1").unwrap();
+    backend_with(blueprint, rainmaker_core::config::Kms::AwsManaged)
+}
+
+/// The rendered backend with `security.kms` set.
+pub(crate) fn backend_with(blueprint: &str, kms: rainmaker_core::config::Kms) -> Value {
+    let mut cfg = rainmaker_core::config::blueprint_config(blueprint, "iam-check", "eu-west-1").unwrap();
+    cfg.security.kms = kms;
     let rendered = rainmaker_core::template::render(&cfg).unwrap();
     rainmaker_core::template::parse(&rendered.stack("backend").unwrap().body).unwrap()
 }
@@ -207,7 +213,10 @@ pub(crate) async fn drive(template: &Value, metrics: bool) -> Recorded {
 fn drift(template: &Value, recorded: &Recorded, function: &str) -> (Vec<Action>, Drift) {
     let id = logical_id(function);
     let logical = |name: &str| recorded.logical.get(name).cloned().unwrap_or_else(|| name.to_string());
-    let calls = iam::actions(&recorded.by_function[function], &logical);
+    let mut calls = iam::actions(&recorded.by_function[function], &logical);
+    // what DynamoDB, Secrets Manager, Lambda and SQS do with the role on the function's behalf (customer-managed key)
+    let implied = iam::implied_kms(template, &id, &calls);
+    calls.extend(implied);
     let grants: Vec<Grant> = iam::grants(template, &id).unwrap();
     let d = iam::compare(&calls, &grants, &used_by_lambda(template, &id));
     (calls, d)
@@ -227,9 +236,17 @@ fn report(blueprint: &str, function: &str, d: &Drift) -> String {
 
 #[tokio::test]
 async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
+    use rainmaker_core::config::Kms;
     let mut problems = String::new();
-    for blueprint in BLUEPRINTS {
-        let template = backend(blueprint);
+    let settings = BLUEPRINTS.iter().flat_map(|b| [(*b, Kms::AwsManaged), (*b, Kms::CustomerManaged)]);
+    for (blueprint, kms) in settings {
+        let template = backend_with(blueprint, kms);
+        let key_grants = template.to_string().matches("kms:Decrypt").count();
+        assert_eq!(
+            key_grants > 0,
+            kms == Kms::CustomerManaged,
+            "{blueprint} {kms:?}: KMS grants only with the tenant key"
+        );
         // Every function in the template is one this test drives.
         let in_template: Vec<&String> = template["Resources"]
             .as_object()
@@ -246,7 +263,7 @@ async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
         for function in FUNCTIONS {
             let (calls, d) = drift(&template, &recorded, function);
             assert!(!calls.is_empty(), "{blueprint} {function}: no call recorded");
-            problems += &report(blueprint, function, &d);
+            problems += &report(&format!("{blueprint} ({kms:?})"), function, &d);
         }
     }
     assert!(problems.is_empty(), "IAM and the handlers' calls differ:{problems}");
@@ -272,4 +289,25 @@ async fn a_removed_or_an_extra_grant_is_reported() {
     let unused: Vec<String> = d.never_called.iter().map(|g| g.action.to_string()).collect();
     assert!(unused.contains(&"dynamodb:Scan on UsersTable".to_string()), "{unused:?}");
     assert!(unused.contains(&"logs:PutLogEvents on UsersTable".to_string()), "{unused:?}");
+}
+
+/// Negative control for the tenant key: without its `kms:Decrypt` the API's table calls (and its environment) are
+/// not granted; a `kms:GenerateDataKey` for a function that sends to no encrypted queue is never used.
+#[tokio::test]
+async fn a_missing_or_an_unused_key_grant_is_reported() {
+    let template = backend_with("smart-home", rainmaker_core::config::Kms::CustomerManaged);
+    let recorded = drive(&template, false).await;
+    let (_, d) = drift(&template, &recorded, "api");
+    assert!(d.is_empty(), "{d:?}");
+    let mut copy = template.clone();
+    let statements = copy["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap();
+    let key = statements.iter_mut().find(|s| s["Sid"] == "TenantKey").expect("the api role's key statement");
+    key["Action"] = json!(["kms:GenerateDataKey"]);
+    let (_, d) = drift(&copy, &recorded, "api");
+    let not_granted: Vec<String> = d.not_granted.iter().map(ToString::to_string).collect();
+    assert_eq!(not_granted, ["kms:Decrypt on TenantKey"]);
+    let unused: Vec<String> = d.never_called.iter().map(|g| g.action.to_string()).collect();
+    assert_eq!(unused, ["kms:GenerateDataKey on TenantKey"]);
 }
