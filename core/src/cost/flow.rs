@@ -99,10 +99,10 @@ pub struct Flow {
 }
 
 impl Flow {
-    fn add(&mut self, id: &str, key: &str, v: f64) {
+    pub(crate) fn add(&mut self, id: &str, key: &str, v: f64) {
         *self.derived.entry(id.to_string()).or_default().entry(key.to_string()).or_insert(0.0) += v;
     }
-    fn set(&mut self, id: &str, key: &str, v: f64) {
+    pub(crate) fn set(&mut self, id: &str, key: &str, v: f64) {
         self.derived.entry(id.to_string()).or_default().insert(key.to_string(), v);
     }
     fn warn(&mut self, w: String) {
@@ -289,6 +289,7 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
     functions(&mut f, res, usage, d, registry, &invocations);
     tables(&mut f, res, usage, d, new_devices);
     log_groups(&mut f, res);
+    crate::cost::kms_requests::derive(&mut f, res, usage, d, registry);
     f
 }
 
@@ -431,6 +432,10 @@ fn functions(
                 let per = if a.per_reading { readings } else { 1.0 };
                 let (wru, rru, item) = units(a, reading_item, indexes);
                 let calls = n * scale * per;
+                if calls > 0.0 {
+                    // which tables the function calls (the KMS requests of a key-encrypted table follow its callers)
+                    f.set(id, &format!("{}{table}", crate::cost::kms_requests::TABLE_CALL_PREFIX), 1.0);
+                }
                 if a.op.writes() {
                     f.add(table, "monthly_write_units", calls * wru);
                     if a.size == Size::Reading {

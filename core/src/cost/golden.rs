@@ -372,3 +372,67 @@ fn docs_list_every_usage_key() {
         assert!(doc.contains(&format!("`{k}`")), "docs/estimate.md does not describe the usage key `{k}`");
     }
 }
+
+fn blueprint_with_kms(name: &str) -> (Resources, Usage) {
+    let mut cfg = crate::config::blueprint_config(name, "acme", "us-east-1").unwrap();
+    cfg.security.kms = crate::config::Kms::CustomerManaged;
+    let mut res = Resources::default();
+    for s in crate::template::render(&cfg).unwrap().stacks {
+        res.add(&s.name, &s.file_name, &s.body).unwrap();
+    }
+    let (_, usage) = blueprint(name);
+    (res, usage)
+}
+
+/// `security.kms: customer-managed` at 3.6M smart-home devices: the key's requests recomputed from first principles
+/// (kms_requests.rs) and its two lines priced by hand; the rest of the bill is the aws-managed one.
+#[test]
+fn customer_managed_key_priced_from_what_it_encrypts() {
+    let (res, usage) = blueprint_with_kms("smart-home");
+    let e = run(&res, &usage, 3_600_000, FreeTierMode::Always);
+    assert!(e.unpriced.is_empty(), "{:?}", e.unpriced);
+    let (plain_res, _) = blueprint("smart-home");
+    let plain = run(&plain_res, &usage, 3_600_000, FreeTierMode::Always);
+    // Per function: invocations a month and billed ms (the quantities the Lambda lines were priced from).
+    let load = |id: &str| {
+        let r = e.resource(id).unwrap();
+        (r.usage["monthly_requests"], r.usage["request_duration_ms"])
+    };
+    let month_s = 730.0 * 3600.0;
+    let windows = month_s / 300.0; // 8,760 five-minute windows a month
+                                   // The tables each function calls (rainmaker_model::access, by hand): 12 (function, table) pairs.
+    let calls = [
+        ("ProvisioningHookFunction", 2.0), // allow-list, nodes
+        ("TelemetryIngestFunction", 1.0),  // telemetry
+        ("PresenceFunction", 1.0),         // nodes
+        ("BindingConfirmFunction", 3.0),   // binding requests, nodes, user-nodes
+        ("ApiFunction", 5.0),              // users, nodes, user-nodes, binding requests, telemetry
+    ];
+    let (mut dynamodb, mut env) = (0.0, 0.0);
+    let mut hook_cold = 0.0;
+    for (f, tables) in calls {
+        let (n, ms) = load(f);
+        let callers = (n * ms / 1000.0 / month_s).ceil().max(1.0); // concurrent environments (Little's law)
+        let cold = n.min(callers * 730.0 / 2.0); // environments live ~2 h
+        dynamodb += tables * (windows * callers).min(n);
+        env += cold;
+        if f == "ProvisioningHookFunction" {
+            hook_cold = cold; // reads the serial key (Secrets Manager) once per cold start
+        }
+    }
+    let sent = e.resource("DeadLetterQueue").unwrap().usage["monthly_requests"];
+    let sqs = 2.0 * sent.min(windows); // GenerateDataKey + Decrypt per 300 s data key, at most per message
+    let logs = 7.0 * windows; // seven log groups, each ingesting
+    let want = dynamodb + env + hook_cold + sqs + logs;
+    let key = e.resource("TenantKey").unwrap();
+    close(key.components[1].quantity, want, "KMS requests");
+    // $1 for the key, $0.03 per 10,000 requests beyond the 20,000 free ones.
+    close(key.monthly_usd, 1.0 + (want - 20_000.0) * 0.03 / 10_000.0, "KMS cost");
+    close(e.total_monthly_usd - plain.total_monthly_usd, key.monthly_usd, "nothing else changes");
+    eprintln!(
+        "smart-home 3.6M: aws-managed ${:.2}, customer-managed ${:.2} (KMS ${:.2}: {want:.0} requests = DynamoDB \
+         {dynamodb:.0} + Lambda env {env:.0} + secret {hook_cold:.0} + SQS {sqs:.0} + logs {logs:.0})",
+        plain.total_monthly_usd, e.total_monthly_usd, key.monthly_usd
+    );
+    insta::assert_snapshot!("blueprint_smart-home_customer-managed_3600000", render(&View::One(&e), Format::Table));
+}

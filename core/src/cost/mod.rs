@@ -11,6 +11,7 @@ pub mod flow;
 pub mod free_tier;
 #[cfg(test)]
 mod golden;
+pub mod kms_requests;
 pub mod price_list;
 pub mod prices;
 pub mod quotas;

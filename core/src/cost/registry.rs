@@ -21,6 +21,7 @@ static PRICED: &[&dyn Priced] = &[
     &r::logs_metric_filter::MetricFilter,
     &r::iot_defender_audit::DefenderAudit,
     &r::secretsmanager::Secret,
+    &r::kms::KmsKey,
 ];
 
 /// Types that cost nothing by themselves (what they do is priced where it happens).
@@ -59,6 +60,7 @@ pub const FREE: &[(&str, &str)] = &[
     ("AWS::IoT::ScheduledAudit", "priced per device on the audit configuration"),
     ("AWS::S3::BucketPolicy", "a resource policy"),
     ("AWS::SQS::QueuePolicy", "a resource policy"),
+    ("AWS::KMS::Alias", "aliases are free; the key and its requests are priced on the key"),
     ("AWS::CloudFormation::WaitConditionHandle", "CloudFormation is free for AWS resources"),
     ("AWS::CDK::Metadata", "metadata"),
 ];
