@@ -115,6 +115,31 @@ impl MotoServer {
         assert_eq!(status, 200, "moto create thing {name} answered {status}: {body}");
     }
 
+    /// One call of moto's Kinesis Data Streams API (JSON protocol, `Kinesis_20131202.<action>`): the answer's
+    /// JSON (`Null` for an empty body), or the status and body when moto refuses it. The SDK has no Kinesis client
+    /// in this workspace; the batched telemetry tests put records and read them back with this.
+    pub fn kinesis(&self, action: &str, body: &serde_json::Value) -> Result<serde_json::Value, String> {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20240101/{}/kinesis/aws4_request, SignedHeaders=host, Signature=0",
+            crate::REGION
+        );
+        let target = format!("Kinesis_20131202.{action}");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("X-Amz-Target", &target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ];
+        let (status, text) = request(self.addr, "POST", "/", &headers, &body.to_string())
+            .map_err(|e| format!("moto kinesis {action}: {e}"))?;
+        if status != 200 {
+            return Err(format!("moto kinesis {action} answered {status}: {text}"));
+        }
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| format!("moto kinesis {action}: {e}: {text}"))
+    }
+
     fn try_start(exe: &Path, threading: Threading) -> Result<MotoServer, String> {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();

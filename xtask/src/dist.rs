@@ -1,7 +1,7 @@
 //! `cargo xtask dist [--target T] [--out-dir DIR] [--verify]`: the release archive of one target,
 //! `rainmaker-deploy-<version>-<target>.tar.gz` plus its `.sha256`, in `target/dist` by default.
 //!
-//! It builds the release CLI and the five arm64 Lambdas (`cargo xtask lambdas`), then lays out one directory,
+//! It builds the release CLI and the six arm64 Lambdas (`cargo xtask lambdas`), then lays out one directory,
 //! `rainmaker-deploy-<version>-<target>/`, as a prefix: `bin/rainmaker-deploy`, `share/rainmaker-deploy/lambdas/`
 //! (the zips and manifest.json, found by the CLI beside its executable), `share/rainmaker-deploy/schemas/`,
 //! `share/man/man1/`, shell completions under `share/{bash-completion,zsh,fish}/`, README.md and LICENSE.
@@ -55,8 +55,7 @@ pub fn run(args: &[String]) -> Result<()> {
         std::fs::rename(&first, &copy)?;
         let mut touched = vec![root().join("cli/src/main.rs")];
         touched.extend(
-            rainmaker_model::contract::FUNCTIONS
-                .iter()
+            rainmaker_model::contract::all_functions()
                 .map(|f| root().join("runtime-lambdas").join(f).join("src/main.rs")),
         );
         for p in &touched {
@@ -119,7 +118,7 @@ pub fn layout(exe: Vec<u8>, lambdas_dir: &Path) -> Result<Vec<Entry>> {
     let manifest = std::fs::read(lambdas_dir.join("manifest.json"))
         .with_context(|| format!("reading {}/manifest.json", lambdas_dir.display()))?;
     out.push(Entry::file(format!("{lambda_prefix}/manifest.json"), manifest));
-    for f in rainmaker_model::contract::FUNCTIONS {
+    for f in rainmaker_model::contract::all_functions() {
         let zip = lambdas_dir.join(format!("{f}.zip"));
         let data = std::fs::read(&zip).with_context(|| format!("reading {}", zip.display()))?;
         out.push(Entry::file(format!("{lambda_prefix}/{f}.zip"), data));

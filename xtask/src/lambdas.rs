@@ -1,4 +1,5 @@
-//! `cargo xtask lambdas [--verify]`: build every runtime Lambda for arm64 with cargo-lambda, re-pack each zip
+//! `cargo xtask lambdas [--verify]`: build every runtime Lambda (`contract::all_functions`: the five every backend
+//! deploys and `telemetry-batch`, which `telemetry.pipeline: batched` adds) for arm64 with cargo-lambda, re-pack each zip
 //! deterministically and write `target/lambda-artifacts/{<function>.zip, manifest.json}` (the manifest names the
 //! template version the functions were built for; the CLI refuses another).
 //!
@@ -9,7 +10,7 @@
 
 use crate::util::{cargo, ensure_venv, path_with_venv, root, run_cmd};
 use anyhow::{bail, Context, Result};
-use rainmaker_model::contract::FUNCTIONS;
+use rainmaker_model::contract::all_functions;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -30,14 +31,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let manifest = package(&artifacts_dir())?;
     print_manifest(&manifest, seconds);
     if verify {
-        for f in FUNCTIONS {
+        for f in all_functions() {
             touch(&root().join("runtime-lambdas").join(f).join("src/main.rs"))?;
         }
         let again = build()?;
         let tmp = target_dir().join("lambda-artifacts-verify");
         let second = package(&tmp)?;
         let _ = std::fs::remove_dir_all(&tmp);
-        for f in FUNCTIONS {
+        for f in all_functions() {
             let (a, b) = (&manifest[f]["sha256"], &second[f]["sha256"]);
             if a != b {
                 bail!("{f}: the rebuild gave another hash ({a} vs {b}): the build is not reproducible");
@@ -79,7 +80,7 @@ pub(crate) fn build() -> Result<f64> {
     let start = Instant::now();
     let mut cmd = cargo();
     cmd.env("PATH", path_with_venv()).args(["lambda", "build", "--release", "--arm64", "--output-format", "zip"]);
-    for f in FUNCTIONS {
+    for f in all_functions() {
         cmd.args(["--package", f]);
     }
     run_cmd(&mut cmd)
@@ -91,7 +92,7 @@ pub(crate) fn build() -> Result<f64> {
 pub(crate) fn package(dir: &Path) -> Result<Map<String, Value>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut manifest = Map::new();
-    for f in FUNCTIONS {
+    for f in all_functions() {
         let src = target_dir().join("lambda").join(f).join("bootstrap.zip");
         let bytes = repack(&src).with_context(|| format!("re-packing {}", src.display()))?;
         let sha = hex::encode(Sha256::digest(&bytes));

@@ -206,10 +206,22 @@ pub fn calls(recorded: &[(String, Value)], tables: &TableNames) -> Vec<Call> {
 
 /// The declared calls for one event with `readings` readings (per-reading accesses repeat), sorted.
 pub fn declared_calls(accesses: &[Access], readings: usize) -> Vec<Call> {
-    let mut out: Vec<Call> = accesses
-        .iter()
-        .flat_map(|a| std::iter::repeat_n(expected(a), if a.per_reading { readings } else { 1 }))
-        .collect();
+    declared_calls_for(accesses, readings, 1)
+}
+
+/// The declared calls for one event with `readings` readings making `items` items of the batched layout
+/// (per-reading accesses repeat per reading, per-node ones per item), sorted.
+pub fn declared_calls_for(accesses: &[Access], readings: usize, items: usize) -> Vec<Call> {
+    let times = |a: &Access| {
+        if a.per_reading {
+            readings
+        } else if a.per_node {
+            items
+        } else {
+            1
+        }
+    };
+    let mut out: Vec<Call> = accesses.iter().flat_map(|a| std::iter::repeat_n(expected(a), times(a))).collect();
     out.sort();
     out
 }

@@ -3,7 +3,7 @@
 //! (tracing through the production subscriber, EMF) the lines and bytes `rainmaker_model::log_volume` declares
 //! within max(10 %, 32 B) (both are what `estimate` prices).
 
-use access_check::{calls, declared_calls, Recorder};
+use access_check::{calls, declared_calls, declared_calls_for, Recorder};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use rainmaker_model::access::{declared, Event, DECLARED};
@@ -44,11 +44,40 @@ struct Check {
     logged: Vec<(Event, rainmaker_model::log_volume::Written)>,
 }
 
+/// A Kinesis event as Lambda's event source mapping sends it (the AWS event reference's shape,
+/// `telemetry-batch/tests/fixtures/kinesis-event.json`): one record per (partition key, data), sequence numbers
+/// ascending, the data base64-encoded by `aws_lambda_events`.
+pub(crate) fn kinesis_event(records: &[(&str, Vec<u8>)]) -> Value {
+    use aws_lambda_events::event::kinesis::KinesisEvent;
+    let mut ev: KinesisEvent =
+        serde_json::from_value(fixture("telemetry-batch/tests/fixtures/kinesis-event.json")).unwrap();
+    let template = ev.records[0].clone();
+    ev.records = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, data))| {
+            let mut r = template.clone();
+            let seq = format!("4959033827149025660855969253836157109592157598913658{:04}", i);
+            r.kinesis.partition_key = key.to_string();
+            r.kinesis.data.0 = data.clone();
+            r.event_id = Some(format!("shardId-000000000006:{seq}"));
+            r.kinesis.sequence_number = seq;
+            r
+        })
+        .collect();
+    serde_json::to_value(ev).unwrap()
+}
+
 impl Check {
     /// The calls recorded since the last check must be the declaration of `event` (with `readings` readings).
     fn expect(&mut self, event: Event, readings: usize) {
+        self.expect_items(event, readings, 1)
+    }
+
+    /// ... with `readings` readings in `items` items of the batched layout.
+    fn expect_items(&mut self, event: Event, readings: usize, items: usize) {
         let got = calls(&self.rec.take(), &self.tables);
-        let want = declared_calls(declared(event).expect("declared").accesses, readings);
+        let want = declared_calls_for(declared(event).expect("declared").accesses, readings, items);
         assert_eq!(got, want, "{event:?}: the calls the handler sends (left) differ from access.rs (right)");
         let logged = access_check::log_volume::check(event).unwrap_or_else(|e| panic!("{e}"));
         if self.seen.insert(event) {
@@ -146,6 +175,34 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     }
     assert_eq!(ingest.handle(ev).await.unwrap().accepted, 3);
     c.expect(Event::Telemetry, 3);
+
+    // The batched pipeline: a batch of five records from two nodes (one of them a batch of three readings) is
+    // two items; the same batch again finds both (the failed conditions return the items: still two calls).
+    let batch = telemetry_batch::Consumer::new(&sdk, tables.clone(), telemetry_ingest::Limits::default());
+    let rule = |node: &str, payload: Value| {
+        let mut p = payload;
+        (p["node_id"], p["received_at"], p["principal"]) = (json!(node), json!(now), json!("cert"));
+        p.to_string().into_bytes()
+    };
+    let records = [
+        (serial, rule(serial, json!({"ts": now - 5000, "params": {"Power": true}}))),
+        ("SN-424243", rule("SN-424243", json!({"ts": now - 5000, "params": {"Power": true}}))),
+        (serial, rule(serial, json!({"ts": now - 4000, "msg_id": "m", "params": {"Power": false}}))),
+        (
+            serial,
+            rule(
+                serial,
+                json!({"readings": [{"ts": now - 3000, "params": {"T": 1}},
+            {"ts": now - 2000, "params": {"T": 2}}, {"ts": now - 1000, "params": {"T": 3}}]}),
+            ),
+        ),
+    ];
+    let out = batch.process(kinesis_event(&records)).await;
+    assert_eq!((out.accepted, out.puts), (6, 2), "{out:?}");
+    c.expect_items(Event::TelemetryBatch, 6, 2);
+    let again = batch.process(kinesis_event(&records)).await;
+    assert_eq!((again.accepted, again.duplicates, again.puts), (0, 6, 2), "{again:?}");
+    c.expect_items(Event::TelemetryBatch, 6, 2);
 
     let missing: Vec<_> = DECLARED.iter().map(|d| d.event).filter(|e| !c.seen.contains(e)).collect();
     assert!(missing.is_empty(), "declared events no handler was run for: {missing:?}");

@@ -40,6 +40,9 @@ pub enum Size {
     Serial,
     /// One telemetry reading: its share of the payload plus [`TELEMETRY_ITEM_OVERHEAD`].
     Reading,
+    /// One item of the batched layout (`crate::telemetry::layout`): a node's readings of one Kinesis batch, each
+    /// its share of the payload plus [`BATCH_READING_OVERHEAD`], plus [`BATCH_ITEM_OVERHEAD`].
+    ReadingBatch,
 }
 
 /// Stored bytes of one item (attributes + key + DynamoDB's 100-byte overhead), by size class.
@@ -50,12 +53,20 @@ pub const fn item_bytes(size: Size) -> Option<u32> {
         Size::User => Some(150),
         Size::BindingRequest => Some(200),
         Size::Serial => Some(150),
-        Size::Reading => None,
+        Size::Reading | Size::ReadingBatch => None,
     }
 }
 
 /// Telemetry item bytes beyond the reading's payload (node id, ts, received_at, expires_at, msg_id, overhead).
 pub const TELEMETRY_ITEM_OVERHEAD: u32 = 150;
+
+/// Bytes of one reading inside a batched item beyond its payload share (its `ts`, `received_at`, `msg_id` and the
+/// map's attribute names).
+pub const BATCH_READING_OVERHEAD: u32 = 60;
+
+/// Bytes of a batched item beyond its readings (node id, key, `received_at`, `expires_at`, `batch` = shard id and a
+/// 56-digit sequence number, DynamoDB's 100-byte item overhead).
+pub const BATCH_ITEM_OVERHEAD: u32 = 230;
 
 /// One declared DynamoDB call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +84,9 @@ pub struct Access {
     pub transaction: bool,
     /// Once per reading of the message (else once per event).
     pub per_reading: bool,
+    /// Once per item of the batched layout the event makes: per node of a Kinesis batch (more when a node's
+    /// readings exceed `crate::telemetry::layout::MAX_ITEM_READINGS`).
+    pub per_node: bool,
     /// Global secondary indexes the write also updates (the item carries their key; ALL projection).
     pub indexes: &'static [&'static str],
 }
@@ -82,6 +96,8 @@ pub struct Access {
 pub enum Event {
     /// A device message from the telemetry rule (one or several readings).
     Telemetry,
+    /// A batch of telemetry stream records from Lambda's Kinesis event source mapping (batched pipeline).
+    TelemetryBatch,
     /// A lifecycle event from the presence rule.
     Presence,
     /// The pre-provisioning hook for a new device.
@@ -123,12 +139,24 @@ const fn read(table: Table, size: Size, strong: bool) -> Access {
         conditional: false,
         transaction: false,
         per_reading: false,
+        per_node: false,
         indexes: &[],
     }
 }
 
 const fn write(op: Op, table: Table, size: Size, conditional: bool, indexes: &'static [&'static str]) -> Access {
-    Access { op, table, index: None, size, strong: false, conditional, transaction: false, per_reading: false, indexes }
+    Access {
+        op,
+        table,
+        index: None,
+        size,
+        strong: false,
+        conditional,
+        transaction: false,
+        per_reading: false,
+        per_node: false,
+        indexes,
+    }
 }
 
 const fn in_transaction(a: Access) -> Access {
@@ -152,6 +180,15 @@ pub const DECLARED: &[Declaration] = &[
             // One conditional put per reading (idempotent on (node_id, ts)); nothing else (issue 13: the node's
             // last-seen time is derived by the API from the newest reading, not written per message).
             Access { per_reading: true, ..write(Op::PutItem, Table::Telemetry, Size::Reading, true, &[]) },
+        ],
+    },
+    Declaration {
+        function: "telemetry-batch",
+        event: Event::TelemetryBatch,
+        accesses: &[
+            // One conditional put per node of the batch (its readings in one item, `telemetry::layout`); a failed
+            // condition returns the old item (no read) and only the readings it lacks are put again.
+            Access { per_node: true, ..write(Op::PutItem, Table::Telemetry, Size::ReadingBatch, true, &[]) },
         ],
     },
     Declaration {
@@ -252,7 +289,7 @@ mod tests {
         for d in DECLARED {
             assert_eq!(DECLARED.iter().filter(|o| o.event == d.event).count(), 1, "{:?}", d.event);
             for a in d.accesses {
-                assert!(a.size == Size::Reading || item_bytes(a.size).is_some());
+                assert!(matches!(a.size, Size::Reading | Size::ReadingBatch) || item_bytes(a.size).is_some());
                 assert!(!(a.strong && a.op.writes()), "{:?}: a write has no read consistency", d.event);
                 for i in a.indexes {
                     assert!(

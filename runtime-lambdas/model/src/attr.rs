@@ -25,6 +25,11 @@ pub const PARAMS: &str = "params";
 pub const RECEIVED_AT: &str = "received_at";
 pub const EXPIRES_AT: &str = "expires_at";
 pub const MSG_ID: &str = "msg_id";
+/// telemetry, batched layout (telemetry-batch): the readings of one node from one Kinesis batch
+/// (`crate::telemetry::layout`).
+pub const READINGS: &str = "readings";
+/// telemetry, batched layout: where the item's readings came from, `<shard id>/<first sequence number>`.
+pub const BATCH: &str = "batch";
 pub const PROVISIONED: &str = "provisioned";
 pub const CERTIFICATE_ID: &str = "certificate_id";
 /// serial_allowlist: `hex(HMAC-SHA256(tenant key, ...))` of the device secret ([`crate::device_secret`]); never

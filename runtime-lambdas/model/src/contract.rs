@@ -3,6 +3,16 @@
 /// The five runtime functions (crate = binary = function suffix: `rm-<tenant>-<name>`).
 pub const FUNCTIONS: [&str; 5] = ["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
 
+/// Functions a configuration option adds: `telemetry-batch`, the consumer of the batched telemetry pipeline
+/// (`telemetry.pipeline: batched`). Built and shipped with the others (`cargo xtask lambdas`, the release archive);
+/// a backend template carries a code-key parameter only for the functions it deploys.
+pub const OPTIONAL_FUNCTIONS: [&str; 1] = ["telemetry-batch"];
+
+/// Every function that is built: [`FUNCTIONS`] and [`OPTIONAL_FUNCTIONS`].
+pub fn all_functions() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.into_iter().chain(OPTIONAL_FUNCTIONS)
+}
+
 /// Environment variables every function gets (besides the six `*_TABLE` ones).
 pub const ENV_TENANT: &str = "TENANT";
 pub const ENV_RUST_LOG: &str = "RUST_LOG";

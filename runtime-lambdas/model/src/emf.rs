@@ -12,6 +12,10 @@ pub const NAMESPACE: &str = "RainMaker";
 pub const METRICS: &[(&str, &[&str])] = &[
     ("provisioning-hook", &["EventRefused"]),
     ("telemetry-ingest", &["TelemetryAccepted", "TelemetryDuplicates", "TelemetryRejected"]),
+    (
+        "telemetry-batch",
+        &["EventRefused", "TelemetryAccepted", "TelemetryDuplicates", "TelemetryRejected", "TelemetryRetried"],
+    ),
     ("presence", &["EventRefused"]),
     ("binding-confirm", &["BindingRejected", "EventRefused", "NodeBound"]),
     ("api", &["EventRefused"]),

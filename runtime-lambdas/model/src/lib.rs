@@ -19,6 +19,7 @@ pub mod logid;
 pub mod ownership;
 pub mod redact;
 pub mod tables;
+pub mod telemetry;
 pub mod time;
 
 #[cfg(feature = "dynamodb")]

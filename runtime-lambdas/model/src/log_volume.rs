@@ -46,6 +46,9 @@ pub const fn declared_log(event: Event) -> Written {
     let (lines, bytes) = match event {
         // "telemetry stored" (node, accepted, duplicates) + the EMF line of TelemetryAccepted.
         Event::Telemetry => (2, 286),
+        // "telemetry batch stored" (records, puts, accepted, duplicates, rejected, failed) + the EMF line of
+        // TelemetryAccepted: per batch, whatever its size.
+        Event::TelemetryBatch => (2, 310),
         // "presence event" (node, connected, timestamp, outcome).
         Event::Presence => (1, 94),
         // "provisioning allowed" (serial, certificate id).

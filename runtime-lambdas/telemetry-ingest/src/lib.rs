@@ -4,13 +4,10 @@
 //! function still succeeds so that IoT and Lambda do not retry them. Storage errors fail the invocation so that
 //! Lambda retries; the writes are conditional on `(node_id, ts)`, so a redelivered message is not stored twice.
 
-mod config;
-mod decode;
 mod metrics;
 mod store;
 
-pub use config::Limits;
-pub use decode::{decode, is_thing_name, Message, Reading, Reject, MAX_BATCH};
+pub use rainmaker_model::telemetry::{decode, is_thing_name, Limits, Message, Reading, Reject, MAX_BATCH};
 
 use aws_config::SdkConfig;
 use rainmaker_model::{time, ModelError, TableNames};

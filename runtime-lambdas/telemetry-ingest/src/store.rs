@@ -1,13 +1,13 @@
 //! DynamoDB writes: conditional puts of readings (idempotent on `(node_id, ts)`), nothing else. The node's
 //! last-seen time is not written per message: the API derives it from the newest reading and the presence events.
 
-use crate::decode::Message;
 use crate::IngestError;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use rainmaker_model::ddb::{n, s, to_av};
+use rainmaker_model::telemetry::Message;
 use rainmaker_model::{attr, TableNames};
 use std::collections::HashMap;
 

@@ -51,6 +51,21 @@ async fn every_handler_with_its_production_logging() {
     ev[s.device_secret.as_str()] = json!(1);
     let ingest = telemetry_ingest::Ingest::new(&recorded.sdk, recorded.tables.clone(), Default::default());
     assert_eq!(ingest.handle(ev).await.map(|o| o.accepted).unwrap_or(0), 0);
+    // telemetry-batch: the values in a record's wrong-typed and unknown fields, as a foreign partition key, as
+    // data that is not JSON, and as an unknown top-level field of the event
+    let batch = telemetry_batch::Consumer::new(&recorded.sdk, recorded.tables.clone(), Default::default());
+    let bad = json!({"node_id": "SN-1", "received_at": USER, "params": {"a": 1}, s.device_secret.as_str(): 1});
+    let foreign = json!({"node_id": "SN-1", "params": {"a": 1}});
+    let records = [
+        ("SN-1", bad.to_string().into_bytes()),
+        (s.email.as_str(), foreign.to_string().into_bytes()),
+        ("SN-1", format!("{{{}", s.token).into_bytes()),
+    ];
+    let out = batch.process(super::kinesis_event(&records)).await;
+    assert_eq!((out.rejected, out.accepted), (3, 0), "{out:?}");
+    let mut ev = super::kinesis_event(&records[..1]);
+    ev[s.binding_code.as_str()] = json!(s.token);
+    assert!(batch.process(ev).await.refused_event.is_some());
     let mut ev = fixture("provisioning-hook/tests/fixtures/pre-provisioning-hook.json");
     ev[s.device_secret.as_str()] = json!(s.token);
     let out = serde_json::to_value(recorded.hook.handle(ev).await).unwrap();
@@ -107,6 +122,8 @@ async fn no_handler_logs_a_user_id_email_token_or_device_secret() {
         "node bound",
         "presence event",
         "telemetry stored",
+        "telemetry record refused",
+        "telemetry batch stored",
         "event refused",
         "provisioning denied",
         "\"CloudWatchMetrics\"",

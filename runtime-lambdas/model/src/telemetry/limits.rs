@@ -1,7 +1,7 @@
-//! telemetry-ingest settings: `TELEMETRY_TTL_DAYS`, `MAX_PAYLOAD_BYTES`.
+//! Telemetry limits of both pipelines (telemetry-ingest, telemetry-batch): `TELEMETRY_TTL_DAYS`, `MAX_PAYLOAD_BYTES`.
 
-use rainmaker_model::contract::{ENV_MAX_PAYLOAD_BYTES, ENV_TELEMETRY_TTL_DAYS};
-use rainmaker_model::ModelError;
+use crate::contract::{ENV_MAX_PAYLOAD_BYTES, ENV_TELEMETRY_TTL_DAYS};
+use crate::ModelError;
 
 /// Validation limits and retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

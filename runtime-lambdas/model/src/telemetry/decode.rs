@@ -85,7 +85,7 @@ pub fn decode(event: Value, size: usize, max_bytes: usize, now_ms: i64) -> Resul
         return Err(Reject::NotAnObject);
     }
     if let Err(e) = RuleEvent::deserialize(&event) {
-        return Err(Reject::NotARuleEvent(rainmaker_model::redact::parse_error(&e.to_string())));
+        return Err(Reject::NotARuleEvent(crate::redact::parse_error(&e.to_string())));
     }
     let Value::Object(mut obj) = event else { return Err(Reject::NotAnObject) };
     let node_id = match obj.remove("node_id") {
