@@ -360,21 +360,35 @@ async fn converge_stack(
     })
 }
 
-/// Deploy one tenant end to end and report what was done.
+/// Deploy one tenant end to end and report what was done ([`super::failure::apply_reporting`] also returns what
+/// a failed run did).
 pub async fn apply(
     t: &Tenant,
     opts: &ApplyOptions,
     prompter: &dyn Prompter,
     progress: &dyn Progress,
 ) -> Result<ApplyReport, DeployError> {
+    super::failure::apply_reporting(t, opts, prompter, progress).await.map_err(|f| f.error)
+}
+
+/// [`apply`] with the clients given and what is done recorded in `partial` as it goes.
+pub(crate) async fn apply_with(
+    t: &Tenant,
+    c: &Clients,
+    opts: &ApplyOptions,
+    prompter: &dyn Prompter,
+    progress: &dyn Progress,
+    partial: &mut super::failure::Partial,
+) -> Result<ApplyReport, DeployError> {
     let started = Instant::now();
-    let c = Clients::new(&t.sdk);
     let p = prepare(t)?;
     let tags = stack_tags(t);
     let region = t.config.region.clone();
     let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
     // who is calling, before any change: the wrong account is refused here
-    let (caller, state) = super::identity::preflight(t, &c).await?;
+    let (caller, state) = super::identity::preflight(t, c).await?;
+    partial.account = Some(caller.account.clone());
+    partial.state_dir = Some(state.clone());
     // one tenant per account and region: another tenant's stacks here are refused before any change
     let mut listed = super::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &region).await?;
     let (b, binfo, bjson) = &p.bootstrap;
@@ -400,10 +414,11 @@ pub async fn apply(
     };
     let mut recovered = Vec::new();
     let first = Some(listed.remove(&b.stack_name));
-    let live = converge::recover_from(&c, &bt, first, &opts.wait, prompter, progress, &mut recovered).await?;
-    let ready = converge::compare(&c, &bt, live).await?;
-    let mut boot = converge_stack(&c, &bt, ready, recovered, None, &region, opts, prompter, progress).await?;
-    let failure = complete_outputs(&c, &mut boot, bjson, &region).await;
+    let live = converge::recover_from(c, &bt, first, &opts.wait, prompter, progress, &mut recovered).await?;
+    let ready = converge::compare(c, &bt, live).await?;
+    let mut boot = converge_stack(c, &bt, ready, recovered, None, &region, opts, prompter, progress).await?;
+    partial.stacks.push(boot.clone());
+    let failure = complete_outputs(c, &mut boot, bjson, &region).await;
     let bucket =
         boot.outputs.get("ArtifactsBucketName").cloned().ok_or_else(|| missing_bucket(&b.stack_name, failure))?;
 
@@ -420,27 +435,27 @@ pub async fn apply(
     // after a change or a wait, someone else may have moved the backend meanwhile: read it again
     let quick = boot.result == StackResult::Unchanged && boot.recovered.is_empty();
     let first = quick.then(|| listed.remove(&k.stack_name));
-    let mut live = converge::recover_from(&c, &kt, first, &opts.wait, prompter, progress, &mut recovered).await?;
+    let mut live = converge::recover_from(c, &kt, first, &opts.wait, prompter, progress, &mut recovered).await?;
     let mut adopted = Vec::new();
     if live.is_none() {
         // no stack: import what the tenant kept first (looked up again if the backend vanished meanwhile)
         let imports = match kept.take() {
             Some(imports) => imports,
-            None => adopt::run::check(&c, &k.stack_name, kjson).await?,
+            None => adopt::run::check(c, &k.stack_name, kjson).await?,
         };
         if !imports.is_empty() {
-            let imported = adopt::run::import(&c, &kt, kjson, &imports, &opts.wait, prompter, progress).await?;
+            let imported = adopt::run::import(c, &kt, kjson, &imports, &opts.wait, prompter, progress).await?;
             let adoption = adopt::run::adoption(&k.stack_name, &imports);
             recovered.push(format!("{} kept from an earlier stack (IMPORT change set)", adoption.summary));
             adopted.push(adoption);
             live = Some(imported);
         }
     }
-    let ep = endpoint(&c, live.as_ref()).await?;
+    let ep = endpoint(c, live.as_ref()).await?;
     // unchanged when the live stack already pins the same keys (no S3 call); any change checks every artifact
     let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
     kt.parameters = backend_parameters(&bucket, &ep, &arts, versions);
-    let ready = converge::compare(&c, &kt, live).await?;
+    let ready = converge::compare(c, &kt, live).await?;
     let mut uploaded = Vec::new();
     if matches!(ready, Ready::Change { .. }) {
         step(progress, None, format!("uploading {} Lambda artifacts to {bucket} (an object already there is reused only when its stored SHA-256 checksum matches)", arts.len()));
@@ -449,12 +464,14 @@ pub async fn apply(
             step(progress, None, m)
         };
         uploaded = artifacts::upload(&c.s3, &bucket, &arts, &versioning).await?;
+        partial.artifacts = uploaded.clone();
         let pins = uploaded.iter().zip(&arts).map(|(u, a)| (a.version_parameter.clone(), u.version_id.clone()));
         kt.parameters = backend_parameters(&bucket, &ep, &arts, pins.collect());
     }
     let mut backend =
-        converge_stack(&c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
-    if let Some(reason) = complete_outputs(&c, &mut backend, kjson, &region).await {
+        converge_stack(c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
+    partial.stacks.push(backend.clone());
+    if let Some(reason) = complete_outputs(c, &mut backend, kjson, &region).await {
         progress.report(ProgressEvent::Step {
             stack: Some(backend.stack_name.clone()),
             message: format!("some outputs could not be completed from the stack's resources: {reason}"),
@@ -469,7 +486,7 @@ pub async fn apply(
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");
         let sha: BTreeMap<String, String> = arts.iter().map(|a| (a.parameter.clone(), a.sha256.clone())).collect();
-        verify::run(&c, &Expectations::from_template(kjson), &sha).await
+        verify::run(c, &Expectations::from_template(kjson), &sha).await
     } else {
         vec![]
     };

@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod destroy;
 mod error;
 pub mod events;
+pub mod failure;
 pub mod identity;
 pub mod iot;
 pub mod outputs;

@@ -3,8 +3,9 @@
 use super::common::{
     cancel_on_ctrl_c, deploy_error, display, require_yes_or_terminal, runtime, tenant, TerminalPrompter,
 };
-use crate::aws::deploy::{self, ApplyOptions, ApplyReport};
+use crate::aws::deploy::{ApplyOptions, ApplyReport};
 use crate::aws::events::WaitOptions;
+use crate::aws::failure::FailureReport;
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use miette::Result;
 
@@ -21,10 +22,25 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
             wait: WaitOptions { cancel: Some(cancel), timeout: args.timeout.timeout, ..WaitOptions::default() },
         };
         let prompter = TerminalPrompter { yes: args.yes, display: &display, show: g.output == OutputFormat::Text };
-        deploy::apply(&t, &opts, &prompter, &display).await.map_err(|e| deploy_error(e, g))
+        Ok::<_, miette::Report>(crate::aws::failure::apply_reporting(&t, &opts, &prompter, &display).await)
     });
     display.finish();
-    let report = report?;
+    // a failed run says what it did (stdout, like a result), then the error (stderr), exit 1
+    let report = match report? {
+        Ok(r) => r,
+        Err(failed) => {
+            // a refused input (exit 2: wrong account, another tenant, ...) changed nothing: the error says it all
+            let refused = failed
+                .report
+                .error_code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("rainmaker::config") || c.starts_with("rainmaker::usage"));
+            if !refused {
+                crate::output::emit(g.output, &failed.report, || failure_text(&failed.report))?;
+            }
+            return Err(deploy_error(failed.error, g));
+        }
+    };
     crate::output::emit(g.output, &report, || text(&report))?;
     let failed = report.failed_checks();
     if !failed.is_empty() {
@@ -79,5 +95,48 @@ pub fn text(r: &ApplyReport) -> String {
     }
     s.push_str(&format!("  (all outputs: {})\n", r.outputs_file.display()));
     s.push_str(&format!("\n{} AWS API calls in {:.1} s\n", r.api_calls.total, r.elapsed_ms as f64 / 1000.0));
+    s
+}
+
+/// The human summary of a failed apply: each stack's result, the failing resource and why, outputs.json, calls.
+pub fn failure_text(r: &FailureReport) -> String {
+    let mut s = String::from("apply failed; what it did:\n");
+    for st in &r.stacks {
+        let status = st.status.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        s.push_str(&format!(
+            "{:<10} {:<32} {}{}\n",
+            st.stack,
+            st.stack_name,
+            st.result.replace('_', " "),
+            status.to_lowercase()
+        ));
+        for rec in &st.recovered {
+            s.push_str(&format!("           recovered: {rec}\n"));
+        }
+    }
+    let uploaded = r.artifacts.iter().filter(|a| a.uploaded).count();
+    if !r.artifacts.is_empty() {
+        s.push_str(&format!(
+            "artifacts: {uploaded} uploaded, {} already in the bucket\n",
+            r.artifacts.len() - uploaded
+        ));
+    }
+    if let Some(f) = &r.failing_resource {
+        let what = f.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        s.push_str(&format!(
+            "failed first: {} {}{what} in {}: {}\n  {}\n",
+            f.logical_id, f.resource_type, f.stack, f.status, f.reason
+        ));
+    }
+    match (r.outputs_file.action.as_str(), &r.outputs_file.path) {
+        ("removed", Some(p)) => s.push_str(&format!(
+            "removed {} (a stack changed; the next successful apply writes it again)\n",
+            p.display()
+        )),
+        ("untouched", Some(p)) => s.push_str(&format!("{} unchanged (no stack changed)\n", p.display())),
+        (other, Some(p)) if other != "none" => s.push_str(&format!("{}: {other}\n", p.display())),
+        _ => {}
+    }
+    s.push_str(&format!("{} AWS API calls in {:.1} s\n", r.api_calls.total, r.elapsed_ms as f64 / 1000.0));
     s
 }

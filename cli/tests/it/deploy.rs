@@ -8,6 +8,7 @@ mod adopt_replay;
 mod artifacts;
 pub mod cli;
 mod destroy;
+mod failed;
 mod fastpath;
 mod faults;
 pub mod fixtures;

@@ -34,9 +34,13 @@ async fn after_destroy_plan_imports_what_was_kept_and_a_changed_table_is_refused
     };
     let users_created = created(ddb.describe_table().table_name(&users).send().await.unwrap());
 
-    let d = destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress)
-        .await
-        .expect("destroy");
+    let d = destroy::destroy(
+        &t,
+        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &NoProgress,
+    )
+    .await
+    .expect("destroy");
     assert_eq!(d.deleted_stacks.len(), 2, "{d:#?}");
     // moto's CloudFormation skips AWS::Cognito::UserPool (moto-notes.md): make the pool a real destroy keeps
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&t.sdk);
@@ -155,7 +159,13 @@ async fn apply_after_destroy_executes_an_import_of_what_was_kept_and_never_recre
         times
     };
     let before = table_times().await;
-    destroy::destroy(&t, &DestroyOptions { keep_data: true, wait: fast_wait() }, &NoProgress).await.expect("destroy");
+    destroy::destroy(
+        &t,
+        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &NoProgress,
+    )
+    .await
+    .expect("destroy");
 
     let progress = rainmaker_deploy::aws::progress::Collect::default();
     let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };

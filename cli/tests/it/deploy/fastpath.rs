@@ -17,19 +17,19 @@ use rainmaker_deploy::aws::sdk::Tenant;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-const ACCOUNT: &str = "123456789012";
-const TENANT: &str = "acme-home";
+pub(super) const ACCOUNT: &str = "123456789012";
+pub(super) const TENANT: &str = "acme-home";
 const CERT_ID: &str = "f0ac6b2f3a8c1e8d6d3a3f5e2c1b0a9f8e7d6c5b4a3928170605f4e3d2c1b0a9";
 const ENDPOINT: &str = "a1b2c3d4e5f6g7-ats.iot.us-east-1.amazonaws.com";
-const BUCKET: &str = "rm-acme-home-bootstrap-artifactsbucket-1x2y3z4w5v6u";
+pub(super) const BUCKET: &str = "rm-acme-home-bootstrap-artifactsbucket-1x2y3z4w5v6u";
 
-fn xml_escape(s: &str) -> String {
+pub(super) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// SHA-256 of the template text, then `\n<key>=<value>` per parameter in key order: the tag's documented format,
 /// computed here independently of the core.
-fn expected_hash(body: &str, parameters: &BTreeMap<String, String>) -> String {
+pub(super) fn expected_hash(body: &str, parameters: &BTreeMap<String, String>) -> String {
     let mut h = Sha256::new();
     h.update(body.as_bytes());
     for (k, v) in parameters {
@@ -39,7 +39,7 @@ fn expected_hash(body: &str, parameters: &BTreeMap<String, String>) -> String {
 }
 
 /// One `Stacks` member as DescribeStacks documents it: parameters, tags and every output of `template`.
-fn stack_member(
+pub(super) fn stack_member(
     name: &str,
     parameters: &BTreeMap<String, String>,
     tags: &BTreeMap<String, String>,
@@ -77,7 +77,7 @@ fn stack_member(
     )
 }
 
-fn caller_identity() -> ReplayEvent {
+pub(super) fn caller_identity() -> ReplayEvent {
     let body = format!(
         "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
          <Arn>arn:aws:iam::{ACCOUNT}:user/deployer</Arn><UserId>AIDAJQABLZS4A3QDU576Q</UserId><Account>{ACCOUNT}</Account>\
@@ -117,12 +117,12 @@ fn active_certificate() -> ReplayEvent {
     )
 }
 
-fn get_template(body: &str) -> ReplayEvent {
+pub(super) fn get_template(body: &str) -> ReplayEvent {
     ok("GetTemplate", &format!("<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>", xml_escape(body)))
 }
 
 /// The form fields of a query-protocol request.
-fn fields(r: &aws_smithy_runtime_api::http::Request) -> BTreeMap<String, String> {
+pub(super) fn fields(r: &aws_smithy_runtime_api::http::Request) -> BTreeMap<String, String> {
     let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or_default().to_string();
     body.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (form_decode(k), form_decode(v))).collect()
 }
