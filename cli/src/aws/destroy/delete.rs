@@ -59,8 +59,9 @@ pub async fn one(
         DataKind::UserPool => user_pool(c, r, prefix).await,
         DataKind::KmsKey => Ok(Outcome::Kept {
             reason: format!(
-                "a KMS key: schedule its deletion by hand (`aws kms schedule-key-deletion --key-id {id} \
-                 --pending-window-in-days 30`); this version's stacks have none"
+                "a KMS key (the tenant key of `security.kms: customer-managed`): kept log data, backups and anything \
+                 restored later are encrypted with it; schedule its deletion by hand once none is needed (`aws kms \
+                 schedule-key-deletion --key-id {id} --pending-window-in-days 30`)"
             ),
         }),
     }

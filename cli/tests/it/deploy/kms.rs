@@ -3,10 +3,11 @@
 //! DescribeTable; CloudWatch Logs and Lambda where moto applies the property). moto 5.2.5's CloudFormation does not
 //! pass `SSESpecification`, a log group's `KmsKeyId` or a function's `KmsKeyArn` on, and skips
 //! `AWS::SecretsManager::Secret`: those are held by the template tests (security.rs), and the tripwires below fail
-//! once moto applies them, so that the assertion can move here.
+//! once moto applies them, so that the assertion can move here. `destroy --delete-data` keeps the key.
 
 use super::fixtures::{fast_wait, tenant, write_artifacts};
 use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_test_support::{account_for, MotoServer, REGION};
 use serde_json::Value;
@@ -97,4 +98,31 @@ async fn customer_managed_tenant_key_is_rotated_scoped_and_encrypts_the_queue_an
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let f = lambda.get_function_configuration().function_name(format!("rm-{name}-api")).send().await.unwrap();
     assert_eq!(f.kms_key_arn(), None, "moto now applies KmsKeyArn: assert it is {key_arn} here instead");
+
+    // destroy, even with --delete-data, keeps the key (what it encrypted may still be kept: log data, backups, the
+    // secrets): it stays enabled, not scheduled for deletion
+    let d = destroy::destroy(
+        &t,
+        &DestroyOptions { keep_data: false, force_delete_secrets: false, wait: fast_wait() },
+        &NoProgress,
+    )
+    .await
+    .expect("destroy --delete-data");
+    let kept = d.kept.iter().find(|k| k.resource.logical_id == "TenantKey").unwrap_or_else(|| panic!("{d:#?}"));
+    assert_eq!(kept.resource.resource_type, "AWS::KMS::Key");
+    // (real CloudFormation lists its id; moto answers DescribeStackResources for this stack with a 500, and a key
+    // has no name to fall back on, so there it is listed without one)
+    match kept.resource.physical_id.as_deref() {
+        Some(id) => assert!(id == key_id && kept.reason.contains("schedule-key-deletion"), "{kept:?}"),
+        None => assert!(kept.reason.contains("by hand"), "{kept:?}"),
+    }
+    assert!(!d.deleted_data.iter().any(|k| k.resource.resource_type == "AWS::KMS::Key"), "{d:#?}");
+    assert_eq!(
+        d.deleted_data.iter().filter(|k| k.resource.resource_type == "AWS::DynamoDB::Table").count(),
+        6,
+        "{d:#?}"
+    );
+    let after = kms.describe_key().key_id(&key_id).send().await.expect("KMS DescribeKey after destroy");
+    let state = after.key_metadata().and_then(|m| m.key_state()).map(|s| s.as_str().to_string());
+    assert_eq!(state.as_deref(), Some("Enabled"), "the key survives destroy --delete-data");
 }
