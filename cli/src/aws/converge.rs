@@ -377,6 +377,19 @@ pub async fn execute(
     }
     let protected = t.info.data_resources();
     let update = plan.kind == PlanKind::Update;
+    if update && !protected.is_empty() {
+        // a run killed while `--allow-replace` had lifted the policy left it lifted: protect the data again first
+        let wanted = policy::protecting(&protected);
+        if !policy::same(get_policy(c, t.stack_name).await?.as_deref(), &wanted) {
+            progress.report(ProgressEvent::Step {
+                stack: Some(t.stack_name.into()),
+                message: "the stack policy does not protect the data (an interrupted --allow-replace left it \
+                          lifted?): restoring it before the change"
+                    .into(),
+            });
+            set_policy(c, t.stack_name, &wanted).await?;
+        }
+    }
     let lifted = update && !blocked.is_empty() && !protected.is_empty();
     if lifted {
         set_policy(c, t.stack_name, &policy::allow_all()).await?;
@@ -424,6 +437,18 @@ async fn run_change_set(
         return Err(DeployError::StackFailed { stack: t.stack_name.into(), status: done.status, reason });
     }
     Ok(live)
+}
+
+/// The stack's policy as set (None: it has none).
+pub async fn get_policy(c: &Clients, stack_name: &str) -> Result<Option<String>, DeployError> {
+    let out = c
+        .cfn
+        .get_stack_policy()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| DeployError::sdk("CloudFormation GetStackPolicy", e))?;
+    Ok(out.stack_policy_body().filter(|b| !b.is_empty()).map(str::to_string))
 }
 
 async fn set_policy(c: &Clients, stack_name: &str, body: &str) -> Result<(), DeployError> {

@@ -29,6 +29,11 @@ pub struct StackStatus {
     pub last_updated: Option<String>,
     pub outputs: BTreeMap<String, String>,
     pub last_events: Vec<EventLine>,
+    /// Data resources of the deployed template (`Metadata.DataClass`) the live stack policy does not protect from
+    /// replacement or deletion (an `--allow-replace` run killed while the policy was lifted leaves them so).
+    pub unprotected_data: Vec<String>,
+    /// Set when `unprotected_data` is not empty: what is wrong and how to fix it.
+    pub policy_warning: Option<String>,
 }
 
 /// The whole tenant.
@@ -61,6 +66,8 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
             last_updated: None,
             outputs: BTreeMap::new(),
             last_events: vec![],
+            unprotected_data: vec![],
+            policy_warning: None,
         };
         if let Some(live) = live {
             s.status = Some(stack::status(&live));
@@ -91,6 +98,17 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
                     reason: e.resource_status_reason().map(str::to_string),
                 })
                 .collect();
+            let (data, open) = unprotected(&c, name).await?;
+            s.unprotected_data = open;
+            if !s.unprotected_data.is_empty() {
+                s.policy_warning = Some(format!(
+                    "the stack policy does not protect {} from replacement or deletion (an interrupted \
+                     `apply --allow-replace` leaves it lifted); the next `apply` that changes the stack restores it, \
+                     or set it now: `aws cloudformation set-stack-policy --stack-name {name} --stack-policy-body '{}'`",
+                    s.unprotected_data.join(", "),
+                    super::policy::protecting(&data)
+                ));
+            }
         }
         stacks.push(s);
     }
@@ -104,4 +122,17 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
         claim_certificate: iot::read_record(&state)?.map(|c| ClaimCertificate { created: false, ..c }),
         api_calls: c.calls.summary(),
     })
+}
+
+/// The data resources of the deployed template, and those the live stack policy leaves open (GetTemplate and
+/// GetStackPolicy; none for a stack without data, e.g. the bootstrap stack).
+async fn unprotected(c: &Clients, name: &str) -> Result<(Vec<String>, Vec<String>), DeployError> {
+    let Some(body) = stack::template_body(&c.cfn, name).await? else { return Ok((vec![], vec![])) };
+    let data = super::plan::TemplateInfo::from_template(&crate::template::parse(&body)?).data_resources();
+    if data.is_empty() {
+        return Ok((data, vec![]));
+    }
+    let live = super::converge::get_policy(c, name).await?;
+    let open = super::policy::unprotected(live.as_deref(), &data);
+    Ok((data, open))
 }

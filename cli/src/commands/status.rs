@@ -37,6 +37,9 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
             if let Some(r) = &st.reason {
                 s.push_str(&format!("  reason: {r}\n"));
             }
+            if let Some(w) = &st.policy_warning {
+                s.push_str(&format!("  warning: {w}\n"));
+            }
             for (k, v) in &st.outputs {
                 s.push_str(&format!("  {k:<28} {v}\n"));
             }

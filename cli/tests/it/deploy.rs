@@ -16,6 +16,7 @@ mod interrupt;
 mod kms;
 mod moto;
 mod policy;
+mod policy_kill;
 mod replay;
 mod tenants;
 mod tokens;

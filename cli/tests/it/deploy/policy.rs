@@ -76,7 +76,7 @@ fn assert_lifted_then_restored(http: &StaticReplayClient) {
     assert_eq!(set, [("rm-acme".to_string(), allow_all), ("rm-acme".to_string(), protecting.clone())]);
     assert_eq!(protecting["Statement"][1]["Resource"][0], "LogicalResourceId/UsersTable");
     let acts = actions(http);
-    assert_eq!(acts.first().map(String::as_str), Some("SetStackPolicy"), "{acts:?}");
+    assert_eq!(acts[..2], ["GetStackPolicy", "SetStackPolicy"], "read, then lifted: {acts:?}");
     assert_eq!(acts.last().map(String::as_str), Some("SetStackPolicy"), "{acts:?}");
 }
 
@@ -85,6 +85,8 @@ async fn run(
     wait: &WaitOptions,
     progress: &dyn Progress,
 ) -> (Result<aws_sdk_cloudformation::types::Stack, DeployError>, StaticReplayClient) {
+    let mut replies = replies;
+    replies.insert(0, super::replay::protected_policy());
     let (c, http) = clients(replies);
     let (info, params) = (info(), BTreeMap::new());
     let out =
@@ -248,4 +250,85 @@ async fn a_failed_restore_after_a_failed_update_reports_both() {
     assert!(matches!(err, DeployError::PolicyNotRestored { .. }), "{err:?}");
     assert!(text.contains("ExecuteChangeSet failed") && text.contains("SetStackPolicy failed"), "{text}");
     assert_eq!(policies_set(&http).len(), 2, "the restore was attempted");
+}
+
+/// GetStackPolicy answering `body` (None: the stack has no policy; the element is left out).
+fn live_policy(body: Option<&str>) -> ReplayEvent {
+    let inner = body.map(|b| {
+        format!(
+            "<StackPolicyBody>{}</StackPolicyBody>",
+            b.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+        )
+    });
+    ok("GetStackPolicy", &inner.unwrap_or_default())
+}
+
+fn updated() -> Vec<ReplayEvent> {
+    let done = [
+        event("rm-acme", STACK, "UPDATE_COMPLETE", None, &at(3), TOKEN),
+        event("rm-acme", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"), &at(0), TOKEN),
+    ];
+    vec![ok("ExecuteChangeSet", ""), events(&done), updated_stack("UPDATE_COMPLETE", &at(0)), ok("SetStackPolicy", "")]
+}
+
+#[tokio::test]
+async fn a_policy_left_lifted_by_a_killed_run_is_restored_before_the_next_change() {
+    // a run killed while --allow-replace had lifted it: the live policy allows everything
+    let mut replies = vec![live_policy(Some(&policy::allow_all())), ok("SetStackPolicy", "")];
+    replies.extend(updated());
+    let (c, http) = clients(replies);
+    let (info, params) = (info(), BTreeMap::new());
+    let progress = Collect::default();
+    let plan = super::replay::queue_update();
+    converge::execute(&c, &target(&info, &params), &plan, false, &fast_wait(), &Always(true), &progress)
+        .await
+        .expect("the update");
+    let protecting: serde_json::Value = serde_json::from_str(&policy::protecting(&["UsersTable".into()])).unwrap();
+    assert_eq!(
+        policies_set(&http),
+        [("rm-acme".to_string(), protecting.clone()), ("rm-acme".to_string(), protecting)],
+        "protected again before the change, and after it"
+    );
+    assert_eq!(
+        actions(&http),
+        [
+            "GetStackPolicy",
+            "SetStackPolicy",
+            "ExecuteChangeSet",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "SetStackPolicy"
+        ]
+    );
+    let get = http.actual_requests().next().unwrap();
+    let body = std::str::from_utf8(get.body().bytes().unwrap()).unwrap().to_string();
+    assert!(body.contains("StackName=rm-acme"), "{body}");
+    let said = progress.0.lock().unwrap().iter().any(|e| {
+        matches!(e, rainmaker_deploy::aws::ProgressEvent::Step { message, .. } if message.contains("does not protect the data"))
+    });
+    assert!(said, "the restore is reported");
+}
+
+#[tokio::test]
+async fn with_allow_replace_and_no_live_policy_it_is_protected_first_then_lifted_then_restored() {
+    let mut replies = vec![live_policy(None), ok("SetStackPolicy", ""), ok("SetStackPolicy", "")];
+    replies.extend(updated());
+    let (c, http) = clients(replies);
+    let (info, params) = (info(), BTreeMap::new());
+    converge::execute(
+        &c,
+        &target(&info, &params),
+        &table_replacement(),
+        true,
+        &fast_wait(),
+        &Always(true),
+        &NoProgress,
+    )
+    .await
+    .expect("the update");
+    let protecting: serde_json::Value = serde_json::from_str(&policy::protecting(&["UsersTable".into()])).unwrap();
+    let allow_all: serde_json::Value = serde_json::from_str(&policy::allow_all()).unwrap();
+    let bodies: Vec<serde_json::Value> = policies_set(&http).into_iter().map(|(_, b)| b).collect();
+    assert_eq!(bodies, [protecting.clone(), allow_all, protecting]);
+    assert_eq!(actions(&http)[..4], ["GetStackPolicy", "SetStackPolicy", "SetStackPolicy", "ExecuteChangeSet"]);
 }

@@ -219,6 +219,18 @@ pub(super) fn events(members: &[String]) -> ReplayEvent {
     ok("DescribeStackEvents", &format!("<StackEvents>{}</StackEvents>", members.concat()))
 }
 
+/// GetStackPolicy answering the protecting policy of [`info`]'s data (the users table): nothing to restore first.
+pub(super) fn protected_policy() -> ReplayEvent {
+    let body = rainmaker_deploy::aws::policy::protecting(&["UsersTable".into()]);
+    ok(
+        "GetStackPolicy",
+        &format!(
+            "<StackPolicyBody>{}</StackPolicyBody>",
+            body.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+        ),
+    )
+}
+
 /// A DescribeStacks answer for a stack that was last updated at `updated`.
 pub(super) fn updated_stack(status: &str, updated: &str) -> ReplayEvent {
     ok(
@@ -309,6 +321,7 @@ async fn resource_events_stream_with_descriptions_and_the_first_failure_is_repor
     ];
     second_page.extend(first_page.iter().cloned());
     let (c, http) = clients(vec![
+        protected_policy(),
         ok("ExecuteChangeSet", ""),
         events(&first_page),
         updated_stack("UPDATE_ROLLBACK_IN_PROGRESS", &at(0)),
@@ -350,7 +363,14 @@ async fn resource_events_stream_with_descriptions_and_the_first_failure_is_repor
     assert!(help.contains("run `rainmaker-deploy apply` again"), "{help}");
     assert_eq!(
         actions(&http),
-        ["ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks", "DescribeStackEvents", "DescribeStacks"]
+        [
+            "GetStackPolicy",
+            "ExecuteChangeSet",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "DescribeStacks"
+        ]
     );
 }
 
@@ -530,6 +550,7 @@ async fn ctrl_c_during_an_update_cancels_it_and_it_rolls_back() {
     ];
     rolled_back.extend(running.iter().cloned());
     let (c, http) = clients(vec![
+        protected_policy(),
         ok("ExecuteChangeSet", ""),
         events(&running),
         updated_stack("UPDATE_IN_PROGRESS", &at(0)),
@@ -546,6 +567,7 @@ async fn ctrl_c_during_an_update_cancels_it_and_it_rolls_back() {
     assert_eq!(
         actions(&http),
         [
+            "GetStackPolicy",
             "ExecuteChangeSet",
             "DescribeStackEvents",
             "DescribeStacks",

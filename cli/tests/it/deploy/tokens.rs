@@ -32,6 +32,7 @@ async fn change_sets_are_created_with_a_client_token_and_executed_with_our_reque
     let (c, http) = clients(vec![
         ok("CreateChangeSet", &format!("<Id>arn:aws:cloudformation:us-east-1:123456789012:changeSet/rainmaker-1/abc</Id><StackId>{STACK_ID}</StackId>")),
         ok("DescribeChangeSet", &format!("<ChangeSetName>rainmaker-1</ChangeSetName><StackName>rm-acme</StackName><ExecutionStatus>AVAILABLE</ExecutionStatus><Status>CREATE_COMPLETE</Status>{changes}")),
+        super::replay::protected_policy(),
         ok("ExecuteChangeSet", ""),
         events(&[
             event("rm-acme", STACK, "UPDATE_COMPLETE", None, &at(2), &execute_token("rainmaker-1", "rm-acme")),
@@ -77,7 +78,11 @@ async fn change_sets_are_created_with_a_client_token_and_executed_with_our_reque
         (create["Tags.member.2.Key"].as_str(), create["Tags.member.2.Value"].as_str()),
         ("rainmaker:tenant", "acme")
     );
-    let exec = fields(&http, 2);
+    assert_eq!(
+        (fields(&http, 2)["Action"].as_str(), fields(&http, 2)["StackName"].as_str()),
+        ("GetStackPolicy", "rm-acme")
+    );
+    let exec = fields(&http, 3);
     assert_eq!(exec["Action"], "ExecuteChangeSet");
     assert_eq!((exec["StackName"].as_str(), exec["ChangeSetName"].as_str()), ("rm-acme", name.as_str()));
     assert_eq!(exec["ClientRequestToken"], execute_token(&name, "rm-acme"));
@@ -132,6 +137,7 @@ async fn ctrl_c_during_our_own_update_cancels_it_with_the_stack_named() {
     ];
     rolled_back.extend(running.iter().cloned());
     let (c, http) = clients(vec![
+        super::replay::protected_policy(),
         ok("ExecuteChangeSet", ""),
         events(&running),
         updated_stack("UPDATE_IN_PROGRESS", &at(0)),
@@ -146,7 +152,7 @@ async fn ctrl_c_during_our_own_update_cancels_it_with_the_stack_named() {
         .await
         .unwrap_err();
     assert!(matches!(&err, DeployError::Cancelled { .. }), "{err:?}");
-    assert_eq!(fields(&http, 0)["ClientRequestToken"], ours);
-    let cancel = fields(&http, 3);
+    assert_eq!(fields(&http, 1)["ClientRequestToken"], ours);
+    let cancel = fields(&http, 4);
     assert_eq!((cancel["Action"].as_str(), cancel["StackName"].as_str()), ("CancelUpdateStack", "rm-acme"));
 }

@@ -48,8 +48,12 @@ async fn ctrl_c_while_the_change_set_is_created_stops_before_anything_executes()
 async fn a_stack_that_does_not_start_moving_after_execute_is_reported() {
     // the only events are an hour old, and the stack still says UPDATE_COMPLETE from then
     let old = [event("rm-acme", STACK, "UPDATE_COMPLETE", None, &at(-3600), "earlier-run")];
-    let (c, http) =
-        clients(vec![ok("ExecuteChangeSet", ""), events(&old), updated_stack("UPDATE_COMPLETE", &at(-3600))]);
+    let (c, http) = clients(vec![
+        super::replay::protected_policy(),
+        ok("ExecuteChangeSet", ""),
+        events(&old),
+        updated_stack("UPDATE_COMPLETE", &at(-3600)),
+    ]);
     let (info, params) = (info(), BTreeMap::new());
     let wait = WaitOptions { start_timeout: Duration::ZERO, ..fast_wait() };
     let plan = super::replay::queue_update();
@@ -59,7 +63,7 @@ async fn a_stack_that_does_not_start_moving_after_execute_is_reported() {
     let help = miette::Diagnostic::help(&err).map(|h| h.to_string()).unwrap_or_default();
     assert!(matches!(&err, DeployError::Stuck { status, .. } if status == "UPDATE_COMPLETE"), "{err:?}");
     assert!(help.contains("did not start"), "{help}");
-    assert_eq!(actions(&http), ["ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks"]);
+    assert_eq!(actions(&http), ["GetStackPolicy", "ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks"]);
     let _ = QUEUE;
 }
 
