@@ -481,7 +481,8 @@ pub(crate) async fn apply_with(
 
     let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
     step(progress, None, "claim certificate");
-    let claim = iot::ensure_claim(&c.iot, &state, &claim_policy, backend.result != StackResult::Unchanged).await?;
+    let place = super::claim::Place::new(&t.config, &p.names, &claim_policy, &state);
+    let claim = super::claim::ensure(&c, &place, backend.result == StackResult::Unchanged, progress).await?;
 
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");

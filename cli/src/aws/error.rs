@@ -163,6 +163,12 @@ pub enum DeployError {
     )]
     StateConflict { old: String, new: String },
 
+    /// The claim certificate's state in the account cannot be continued from without a decision (see
+    /// `claim::decide`); nothing of it was changed.
+    #[error("{message}")]
+    #[diagnostic(code(rainmaker::deploy::claim), help("{help}"))]
+    Claim { message: String, help: String },
+
     #[error("{what}: {reason}")]
     #[diagnostic(code(rainmaker::deploy::io))]
     Io { what: String, reason: String },

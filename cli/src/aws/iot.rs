@@ -1,5 +1,6 @@
-//! Account-level IoT steps CloudFormation cannot do: the data endpoint, and the claim certificate (created once,
-//! private key written with mode 0600 next to the config and never printed, claim policy attached).
+//! Account-level IoT steps CloudFormation cannot do: the data endpoint, and the claim certificate's local copy
+//! (record, certificate and a 0600 private key under the tenant's state directory; the account's record is the
+//! secret, see [`super::claim`]).
 
 use super::DeployError;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ pub async fn data_endpoint(iot: &aws_sdk_iot::Client) -> Result<String, DeployEr
     }
 }
 
-/// The claim certificate: where its files are. The private key never leaves its file.
+/// The claim certificate: where its local copy is. The private key never leaves its file (and its secret).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ClaimCertificate {
     pub certificate_id: String,
@@ -32,60 +33,21 @@ pub struct ClaimCertificate {
     /// Created by this run (false: an existing, active one was kept).
     #[serde(default)]
     pub created: bool,
+    /// The Secrets Manager secret that is the record of it in the account (none: a record written before the
+    /// secret existed, adopted into one by the next full apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// The secret version this local copy was written from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_version_id: Option<String>,
+    /// Other certificates attached to the claim policy that no secret records (reported, not deleted by apply).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strays: Vec<String>,
 }
 
-const RECORD: &str = "claim.json";
-const CERT: &str = "claim.cert.pem";
-const KEY: &str = "claim.private.key";
-
-/// Keep the existing active claim certificate, or create one; attach the claim policy when `attach` is set or the
-/// certificate is new.
-pub async fn ensure_claim(
-    iot: &aws_sdk_iot::Client,
-    dir: &Path,
-    policy: &str,
-    attach: bool,
-) -> Result<ClaimCertificate, DeployError> {
-    if let Some(existing) = read_record(dir)? {
-        let active = match iot.describe_certificate().certificate_id(&existing.certificate_id).send().await {
-            Ok(out) => out.certificate_description().and_then(|d| d.status()).is_some_and(|s| s.as_str() == "ACTIVE"),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => false,
-            Err(e) => return Err(DeployError::sdk("IoT DescribeCertificate", e)),
-        };
-        if active && existing.private_key_file.exists() {
-            if attach {
-                attach_policy(iot, policy, &existing.certificate_arn).await?;
-            }
-            return Ok(ClaimCertificate { created: false, policy: policy.into(), ..existing });
-        }
-    }
-    let out = iot
-        .create_keys_and_certificate()
-        .set_as_active(true)
-        .send()
-        .await
-        .map_err(|e| DeployError::sdk("IoT CreateKeysAndCertificate", e))?;
-    const OP: &str = "IoT CreateKeysAndCertificate";
-    let key = out.key_pair().and_then(|k| k.private_key()).ok_or(DeployError::missing(OP, "keyPair.PrivateKey"))?;
-    let pem = out.certificate_pem().ok_or(DeployError::missing(OP, "certificatePem"))?;
-    let id = out.certificate_id().ok_or(DeployError::missing(OP, "certificateId"))?;
-    let arn = out.certificate_arn().ok_or(DeployError::missing(OP, "certificateArn"))?;
-    create_private_dir(dir)?;
-    let claim = ClaimCertificate {
-        certificate_id: id.to_string(),
-        certificate_arn: arn.to_string(),
-        certificate_file: dir.join(CERT),
-        private_key_file: dir.join(KEY),
-        policy: policy.to_string(),
-        created: true,
-    };
-    write_private(&claim.private_key_file, key.as_bytes())?;
-    write_private(&claim.certificate_file, pem.as_bytes())?;
-    let record = serde_json::to_string_pretty(&claim).map_err(|e| DeployError::io("serializing claim.json", e))?;
-    write_private(&dir.join(RECORD), record.as_bytes())?;
-    attach_policy(iot, policy, &claim.certificate_arn).await?;
-    Ok(claim)
-}
+pub(crate) const RECORD: &str = "claim.json";
+pub(crate) const CERT: &str = "claim.cert.pem";
+pub(crate) const KEY: &str = "claim.private.key";
 
 /// The claim certificate recorded next to the config, if any; a record that cannot be read is an error (ignoring
 /// it would create a second active claim certificate). The certificate and key files are the ones beside the
@@ -101,16 +63,6 @@ pub fn read_record(dir: &Path) -> Result<Option<ClaimCertificate>, DeployError> 
     let record: ClaimCertificate =
         serde_json::from_str(&text).map_err(|e| DeployError::io(format!("reading {}", path.display()), e))?;
     Ok(Some(ClaimCertificate { certificate_file: dir.join(CERT), private_key_file: dir.join(KEY), ..record }))
-}
-
-async fn attach_policy(iot: &aws_sdk_iot::Client, policy: &str, arn: &str) -> Result<(), DeployError> {
-    iot.attach_policy()
-        .policy_name(policy)
-        .target(arn)
-        .send()
-        .await
-        .map_err(|e| DeployError::sdk("IoT AttachPolicy", e))?;
-    Ok(())
 }
 
 /// Create a directory only its owner can enter (0700 on Unix), with a .gitignore that keeps it out of git.

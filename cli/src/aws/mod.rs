@@ -9,6 +9,7 @@ pub mod adopt;
 pub mod artifacts;
 pub mod calls;
 pub mod changeset;
+pub mod claim;
 pub mod converge;
 pub mod deploy;
 pub mod destroy;

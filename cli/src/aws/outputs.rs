@@ -82,40 +82,28 @@ pub async fn physical_ids_or_failure(
     }
 }
 
-/// Physical ids of a stack's resources by logical id. Callers treat this as best effort: an internal error (moto
-/// answers 500 for some stacks) is not retried, since eight retries would cost seconds for nothing; throttling, a
-/// 502/503/504 and a dropped or timed-out call are retried (up to 4 attempts, short pauses), as they pass.
+/// Physical ids of a stack's resources by logical id. Callers treat this as best effort, so it is tried once
+/// without the SDK's retries (moto answers 500 for some stacks, and eight retries would cost seconds for nothing);
+/// any other failure (503, throttling, a lost or dropped answer) is tried again with them, since the bucket name
+/// of a bootstrap stack without outputs may depend on it.
 pub async fn physical_ids(
     cfn: &aws_sdk_cloudformation::Client,
     stack_name: &str,
 ) -> Result<BTreeMap<String, String>, DeployError> {
-    use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
-    const ATTEMPTS: u32 = 4;
-    let mut attempt = 1;
-    let out = loop {
-        let once =
-            aws_sdk_cloudformation::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled());
-        match cfn.describe_stack_resources().stack_name(stack_name).customize().config_override(once).send().await {
-            Ok(out) => break out,
-            Err(e) => {
-                let passing = match &e {
-                    SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-                    other => {
-                        let status = other.raw_response().map(|r| r.status().as_u16());
-                        matches!(status, Some(502..=504))
-                            || matches!(
-                                other.code(),
-                                Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
-                            )
-                    }
-                };
-                if !passing || attempt >= ATTEMPTS {
-                    return Err(DeployError::sdk("CloudFormation DescribeStackResources", e));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt))).await;
-                attempt += 1;
-            }
+    let once =
+        aws_sdk_cloudformation::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled());
+    let first = cfn.describe_stack_resources().stack_name(stack_name).customize().config_override(once).send().await;
+    let out = match first {
+        Ok(out) => out,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 500) => {
+            return Err(DeployError::sdk("CloudFormation DescribeStackResources", e))
         }
+        Err(_) => cfn
+            .describe_stack_resources()
+            .stack_name(stack_name)
+            .send()
+            .await
+            .map_err(|e| DeployError::sdk("CloudFormation DescribeStackResources", e))?,
     };
     Ok(out
         .stack_resources()

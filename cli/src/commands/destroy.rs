@@ -51,7 +51,7 @@ fn text(report: &destroy::DestroyReport) -> String {
     for (st, from) in report.judged_from.iter().filter(|(_, f)| f.as_str() != "live stack") {
         s.push_str(&format!("{st}: already gone; what it retained is taken from the {from} of an earlier destroy\n"));
     }
-    if let Some(c) = &report.claim_certificate_deleted {
+    for c in &report.claim_certificates_deleted {
         s.push_str(&format!("deleted claim certificate {c}\n"));
     }
     for d in &report.deleted_data {

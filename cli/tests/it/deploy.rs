@@ -6,6 +6,7 @@ mod adopt;
 mod adopt_recovery;
 mod adopt_replay;
 mod artifacts;
+mod claim;
 pub mod cli;
 mod destroy;
 mod failed;

@@ -11,6 +11,9 @@ pub struct Names {
     pub bootstrap_stack: String,
     pub device_policy: String,
     pub claim_policy: String,
+    /// `rm-<tenant>-claim-certificate`: the Secrets Manager secret holding the claim certificate (id, ARN, PEM and
+    /// private key), created by `apply` outside the stacks (docs/deploy.md, "Claim certificate lifecycle").
+    pub claim_secret: String,
     pub provisioning_template: String,
 }
 
@@ -23,6 +26,7 @@ impl Names {
             bootstrap_stack: format!("{prefix}-bootstrap"),
             device_policy: format!("{prefix}-device"),
             claim_policy: format!("{prefix}-claim"),
+            claim_secret: format!("{prefix}-claim-certificate"),
             provisioning_template: format!("{prefix}-fleet"),
             prefix,
         }

@@ -13,7 +13,7 @@ use super::events::{EventStream, WaitOptions};
 use super::plan::TemplateInfo;
 use super::progress::{Progress, ProgressEvent};
 use super::sdk::{Clients, Tenant};
-use super::{iot, stack, DeployError};
+use super::{stack, DeployError};
 use decide::{Action, Retained};
 use delete::Outcome;
 use journal::Journal;
@@ -67,7 +67,8 @@ pub struct DestroyReport {
     pub kept: Vec<KeptResource>,
     /// Deleted on request (`keep_data: false`).
     pub deleted_data: Vec<DeletedResource>,
-    pub claim_certificate_deleted: Option<String>,
+    /// Every claim certificate of the tenant found in the account (claim policy targets, the secret) and deleted.
+    pub claim_certificates_deleted: Vec<String>,
     pub api_calls: CallSummary,
 }
 
@@ -85,10 +86,12 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
         judged_from: BTreeMap::new(),
         kept: vec![],
         deleted_data: vec![],
-        claim_certificate_deleted: None,
+        claim_certificates_deleted: vec![],
         api_calls: CallSummary::default(),
     };
-    delete_claim(&c, &state, &mut report, progress).await?;
+    // the claim certificates hold the claim policy: detach and delete them first, or the policy cannot be deleted
+    let place = super::claim::Place::new(&t.config, &names, &names.claim_policy, &state);
+    report.claim_certificates_deleted = super::claim::retire_all(&c, &place, progress).await?;
     let mut record = Journal::load(&state)?;
     for name in [&names.backend_stack, &names.bootstrap_stack] {
         if stack::describe(&c.cfn, name).await?.is_none() {
@@ -142,46 +145,6 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
     Ok(report)
 }
 
-/// The claim certificate holds the claim policy: detach and delete it before the stack, or the policy cannot go.
-async fn delete_claim(
-    c: &Clients,
-    state: &std::path::Path,
-    report: &mut DestroyReport,
-    progress: &dyn Progress,
-) -> Result<(), DeployError> {
-    let Some(claim) = iot::read_record(state)? else { return Ok(()) };
-    progress.report(ProgressEvent::Step {
-        stack: None,
-        message: format!("deleting claim certificate {}", claim.certificate_id),
-    });
-    // a certificate (or its attachment) already gone is what a re-run after a kill finds; anything else is an error
-    match c.iot.detach_policy().policy_name(&claim.policy).target(&claim.certificate_arn).send().await {
-        Err(e) if !not_found(&e) => return Err(DeployError::sdk("IoT DetachPolicy", e)),
-        _ => {}
-    }
-    match c
-        .iot
-        .update_certificate()
-        .certificate_id(&claim.certificate_id)
-        .new_status(aws_sdk_iot::types::CertificateStatus::Inactive)
-        .send()
-        .await
-    {
-        Err(e) if !not_found(&e) => return Err(DeployError::sdk("IoT UpdateCertificate", e)),
-        _ => {}
-    }
-    match c.iot.delete_certificate().certificate_id(&claim.certificate_id).force_delete(true).send().await {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
-        Err(e) => return Err(DeployError::sdk("IoT DeleteCertificate", e)),
-    }
-    for f in [&claim.private_key_file, &claim.certificate_file, &state.join("claim.json")] {
-        let _ = std::fs::remove_file(f);
-    }
-    report.claim_certificate_deleted = Some(claim.certificate_id);
-    Ok(())
-}
-
 /// DeleteStack with our own token, and wait for DELETE_COMPLETE.
 async fn delete_stack(
     c: &Clients,
@@ -208,9 +171,4 @@ async fn delete_stack(
         });
     }
     Ok(())
-}
-
-/// Does this error say the resource is already gone?
-fn not_found(e: &impl aws_sdk_iot::error::ProvideErrorMetadata) -> bool {
-    e.code() == Some("ResourceNotFoundException")
 }

@@ -176,7 +176,8 @@ fn deployed(tagged: bool) -> Deployed {
             stack_member(&k.stack_name, &backend_params, &tags(&k.body, &backend_params), &p.backend.2),
         ),
     );
-    // the claim certificate an earlier apply recorded (the key file must exist for it to be kept)
+    // the claim certificate an earlier apply copied from the tenant's secret (the key file must exist, and the record
+    // name the secret version it was written from, for it to be kept without reading the secret)
     let state = tenant.state_dir(ACCOUNT);
     std::fs::create_dir_all(&state).unwrap();
     let record = serde_json::json!({
@@ -185,7 +186,9 @@ fn deployed(tagged: bool) -> Deployed {
         "certificate_file": state.join("claim.cert.pem"),
         "private_key_file": state.join("claim.private.key"),
         "policy": format!("rm-{TENANT}-claim"),
-        "created": true
+        "created": true,
+        "secret": format!("rm-{TENANT}-claim-certificate"),
+        "secret_version_id": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
     });
     std::fs::write(state.join("claim.json"), record.to_string()).unwrap();
     std::fs::write(state.join("claim.cert.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();

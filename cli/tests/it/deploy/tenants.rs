@@ -109,7 +109,7 @@ async fn two_tenants_applied_at_once_in_one_process() {
         // each report counts its own tenant's calls only (shared counters would show 4 and 2)
         let ops = &report.api_calls.by_operation;
         assert_eq!(ops.get("CloudFormation.ExecuteChangeSet"), Some(&2), "{ops:?}");
-        assert_eq!(ops.get("IoT.CreateKeysAndCertificate"), Some(&1), "{ops:?}");
+        assert_eq!(ops.get("IoT.RegisterCertificateWithoutCA"), Some(&1), "{ops:?}");
         let cfn = aws_sdk_cloudformation::Client::new(sdk);
         let names = Names::new(&t.config.name);
         for stack in [&names.bootstrap_stack, &names.backend_stack] {
