@@ -78,6 +78,9 @@ pub enum Command {
     /// The serial allow-list: import the factory list (serial + device secret), list it, show one serial
     #[command(subcommand)]
     Serials(SerialsCommand),
+    /// The fleet-provisioning claim certificate: show it, rotate it (the old one keeps working for a grace period)
+    #[command(subcommand)]
+    Claim(ClaimCommand),
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -185,6 +188,32 @@ pub struct DestroyArgs {
     pub force_delete_secrets: bool,
     #[command(flatten)]
     pub timeout: TimeoutArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClaimCommand {
+    /// The claim certificates in the account: id, created, status, attached, fingerprint (never the key)
+    Show,
+    /// Make a new claim certificate (stored in the account's secret, attached, local claim files rewritten); the
+    /// old one keeps working until the grace period ends and `claim rotate --finish` deletes it
+    Rotate(ClaimRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimRotateArgs {
+    /// How long the replaced certificate keeps working (devices still carrying it provision until then): 30d,
+    /// 7d12h, 90m, 0s
+    #[arg(long, default_value = "30d", value_parser = crate::aws::claim::plan::parse_grace, value_name = "DURATION")]
+    pub grace: std::time::Duration,
+    /// Instead of rotating: detach, deactivate and delete every replaced certificate whose grace period has ended
+    #[arg(long, conflicts_with = "grace")]
+    pub finish: bool,
+    /// Show what would be done, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod blueprints;
+pub mod claim;
 pub mod common;
 pub mod destroy;
 pub mod doctor;
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Blueprints => blueprints::run(g),
         Command::Gdpr(cmd) => gdpr::run(g, &cmd),
         Command::Serials(cmd) => serials::run(g, &cmd),
+        Command::Claim(cmd) => claim::run(g, &cmd),
         Command::Plan(args) => plan::run(g, &args),
         Command::Apply(args) => apply::run(g, &args),
         Command::Status(args) => status::run(g, &args),

@@ -30,6 +30,18 @@ pub async fn status(iot: &aws_sdk_iot::Client, id: &str) -> Result<CertState, De
     }
 }
 
+/// DescribeCertificate's whole description, for `claim show` (none: no such certificate).
+pub async fn description(
+    iot: &aws_sdk_iot::Client,
+    id: &str,
+) -> Result<Option<aws_sdk_iot::types::CertificateDescription>, DeployError> {
+    match iot.describe_certificate().certificate_id(id).send().await {
+        Ok(out) => Ok(out.certificate_description().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(DeployError::sdk("IoT DescribeCertificate", e)),
+    }
+}
+
 /// Every principal attached to `policy` (ListTargetsForPolicy, following `nextMarker`); none when the policy does
 /// not exist (yet, or any more).
 pub async fn targets(iot: &aws_sdk_iot::Client, policy: &str) -> Result<Vec<String>, DeployError> {

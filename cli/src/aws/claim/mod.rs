@@ -1,10 +1,13 @@
 //! The claim certificate (fleet provisioning by claim), kept in the tenant's account: its record is a Secrets Manager
 //! secret, the claim policy's targets say what is attached, and the 0600 files under the state directory are a copy.
-//! `apply` calls [`ensure`], `destroy` calls [`retire_all`]; the decisions are pure ([`decide`]).
+//! `apply` calls [`ensure`], `destroy` calls [`retire_all`], `claim rotate` / `claim show` are [`rotate`]; the
+//! decisions are pure ([`decide`], [`plan`]).
 
 mod certs;
 pub mod decide;
 mod keygen;
+pub mod plan;
+pub mod rotate;
 pub mod secret;
 
 use super::iot::{self, ClaimCertificate};
