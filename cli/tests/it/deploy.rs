@@ -7,6 +7,7 @@ mod adopt_recovery;
 mod adopt_replay;
 mod artifacts;
 mod claim;
+mod claim_replay;
 mod claim_rotate;
 pub mod cli;
 mod destroy;
