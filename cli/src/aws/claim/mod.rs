@@ -152,6 +152,7 @@ pub async fn ensure(
                     };
                     v
                 };
+                step(progress, format!("stored; registering claim certificate {} with AWS IoT", stored.certificate_id));
                 let (id, arn) = certs::register(&c.iot, &stored.certificate_pem).await?;
                 certs::attach(&c.iot, p.policy, &arn).await?;
                 return write_copy(p, &stored, (&id, &arn), &version_id, true, d.strays);

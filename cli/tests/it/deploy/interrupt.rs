@@ -157,3 +157,60 @@ async fn killed_after_the_backend_change_set_was_executed() {
     })
     .await;
 }
+
+/// A first apply killed right after `call` of the claim certificate; `registered` is how many certificates the
+/// kill left in IoT (0 after CreateSecret, 1 after RegisterCertificateWithoutCA, not yet attached). The secret
+/// holds the certificate either way; the next apply ends with exactly one certificate in the account, ACTIVE,
+/// attached to the claim policy, equal to the secret's, and the one after is a no-op.
+async fn claim_killed_after(label: &str, call: &str, registered: usize) {
+    let moto = MotoServer::shared();
+    let tenant = format!("{label}-{}", std::process::id() % 100_000);
+    let d = tempdir();
+    let dir = d.path();
+    assert_eq!(run(dir, &["init", "--name", &tenant, "--region", REGION]).code, 0);
+    let keys = own_account(moto, dir, label);
+    write_artifacts(&dir.join("artifacts"), label);
+    apply_killed_after(dir, moto, call, "");
+
+    let sdk = moto.sdk_config_with(&keys).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let iot = aws_sdk_iot::Client::new(&sdk);
+    let names = rainmaker_deploy::template::Names::new(&tenant);
+    // what the kill left
+    let secret = sm.get_secret_value().secret_id(&names.claim_secret).send().await.expect("the secret was stored");
+    let secret: serde_json::Value = serde_json::from_str(secret.secret_string().unwrap()).unwrap();
+    let pem = secret["certificate_pem"].as_str().unwrap().to_string();
+    assert_eq!(iot.list_certificates().send().await.unwrap().certificates().len(), registered);
+    let targets = iot.list_targets_for_policy().policy_name(&names.claim_policy).send().await.unwrap();
+    assert!(targets.targets().is_empty(), "nothing attached yet: {targets:?}");
+
+    let endpoint = moto.endpoint_url();
+    let apply = || {
+        let mut c = aws_cmd(dir, &endpoint);
+        c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
+        run_within_deadline(c)
+    };
+    let again = apply();
+    assert_eq!(again.code, 0, "the next apply converges: {}", again.transcript());
+    let certs = iot.list_certificates().send().await.unwrap();
+    assert_eq!(certs.certificates().len(), 1, "exactly one certificate in the account: {certs:?}");
+    let id = certs.certificates()[0].certificate_id().unwrap();
+    let desc = iot.describe_certificate().certificate_id(id).send().await.unwrap();
+    let desc = desc.certificate_description().unwrap();
+    assert_eq!((desc.status().unwrap().as_str(), desc.certificate_pem()), ("ACTIVE", Some(pem.as_str())));
+    let targets = iot.list_targets_for_policy().policy_name(&names.claim_policy).send().await.unwrap();
+    assert_eq!(targets.targets(), [desc.certificate_arn().unwrap().to_string()], "attached to the claim policy");
+    let noop = apply();
+    let v: serde_json::Value = serde_json::from_str(&noop.stdout).expect("JSON report");
+    assert_eq!(v["changed"], false, "then nothing is left to do: {}", noop.transcript());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_claim_certificate_was_stored() {
+    claim_killed_after("kill-claim-store", "secretsmanager CreateSecret", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_claim_certificate_was_registered() {
+    claim_killed_after("kill-claim-reg", "iot POST /certificate/register-no-ca", 1).await;
+}
