@@ -1,10 +1,13 @@
 //! Change sets: create one (CREATE or UPDATE), wait until it is ready, read it into a [`StackPlan`], execute or
 //! delete it. "No changes" (AWS's `FAILED` status with "didn't contain changes") is a plan of kind NoChanges.
 
+use super::alarms::{RollbackTriggers, TRIGGER_TYPE};
 use super::events::WaitOptions;
 use super::plan::{PlanKind, ResourceChange, StackPlan, TemplateInfo};
 use super::DeployError;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType, Parameter, ResourceToImport, RollbackConfiguration, RollbackTrigger, Tag,
+};
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,6 +26,8 @@ pub struct ChangeSetInput<'a> {
     pub create: bool,
     /// Non-empty: an IMPORT change set of these resources (the template holds only them).
     pub import: &'a [super::adopt::Import],
+    /// `RollbackConfiguration` (a bake's alarms, or an empty list clearing saved ones); `None`: not sent.
+    pub rollback: Option<&'a RollbackTriggers>,
 }
 
 /// Reasons AWS gives when a change set has nothing in it.
@@ -74,6 +79,7 @@ pub async fn create(cfn: &Client, input: &ChangeSetInput<'_>) -> Result<String, 
                 .build()
         })
         .collect();
+    let rollback = input.rollback.map(rollback_configuration);
     cfn.create_change_set()
         .stack_name(input.stack_name)
         .change_set_name(&name)
@@ -84,12 +90,23 @@ pub async fn create(cfn: &Client, input: &ChangeSetInput<'_>) -> Result<String, 
         .set_template_url(input.template_url.clone())
         .set_parameters(Some(params))
         .set_tags(Some(tags))
+        .set_rollback_configuration(rollback)
         .capabilities(Capability::CapabilityIam)
         .description(format!("rainmaker-deploy {}", crate::TEMPLATE_VERSION))
         .send()
         .await
         .map_err(|e| DeployError::sdk("CloudFormation CreateChangeSet", e))?;
     Ok(name)
+}
+
+/// The API shape of a bake's triggers: each alarm as an `AWS::CloudWatch::Alarm` trigger, and the monitoring time
+/// (an empty list is sent as one, which clears triggers CloudFormation saved from an earlier operation).
+pub fn rollback_configuration(r: &RollbackTriggers) -> RollbackConfiguration {
+    let triggers = r.alarms.iter().map(|arn| RollbackTrigger::builder().arn(arn).r#type(TRIGGER_TYPE).build());
+    RollbackConfiguration::builder()
+        .set_rollback_triggers(Some(triggers.collect()))
+        .monitoring_time_in_minutes(r.minutes as i32)
+        .build()
 }
 
 /// Wait until the change set is ready and read it into a plan (NoChanges when AWS says it is empty).

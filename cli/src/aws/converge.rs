@@ -26,6 +26,8 @@ pub struct Target<'a> {
     pub info: &'a TemplateInfo,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+    /// Rollback triggers for an UPDATE change set (a bake, see [`super::alarms::rollback_for`]); never on a create.
+    pub rollback: Option<super::alarms::RollbackTriggers>,
 }
 
 /// Where a stack stands before any change.
@@ -345,6 +347,7 @@ pub async fn plan(
         tags: &tags,
         create,
         import: &[],
+        rollback: if create { None } else { t.rollback.as_ref() },
     };
     let name = changeset::create(&c.cfn, &input).await?;
     changeset::describe(&c.cfn, t.stack, t.stack_name, &name, t.info, wait, create).await

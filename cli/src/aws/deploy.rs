@@ -26,6 +26,9 @@ pub struct ApplyOptions {
     /// Run the verification pass even when nothing changed.
     pub always_verify: bool,
     pub wait: WaitOptions,
+    /// Bake (`upgrade`): on an UPDATE of the backend, its exported alarms become rollback triggers monitored this
+    /// many minutes after the update (see [`super::alarms::rollback_for`]); the wait allows for them.
+    pub bake: Option<u32>,
 }
 
 /// What `apply` did, as data.
@@ -51,6 +54,10 @@ pub struct ApplyReport {
     pub outputs_file: PathBuf,
     /// Empty when skipped (nothing changed and not asked for).
     pub verification: Vec<Check>,
+    /// The alarm ARNs passed as rollback triggers on the backend's UPDATE (a bake; empty otherwise).
+    pub rollback_triggers: Vec<String>,
+    /// The backend's exported alarms to check after a baked update (empty without a bake or on a create).
+    pub watched_alarms: Vec<String>,
     pub api_calls: CallSummary,
     pub elapsed_ms: u64,
 }
@@ -187,6 +194,7 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
         info: binfo,
         parameters: BTreeMap::new(),
         tags: tags.clone(),
+        rollback: None,
     };
     stacks.push(plan_one(&c, &bt, boot, None, &t.config.region, wait, progress).await?);
     match bucket {
@@ -202,6 +210,7 @@ pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Re
                 info: kinfo,
                 parameters: backend_parameters(&bucket, &ep, &arts, versions),
                 tags,
+                rollback: None,
             };
             stacks.push(plan_one(&c, &kt, live, Some(&bucket), &t.config.region, wait, progress).await?);
         }
@@ -411,6 +420,7 @@ pub(crate) async fn apply_with(
         info: binfo,
         parameters: BTreeMap::new(),
         tags: tags.clone(),
+        rollback: None,
     };
     let mut recovered = Vec::new();
     let first = Some(listed.remove(&b.stack_name));
@@ -418,7 +428,7 @@ pub(crate) async fn apply_with(
     let ready = converge::compare(c, &bt, live).await?;
     let mut boot = converge_stack(c, &bt, ready, recovered, None, &region, opts, prompter, progress).await?;
     partial.stacks.push(boot.clone());
-    let failure = complete_outputs(c, &mut boot, bjson, &region).await;
+    let failure = complete_outputs(c, &mut boot, bjson, &region, &caller.account).await;
     let bucket =
         boot.outputs.get("ArtifactsBucketName").cloned().ok_or_else(|| missing_bucket(&b.stack_name, failure))?;
 
@@ -429,6 +439,7 @@ pub(crate) async fn apply_with(
         info: kinfo,
         parameters: BTreeMap::new(),
         tags,
+        rollback: None,
     };
     let mut recovered = Vec::new();
     // the listing still tells the backend's state when the bootstrap took no time (unchanged, nothing recovered);
@@ -455,6 +466,12 @@ pub(crate) async fn apply_with(
     // unchanged when the live stack already pins the same keys (no S3 call); any change checks every artifact
     let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
     kt.parameters = backend_parameters(&bucket, &ep, &arts, versions);
+    let wanted_outputs = output_keys(kjson);
+    let live_outputs = live.as_ref().map(stack::outputs).unwrap_or_default();
+    let live_outputs =
+        super::outputs::complete_in(kjson, &live_outputs, &BTreeMap::new(), &region, Some(&caller.account));
+    kt.rollback = super::alarms::rollback_for(opts.bake, live.as_ref(), &live_outputs, &wanted_outputs);
+    let baking = kt.rollback.as_ref().is_some_and(|r| r.minutes > 0);
     let ready = converge::compare(c, &kt, live).await?;
     let mut uploaded = Vec::new();
     if matches!(ready, Ready::Change { .. }) {
@@ -468,16 +485,26 @@ pub(crate) async fn apply_with(
         let pins = uploaded.iter().zip(&arts).map(|(u, a)| (a.version_parameter.clone(), u.version_id.clone()));
         kt.parameters = backend_parameters(&bucket, &ep, &arts, pins.collect());
     }
+    // CloudFormation holds the update in progress for the monitoring time: the wait allows for it
+    let mut kopts = opts.clone();
+    if let Some(r) = kt.rollback.as_ref().filter(|r| r.minutes > 0) {
+        kopts.wait.timeout += std::time::Duration::from_secs(60 * u64::from(r.minutes));
+        let names: Vec<&str> = r.alarms.iter().filter_map(|a| super::alarms::alarm_name(a)).collect();
+        step(progress, Some(&k.stack_name), format!("bake: {} min, rollback triggers {}", r.minutes, names.join(", ")));
+    }
     let mut backend =
-        converge_stack(c, &kt, ready, recovered, Some(&bucket), &region, opts, prompter, progress).await?;
+        converge_stack(c, &kt, ready, recovered, Some(&bucket), &region, &kopts, prompter, progress).await?;
     partial.stacks.push(backend.clone());
-    if let Some(reason) = complete_outputs(c, &mut backend, kjson, &region).await {
+    let baked = baking && backend.result == StackResult::Updated;
+    let rollback_triggers = kt.rollback.as_ref().filter(|_| baked).map(|r| r.alarms.clone()).unwrap_or_default();
+    if let Some(reason) = complete_outputs(c, &mut backend, kjson, &region, &caller.account).await {
         progress.report(ProgressEvent::Step {
             stack: Some(backend.stack_name.clone()),
             message: format!("some outputs could not be completed from the stack's resources: {reason}"),
         });
     }
     let changed = boot.result != StackResult::Unchanged || backend.result != StackResult::Unchanged;
+    let watched_alarms = if baked { super::alarms::exported(&backend.outputs) } else { vec![] };
 
     let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
     step(progress, None, "claim certificate");
@@ -513,9 +540,16 @@ pub(crate) async fn apply_with(
         outputs,
         outputs_file,
         verification,
+        rollback_triggers,
+        watched_alarms,
         api_calls: c.calls.summary(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The output keys a template declares.
+pub fn output_keys(template: &serde_json::Value) -> Vec<String> {
+    template.get("Outputs").and_then(|o| o.as_object()).map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
 
 /// Fill in outputs the service left out (see [`super::outputs`]); costs one call, only when some are missing. Best
@@ -527,12 +561,13 @@ async fn complete_outputs(
     r: &mut StackReport,
     template: &serde_json::Value,
     region: &str,
+    account: &str,
 ) -> Option<String> {
     if !super::outputs::incomplete(template, &r.outputs) {
         return None;
     }
     let (physical, failure) = super::outputs::physical_ids_or_failure(&c.cfn, &r.stack_name).await;
-    r.outputs = super::outputs::complete(template, &r.outputs, &physical, region);
+    r.outputs = super::outputs::complete_in(template, &r.outputs, &physical, region, Some(account));
     failure.filter(|_| super::outputs::incomplete(template, &r.outputs))
 }
 

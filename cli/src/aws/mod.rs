@@ -6,6 +6,7 @@
 //! [`Prompter`], so the same core runs one tenant from the command line or many in parallel from an upgrade job.
 
 pub mod adopt;
+pub mod alarms;
 pub mod artifacts;
 pub mod calls;
 pub mod changeset;

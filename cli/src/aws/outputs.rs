@@ -11,6 +11,18 @@ pub fn complete(
     physical: &BTreeMap<String, String>,
     region: &str,
 ) -> BTreeMap<String, String> {
+    complete_in(template, live, physical, region, None)
+}
+
+/// [`complete`], also resolving `${AWS::AccountId}` (the stack's account) and `${AWS::Partition}` in `Fn::Sub`
+/// (the backend's alarm ARNs).
+pub fn complete_in(
+    template: &serde_json::Value,
+    live: &BTreeMap<String, String>,
+    physical: &BTreeMap<String, String>,
+    region: &str,
+    account: Option<&str>,
+) -> BTreeMap<String, String> {
     let mut out = live.clone();
     let Some(outputs) = template.get("Outputs").and_then(|o| o.as_object()) else { return out };
     for (key, o) in outputs {
@@ -24,7 +36,7 @@ pub fn complete(
                 v["Ref"].as_str().and_then(|id| physical.get(id).cloned().or_else(|| literal_name(template, id)))
             }
             Some(v) if v.get("Fn::Sub").and_then(|s| s.as_str()).is_some() => {
-                sub(v["Fn::Sub"].as_str().unwrap_or_default(), physical, region)
+                sub(v["Fn::Sub"].as_str().unwrap_or_default(), physical, region, account)
             }
             _ => None,
         };
@@ -45,7 +57,7 @@ pub fn literal_name(template: &serde_json::Value, logical_id: &str) -> Option<St
     NAME_PROPERTIES.iter().find_map(|p| props.get(*p).and_then(|v| v.as_str()).map(str::to_string))
 }
 
-fn sub(text: &str, physical: &BTreeMap<String, String>, region: &str) -> Option<String> {
+fn sub(text: &str, physical: &BTreeMap<String, String>, region: &str, account: Option<&str>) -> Option<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -55,6 +67,8 @@ fn sub(text: &str, physical: &BTreeMap<String, String>, region: &str) -> Option<
         let v = match name {
             "AWS::Region" => region.to_string(),
             "AWS::URLSuffix" => "amazonaws.com".to_string(),
+            "AWS::AccountId" => account?.to_string(),
+            "AWS::Partition" => partition(region).to_string(),
             n => physical.get(n)?.clone(),
         };
         out.push_str(&v);
@@ -62,6 +76,17 @@ fn sub(text: &str, physical: &BTreeMap<String, String>, region: &str) -> Option<
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 /// Does the live stack lack any output the template declares?

@@ -20,6 +20,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
             allow_replace: args.allow_replace,
             always_verify: args.verify,
             wait: WaitOptions { cancel: Some(cancel), timeout: args.timeout.timeout, ..WaitOptions::default() },
+            bake: None,
         };
         let prompter = TerminalPrompter { yes: args.yes, display: &display, show: g.output == OutputFormat::Text };
         Ok::<_, miette::Report>(crate::aws::failure::apply_reporting(&t, &opts, &prompter, &display).await)

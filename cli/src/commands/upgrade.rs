@@ -49,6 +49,13 @@ pub struct UpgradeArgs {
     /// Without a `canary` wave in the file: the first N selected tenants form one (1 at a time, tolerance 0)
     #[arg(long, value_name = "N")]
     pub canary: Option<usize>,
+    /// Bake every wave: updates carry the backend's alarms as rollback triggers monitored MINUTES (1-180) after the
+    /// update, and the alarms are checked after the wave (any in ALARM halts the run). Default: each wave's bake_minutes
+    #[arg(long, value_name = "MINUTES", conflicts_with = "no_bake")]
+    pub bake: Option<u32>,
+    /// No bake in any wave, whatever the tenants file says
+    #[arg(long)]
+    pub no_bake: bool,
     /// Refuse unless this CLI renders this template version (CI asserts what it ships)
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
@@ -103,7 +110,20 @@ pub fn run(g: &GlobalArgs, args: &UpgradeArgs) -> Result<()> {
     }
     let fleet = tenants::load(&args.tenants)?;
     let sel = Selection { only: args.only.clone(), exclude: args.exclude.clone(), wave: args.wave.clone() };
-    let ov = Overrides { max_concurrent, failure_tolerance, canary: args.canary, bake_minutes: None };
+    let bake_minutes = match (args.bake, args.no_bake) {
+        (_, true) => Some(None),
+        (Some(m), false) if (1..=crate::aws::alarms::MAX_MONITORING_MINUTES).contains(&m) => Some(Some(m)),
+        (Some(m), false) => {
+            return Err(UsageError::new(
+                "--bake",
+                format!("{m} minutes is outside what CloudFormation monitors"),
+                "1 to 180 minutes (MonitoringTimeInMinutes), or --no-bake",
+            )
+            .into())
+        }
+        (None, false) => None,
+    };
+    let ov = Overrides { max_concurrent, failure_tolerance, canary: args.canary, bake_minutes };
     let plan = plan(&fleet, &sel, &ov)?;
     if plan.tenant_count() == 0 {
         return Err(UsageError::new(

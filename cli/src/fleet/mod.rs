@@ -100,6 +100,9 @@ pub fn new_report(fleet: &Fleet, plan: &RunPlan, run_id: &str, dry_run: bool) ->
                 max_concurrent: w.max_concurrent,
                 failures: 0,
                 status: "pending".into(),
+                bake_minutes: w.bake_minutes,
+                baked: vec![],
+                firing: vec![],
             })
             .collect(),
         tenants,
@@ -139,6 +142,9 @@ pub async fn run(
         plan.waves.iter().flat_map(|w| w.tenants.iter().copied()).enumerate().map(|(p, i)| (i, p)).collect();
     let wave_of: BTreeMap<usize, String> =
         plan.waves.iter().flat_map(|w| w.tenants.iter().map(|i| (*i, w.name.clone()))).collect();
+    let bake_of: BTreeMap<usize, Option<u32>> =
+        plan.waves.iter().flat_map(|w| w.tenants.iter().map(|i| (*i, w.bake_minutes))).collect();
+    let mut watched: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let f2 = fleet.clone();
     let mut s = Scheduler::new(plan, mode, &|i| f2.tenants[i].hold);
     let mut jobs: tokio::task::JoinSet<(usize, Outcome)> = tokio::task::JoinSet::new();
@@ -156,8 +162,9 @@ pub async fn run(
                         enabled: progress,
                     };
                     lines.line("starting");
+                    let bake = bake_of[&i];
                     jobs.spawn(async move {
-                        let o = tenant::upgrade(&ctx, &fleet.tenants[i], &lines).await;
+                        let o = tenant::upgrade(&ctx, &fleet.tenants[i], bake, &lines).await;
                         lines.line(o.status.as_str());
                         (i, o)
                     });
@@ -186,14 +193,39 @@ pub async fn run(
                 t.api_calls = o.api_calls;
                 t.duration_ms = o.duration_ms;
                 t.error = o.error;
+                watched.insert(i, o.watched_alarms);
                 s.finished(i, o.status);
                 sync_waves(&mut r, &s);
                 r.recount();
                 save(&r, file.as_ref())?;
             }
-            Step::Bake { .. } => {
-                // rollback triggers and the alarm check after a wave are not built yet: no alarm is assumed
-                s.baked(false);
+            Step::Bake { wave, tenants } => {
+                let checks: Vec<(usize, Vec<String>)> = tenants
+                    .iter()
+                    .filter_map(|i| watched.get(i).filter(|a| !a.is_empty()).map(|a| (*i, a.clone())))
+                    .collect();
+                let found = bake_check(&ctx, &fleet, &checks, progress).await;
+                let mut firing = Vec::new();
+                for (i, calls, result) in found {
+                    let Some(p) = pos.get(&i) else {
+                        if let Err(e) = result {
+                            firing.push(e);
+                        }
+                        continue;
+                    };
+                    r.tenants[*p].api_calls += calls;
+                    let name = &fleet.tenants[i].name;
+                    match result {
+                        Ok(f) => firing.extend(f.into_iter().map(|a| format!("{name}: {a}"))),
+                        Err(e) => firing.push(format!("{name}: the alarms could not be read: {e}")),
+                    }
+                }
+                let wr = &mut r.waves[wave];
+                wr.baked = checks.iter().map(|(i, _)| fleet.tenants[*i].name.clone()).collect();
+                wr.firing = firing.clone();
+                s.baked(!firing.is_empty());
+                sync_waves(&mut r, &s);
+                save(&r, file.as_ref())?;
             }
             Step::Done => break,
         }
@@ -207,7 +239,7 @@ pub async fn run(
     r.recount();
     r.stopped = s.stop().map(|st| match st {
         Stop::ToleranceExceeded(w) => format!("tolerance_exceeded in wave {}", r.waves[*w].name),
-        Stop::Alarm(w) => format!("alarm after wave {}", r.waves[*w].name),
+        Stop::Alarm(w) => format!("alarm after wave {}: {}", r.waves[*w].name, r.waves[*w].firing.join("; ")),
         Stop::Interrupted => "interrupted".to_string(),
     });
     let statuses: Vec<TenantStatus> = pos.keys().filter_map(|i| s.status(*i)).collect();
@@ -215,4 +247,44 @@ pub async fn run(
     r.ended_at = Some(now());
     save(&r, file.as_ref())?;
     Ok(r)
+}
+
+/// After a baked wave: each tenant's watched alarms, all tenants at once (read-only), re-assuming each role (the
+/// wave may have outlasted the first credentials; the account was checked when it was upgraded), one
+/// DescribeAlarms per 100 alarms. Returns per tenant the calls made and the alarms that stop the run (in ALARM or
+/// gone), or why they could not be read.
+async fn bake_check(
+    ctx: &Arc<Ctx>,
+    fleet: &Arc<Fleet>,
+    checks: &[(usize, Vec<String>)],
+    progress: bool,
+) -> Vec<(usize, u32, Result<Vec<String>, String>)> {
+    let mut jobs = tokio::task::JoinSet::new();
+    for (i, alarms) in checks.iter().cloned() {
+        let (ctx, fleet) = (ctx.clone(), fleet.clone());
+        jobs.spawn(async move {
+            let t = &fleet.tenants[i];
+            if progress {
+                eprintln!("{} checking {} alarms after the bake", t.name, alarms.len());
+            }
+            let calls = 1 + alarms.len().div_ceil(100) as u32;
+            let result = async {
+                let sdk = tenant::assume(&ctx, t).await?;
+                crate::aws::alarms::states(&aws_sdk_cloudwatch::Client::new(&sdk), &alarms).await
+            }
+            .await
+            .map(|states| crate::aws::alarms::firing(&states))
+            .map_err(|e| e.to_string());
+            (i, calls, result)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(j) = jobs.join_next().await {
+        match j {
+            Ok(x) => out.push(x),
+            Err(e) => out.push((usize::MAX, 0, Err(format!("an alarm check ended abnormally: {e}")))),
+        }
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    out
 }

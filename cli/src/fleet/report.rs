@@ -48,6 +48,13 @@ pub struct WaveReport {
     pub failures: usize,
     /// `pending`, `running`, `completed`, `tolerance_exceeded`, `halted`, `skipped`, `interrupted`.
     pub status: String,
+    /// Minutes its updates were monitored with the backend's alarms as rollback triggers (absent: no bake).
+    pub bake_minutes: Option<u32>,
+    /// The tenants whose alarms were checked after the wave (baked updates; first creates have no bake).
+    pub baked: Vec<String>,
+    /// What the check after the wave found: `tenant: alarm (ALARM)`, an alarm gone (`MISSING`), or why the alarms
+    /// could not be read. Anything here halts the run.
+    pub firing: Vec<String>,
 }
 
 /// One tenant.
@@ -164,8 +171,13 @@ pub fn text(r: &UpgradeReport) -> String {
     s.push('\n');
     for wv in &r.waves {
         s.push_str(&format!(
-            "wave {}: {} ({} failed, tolerance {} = {})\n",
-            wv.name, wv.status, wv.failures, wv.failure_tolerance, wv.failure_tolerance_count
+            "wave {}: {} ({} failed, tolerance {} = {}{})\n",
+            wv.name,
+            wv.status,
+            wv.failures,
+            wv.failure_tolerance,
+            wv.failure_tolerance_count,
+            bake(wv)
         ));
     }
     let counts: Vec<String> = r.summary.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
@@ -203,12 +215,27 @@ fn markdown(r: &UpgradeReport) -> String {
             t.error.as_deref().unwrap_or("").replace('|', "\\|").replace('\n', " ")
         ));
     }
-    s.push_str("\n| wave | status | failures | tolerance |\n|---|---|---|---|\n");
+    s.push_str("\n| wave | status | failures | tolerance | bake |\n|---|---|---|---|---|\n");
     for w in &r.waves {
         s.push_str(&format!(
-            "| {} | {} | {} | {} ({}) |\n",
-            w.name, w.status, w.failures, w.failure_tolerance, w.failure_tolerance_count
+            "| {} | {} | {} | {} ({}) | {} |\n",
+            w.name,
+            w.status,
+            w.failures,
+            w.failure_tolerance,
+            w.failure_tolerance_count,
+            bake(w).trim_start_matches(", ").replace('|', "\\|")
         ));
+    }
+    s
+}
+
+/// `, bake 15 min: 2 checked, alarms: ...` (empty without a bake).
+fn bake(w: &WaveReport) -> String {
+    let Some(m) = w.bake_minutes else { return String::new() };
+    let mut s = format!(", bake {m} min: {} checked", w.baked.len());
+    if !w.firing.is_empty() {
+        s.push_str(&format!(", alarms: {}", w.firing.join("; ")));
     }
     s
 }

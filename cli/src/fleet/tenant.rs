@@ -36,6 +36,8 @@ pub struct Outcome {
     pub api_calls: u32,
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// A baked update: the backend's exported alarms, to check after the wave (empty otherwise).
+    pub watched_alarms: Vec<String>,
 }
 
 /// Answers the core's questions without a terminal: `upgrade` runs with `--yes` (a failed first create holds
@@ -94,9 +96,9 @@ pub async fn assume(ctx: &Ctx, t: &FleetTenant) -> Result<SdkConfig, DeployError
     Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(creds)).build())
 }
 
-/// Upgrade (or with `dry_run`, plan) one tenant. Never panics and never returns an error: a failure is the
-/// tenant's `failed` (or `blocked`) outcome with the reason.
-pub async fn upgrade(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress) -> Outcome {
+/// Upgrade (or with `dry_run`, plan) one tenant, baking an update `bake` minutes (its wave's). Never panics and
+/// never returns an error: a failure is the tenant's `failed` (or `blocked`) outcome with the reason.
+pub async fn upgrade(ctx: &Ctx, t: &FleetTenant, bake: Option<u32>, progress: &dyn Progress) -> Outcome {
     let started = Instant::now();
     let mut o = Outcome {
         status: TenantStatus::Failed,
@@ -105,8 +107,9 @@ pub async fn upgrade(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress) -> Out
         api_calls: 0,
         error: None,
         duration_ms: 0,
+        watched_alarms: vec![],
     };
-    if let Err(e) = run(ctx, t, progress, &mut o).await {
+    if let Err(e) = run(ctx, t, bake, progress, &mut o).await {
         o.status = match e {
             DeployError::Refused { .. } => TenantStatus::Blocked,
             _ => TenantStatus::Failed,
@@ -149,13 +152,20 @@ pub async fn connect(
     Ok(Tenant { config, sdk, config_dir, artifacts_dir: ctx.artifacts_dir.clone() })
 }
 
-async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcome) -> Result<(), DeployError> {
+async fn run(
+    ctx: &Ctx,
+    t: &FleetTenant,
+    bake: Option<u32>,
+    progress: &dyn Progress,
+    o: &mut Outcome,
+) -> Result<(), DeployError> {
     let tenant = connect(ctx, t, progress, &mut o.api_calls).await?;
     let names = crate::template::Names::new(&tenant.config.name);
     o.api_calls += 1;
     let cfn = aws_sdk_cloudformation::Client::new(&tenant.sdk);
-    if let Some(live) = stack::describe(&cfn, &names.backend_stack).await? {
-        o.from_version = stack::tags(&live).remove("rainmaker:template-version");
+    let live = stack::describe(&cfn, &names.backend_stack).await?;
+    if let Some(live) = &live {
+        o.from_version = stack::tags(live).remove("rainmaker:template-version");
     }
     let wait = WaitOptions { cancel: ctx.cancel.clone(), ..WaitOptions::default() };
     if ctx.dry_run {
@@ -174,9 +184,17 @@ async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcom
         };
         return Ok(());
     }
-    let opts = ApplyOptions { allow_replace: t.allow_replace, always_verify: false, wait };
-    let r = deploy::apply(&tenant, &opts, &Unattended, progress).await?;
+    let opts = ApplyOptions { allow_replace: t.allow_replace, always_verify: false, wait, bake };
+    let r = match deploy::apply(&tenant, &opts, &Unattended, progress).await {
+        Ok(r) => r,
+        Err(DeployError::StackFailed { stack, status, reason }) if stack == names.backend_stack && bake.is_some() => {
+            let reason = rolled_back_by(&tenant, bake, live.as_ref(), &t.account, &reason, &mut o.api_calls).await;
+            return Err(DeployError::StackFailed { stack, status, reason });
+        }
+        Err(e) => return Err(e),
+    };
     o.api_calls += r.api_calls.total;
+    o.watched_alarms = r.watched_alarms.clone();
     let plans: Vec<&StackPlan> = r.stacks.iter().map(|s| &s.plan).collect();
     o.changes = count(&plans);
     let failed: Vec<String> = r.failed_checks().iter().map(|c| format!("{} ({})", c.name, c.detail)).collect();
@@ -189,4 +207,47 @@ async fn run(ctx: &Ctx, t: &FleetTenant, progress: &dyn Progress, o: &mut Outcom
         TenantStatus::Unchanged
     };
     Ok(())
+}
+
+/// A baked update of the backend failed: when one of its rollback triggers is in ALARM, CloudFormation rolled it
+/// back because of that alarm, and the reason says which (one DescribeAlarms of the triggers).
+async fn rolled_back_by(
+    tenant: &Tenant,
+    bake: Option<u32>,
+    live: Option<&aws_sdk_cloudformation::types::Stack>,
+    account: &str,
+    reason: &str,
+    calls: &mut u32,
+) -> String {
+    // the live outputs as the update started, completed from the template (moto returns none)
+    let template = match deploy::prepare(tenant) {
+        Ok(p) => p.backend.2,
+        Err(e) => return format!("{reason} (its rollback triggers could not be named: {e})"),
+    };
+    let raw = live.map(stack::outputs).unwrap_or_default();
+    let region = &tenant.config.region;
+    let outputs = crate::aws::outputs::complete_in(&template, &raw, &Default::default(), region, Some(account));
+    let keys: Vec<String> = outputs.keys().cloned().collect();
+    let triggers = crate::aws::alarms::rollback_for(bake, live, &outputs, &keys);
+    let Some(triggers) = triggers.filter(|r| !r.alarms.is_empty()) else {
+        return reason.to_string();
+    };
+    *calls += 1;
+    let cw = aws_sdk_cloudwatch::Client::new(&tenant.sdk);
+    match crate::aws::alarms::states(&cw, &triggers.alarms).await {
+        Ok(states) => {
+            let fired: Vec<String> = states
+                .iter()
+                .filter(|(_, s)| s.as_str() == "ALARM")
+                .filter_map(|(a, _)| crate::aws::alarms::alarm_name(a).map(str::to_string))
+                .collect();
+            let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
+            if fired.is_empty() {
+                reason.to_string()
+            } else {
+                format!("rolled back by its rollback trigger: alarm {} in ALARM{why}", fired.join(", "))
+            }
+        }
+        Err(e) => format!("{reason} (its rollback triggers' alarms could not be read: {e})"),
+    }
 }

@@ -2,6 +2,7 @@
 //! tenants in 2 accounts x 3 regions reached through STS AssumeRole (`moto`), built on the `fleet` fixture; reports checked against
 //! their JSON Schema (`schema`); `status --tenants` across the fleet (`status`).
 
+mod bake;
 mod blocked;
 mod fleet;
 mod moto;

@@ -224,6 +224,100 @@ fn bake_applies_to_updates_only_and_flags_override_it() {
 }
 
 #[test]
+fn bake_outcomes_table() {
+    // waves: canary (1 at a time, tolerance 0, bake 15), middle (2, tolerance 1, bake 5), rest (3, tolerance 0, no
+    // bake); tenants t0 canary, t1..t3 middle, t4..t5 rest
+    let f = fleet(
+        &[("canary", "1", "0", Some(15)), ("middle", "2", "1", Some(5)), ("rest", "3", "0", None)],
+        &[("t0", "canary"), ("t1", "middle"), ("t2", "middle"), ("t3", "middle"), ("t4", "rest"), ("t5", "rest")],
+    );
+    struct Case {
+        what: &'static str,
+        outcome: &'static [(usize, TenantStatus)],
+        alarms: &'static [bool],
+        baked: &'static [(usize, &'static [usize])],
+        statuses: [TenantStatus; 6],
+        waves: [WaveStatus; 3],
+        exit: i32,
+    }
+    use WaveStatus as W;
+    let cases = [
+        Case {
+            what: "every bake OK: all upgraded, the unbaked last wave is not checked",
+            outcome: &[],
+            alarms: &[false, false],
+            baked: &[(0, &[0]), (1, &[1, 2, 3])],
+            statuses: [Upgraded; 6],
+            waves: [W::Completed, W::Completed, W::Completed],
+            exit: 0,
+        },
+        Case {
+            what: "the canary's alarm: everything after it halted",
+            outcome: &[],
+            alarms: &[true],
+            baked: &[(0, &[0])],
+            statuses: [Upgraded, Halted, Halted, Halted, Halted, Halted],
+            waves: [W::Halted, W::Skipped, W::Skipped],
+            exit: 4,
+        },
+        Case {
+            what: "the middle wave's alarm: the rest halted",
+            outcome: &[],
+            alarms: &[false, true],
+            baked: &[(0, &[0]), (1, &[1, 2, 3])],
+            statuses: [Upgraded, Upgraded, Upgraded, Upgraded, Halted, Halted],
+            waves: [W::Completed, W::Halted, W::Skipped],
+            exit: 4,
+        },
+        Case {
+            what: "a rollback by a trigger is a failure within the tolerance: only the upgraded ones are checked",
+            outcome: &[(2, Failed)],
+            alarms: &[false, false],
+            baked: &[(0, &[0]), (1, &[1, 3])],
+            statuses: [Upgraded, Upgraded, Failed, Upgraded, Upgraded, Upgraded],
+            waves: [W::Completed, W::Completed, W::Completed],
+            exit: 3,
+        },
+        Case {
+            what: "a failure and then an alarm: exit 3 (failed), later tenants halted",
+            outcome: &[(1, Failed)],
+            alarms: &[false, true],
+            baked: &[(0, &[0]), (1, &[2, 3])],
+            statuses: [Upgraded, Failed, Upgraded, Upgraded, Halted, Halted],
+            waves: [W::Completed, W::Halted, W::Skipped],
+            exit: 3,
+        },
+        Case {
+            what: "the canary rolled back (failed, tolerance 0): no bake check, the rest skipped, not halted",
+            outcome: &[(0, Failed)],
+            alarms: &[true],
+            baked: &[],
+            statuses: [Failed, Skipped, Skipped, Skipped, Skipped, Skipped],
+            waves: [W::ToleranceExceeded, W::Skipped, W::Skipped],
+            exit: 3,
+        },
+        Case {
+            what: "nothing updated in a baked wave (unchanged, blocked): nothing to check, the run goes on",
+            outcome: &[(0, Unchanged), (1, Blocked), (2, Unchanged), (3, Unchanged)],
+            alarms: &[true, true],
+            baked: &[],
+            statuses: [Unchanged, Blocked, Unchanged, Unchanged, Upgraded, Upgraded],
+            waves: [W::Completed, W::Completed, W::Completed],
+            exit: 4,
+        },
+    ];
+    for c in cases {
+        let mut fake = Fake::new(c.outcome, c.alarms);
+        let (s, st) = run(&f, &Selection::default(), &Overrides::default(), Mode::Soft, &mut fake);
+        let baked: Vec<(usize, Vec<usize>)> = c.baked.iter().map(|(w, t)| (*w, t.to_vec())).collect();
+        assert_eq!(fake.baked, baked, "{}", c.what);
+        assert_eq!(st, c.statuses, "{}", c.what);
+        assert_eq!(s.waves().iter().map(|(_, w)| *w).collect::<Vec<_>>(), c.waves, "{}", c.what);
+        assert_eq!(exit_code(&st, s.tolerance_exceeded()), c.exit, "{}", c.what);
+    }
+}
+
+#[test]
 fn interrupt_starts_nothing_more() {
     let f = six();
     let p = plan(&f, &Selection::default(), &Overrides::default()).expect("plan");

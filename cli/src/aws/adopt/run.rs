@@ -63,6 +63,8 @@ pub async fn import(
         tags: &tags,
         create: true,
         import: imports,
+        // an IMPORT never bakes: the new stack has no alarms yet
+        rollback: None,
     };
     let name = changeset::create(&c.cfn, &input).await?;
     let mut plan = changeset::describe(&c.cfn, t.stack, t.stack_name, &name, t.info, wait, true).await?;

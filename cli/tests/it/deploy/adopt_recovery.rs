@@ -57,6 +57,7 @@ async fn a_failed_first_create_with_its_retained_table_left_is_deleted_then_the_
         info: &info,
         parameters: BTreeMap::new(),
         tags: BTreeMap::new(),
+        rollback: None,
     };
     let mut recovered = Vec::new();
     let live = converge::recover(&c, &t, &fast_wait(), &Always(true), &NoProgress, &mut recovered).await.unwrap();
@@ -105,6 +106,7 @@ async fn an_import_that_created_the_stack_and_rolled_back_leaves_an_empty_stack_
         info: &info,
         parameters: BTreeMap::new(),
         tags: BTreeMap::new(),
+        rollback: None,
     };
     let (c, http) = clients(vec![
         updated_stack("IMPORT_ROLLBACK_COMPLETE", &at(-60)),
@@ -160,6 +162,7 @@ async fn plan_shows_an_empty_stack_left_by_a_failed_import_as_deleted_then_creat
         info: &info,
         parameters: BTreeMap::new(),
         tags: BTreeMap::new(),
+        rollback: None,
     };
     let (c, http) = clients(vec![ok("DescribeStackResources", "<StackResources/>")]);
     let live = rainmaker_deploy::aws::stack::describe(

@@ -187,7 +187,15 @@ async fn kept_resources_are_imported_by_an_import_change_set_then_the_stack_is_u
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into();
     let params: BTreeMap<String, String> = [("ApiCodeKey".to_string(), "lambdas/api/ab.zip".to_string())].into();
-    let t = Target { stack: "backend", stack_name: "rm-acme", body: &body, info: &info, parameters: params, tags };
+    let t = Target {
+        stack: "backend",
+        stack_name: "rm-acme",
+        body: &body,
+        info: &info,
+        parameters: params,
+        tags,
+        rollback: None,
+    };
 
     // what apply does for a backend that is not there: look up, import, then the normal update
     let imports = run::check(&c, "rm-acme", &backend).await.expect("lookups");

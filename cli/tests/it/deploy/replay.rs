@@ -104,6 +104,7 @@ pub(super) fn target<'a>(info: &'a TemplateInfo, params: &'a BTreeMap<String, St
         info,
         parameters: params.clone(),
         tags: BTreeMap::new(),
+        rollback: None,
     }
 }
 

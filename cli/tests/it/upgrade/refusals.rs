@@ -59,6 +59,10 @@ fn bad_flags_and_selections_exit_2_naming_the_flag() {
     refused(&upgrade(d.path(), &["--yes", "--only", "acme-hom"]), &["--only", "acme-home"]);
     refused(&upgrade(d.path(), &["--yes", "--canary", "1"]), &["--canary", "already has a `canary` wave"]);
     refused(&upgrade(d.path(), &[]), &["--yes", "--dry-run"]);
+    // a bake CloudFormation would not monitor, or both bake flags
+    refused(&upgrade(d.path(), &["--yes", "--bake", "181"]), &["--bake", "1 to 180 minutes"]);
+    refused(&upgrade(d.path(), &["--yes", "--bake", "0"]), &["--bake", "--no-bake"]);
+    refused(&upgrade(d.path(), &["--yes", "--bake", "5", "--no-bake"]), &["--bake", "--no-bake"]);
     // --to another template version: refused, both versions named
     let v = rainmaker_deploy::TEMPLATE_VERSION;
     refused(&upgrade(d.path(), &["--yes", "--to", "99.0.0"]), &["--to", "99.0.0", &format!("renders templates {v}")]);
