@@ -14,6 +14,7 @@
 //! missing the harness panics and says to run `cargo xtask test` (tests never skip silently).
 
 mod account;
+mod artifacts;
 mod faults;
 mod http;
 pub mod iot_rule;
@@ -24,6 +25,7 @@ mod tables;
 pub mod wire;
 
 pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
+pub use artifacts::{tiny_zip, write_artifacts, FUNCTIONS};
 pub use faults::{Fault, Faults, Injected, Targeted};
 pub use moto::MotoServer;
 pub use proxy::{Proxy, Rewrite};

@@ -408,7 +408,7 @@ pub(crate) async fn apply_with(
     let backend_state = listed.get(&k.stack_name).map(|s| stack::classify(&stack::status(s)));
     let mut kept = match backend_state {
         None | Some(stack::StackState::Missing | stack::StackState::FailedCreate | stack::StackState::Review) => {
-            Some(adopt::run::check(&c, &k.stack_name, kjson).await?)
+            Some(adopt::run::check(c, &k.stack_name, kjson).await?)
         }
         Some(_) => None,
     };
@@ -509,7 +509,7 @@ pub(crate) async fn apply_with(
     let claim_policy = backend.outputs.get("ClaimPolicyName").cloned().unwrap_or_else(|| p.names.claim_policy.clone());
     step(progress, None, "claim certificate");
     let place = super::claim::Place::new(&t.config, &p.names, &claim_policy, &state);
-    let claim = super::claim::ensure(&c, &place, backend.result == StackResult::Unchanged, progress).await?;
+    let claim = super::claim::ensure(c, &place, backend.result == StackResult::Unchanged, progress).await?;
 
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");
