@@ -173,6 +173,8 @@ async fn kept_resources_are_imported_by_an_import_change_set_then_the_stack_is_u
             ("Add", "ApiFunction", "AWS::Lambda::Function"),
             ("Modify", "UsersTable", "AWS::DynamoDB::Table"),
         ]),
+        // before an UPDATE of a stack with data, the live policy is read: the one the IMPORT set protects it
+        protecting_policy(&info),
         ok("ExecuteChangeSet", ""),
         events(&[
             event("rm-acme", STACK, "UPDATE_COMPLETE", None, &at(6), "ours"),
@@ -231,7 +233,9 @@ async fn kept_resources_are_imported_by_an_import_change_set_then_the_stack_is_u
         "SetStackPolicy",
     ];
     expected.extend(cfn);
-    expected.extend(cfn);
+    expected.extend(&cfn[..2]);
+    expected.push("GetStackPolicy");
+    expected.extend(&cfn[2..]);
     assert_eq!(ops, expected, "no table is deleted or created, nothing else is called");
 
     // the lookups ask by the template's names
@@ -330,5 +334,20 @@ async fn kept_resources_are_imported_by_an_import_change_set_then_the_stack_is_u
     );
     assert_ne!(update["ChangeSetName"], create["ChangeSetName"]);
     assert_eq!(update["ClientToken"], update["ChangeSetName"]);
-    assert_eq!(form(&sent[n + 9].body)["ClientRequestToken"], execute_token(&update["ChangeSetName"], "rm-acme"));
+    // the live policy read before the update (the import's protects the data: nothing set before executing)
+    let read = form(&sent[n + 9].body);
+    assert_eq!((read["Action"].as_str(), read["StackName"].as_str()), ("GetStackPolicy", "rm-acme"));
+    assert_eq!(form(&sent[n + 10].body)["ClientRequestToken"], execute_token(&update["ChangeSetName"], "rm-acme"));
+}
+
+/// GetStackPolicy answering the policy that protects `info`'s data (what the IMPORT's SetStackPolicy set).
+fn protecting_policy(info: &TemplateInfo) -> ReplayEvent {
+    let body = rainmaker_deploy::aws::policy::protecting(&info.data_resources());
+    ok(
+        "GetStackPolicy",
+        &format!(
+            "<StackPolicyBody>{}</StackPolicyBody>",
+            body.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+        ),
+    )
 }
