@@ -76,8 +76,8 @@ async fn secret(c: &Clients, name: &str) -> Result<Option<Found>, DeployError> {
     }
 }
 
-/// Every user pool of the account and region: (id, name).
-async fn list_pools(c: &Clients) -> Result<Vec<(String, String)>, DeployError> {
+/// Every user pool of the account and region: (id, name) (ListUserPools, every page).
+pub(crate) async fn list_pools(c: &Clients) -> Result<Vec<(String, String)>, DeployError> {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {

@@ -224,23 +224,6 @@ async fn user_pool(c: &Clients, r: &Retained, prefix: &str) -> Result<Outcome, D
 
 /// The ids of the user pools named exactly `name` (ListUserPools, every page).
 async fn pools_named(c: &Clients, name: &str) -> Result<Vec<String>, DeployError> {
-    let mut ids = vec![];
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| DeployError::sdk("Cognito ListUserPools", e))?;
-        ids.extend(
-            out.user_pools().iter().filter(|p| p.name() == Some(name)).filter_map(|p| p.id().map(str::to_string)),
-        );
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(ids),
-        }
-    }
+    let pools = crate::aws::adopt::find::list_pools(c).await?;
+    Ok(pools.into_iter().filter(|(_, n)| n == name).map(|(id, _)| id).collect())
 }
