@@ -6,6 +6,8 @@ use std::path::Path;
 
 /// The five functions of the backend.
 pub const FUNCTIONS: &[&str] = &["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
+/// The function `telemetry.pipeline: batched` deploys instead of telemetry-ingest.
+pub const OPTIONAL_FUNCTIONS: &[&str] = &["telemetry-batch"];
 
 /// A minimal but real zip holding one `bootstrap` file (stored, no compression), with the content varied by `tag`.
 pub fn tiny_zip(tag: &str) -> Vec<u8> {
@@ -57,10 +59,21 @@ fn crc32(data: &[u8]) -> u32 {
 /// Write one tiny zip per function and a manifest.json in the `cargo xtask lambdas` format for
 /// `template_version` into `dir`; returns (function, hex SHA-256) per function.
 pub fn write_artifacts(dir: &Path, tag: &str, template_version: &str) -> Vec<(String, String)> {
+    write_artifacts_of(dir, tag, template_version, FUNCTIONS)
+}
+
+/// [`write_artifacts`] for every function `cargo xtask lambdas` builds (the five and [`OPTIONAL_FUNCTIONS`]), as
+/// its manifest has them.
+pub fn write_all_artifacts(dir: &Path, tag: &str, template_version: &str) -> Vec<(String, String)> {
+    let all: Vec<&str> = FUNCTIONS.iter().chain(OPTIONAL_FUNCTIONS).copied().collect();
+    write_artifacts_of(dir, tag, template_version, &all)
+}
+
+fn write_artifacts_of(dir: &Path, tag: &str, template_version: &str, functions: &[&str]) -> Vec<(String, String)> {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     let mut entries = serde_json::Map::new();
     let mut hashes = Vec::new();
-    for f in FUNCTIONS {
+    for f in functions {
         let zip = tiny_zip(&format!("{f}-{tag}"));
         let sha = hex::encode(Sha256::digest(&zip));
         let path = dir.join(format!("{f}.zip"));

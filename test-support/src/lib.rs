@@ -25,7 +25,7 @@ mod tables;
 pub mod wire;
 
 pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
-pub use artifacts::{tiny_zip, write_artifacts, FUNCTIONS};
+pub use artifacts::{tiny_zip, write_all_artifacts, write_artifacts, FUNCTIONS, OPTIONAL_FUNCTIONS};
 pub use faults::{Fault, Faults, Injected, Targeted};
 pub use moto::MotoServer;
 pub use proxy::{Proxy, Rewrite};

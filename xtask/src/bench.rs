@@ -13,8 +13,9 @@ use serde_json::Value;
 use std::path::Path;
 
 /// The criterion benches: (package, bench target, benchmark-id prefix they report under).
-const BENCHED: [(&str, &str, &str); 4] = [
+const BENCHED: [(&str, &str, &str); 5] = [
     ("telemetry-ingest", "ingest", "telemetry/"),
+    ("telemetry-batch", "consumer", "telemetry_batch/"),
     ("provisioning-hook", "decision", "provisioning/"),
     ("rainmaker-deploy", "estimate", "estimate/"),
     ("rainmaker-deploy", "deploy_overhead", "deploy_overhead/"),

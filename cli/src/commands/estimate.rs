@@ -33,8 +33,9 @@ pub struct EstimateArgs {
     /// Which AWS free-tier allowances to subtract
     #[arg(long, value_enum, default_value_t = FreeTier::Always)]
     pub free_tier: FreeTier,
-    /// Compare with a second usage profile or rainmaker.yaml, side by side
-    #[arg(long, value_name = "OTHER.yaml")]
+    /// Compare with a second usage profile or rainmaker.yaml, side by side; `direct,batched` compares the two
+    /// telemetry pipelines of the config and prints the fleet size where they cross
+    #[arg(long, value_name = "OTHER.yaml|direct,batched")]
     pub compare: Option<PathBuf>,
 }
 
@@ -70,11 +71,12 @@ impl From<FreeTier> for FreeTierMode {
     }
 }
 
-/// What is priced: resources, the default usage profile, the region.
+/// What is priced: resources, the default usage profile, the region, and the config they were rendered from.
 struct Subject {
     resources: Resources,
     usage: Usage,
     region: String,
+    config: Option<config::Config>,
 }
 
 fn read(path: &Path) -> Result<String, CostError> {
@@ -113,7 +115,7 @@ fn subject(g: &GlobalArgs, args: &EstimateArgs) -> Result<Subject> {
             resources.add(stack, &path.display().to_string(), &read(path)?)?;
         }
         let region = region_of(g, "us-east-1");
-        return Ok(Subject { resources, usage: Usage::default(), region });
+        return Ok(Subject { resources, usage: Usage::default(), region, config: None });
     }
     let default_config = g.config == Path::new("rainmaker.yaml") && std::env::var_os("RAINMAKER_CONFIG").is_none();
     let cfg = if !g.config.exists() && default_config {
@@ -127,7 +129,35 @@ fn subject(g: &GlobalArgs, args: &EstimateArgs) -> Result<Subject> {
         super::common::load_config(g)?
     };
     let resources = rendered(&cfg)?;
-    Ok(Subject { resources, usage: blueprint_usage(&cfg.blueprint)?, region: cfg.region })
+    Ok(Subject { resources, usage: blueprint_usage(&cfg.blueprint)?, region: cfg.region.clone(), config: Some(cfg) })
+}
+
+/// `--compare direct,batched` (or `batched,direct`): the two telemetry pipelines, when the value names them.
+fn pipelines(path: &Path) -> Option<(config::Pipeline, config::Pipeline)> {
+    let (a, b) = path.to_str()?.split_once(',')?;
+    let p = |s: &str| serde_json::from_value::<config::Pipeline>(serde_json::Value::String(s.trim().into())).ok();
+    Some((p(a)?, p(b)?)).filter(|(a, b)| a != b)
+}
+
+/// The subject's config rendered with each pipeline of `--compare A,B`.
+fn pipeline_sides(
+    subject: &Subject,
+    (a, b): (config::Pipeline, config::Pipeline),
+) -> Result<((Resources, String), (Resources, String))> {
+    let Some(cfg) = &subject.config else {
+        return Err(UsageError::new(
+            "--compare",
+            "comparing telemetry pipelines renders the config, which --template replaces",
+            "drop --template, or compare two usage files with --compare OTHER.yaml",
+        )
+        .into());
+    };
+    let side = |p: config::Pipeline| -> Result<(Resources, String)> {
+        let mut c = cfg.clone();
+        c.telemetry.pipeline = p;
+        Ok((rendered(&c)?, format!("telemetry.pipeline: {}", p.as_str())))
+    };
+    Ok((side(a)?, side(b)?))
 }
 
 /// `--compare`: a usage profile (has `device`/`fleet`/`users`/`resource_usage`...) or a rainmaker.yaml.
@@ -181,6 +211,24 @@ pub fn run(g: &GlobalArgs, args: &EstimateArgs) -> Result<()> {
             write_chart(g, args, &es)?;
         }
         match &args.compare {
+            Some(path) if pipelines(path).is_some() => {
+                let ((a, a_name), (b, b_name)) = pipeline_sides(&subject, pipelines(path).unwrap_or_default())?;
+                let base = cost::estimate(&a, &subject.usage, &prices, opts)?;
+                let other = cost::estimate(&b, &subject.usage, &prices, opts)?;
+                let view = View::Compare { base: &base, other: &other, base_name: &a_name, other_name: &b_name };
+                let text = report::render(&view, format);
+                // where the pipeline with the fixed cost becomes the cheaper one
+                let (fixed, plain, fixed_name, plain_name) =
+                    if base.unit_costs.as_ref().map_or(0.0, |u| u.telemetry_fixed_monthly_usd)
+                        > other.unit_costs.as_ref().map_or(0.0, |u| u.telemetry_fixed_monthly_usd)
+                    {
+                        (&a, &b, &a_name, &b_name)
+                    } else {
+                        (&b, &a, &b_name, &a_name)
+                    };
+                let at = cost::unit::crossover(plain, fixed, &subject.usage, &prices, free_tier)?;
+                crossover_text(text, format, at, fixed_name, plain_name)?
+            }
             Some(path) => {
                 let (res, usage) = other_side(g, path, &subject)?;
                 let other = cost::estimate(&res, &usage, &prices, opts)?;
@@ -198,6 +246,28 @@ pub fn run(g: &GlobalArgs, args: &EstimateArgs) -> Result<()> {
     } else {
         output::emit(OutputFormat::Text, &(), || text)
     }
+}
+
+/// The comparison with the cross-over appended: a line under a table or markdown, a `crossover` object in JSON.
+fn crossover_text(text: String, format: Format, at: Option<u64>, fixed: &str, plain: &str) -> Result<String> {
+    let line = match at {
+        Some(n) => format!(
+            "Cross-over: {fixed} costs less than {plain} from {} devices (same usage profile per device)\n",
+            report::fmt_int(n as f64)
+        ),
+        None => {
+            format!("Cross-over: {fixed} costs more than {plain} at every fleet size up to 1,000,000,000 devices\n")
+        }
+    };
+    Ok(match format {
+        Format::Json => {
+            let mut v: serde_json::Value = serde_json::from_str(&text).into_diagnostic()?;
+            v["crossover"] = serde_json::json!({ "cheaper_at_scale": fixed, "than": plain, "devices": at });
+            serde_json::to_string_pretty(&v).into_diagnostic()?
+        }
+        Format::Csv => text,
+        _ => text + "\n" + &line,
+    })
 }
 
 fn write_chart(g: &GlobalArgs, args: &EstimateArgs, es: &[cost::Estimate]) -> Result<()> {

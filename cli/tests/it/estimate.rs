@@ -124,6 +124,51 @@ fn compare_with_a_config_prices_its_templates() {
     assert!(lambda("other") > lambda("base"), "x86_64 costs more than arm64");
 }
 
+/// `--compare direct,batched`: the config's two telemetry pipelines side by side, and the fleet size where batched
+/// becomes the cheaper one, checked against two plain estimates on either side of it.
+#[test]
+fn compare_direct_batched_prints_both_pipelines_and_the_crossover() {
+    let d = tempdir();
+    assert_eq!(run(d.path(), &["init", "--name", "acme-home"]).code, 0);
+    let r = run(d.path(), &["estimate", "--devices", "3600000", "--compare", "direct,batched"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(r.stdout.contains("telemetry.pipeline: direct") && r.stdout.contains("telemetry.pipeline: batched"));
+    assert!(r.stdout.contains("Telemetry path of telemetry.pipeline: batched (marginal)"), "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains("Cross-over: telemetry.pipeline: batched costs less than telemetry.pipeline: direct from "));
+    let r = run(d.path(), &["estimate", "--devices", "3600000", "--compare", "direct,batched", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let v = json(&r.stdout);
+    assert_eq!(v["crossover"]["cheaper_at_scale"], "telemetry.pipeline: batched");
+    let at = v["crossover"]["devices"].as_u64().expect("a cross-over fleet size");
+    assert!(v["other"]["resources"].as_array().unwrap().iter().any(|r| r["logical_id"] == "TelemetryStream"));
+    assert!(
+        v["other"]["unit_costs"]["per_million_device_messages_usd"].as_f64().unwrap()
+            < v["base"]["unit_costs"]["per_million_device_messages_usd"].as_f64().unwrap()
+    );
+    // below the cross-over the config as init wrote it (direct) is cheaper; at it, batched is
+    let total = |n: u64, pipeline: &str| {
+        let cfg = std::fs::read_to_string(d.path().join("rainmaker.yaml")).unwrap();
+        let file = format!("{pipeline}.yaml");
+        let with =
+            cfg.replacen("  retention_days: 30\n", &format!("  retention_days: 30\n  pipeline: {pipeline}\n"), 1);
+        std::fs::write(d.path().join(&file), with).unwrap();
+        let r = run(d.path(), &["--config", &file, "estimate", "--devices", &n.to_string(), "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.transcript());
+        json(&r.stdout)["total_monthly_usd"].as_f64().unwrap()
+    };
+    assert!(total(at, "batched") < total(at, "direct"), "{at}");
+    assert!(total(at - 1, "batched") >= total(at - 1, "direct"), "{at}");
+    // a pipeline comparison needs the config: --template replaces it
+    let r = run(
+        d.path(),
+        &["estimate", "--devices", "10", "--template", &testdata("thesis.yaml"), "--compare", "direct,batched"],
+    );
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(r.stderr.contains("--compare") && r.stderr.contains("--template"), "{}", r.stderr);
+}
+
 #[test]
 fn chart_writes_an_svg() {
     let d = tempdir();

@@ -37,31 +37,39 @@ pub fn checkov() -> PathBuf {
         .expect("checkov is not installed: run `cargo xtask test`, which installs it into .venv/tools/checkov")
 }
 
-/// The blueprint's config with `security.kms` set.
-fn config_with_kms(blueprint: &str, kms: &str) -> config::Config {
+/// The blueprint's config with `security.kms` and `telemetry.pipeline` set.
+fn config_with(blueprint: &str, kms: &str, pipeline: &str) -> config::Config {
     let mut cfg = config::blueprint_config(blueprint, "acme-home", "eu-west-1").expect("blueprint config");
     cfg.security.kms = serde_json::from_value(serde_json::Value::String(kms.into())).expect("a kms setting");
+    cfg.telemetry.pipeline =
+        serde_json::from_value(serde_json::Value::String(pipeline.into())).expect("a pipeline setting");
     cfg
 }
 
-/// checkov over every blueprint under both `security.kms` settings: no failed check. With `customer-managed` the
-/// CMK checks pass instead of being suppressed: exactly the suppressions of those checks in the `aws-managed`
-/// template disappear. Prints passed/failed/skipped per blueprint and setting.
+const PIPELINES: [&str; 2] = ["direct", "batched"];
+
+/// checkov over every blueprint under both `security.kms` settings and both telemetry pipelines: no failed check.
+/// With `customer-managed` the CMK checks pass instead of being suppressed: exactly the suppressions of those
+/// checks in the `aws-managed` template disappear. Prints passed/failed/skipped per blueprint and setting.
 #[test]
 fn checkov_fails_no_check_in_any_blueprint() {
+    // (checkov 3.3.30 has no CloudFormation check of a Kinesis stream's key beyond CKV_AWS_43, encrypted at all,
+    // which the stream passes under both settings)
     const CMK: [&str; 5] = ["CKV_AWS_119", "CKV_AWS_27", "CKV_AWS_158", "CKV_AWS_173", "CKV_AWS_149"];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     let mut cmk_skips = Vec::new();
     for b in assets::blueprint_names() {
-        for kms in ["aws-managed", "customer-managed"] {
-            let r = template::render(&config_with_kms(b, kms)).expect("renders");
-            for s in r.stacks {
-                let p = dir.path().join(format!("{b}-{kms}-{}", s.file_name));
-                std::fs::write(&p, &s.body).expect("write");
-                let n = CMK.iter().map(|c| s.body.matches(&format!("- id: {c}\n")).count()).sum::<usize>();
-                files.push((b, kms, s.name.clone(), p));
-                cmk_skips.push(n);
+        for pipeline in PIPELINES {
+            for kms in ["aws-managed", "customer-managed"] {
+                let r = template::render(&config_with(b, kms, pipeline)).expect("renders");
+                for s in r.stacks {
+                    let p = dir.path().join(format!("{b}-{pipeline}-{kms}-{}", s.file_name));
+                    std::fs::write(&p, &s.body).expect("write");
+                    let n = CMK.iter().map(|c| s.body.matches(&format!("- id: {c}\n")).count()).sum::<usize>();
+                    files.push((b, kms, format!("{pipeline} {}", s.name), p));
+                    cmk_skips.push(n);
+                }
             }
         }
     }
@@ -196,14 +204,140 @@ fn every_blueprint_renders_the_same_bytes_twice_and_matches_its_snapshot() {
             insta::assert_snapshot!(format!("{b}-{}", s.name), &s.body);
         }
     }
+    let batched = template::render(&config_with("smart-home", "aws-managed", "batched")).expect("renders");
+    insta::assert_snapshot!("smart-home-batched-backend", &batched.stack("backend").expect("backend").body);
 }
 
 #[test]
 fn every_blueprint_passes_the_built_in_checks() {
     for b in assets::blueprint_names() {
-        for s in rendered(b).stacks {
-            let parsed = template::parse(&s.body).expect("parses");
-            assert_eq!(template::check(&parsed), vec![], "{b}/{}", s.name);
+        for pipeline in PIPELINES {
+            for kms in ["aws-managed", "customer-managed"] {
+                for s in template::render(&config_with(b, kms, pipeline)).expect("renders").stacks {
+                    let parsed = template::parse(&s.body).expect("parses");
+                    assert_eq!(template::check(&parsed), vec![], "{b} {pipeline} {kms}/{}", s.name);
+                }
+            }
+        }
+    }
+}
+
+/// `telemetry.pipeline: batched`: the telemetry rule puts into an encrypted, provisioned stream (partition key =
+/// the node id from the topic) and keeps its SQS error action; telemetry-ingest is not deployed; telemetry-batch
+/// reads through an event source mapping with bounded, bisected retries into the encrypted dead-letter queue,
+/// and its role has exactly the stream's read actions, its table write, the queue and its log group (plus the
+/// tenant key's Decrypt/GenerateDataKey under customer-managed). Removing the mapping's destination fails the
+/// built-in check.
+#[test]
+fn batched_pipeline_streams_telemetry_to_the_batch_consumer() {
+    use serde_json::json;
+    for b in assets::blueprint_names() {
+        for kms in ["aws-managed", "customer-managed"] {
+            let mut cfg = config_with(b, kms, "batched");
+            cfg.telemetry.stream_shards = 3;
+            let body = template::render(&cfg).expect("renders").stack("backend").expect("backend").body.clone();
+            let parsed = template::parse(&body).expect("parses");
+            let res = parsed["Resources"].as_object().expect("resources");
+            assert!(!res.contains_key("TelemetryIngestFunction"), "{b}: telemetry-ingest is not deployed");
+            assert!(!parsed["Parameters"].as_object().unwrap().contains_key("TelemetryIngestCodeKey"));
+            assert!(parsed["Parameters"].as_object().unwrap().contains_key("TelemetryBatchCodeKey"));
+            let s = &res["TelemetryStream"]["Properties"];
+            assert_eq!(s["ShardCount"], 3, "{b}");
+            assert_eq!(s["RetentionPeriodHours"], 24);
+            assert_eq!(s["StreamModeDetails"]["StreamMode"], "PROVISIONED");
+            assert_eq!(s["StreamEncryption"]["EncryptionType"], "KMS");
+            let key = if kms == "customer-managed" {
+                json!({"Fn::GetAtt": ["TenantKey", "Arn"]})
+            } else {
+                json!("alias/aws/kinesis")
+            };
+            assert_eq!(s["StreamEncryption"]["KeyId"], key, "{b} {kms}");
+
+            let rule = &res["TelemetryRule"]["Properties"]["TopicRulePayload"];
+            assert_eq!(rule["Actions"].as_array().unwrap().len(), 1);
+            let k = &rule["Actions"][0]["Kinesis"];
+            assert_eq!(k["StreamName"], json!({"Ref": "TelemetryStream"}));
+            assert_eq!(k["PartitionKey"], "${topic(2)}");
+            assert_eq!(k["RoleArn"]["Fn::GetAtt"][0], "TelemetryStreamRuleRole");
+            assert_eq!(rule["ErrorAction"]["Sqs"]["QueueUrl"], json!({"Ref": "DeadLetterQueue"}));
+            let rule_role = &res["TelemetryStreamRuleRole"]["Properties"];
+            assert_eq!(
+                rule_role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+                    ["Fn::Sub"],
+                "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:rule/rm_acme_home_telemetry"
+            );
+            let put: Vec<&serde_json::Value> =
+                rule_role["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap().iter().collect();
+            assert_eq!(put[0]["Action"], json!(["kinesis:PutRecord"]));
+            assert_eq!(put[0]["Resource"], json!([{"Fn::GetAtt": ["TelemetryStream", "Arn"]}]));
+            assert_eq!(put.len(), if kms == "customer-managed" { 2 } else { 1 }, "{b} {kms}");
+
+            let m = &res["TelemetryBatchEventSourceMapping"]["Properties"];
+            assert_eq!(m["EventSourceArn"], json!({"Fn::GetAtt": ["TelemetryStream", "Arn"]}));
+            assert_eq!(m["FunctionName"], json!({"Ref": "TelemetryBatchFunction"}));
+            assert_eq!(m["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+            assert_eq!(m["BisectBatchOnFunctionError"], true);
+            assert!(m["MaximumRetryAttempts"].as_i64().is_some_and(|n| (1..=10).contains(&n)));
+            assert!(m["BatchSize"].as_i64().is_some_and(|n| n >= 100));
+            assert!(m["MaximumBatchingWindowInSeconds"].as_i64().is_some_and(|n| (1..=300).contains(&n)));
+            assert_eq!(m["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0], "DeadLetterQueue");
+
+            let f = &res["TelemetryBatchFunction"]["Properties"];
+            assert_eq!(f["LoggingConfig"]["LogGroup"]["Ref"], "TelemetryBatchLogGroup");
+            assert!(res["TelemetryBatchLogGroup"]["Properties"]["RetentionInDays"].is_number());
+            let mut grants: Vec<(String, String)> = res["TelemetryBatchRole"]["Properties"]["Policies"][0]
+                ["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|st| {
+                    let r = st["Resource"][0]["Fn::GetAtt"][0].as_str().unwrap_or("?").to_string();
+                    st["Action"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(move |a| (a.as_str().unwrap().to_string(), r.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            grants.sort();
+            let mut want: Vec<(String, String)> = [
+                ("dynamodb:PutItem", "TelemetryTable"),
+                ("kinesis:DescribeStream", "TelemetryStream"),
+                ("kinesis:DescribeStreamSummary", "TelemetryStream"),
+                ("kinesis:GetRecords", "TelemetryStream"),
+                ("kinesis:GetShardIterator", "TelemetryStream"),
+                ("kinesis:ListShards", "TelemetryStream"),
+                ("logs:CreateLogStream", "TelemetryBatchLogGroup"),
+                ("logs:PutLogEvents", "TelemetryBatchLogGroup"),
+                ("sqs:SendMessage", "DeadLetterQueue"),
+            ]
+            .iter()
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .collect();
+            if kms == "customer-managed" {
+                want.push(("kms:Decrypt".into(), "TenantKey".into()));
+                want.push(("kms:GenerateDataKey".into(), "TenantKey".into()));
+            }
+            want.sort();
+            assert_eq!(grants, want, "{b} {kms}: the consumer's role");
+            assert!(!res.values().any(|r| r["Type"] == "AWS::Lambda::Permission"
+                && r["Properties"]["FunctionName"]["Fn::GetAtt"][0] == "TelemetryBatchFunction"));
+
+            let mut broken = parsed.clone();
+            broken["Resources"]["TelemetryBatchEventSourceMapping"]["Properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("DestinationConfig");
+            assert!(template::check(&broken).iter().any(|f| f.check == "stream-failures-kept"), "{b}");
+            if kms == "customer-managed" {
+                let mut plain = parsed.clone();
+                plain["Resources"]["TelemetryStream"]["Properties"]["StreamEncryption"]["KeyId"] =
+                    json!("alias/aws/kinesis");
+                assert!(template::check(&plain)
+                    .iter()
+                    .any(|f| f.check == "kms-key-used" && f.resource.as_deref() == Some("TelemetryStream")));
+            }
         }
     }
 }
@@ -213,11 +347,13 @@ pub fn cfn_lint_finds_nothing_in_any_blueprint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for b in assets::blueprint_names() {
-        for kms in ["aws-managed", "customer-managed"] {
-            for s in template::render(&config_with_kms(b, kms)).expect("renders").stacks {
-                let p = dir.path().join(format!("{b}-{kms}-{}", s.file_name));
-                std::fs::write(&p, &s.body).expect("write");
-                files.push(p);
+        for pipeline in PIPELINES {
+            for kms in ["aws-managed", "customer-managed"] {
+                for s in template::render(&config_with(b, kms, pipeline)).expect("renders").stacks {
+                    let p = dir.path().join(format!("{b}-{pipeline}-{kms}-{}", s.file_name));
+                    std::fs::write(&p, &s.body).expect("write");
+                    files.push(p);
+                }
             }
         }
     }

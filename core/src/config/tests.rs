@@ -195,3 +195,24 @@ fn account_is_twelve_digits_and_located() {
     assert!(t.contains("quoted so leading zeros are kept"), "{t}");
     assert_eq!(parse(&good(), "rainmaker.yaml").unwrap().account, None, "optional");
 }
+
+#[test]
+fn telemetry_pipeline_defaults_to_direct_and_shards_are_checked() {
+    let c = parse(&good(), "rainmaker.yaml").unwrap();
+    assert_eq!((c.telemetry.pipeline, c.telemetry.stream_shards), (Pipeline::Direct, 1));
+    let batched =
+        good().replacen("retention_days: 30\n", "retention_days: 30\n  pipeline: batched\n  stream_shards: 4\n", 1);
+    let c = parse(&batched, "rainmaker.yaml").unwrap();
+    assert_eq!((c.telemetry.pipeline, c.telemetry.stream_shards), (Pipeline::Batched, 4));
+    assert!(warnings(&c).iter().all(|w| w.path != "telemetry.stream_shards"));
+
+    let t = full_text(&broken("retention_days: 30\n", "retention_days: 30\n  pipeline: kinesis\n"));
+    assert!(t.contains("unknown value `kinesis`") && t.contains("`direct`, `batched`"), "{t}");
+    let e = broken("retention_days: 30\n", "retention_days: 30\n  pipeline: batched\n  stream_shards: 0\n");
+    assert_eq!(e.problems()[0], ("telemetry.stream_shards".to_string(), "0 is below the minimum 1".to_string()));
+    assert!(full_text(&e).contains("valid: 1 to 500 (Kinesis shards)"));
+    // shards without a stream: valid, with a warning that says what to change
+    let direct = good().replacen("retention_days: 30\n", "retention_days: 30\n  stream_shards: 3\n", 1);
+    let w = warnings(&parse(&direct, "rainmaker.yaml").unwrap());
+    assert!(w.iter().any(|w| w.path == "telemetry.stream_shards" && w.help.contains("pipeline: batched")), "{w:?}");
+}

@@ -67,6 +67,42 @@ pub struct Telemetry {
     /// Days a telemetry item is kept before DynamoDB TTL removes it (1 to 3650).
     #[schemars(range(min = 1, max = 3650))]
     pub retention_days: u32,
+    /// How device telemetry reaches the telemetry table: `direct` (default: the telemetry rule invokes
+    /// telemetry-ingest once per message, no fixed cost) or `batched` (the rule puts each message into a Kinesis data
+    /// stream and telemetry-batch stores it in batches: fewer, larger writes, plus the stream's shard-hours; see
+    /// docs/estimate.md for where it becomes cheaper).
+    #[serde(default)]
+    pub pipeline: Pipeline,
+    /// Shards of the telemetry stream with `pipeline: batched` (1 to 500, default 1). A shard takes 1,000 records
+    /// or 1 MB a second; `estimate` warns when the modeled peak needs more.
+    #[serde(default = "one_shard")]
+    #[schemars(range(min = 1, max = 500))]
+    pub stream_shards: u32,
+}
+
+fn one_shard() -> u32 {
+    1
+}
+
+/// The telemetry pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Pipeline {
+    /// The telemetry rule invokes telemetry-ingest for every message.
+    #[default]
+    Direct,
+    /// The telemetry rule puts every message into a Kinesis data stream; telemetry-batch consumes it in batches.
+    Batched,
+}
+
+impl Pipeline {
+    /// `direct` / `batched`, as rainmaker.yaml spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pipeline::Direct => "direct",
+            Pipeline::Batched => "batched",
+        }
+    }
 }
 
 /// The user REST API (API Gateway + Cognito + WAF).

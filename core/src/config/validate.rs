@@ -26,6 +26,7 @@ pub fn check(c: &Config) -> Vec<Problem> {
     p.range("devices.max_payload_bytes", c.devices.max_payload_bytes, 1, 131_072, "bytes");
     p.range("devices.binding_code_ttl_seconds", c.devices.binding_code_ttl_seconds, 60, 86_400, "seconds");
     p.range("telemetry.retention_days", c.telemetry.retention_days, 1, 3650, "days");
+    p.range("telemetry.stream_shards", c.telemetry.stream_shards, 1, 500, "Kinesis shards");
     p.range("api.waf_rate_limit", c.api.waf_rate_limit, 100, 2_000_000_000, "requests per 5 minutes per IP");
     p.range("api.throttle_rate_limit", c.api.throttle_rate_limit, 1, 10_000, "requests per second");
     p.range("api.throttle_burst_limit", c.api.throttle_burst_limit, 1, 5_000, "requests");
@@ -123,6 +124,16 @@ fn check_serial_pattern(p: &mut Problems, pattern: &str) {
 /// Settings that are valid but should not go to production: the blueprints' placeholder origin and `*`.
 pub fn warnings(c: &Config) -> Vec<Problem> {
     let mut out = Vec::new();
+    if c.telemetry.pipeline == super::Pipeline::Direct && c.telemetry.stream_shards != 1 {
+        out.push(Problem {
+            path: "telemetry.stream_shards".into(),
+            message: format!(
+                "{} shards are set but `telemetry.pipeline` is `direct`, which has no stream",
+                c.telemetry.stream_shards
+            ),
+            help: "set `telemetry.pipeline: batched`, or remove `stream_shards`".into(),
+        });
+    }
     for (i, o) in c.api.allowed_origins.iter().enumerate() {
         let host = o.split("://").nth(1).unwrap_or("").split(':').next().unwrap_or("");
         let path = format!("api.allowed_origins[{i}]");

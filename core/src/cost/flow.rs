@@ -8,6 +8,7 @@
 
 use crate::cost::registry::Registry;
 use crate::cost::resources::{emf_metrics, metered, ResourceUsage};
+use crate::cost::stream_flow::{PARTITION_KEY_BYTES, RULE_OUTPUT_OVERHEAD};
 use crate::cost::template::{target, targets, Resource, Resources};
 use crate::cost::usage::{Usage, Values, MONTH_DAYS, MONTH_HOURS};
 use indexmap::IndexMap;
@@ -57,12 +58,12 @@ const fn bytes(size: Size) -> f64 {
     }
 }
 
-/// Write and read units of one declared call (reading items of `reading_bytes`; `indexes`: of the declared indexes,
+/// Write and read units of one declared call (telemetry items of `reading_bytes`; `indexes`: of the declared indexes,
 /// those the template's table has) and the item bytes.
 /// Writes: ⌈bytes / 1 KB⌉ per table and per index written, ×2 in a transaction; reads: ⌈bytes / 4 KB⌉, ½ when
 /// eventually consistent.
 pub fn units(a: &Access, reading_bytes: f64, indexes: usize) -> (f64, f64, f64) {
-    let b = if a.size == Size::Reading { reading_bytes } else { bytes(a.size) };
+    let b = if matches!(a.size, Size::Reading | Size::ReadingBatch) { reading_bytes } else { bytes(a.size) };
     let tx = if a.transaction { 2.0 } else { 1.0 };
     if a.op.writes() {
         (metered(b, 1024.0) * (1.0 + indexes as f64) * tx, 0.0, b)
@@ -105,7 +106,7 @@ impl Flow {
     pub(crate) fn set(&mut self, id: &str, key: &str, v: f64) {
         self.derived.entry(id.to_string()).or_default().insert(key.to_string(), v);
     }
-    fn warn(&mut self, w: String) {
+    pub(crate) fn warn(&mut self, w: String) {
         if !self.warnings.contains(&w) {
             self.warnings.push(w);
         }
@@ -199,11 +200,17 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
             let linked = match name.as_str() {
                 "Lambda" => body.get("FunctionArn").and_then(target).filter(|t| is(res, t, "AWS::Lambda::Function")),
                 "Sqs" => body.get("QueueUrl").and_then(target).filter(|t| is(res, t, "AWS::SQS::Queue")),
+                "Kinesis" => body.get("StreamName").and_then(target).filter(|t| is(res, t, "AWS::Kinesis::Stream")),
                 _ => None,
             };
             match (name.as_str(), linked) {
                 ("Lambda", Some(t)) => invoke(t, rule_event(kind), msgs),
                 ("Sqs", Some(t)) => f.add(&t, "monthly_requests", msgs),
+                ("Kinesis", Some(t)) => {
+                    // one record per message: the rule's output (payload + the fields the rule adds) + partition key
+                    f.add(&t, "monthly_records", msgs);
+                    f.set(&t, "record_bytes", bytes + RULE_OUTPUT_OVERHEAD + PARTITION_KEY_BYTES);
+                }
                 _ => f.warn(format!(
                     "rule {}: the {name} action's target is not priced from the rule's traffic",
                     rule.logical_id
@@ -214,6 +221,11 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
         if let Some(q) = error_queue.filter(|t| is(res, t, "AWS::SQS::Queue")) {
             f.add(&q, "monthly_requests", msgs * actions.len().max(1) as f64 * error_share);
         }
+    }
+
+    // Streams → their shards at the modeled peak, and each event source mapping's batches to its function.
+    for (func, ev, n) in crate::cost::stream_flow::streams(&mut f, res, usage, registry, d) {
+        invoke(func, ev, n);
     }
 
     // REST APIs → their Lambda integrations and web ACLs; user pools.
@@ -356,7 +368,7 @@ pub fn iot_metering(usage: &Usage, d: f64, api_calls: f64) -> Vec<(&'static str,
     ]
 }
 
-fn is(res: &Resources, id: &str, type_name: &str) -> bool {
+pub(crate) fn is(res: &Resources, id: &str, type_name: &str) -> bool {
     res.get(id).is_some_and(|r| r.type_name == type_name)
 }
 
@@ -420,6 +432,9 @@ fn functions(
         let app_log_bytes = ru.get("log_bytes_per_request");
         let scale = if derived_total > 0.0 { requests / derived_total } else { 0.0 };
         let env = table_env(res, func);
+        let derived = |k: &str| f.derived.get(id).and_then(|d| d.get(k)).copied();
+        let batch_items = derived("_batch_items").unwrap_or(1.0);
+        let batch_item_bytes = derived("_batch_item_bytes").unwrap_or(reading_item);
         for (ev, n) in &kinds {
             let Some(decl) = access::declared(*ev) else { continue };
             for a in decl.accesses {
@@ -429,8 +444,15 @@ fn functions(
                     continue;
                 };
                 let indexes = res.get(table).map_or(0, |t| a.indexes.iter().filter(|i| has_gsi(t, i)).count());
-                let per = if a.per_reading { readings } else { 1.0 };
-                let (wru, rru, item) = units(a, reading_item, indexes);
+                let per = if a.per_reading {
+                    readings
+                } else if a.per_node {
+                    batch_items
+                } else {
+                    1.0
+                };
+                let telemetry_item = if a.size == Size::ReadingBatch { batch_item_bytes } else { reading_item };
+                let (wru, rru, item) = units(a, telemetry_item, indexes);
                 let calls = n * scale * per;
                 if calls > 0.0 {
                     // which tables the function calls (the KMS requests of a key-encrypted table follow its callers)
@@ -438,7 +460,7 @@ fn functions(
                 }
                 if a.op.writes() {
                     f.add(table, "monthly_write_units", calls * wru);
-                    if a.size == Size::Reading {
+                    if matches!(a.size, Size::Reading | Size::ReadingBatch) {
                         f.add(table, "_items_written", calls);
                         f.set(table, "_item_bytes", item);
                     }
@@ -466,7 +488,7 @@ fn functions(
 }
 
 /// A number or a numeric string.
-fn number(v: &Value) -> Option<f64> {
+pub(crate) fn number(v: &Value) -> Option<f64> {
     v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 

@@ -11,6 +11,8 @@ pub mod flow;
 pub mod free_tier;
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod golden_pipeline;
 pub mod kms_requests;
 pub mod price_list;
 pub mod prices;
@@ -18,6 +20,7 @@ pub mod quotas;
 pub mod registry;
 pub mod report;
 pub mod resources;
+pub mod stream_flow;
 pub mod template;
 pub mod tiers;
 pub mod unit;
@@ -137,12 +140,40 @@ fn device_fleet() -> Resource {
     }
 }
 
+/// Resources only one telemetry pipeline deploys (`telemetry.pipeline`), with their types: a usage profile may set
+/// keys for them whichever pipeline the templates have (a blueprint's profile serves both, and `--compare
+/// direct,batched` prices one profile under each); keys of one the templates lack are ignored with a warning.
+pub const PIPELINE_RESOURCES: &[(&str, &str)] = &[
+    ("TelemetryIngestFunction", "AWS::Lambda::Function"),
+    ("TelemetryBatchFunction", "AWS::Lambda::Function"),
+    ("TelemetryStream", "AWS::Kinesis::Stream"),
+];
+
+/// `resource_usage` entries for pipeline resources the templates do not have (see [`PIPELINE_RESOURCES`]).
+fn other_pipeline(res: &Resources, usage: &Usage) -> Vec<String> {
+    usage
+        .resources
+        .keys()
+        .filter(|id| res.get(id).is_none() && PIPELINE_RESOURCES.iter().any(|(p, _)| p == id))
+        .map(|id| {
+            format!(
+                "resource_usage.{id} of {} is ignored: the templates' telemetry pipeline does not deploy it",
+                usage.file
+            )
+        })
+        .collect()
+}
+
 /// Check the usage profile's per-type and per-resource keys against the templates and the registry.
 pub fn check_usage(res: &Resources, usage: &Usage) -> Result<(), CostError> {
     let reg = Registry;
     let fleet = device_fleet();
     for (id, values) in &usage.resources {
         let r = if id == flow::DEVICE_FLEET { Some(&fleet) } else { res.get(id) };
+        if let (None, Some((_, type_name))) = (r, PIPELINE_RESOURCES.iter().find(|(p, _)| p == id)) {
+            check_keys(&usage.file, &format!("`resource_usage.{id}` ({type_name})"), reg.keys(type_name), values)?;
+            continue;
+        }
         let Some(r) = r else {
             let known: Vec<&str> =
                 res.list.iter().filter(|r| reg.priced(&r.type_name).is_some()).map(|r| r.logical_id.as_str()).collect();
@@ -310,6 +341,7 @@ pub(crate) fn estimate_once(
         .collect();
     let mut warnings = quotas::check(&resolved, usage);
     warnings.extend(flow.warnings);
+    warnings.extend(other_pipeline(res, usage));
     for u in &unpriced {
         warnings.push(format!("{} ({}) is not priced: the total leaves it out", u.logical_id, u.type_name));
     }

@@ -22,6 +22,7 @@ static PRICED: &[&dyn Priced] = &[
     &r::iot_defender_audit::DefenderAudit,
     &r::secretsmanager::Secret,
     &r::kms::KmsKey,
+    &r::kinesis::KinesisStream,
 ];
 
 /// Types that cost nothing by themselves (what they do is priced where it happens).
@@ -30,7 +31,7 @@ pub const FREE: &[(&str, &str)] = &[
     ("AWS::IAM::Policy", "IAM is free"),
     ("AWS::IAM::ManagedPolicy", "IAM is free"),
     ("AWS::Lambda::Permission", "a resource policy statement"),
-    ("AWS::Lambda::EventSourceMapping", "the polling is priced on the queue or stream"),
+    ("AWS::Lambda::EventSourceMapping", "free: Lambda's polling of a stream (standard iterator) costs nothing; the invocations are priced on the function"),
     ("AWS::Lambda::Version", "priced on the function"),
     ("AWS::Lambda::Alias", "priced on the function"),
     ("AWS::Lambda::EventInvokeConfig", "configuration of asynchronous invocations (failures are priced on the queue)"),

@@ -21,7 +21,14 @@ pub struct UnitCosts {
     /// What the telemetry path costs regardless of volume: the time-billed components (stream-hours, shard-hours) of
     /// the resources whose cost moves with the message rate.
     pub telemetry_fixed_monthly_usd: f64,
+    /// Device-side batching: the marginal cost of a million readings when the devices send the same readings
+    /// [`DEVICE_BATCH`] to a message (the message rate divided by 25/`readings_per_message`, each message carrying
+    /// 25 readings' bytes).
+    pub per_million_readings_at_25_per_message_usd: f64,
 }
+
+/// Readings in one message with device-side batching (the most the telemetry rule's decoder accepts).
+pub const DEVICE_BATCH: f64 = 25.0;
 
 fn with_rate(usage: &Usage, per_hour: f64) -> Usage {
     let mut u = usage.clone();
@@ -60,11 +67,56 @@ pub fn unit_costs(
         + 0.0; // an empty sum is -0.0
 
     let readings = usage.device("readings_per_message").max(1.0);
+    // The same readings, 25 to a message: fewer, larger messages.
+    let mut batched = usage.clone();
+    let reading_bytes = usage.device("telemetry_bytes") / readings;
+    batched.device.insert("readings_per_message".into(), DEVICE_BATCH);
+    batched.device.insert("telemetry_bytes".into(), reading_bytes * DEVICE_BATCH);
+    let batched_rate = rate * readings / DEVICE_BATCH;
+    let batched = with_rate(&batched, batched_rate);
+    let b1 = estimate_once(res, &batched, prices, opts)?;
+    let b2 = estimate_once(res, &with_rate(&batched, 2.0 * batched_rate), prices, opts)?;
+    let batched_readings = opts.devices as f64 * batched_rate * MONTH_HOURS * DEVICE_BATCH;
+    let per_reading_batched = (b2.total_monthly_usd - b1.total_monthly_usd) / batched_readings;
     Ok(Some(UnitCosts {
         device_messages_monthly: messages,
         readings_per_message: readings,
         per_million_device_messages_usd: per_message * 1e6,
         per_million_readings_usd: per_message * 1e6 / readings,
         telemetry_fixed_monthly_usd: fixed,
+        per_million_readings_at_25_per_message_usd: per_reading_batched * 1e6,
     }))
+}
+
+/// The smallest fleet (devices, between 1 and 10^9) at which `cheaper_at_scale` costs less a month than `base`
+/// under the same usage profile, found by bisection on the device count (the totals are monotone in it); `None`
+/// when it is not cheaper even at 10^9 devices, `Some(1)` when it is cheaper from the first device.
+pub fn crossover(
+    base: &Resources,
+    cheaper_at_scale: &Resources,
+    usage: &Usage,
+    prices: &PriceTable,
+    free_tier: crate::cost::FreeTierMode,
+) -> Result<Option<u64>, CostError> {
+    let diff = |devices: u64| -> Result<f64, CostError> {
+        let opts = Options { devices, free_tier };
+        Ok(estimate_once(cheaper_at_scale, usage, prices, opts)?.total_monthly_usd
+            - estimate_once(base, usage, prices, opts)?.total_monthly_usd)
+    };
+    let (mut lo, mut hi) = (1u64, 1_000_000_000u64);
+    if diff(lo)? < 0.0 {
+        return Ok(Some(1));
+    }
+    if diff(hi)? >= 0.0 {
+        return Ok(None);
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if diff(mid)? < 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(Some(hi))
 }

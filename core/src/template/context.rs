@@ -11,6 +11,7 @@ mod backend;
 mod encryption;
 mod functions;
 mod hardening;
+mod stream;
 mod tables;
 
 pub use backend::BackendContext;

@@ -41,6 +41,28 @@ pub fn check(resources: &Map<String, Value>, out: &mut Vec<Finding>) {
         }
     }
     kms_checks(resources, out);
+    for (id, m) in resources
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Lambda::EventSourceMapping"))
+    {
+        let p = |k: &str| m.pointer(&format!("/Properties/{k}"));
+        let queue = p("DestinationConfig/OnFailure/Destination/Fn::GetAtt/0")
+            .and_then(Value::as_str)
+            .and_then(|q| resources.get(q))
+            .and_then(|q| q.get("Type"))
+            .and_then(Value::as_str);
+        let bounded = p("MaximumRetryAttempts").and_then(Value::as_i64).is_some_and(|n| (0..=10).contains(&n))
+            && p("MaximumRecordAgeInSeconds").and_then(Value::as_i64).is_some_and(|n| n > 0);
+        if queue != Some("AWS::SQS::Queue") || !bounded {
+            out.push(finding(
+                "stream-failures-kept",
+                id,
+                "a stream event source mapping must bound retries (MaximumRetryAttempts 0 to 10) and record age and \
+                 send the batches it gives up on to an SQS queue (DestinationConfig.OnFailure)"
+                    .into(),
+            ));
+        }
+    }
     for fn_id in rule_targets(resources) {
         let kept = resources.values().any(|r| {
             r.get("Type").and_then(Value::as_str) == Some("AWS::Lambda::EventInvokeConfig")
@@ -82,8 +104,9 @@ fn rule_targets(resources: &Map<String, Value>) -> Vec<String> {
 }
 
 /// The property of each resource type that names its KMS key.
-const KEY_PROPERTY: [(&str, &str); 5] = [
+const KEY_PROPERTY: [(&str, &str); 6] = [
     ("AWS::DynamoDB::Table", "SSESpecification/KMSMasterKeyId"),
+    ("AWS::Kinesis::Stream", "StreamEncryption/KeyId"),
     ("AWS::SQS::Queue", "KmsMasterKeyId"),
     ("AWS::Logs::LogGroup", "KmsKeyId"),
     ("AWS::Lambda::Function", "KmsKeyArn"),

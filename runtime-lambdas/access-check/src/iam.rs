@@ -119,6 +119,31 @@ fn iot_data(r: &Request) -> Action {
     act(format!("iotdata:{} {}", r.method, r.path), "?")
 }
 
+/// The Kinesis reads Lambda's event source mappings of `function` make with its role (a standard iterator: the
+/// Lambda developer guide's `DescribeStream`, `DescribeStreamSummary`, `GetRecords`, `GetShardIterator`,
+/// `ListShards`), on the stream each reads: calls no handler request shows, which the role must grant.
+pub fn implied_stream_reads(template: &Value, function: &str) -> Vec<Action> {
+    const READS: [&str; 5] = [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+    ];
+    let mut out: Vec<Action> = template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::EventSourceMapping")
+        .filter(|(_, r)| r["Properties"]["FunctionName"]["Ref"] == function)
+        .filter_map(|(_, r)| r.pointer("/Properties/EventSourceArn/Fn::GetAtt/0").and_then(Value::as_str))
+        .flat_map(|stream| READS.iter().map(move |a| act(*a, stream)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The logical id of the KMS key a property names (`{"Fn::GetAtt": [key, "Arn"]}` or `{"Ref": key}`).
 fn key_of(v: Option<&Value>) -> Option<String> {
     let v = v?;
@@ -130,7 +155,10 @@ fn key_of(v: Option<&Value>) -> Option<String> {
 /// - Secrets Manager decrypts the secret (`kms:Decrypt`) for `GetSecretValue` on a secret with a `KmsKeyId`;
 /// - Lambda decrypts the environment at cold start (`kms:Decrypt`) when the function has a `KmsKeyArn`;
 /// - Lambda sends a failed asynchronous event to the on-failure queue with the role, and SQS needs
-///   `kms:GenerateDataKey` and `kms:Decrypt` from a sender when the queue has a `KmsMasterKeyId`.
+///   `kms:GenerateDataKey` and `kms:Decrypt` from a sender when the queue has a `KmsMasterKeyId`; the same for
+///   the batches an event source mapping gives up on;
+/// - an event source mapping reads the stream's records with the role (`kms:Decrypt` when the stream's
+///   `StreamEncryption.KeyId` is a key of the template).
 ///
 /// Read from the template: a grant on a key none of these uses is never called, a missing one is not granted.
 pub fn implied_kms(template: &Value, function: &str, calls: &[Action]) -> Vec<Action> {
@@ -149,13 +177,21 @@ pub fn implied_kms(template: &Value, function: &str, calls: &[Action]) -> Vec<Ac
     }
     out.extend(key_of(res[function].pointer("/Properties/KmsKeyArn")).map(|k| act("kms:Decrypt", k)));
     for (_, r) in res.as_object().into_iter().flatten() {
-        if r["Type"] != "AWS::Lambda::EventInvokeConfig" || r["Properties"]["FunctionName"]["Ref"] != function {
+        let invoke_config = r["Type"] == "AWS::Lambda::EventInvokeConfig";
+        let mapping = r["Type"] == "AWS::Lambda::EventSourceMapping";
+        if !(invoke_config || mapping) || r["Properties"]["FunctionName"]["Ref"] != function {
             continue;
         }
+        // Lambda sends a failed event (or a failed stream batch) to the on-failure queue with the role.
         let queue =
             r.pointer("/Properties/DestinationConfig/OnFailure/Destination/Fn::GetAtt/0").and_then(Value::as_str);
         if let Some(k) = queue.and_then(|q| key_of(res[q].pointer("/Properties/KmsMasterKeyId"))) {
             out.extend([act("kms:GenerateDataKey", k.clone()), act("kms:Decrypt", k)]);
+        }
+        // An event source mapping reads the stream's records with the role: they are decrypted with its key.
+        let stream = r.pointer("/Properties/EventSourceArn/Fn::GetAtt/0").and_then(Value::as_str);
+        if let Some(k) = stream.and_then(|s| key_of(res[s].pointer("/Properties/StreamEncryption/KeyId"))) {
+            out.push(act("kms:Decrypt", k));
         }
     }
     out.sort();

@@ -15,6 +15,8 @@ mod metrics;
 mod store;
 
 pub use group::{plan, seq_cmp, Entry, Group, Plan, Record, Refusal};
+/// The item one group becomes (what `store` puts; public for the benchmark).
+pub use store::item as stored_item;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::kinesis::KinesisEvent;

@@ -8,7 +8,7 @@
 //! not have. Nothing is lost; a reading may be stored twice only when a retried group begins after an item's first
 //! reading (readers drop repeats by `ts`).
 
-use crate::group::Group;
+use crate::group::{Entry, Group};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
@@ -42,34 +42,10 @@ impl Store {
     /// Store `group` from shard `shard` (see the module docs); an error names the DynamoDB failure.
     pub(crate) async fn put_group(&self, shard: &str, group: &Group, ttl_days: i64) -> Result<Written, String> {
         let mut out = Written::default();
-        let mut rest: Vec<&crate::group::Entry> = group.readings.iter().collect();
+        let mut rest: Vec<&Entry> = group.readings.iter().collect();
         while let Some(first) = rest.first() {
             let key_ts = first.ts;
-            let received_at = rest.iter().map(|r| r.received_at).max().unwrap_or(first.received_at);
-            let first_seq = rest.iter().map(|r| r.sequence.as_str()).min_by(|a, b| crate::group::seq_cmp(a, b));
-            let readings: Vec<AttributeValue> = rest
-                .iter()
-                .map(|r| {
-                    let mut m: HashMap<String, AttributeValue> = HashMap::with_capacity(4);
-                    m.insert(attr::TS.into(), n(r.ts));
-                    m.insert(
-                        attr::PARAMS.into(),
-                        AttributeValue::M(r.params.iter().map(|(k, v)| (k.clone(), to_av(v))).collect()),
-                    );
-                    m.insert(attr::RECEIVED_AT.into(), n(r.received_at));
-                    if let Some(id) = &r.msg_id {
-                        m.insert(attr::MSG_ID.into(), s(id));
-                    }
-                    AttributeValue::M(m)
-                })
-                .collect();
-            let mut item: HashMap<String, AttributeValue> = HashMap::with_capacity(6);
-            item.insert(attr::NODE_ID.into(), s(&group.node_id));
-            item.insert(attr::TS.into(), n(key_ts));
-            item.insert(attr::READINGS.into(), AttributeValue::L(readings));
-            item.insert(attr::RECEIVED_AT.into(), n(received_at));
-            item.insert(attr::EXPIRES_AT.into(), n(received_at / 1000 + ttl_days * 86_400));
-            item.insert(attr::BATCH.into(), s(format!("{shard}/{}", first_seq.unwrap_or(""))));
+            let item = item(&group.node_id, &rest, shard, ttl_days);
             out.puts += 1;
             let result = self
                 .ddb
@@ -105,4 +81,36 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The item of the batched layout for `readings` (ascending `ts`, at least one) of `node_id` from shard `shard`:
+/// keyed by the oldest reading, `received_at` the newest, `batch` = shard and first sequence number.
+pub fn item(node_id: &str, readings: &[&Entry], shard: &str, ttl_days: i64) -> HashMap<String, AttributeValue> {
+    let key_ts = readings.first().map_or(0, |r| r.ts);
+    let received_at = readings.iter().map(|r| r.received_at).max().unwrap_or(0);
+    let first_seq = readings.iter().map(|r| r.sequence.as_str()).min_by(|a, b| crate::group::seq_cmp(a, b));
+    let list: Vec<AttributeValue> = readings
+        .iter()
+        .map(|r| {
+            let mut m: HashMap<String, AttributeValue> = HashMap::with_capacity(4);
+            m.insert(attr::TS.into(), n(r.ts));
+            m.insert(
+                attr::PARAMS.into(),
+                AttributeValue::M(r.params.iter().map(|(k, v)| (k.clone(), to_av(v))).collect()),
+            );
+            m.insert(attr::RECEIVED_AT.into(), n(r.received_at));
+            if let Some(id) = &r.msg_id {
+                m.insert(attr::MSG_ID.into(), s(id));
+            }
+            AttributeValue::M(m)
+        })
+        .collect();
+    let mut item: HashMap<String, AttributeValue> = HashMap::with_capacity(6);
+    item.insert(attr::NODE_ID.into(), s(node_id));
+    item.insert(attr::TS.into(), n(key_ts));
+    item.insert(attr::READINGS.into(), AttributeValue::L(list));
+    item.insert(attr::RECEIVED_AT.into(), n(received_at));
+    item.insert(attr::EXPIRES_AT.into(), n(received_at / 1000 + ttl_days * 86_400));
+    item.insert(attr::BATCH.into(), s(format!("{shard}/{}", first_seq.unwrap_or(""))));
+    item
 }

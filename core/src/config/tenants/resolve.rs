@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_WAVE: &str = "all";
 
 /// What reading one tenant's rainmaker.yaml gave.
+// One short-lived value per tenant file, matched at once: boxing the config would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     /// The file does not exist or cannot be read (refused before any AWS call).
     Missing(String),

@@ -77,17 +77,27 @@ pub fn render(view: &View, format: Format) -> String {
     }
 }
 
-/// The telemetry path's unit costs under a single estimate's table.
+/// The telemetry path's unit costs under a single estimate's table (each side's under a comparison).
 fn unit_line(view: &View) -> String {
-    let View::One(e) = view else { return String::new() };
-    let Some(u) = &e.unit_costs else { return String::new() };
-    format!(
-        "Telemetry path (marginal): {} per million device messages, {} per million readings ({} a message); fixed {} a month\n",
-        fmt_price(u.per_million_device_messages_usd),
-        fmt_price(u.per_million_readings_usd),
-        fmt_qty(u.readings_per_message),
-        fmt_usd(u.telemetry_fixed_monthly_usd),
-    )
+    let line = |e: &Estimate, who: &str| {
+        let Some(u) = &e.unit_costs else { return String::new() };
+        format!(
+            "Telemetry path{who} (marginal): {} per million device messages, {} per million readings ({} a message); \
+             {} per million readings at 25 a message; fixed {} a month\n",
+            fmt_price(u.per_million_device_messages_usd),
+            fmt_price(u.per_million_readings_usd),
+            fmt_qty(u.readings_per_message),
+            fmt_price(u.per_million_readings_at_25_per_message_usd),
+            fmt_usd(u.telemetry_fixed_monthly_usd),
+        )
+    };
+    match view {
+        View::One(e) => line(e, ""),
+        View::Compare { base, other, base_name, other_name } => {
+            line(base, &format!(" of {base_name}")) + &line(other, &format!(" of {other_name}"))
+        }
+        View::Sweep(_) => String::new(),
+    }
 }
 
 /// `3600000` -> `3,600,000` (rounded to a whole number).

@@ -11,6 +11,7 @@ pub mod iot_defender_audit;
 pub mod iot_devices;
 pub mod iot_provisioning;
 pub mod iot_topic_rule;
+pub mod kinesis;
 pub mod kms;
 pub mod lambda;
 pub mod logs;

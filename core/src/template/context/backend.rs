@@ -21,7 +21,18 @@ pub struct Rule {
     /// Which device behaviour drives the rule (`telemetry`, `presence`, `binding`), for `estimate`.
     pub traffic: &'static str,
     pub sql: String,
-    pub function_id: String,
+    /// The function the rule's Lambda action invokes (`None`: the rule puts into the telemetry stream instead).
+    pub function_id: Option<String>,
+    /// The rule's Kinesis action (`telemetry.pipeline: batched`, the telemetry rule only).
+    pub stream: Option<StreamAction>,
+}
+
+/// A rule's Kinesis action into the telemetry stream.
+#[derive(Debug, Serialize)]
+pub struct StreamAction {
+    pub stream_id: &'static str,
+    pub role_id: &'static str,
+    pub partition_key: &'static str,
 }
 
 /// The REST API settings.
@@ -76,6 +87,8 @@ pub struct BackendContext {
     pub mfa: &'static str,
     /// `security.kms`: the tenant's key (customer-managed) and what each encrypted resource carries.
     pub encryption: super::encryption::Encryption,
+    /// The batched telemetry pipeline's stream and mapping (`telemetry.pipeline: batched`).
+    pub stream: Option<super::stream::TelemetryStream>,
 }
 
 /// The names the templates print.
@@ -166,23 +179,41 @@ fn provisioning_body(cfg: &Config, n: &Names) -> Value {
     })
 }
 
-fn rules(n: &Names) -> Vec<Rule> {
-    vec![
-        Rule {
+fn rules(n: &Names, stream: Option<&super::stream::TelemetryStream>) -> Vec<Rule> {
+    let telemetry = match stream {
+        None => Rule {
             logical_id: "TelemetryRule",
             name: n.rule("telemetry"),
             description: "Routes Basic Ingest telemetry to telemetry-ingest",
             traffic: "telemetry",
             sql: SQL_TELEMETRY.into(),
-            function_id: "TelemetryIngestFunction".into(),
+            function_id: Some("TelemetryIngestFunction".into()),
+            stream: None,
         },
+        Some(s) => Rule {
+            logical_id: "TelemetryRule",
+            name: n.rule("telemetry"),
+            description: "Puts Basic Ingest telemetry into the telemetry stream (telemetry-batch stores it in batches)",
+            traffic: "telemetry",
+            sql: SQL_TELEMETRY.into(),
+            function_id: None,
+            stream: Some(StreamAction {
+                stream_id: s.logical_id,
+                role_id: s.rule_role_id,
+                partition_key: s.partition_key,
+            }),
+        },
+    };
+    vec![
+        telemetry,
         Rule {
             logical_id: "PresenceRule",
             name: n.rule("presence"),
             description: "Routes connect/disconnect lifecycle events to presence",
             traffic: "presence",
             sql: SQL_PRESENCE.into(),
-            function_id: "PresenceFunction".into(),
+            function_id: Some("PresenceFunction".into()),
+            stream: None,
         },
         Rule {
             logical_id: "BindingRule",
@@ -190,7 +221,8 @@ fn rules(n: &Names) -> Vec<Rule> {
             description: "Routes a device's binding confirmation to binding-confirm",
             traffic: "binding",
             sql: SQL_BINDING.into(),
-            function_id: "BindingConfirmFunction".into(),
+            function_id: Some("BindingConfirmFunction".into()),
+            stream: None,
         },
     ]
 }
@@ -227,7 +259,8 @@ impl BackendContext {
     pub fn new(cfg: &Config, n: &Names) -> Self {
         let tables = tables(n);
         let mut functions = functions(cfg, n, &tables);
-        let rules = rules(n);
+        let stream = super::stream::telemetry_stream(cfg, n, "DeadLetterQueue");
+        let rules = rules(n, stream.as_ref());
         let customer_key = cfg.security.kms.customer_managed();
         super::hardening::harden(&mut functions, &rules, "DeadLetterQueue", customer_key);
         let api = api(cfg, n);
@@ -261,6 +294,7 @@ impl BackendContext {
             audit,
             mfa: cfg.security.mfa.as_cfn(),
             encryption,
+            stream,
         }
     }
 }

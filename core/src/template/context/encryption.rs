@@ -149,7 +149,8 @@ pub fn encryption(cfg: &Config, n: &Names, log_groups: &[String]) -> Encryption 
 /// Every function's log group gets the encryption of the log groups. With the tenant's key: every function's environment is encrypted with it, and its role may use the key, and only
 /// it: `kms:Decrypt` (Lambda decrypts the environment at cold start with the role; DynamoDB decrypts the table key
 /// and Secrets Manager the secret with the caller's permissions), plus `kms:GenerateDataKey` for the functions
-/// whose failed asynchronous events Lambda sends to the encrypted queue. DynamoDB writes need no
+/// whose failed asynchronous events (or, for the stream's consumer, failed batches) Lambda sends to the encrypted
+/// queue; the consumer's `kms:Decrypt` also reads the stream's records. DynamoDB writes need no
 /// `GenerateDataKey`: the table key is created once, with the table.
 pub fn grant_key(functions: &mut [Function], enc: &Encryption) {
     for f in functions.iter_mut() {
@@ -159,8 +160,11 @@ pub fn grant_key(functions: &mut [Function], enc: &Encryption) {
             continue;
         }
         f.kms_key = Some(key_arn().to_string());
-        let actions: &[&str] =
-            if f.async_invoke.is_some() { &["kms:Decrypt", "kms:GenerateDataKey"] } else { &["kms:Decrypt"] };
+        let actions: &[&str] = if f.async_invoke.is_some() || f.stream_consumer {
+            &["kms:Decrypt", "kms:GenerateDataKey"]
+        } else {
+            &["kms:Decrypt"]
+        };
         f.statements.push(Statement {
             sid: "TenantKey".into(),
             actions: json!(actions).to_string(),

@@ -1,10 +1,11 @@
-//! The five runtime Lambda functions: code, settings, environment and least-privilege access, as data.
+//! The five runtime Lambda functions (telemetry-batch instead of telemetry-ingest with `telemetry.pipeline:
+//! batched`): code, settings, environment and least-privilege access, as data.
 
 use super::super::names::Names;
 use super::hardening::{AsyncInvoke, Skip};
 use super::tables::Table;
 use super::{get_att, reference};
-use crate::config::Config;
+use crate::config::{Config, Pipeline};
 use serde::Serialize;
 use serde_json::json;
 
@@ -67,6 +68,8 @@ pub struct Function {
     pub log_group_key: Option<String>,
     /// checkov checks suppressed on the function's log group, each with its reason.
     pub log_group_skips: Vec<Skip>,
+    /// Invoked by the telemetry stream's event source mapping (telemetry-batch, `telemetry.pipeline: batched`).
+    pub stream_consumer: bool,
 }
 
 /// Access of one function to one table: actions on the table itself and, separately, on its indexes (only
@@ -170,9 +173,16 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
             kms_key: None,
             log_group_key: None,
             log_group_skips: Vec::new(),
+            stream_consumer: false,
         }
     };
     let timeout = cfg.lambda.timeout_seconds;
+    let telemetry_env = || {
+        base_env(vec![
+            ("TELEMETRY_TTL_DAYS", lit(cfg.telemetry.retention_days)),
+            ("MAX_PAYLOAD_BYTES", lit(cfg.devices.max_payload_bytes)),
+        ])
+    };
     let sharing = cfg.api.sharing;
     vec![
         spec(
@@ -205,20 +215,31 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 .to_string(),
             }],
         ),
-        spec(
-            "telemetry-ingest",
-            "Stores device telemetry from the telemetry topic rule".into(),
-            timeout,
-            base_env(vec![
-                ("TELEMETRY_TTL_DAYS", lit(cfg.telemetry.retention_days)),
-                ("MAX_PAYLOAD_BYTES", lit(cfg.devices.max_payload_bytes)),
-            ]),
-            vec![
-                Access { table: t("TelemetryTable"), actions: vec!["PutItem"], index_actions: &[] },
-            ],
-            vec![],
-            vec![rule_invoker("TelemetryIngestFunction", "telemetry", "telemetry")],
-        ),
+        if cfg.telemetry.pipeline == Pipeline::Batched {
+            // The rule puts into the stream; Lambda's event source mapping invokes the consumer with its role (no
+            // resource policy: nothing else may invoke it).
+            let mut f = spec(
+                "telemetry-batch",
+                "Stores device telemetry from the telemetry stream in batches (batched pipeline)".into(),
+                timeout,
+                telemetry_env(),
+                vec![Access { table: t("TelemetryTable"), actions: vec!["PutItem"], index_actions: &[] }],
+                super::stream::consumer_statements(),
+                vec![],
+            );
+            f.stream_consumer = true;
+            f
+        } else {
+            spec(
+                "telemetry-ingest",
+                "Stores device telemetry from the telemetry topic rule".into(),
+                timeout,
+                telemetry_env(),
+                vec![Access { table: t("TelemetryTable"), actions: vec!["PutItem"], index_actions: &[] }],
+                vec![],
+                vec![rule_invoker("TelemetryIngestFunction", "telemetry", "telemetry")],
+            )
+        },
         spec(
             "presence",
             "Records device connects and disconnects from lifecycle events".into(),

@@ -65,10 +65,25 @@ const ENV_KMS: &str =
     "The environment holds table names, the tenant name and settings, no secrets; Lambda encrypts it \
                        at rest with its AWS managed key, and security.kms: customer-managed uses the tenant's KMS key.";
 
-/// The checkov suppressions of a function: `async_invoked` says whether a topic rule invokes it, `customer_key`
-/// whether its environment is encrypted with the tenant's KMS key (then CKV_AWS_173 passes and is not suppressed).
-pub fn function_skips(async_invoked: bool, customer_key: bool) -> Vec<Skip> {
-    let dlq = if async_invoked {
+/// How a function is invoked, for its DLQ suppression's reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// By API Gateway or fleet provisioning.
+    Sync,
+    /// By a topic rule.
+    Async,
+    /// By an event source mapping (the telemetry stream).
+    Stream,
+}
+
+/// The checkov suppressions of a function invoked `how`; `customer_key`: its environment is encrypted with the
+/// tenant's KMS key (then CKV_AWS_173 passes and is not suppressed).
+pub fn function_skips_for(how: Invocation, customer_key: bool) -> Vec<Skip> {
+    let dlq = if how == Invocation::Stream {
+        "Invoked by the telemetry stream's event source mapping, whose on-failure destination is the encrypted \
+         dead-letter queue (after bounded, bisected retries and a maximum record age); a function DLQ applies to \
+         asynchronous invocations only."
+    } else if how == Invocation::Async {
         "Asynchronous failures go to the on-failure destination of the function's EventInvokeConfig (the encrypted \
          dead-letter queue, after bounded retries and event age), which keeps the error with the event; a DLQ \
          would receive the same events without the error."
@@ -92,8 +107,22 @@ pub fn function_skips(async_invoked: bool, customer_key: bool) -> Vec<Skip> {
 /// `customer_key`: the functions' environments are encrypted with the tenant's KMS key.
 pub fn harden(functions: &mut [Function], rules: &[Rule], dead_letter_queue: &'static str, customer_key: bool) {
     for f in functions.iter_mut() {
-        let async_invoked = rules.iter().any(|r| r.function_id == f.logical_id);
-        f.checkov_skips = function_skips(async_invoked, customer_key);
+        let async_invoked = rules.iter().any(|r| r.function_id.as_deref() == Some(f.logical_id.as_str()));
+        let how = match (f.stream_consumer, async_invoked) {
+            (true, _) => Invocation::Stream,
+            (false, true) => Invocation::Async,
+            (false, false) => Invocation::Sync,
+        };
+        f.checkov_skips = function_skips_for(how, customer_key);
+        if f.stream_consumer {
+            // Lambda sends the records of a batch it gave up on to the mapping's on-failure destination with the
+            // function's role.
+            f.statements.push(Statement {
+                sid: "OnFailureDestination".into(),
+                actions: json!(["sqs:SendMessage"]).to_string(),
+                resources: json!([{ "Fn::GetAtt": [dead_letter_queue, "Arn"] }]).to_string(),
+            });
+        }
         if async_invoked {
             f.async_invoke = Some(AsyncInvoke {
                 config_id: format!("{}EventInvokeConfig", f.logical_id),
@@ -116,8 +145,11 @@ mod tests {
 
     #[test]
     fn every_suppression_states_a_reason_and_the_dlq_reason_follows_the_invocation() {
+        let how = |a: bool| if a { Invocation::Async } else { Invocation::Sync };
         for a in [true, false] {
-            let s = function_skips(a, false);
+            let s = function_skips_for(how(a), false);
+            let stream = function_skips_for(Invocation::Stream, false);
+            assert!(stream[0].comment.contains("event source mapping"), "{stream:?}");
             assert_eq!(
                 s.iter().map(|s| s.id).collect::<Vec<_>>(),
                 ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_173"]
@@ -125,7 +157,7 @@ mod tests {
             assert!(s.iter().all(|s| s.comment.len() > 60), "{s:?}");
             assert_eq!(s[0].comment.contains("EventInvokeConfig"), a);
             // with the tenant's key the environment check passes: no suppression for it
-            let ids: Vec<&str> = function_skips(a, true).iter().map(|s| s.id).collect();
+            let ids: Vec<&str> = function_skips_for(how(a), true).iter().map(|s| s.id).collect();
             assert_eq!(ids, ["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_115"]);
         }
     }

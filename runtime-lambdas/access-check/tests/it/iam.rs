@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const BLUEPRINTS: [&str; 3] = ["smart-home", "water-meter", "industrial-sensor"];
-/// The runtime functions by their folder under runtime-lambdas/ (the template's `<Pascal>Function`).
-const FUNCTIONS: [&str; 5] = ["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api"];
+/// The runtime functions by their folder under runtime-lambdas/ (the template's `<Pascal>Function`): the five of
+/// the direct pipeline and telemetry-batch, which `telemetry.pipeline: batched` deploys instead of telemetry-ingest.
+const FUNCTIONS: [&str; 6] =
+    ["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api", "telemetry-batch"];
 
 fn logical_id(crate_name: &str) -> String {
     crate_name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>() + "Function"
@@ -26,8 +28,18 @@ pub(crate) fn backend(blueprint: &str) -> Value {
 
 /// The rendered backend with `security.kms` set.
 pub(crate) fn backend_with(blueprint: &str, kms: rainmaker_core::config::Kms) -> Value {
+    backend_of(blueprint, kms, rainmaker_core::config::Pipeline::Direct)
+}
+
+/// The rendered backend with `security.kms` and `telemetry.pipeline` set.
+pub(crate) fn backend_of(
+    blueprint: &str,
+    kms: rainmaker_core::config::Kms,
+    pipeline: rainmaker_core::config::Pipeline,
+) -> Value {
     let mut cfg = rainmaker_core::config::blueprint_config(blueprint, "iam-check", "eu-west-1").unwrap();
     cfg.security.kms = kms;
+    cfg.telemetry.pipeline = pipeline;
     let rendered = rainmaker_core::template::render(&cfg).unwrap();
     rainmaker_core::template::parse(&rendered.stack("backend").unwrap().body).unwrap()
 }
@@ -42,20 +54,27 @@ fn env_of(template: &Value, function: &str) -> BTreeMap<String, String> {
 /// Grants the Lambda service uses with the function's role, so that no handler request shows them:
 /// - `logs:CreateLogStream` / `logs:PutLogEvents` on the function's own log group (its `LoggingConfig`): the
 ///   Lambda runtime writes the function's output there;
-/// - `sqs:SendMessage` on the queue its `EventInvokeConfig` names as the on-failure destination: Lambda sends a
-///   failed asynchronous event there with the execution role.
+/// - `sqs:SendMessage` on the queue its `EventInvokeConfig` (or its stream's `EventSourceMapping`) names as the
+///   on-failure destination: Lambda sends a failed asynchronous event (a batch it gave up on) there with the
+///   execution role.
+///
+/// (The event source mapping's Kinesis reads are not optional like these: `iam::implied_stream_reads` adds them to
+/// the calls, so a role without them is reported.)
 ///
 /// Read from the template, so a grant of these actions on any other resource still counts as unused.
 fn used_by_lambda(template: &Value, function: &str) -> impl Fn(&Action) -> bool {
     let res = &template["Resources"];
     let log_group = res[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"].as_str().map(str::to_string);
-    let on_failure: Vec<String> = res
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, r)| r["Type"] == "AWS::Lambda::EventInvokeConfig")
-        .filter(|(_, r)| r["Properties"]["FunctionName"]["Ref"] == function)
-        .filter_map(|(_, r)| r["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str())
+    let of_function = |ty: &'static str| {
+        res.as_object()
+            .into_iter()
+            .flatten()
+            .filter(move |(_, r)| r["Type"] == ty && r["Properties"]["FunctionName"]["Ref"] == function)
+            .map(|(_, r)| r)
+    };
+    let on_failure: Vec<String> = of_function("AWS::Lambda::EventInvokeConfig")
+        .chain(of_function("AWS::Lambda::EventSourceMapping"))
+        .filter_map(|r| r["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str())
         .map(str::to_string)
         .collect();
     move |a: &Action| match a.action.as_str() {
@@ -181,6 +200,18 @@ pub(crate) async fn drive(template: &Value, metrics: bool) -> Recorded {
         r["ts"] = json!(now - 10_000 - i as i64);
     }
     assert_eq!(ingest.handle(ev).await.unwrap().accepted, 3);
+    // The batched pipeline's consumer: a batch of the stream with this node's readings.
+    let batch =
+        telemetry_batch::Consumer::new(sdk("telemetry-batch"), tables.clone(), telemetry_ingest::Limits::default());
+    let batch = if metrics { batch } else { batch.without_metrics() };
+    let rule_output = |ts: i64| {
+        json!({"ts": ts, "params": {"Power": true}, "node_id": serial, "received_at": now, "principal": cert})
+            .to_string()
+            .into_bytes()
+    };
+    let records = [(serial.as_str(), rule_output(now - 20_000)), (serial.as_str(), rule_output(now - 19_000))];
+    let out = batch.process(super::kinesis_event(&records)).await;
+    assert_eq!((out.accepted, out.failed.len()), (2, 0), "{out:?}");
 
     // Every REST route, unbind last.
     call("GET", "/nodes".into(), None, true).await;
@@ -217,6 +248,8 @@ fn drift(template: &Value, recorded: &Recorded, function: &str) -> (Vec<Action>,
     // what DynamoDB, Secrets Manager, Lambda and SQS do with the role on the function's behalf (customer-managed key)
     let implied = iam::implied_kms(template, &id, &calls);
     calls.extend(implied);
+    // what Lambda's event source mapping reads from the stream with the role (telemetry-batch)
+    calls.extend(iam::implied_stream_reads(template, &id));
     let grants: Vec<Grant> = iam::grants(template, &id).unwrap();
     let d = iam::compare(&calls, &grants, &used_by_lambda(template, &id));
     (calls, d)
@@ -238,9 +271,14 @@ fn report(blueprint: &str, function: &str, d: &Drift) -> String {
 async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
     use rainmaker_core::config::Kms;
     let mut problems = String::new();
-    let settings = BLUEPRINTS.iter().flat_map(|b| [(*b, Kms::AwsManaged), (*b, Kms::CustomerManaged)]);
-    for (blueprint, kms) in settings {
-        let template = backend_with(blueprint, kms);
+    use rainmaker_core::config::Pipeline;
+    let settings = BLUEPRINTS.iter().flat_map(|b| {
+        [Pipeline::Direct, Pipeline::Batched]
+            .into_iter()
+            .flat_map(move |p| [(*b, Kms::AwsManaged, p), (*b, Kms::CustomerManaged, p)])
+    });
+    for (blueprint, kms, pipeline) in settings {
+        let template = backend_of(blueprint, kms, pipeline);
         let key_grants = template.to_string().matches("kms:Decrypt").count();
         assert_eq!(
             key_grants > 0,
@@ -260,11 +298,17 @@ async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
             assert!(driven.contains(id), "{blueprint}: function {id} is not driven by this test");
         }
         let recorded = drive(&template, false).await;
-        for function in FUNCTIONS {
+        for function in FUNCTIONS.iter().filter(|f| in_template.contains(&&logical_id(f))) {
             let (calls, d) = drift(&template, &recorded, function);
             assert!(!calls.is_empty(), "{blueprint} {function}: no call recorded");
-            problems += &report(&format!("{blueprint} ({kms:?})"), function, &d);
+            problems += &report(&format!("{blueprint} ({kms:?}, {pipeline:?})"), function, &d);
         }
+        let consumer = in_template.iter().any(|id| *id == "TelemetryBatchFunction");
+        assert_eq!(
+            consumer,
+            pipeline == Pipeline::Batched,
+            "{blueprint}: telemetry-batch only in the batched pipeline"
+        );
     }
     assert!(problems.is_empty(), "IAM and the handlers' calls differ:{problems}");
 }
@@ -310,4 +354,34 @@ async fn a_missing_or_an_unused_key_grant_is_reported() {
     assert_eq!(not_granted, ["kms:Decrypt on TenantKey"]);
     let unused: Vec<String> = d.never_called.iter().map(|g| g.action.to_string()).collect();
     assert_eq!(unused, ["kms:GenerateDataKey on TenantKey"]);
+}
+
+/// Negative control for the consumer: its stream reads granted on another stream leave the mapping's reads of its
+/// own stream not granted (and the misplaced ones unused); a Kinesis action nothing uses is unused.
+#[tokio::test]
+async fn the_consumer_role_grants_the_stream_reads_on_its_stream_only() {
+    use rainmaker_core::config::{Kms, Pipeline};
+    let template = backend_of("smart-home", Kms::CustomerManaged, Pipeline::Batched);
+    let recorded = drive(&template, false).await;
+    let (calls, d) = drift(&template, &recorded, "telemetry-batch");
+    assert!(d.is_empty(), "{d:?}");
+    // the stream's key and the queue's key are implied by the mapping
+    let implied: Vec<String> = calls.iter().filter(|c| c.action.starts_with("kms:")).map(ToString::to_string).collect();
+    assert_eq!(implied, ["kms:Decrypt on TenantKey", "kms:GenerateDataKey on TenantKey"], "{implied:?}");
+    let mut copy = template.clone();
+    let statements = copy["Resources"]["TelemetryBatchRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_array_mut()
+        .unwrap();
+    let read = statements.iter_mut().find(|s| s["Sid"] == "ReadTelemetryStream").expect("the stream statement");
+    read["Resource"] = json!([{"Fn::GetAtt": ["OtherStream", "Arn"]}]);
+    statements.push(json!({"Sid": "Extra", "Effect": "Allow", "Action": ["kinesis:PutRecord"],
+        "Resource": [{"Fn::GetAtt": ["TelemetryStream", "Arn"]}]}));
+    let (_, d) = drift(&copy, &recorded, "telemetry-batch");
+    let not_granted: Vec<String> = d.not_granted.iter().map(ToString::to_string).collect();
+    assert_eq!(not_granted.len(), 5, "{not_granted:?}");
+    assert!(not_granted.contains(&"kinesis:GetShardIterator on TelemetryStream".to_string()), "{not_granted:?}");
+    let unused: Vec<String> = d.never_called.iter().map(|g| g.action.to_string()).collect();
+    assert!(unused.contains(&"kinesis:GetRecords on OtherStream".to_string()), "{unused:?}");
+    assert!(unused.contains(&"kinesis:PutRecord on TelemetryStream".to_string()), "{unused:?}");
 }

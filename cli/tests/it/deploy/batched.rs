@@ -1,0 +1,180 @@
+//! `telemetry.pipeline: batched` applied to moto, each resource through its own service API: the stream (Kinesis
+//! DescribeStreamSummary), the event source mapping (Lambda ListEventSourceMappings), the consumer without
+//! telemetry-ingest (Lambda GetFunction), the rule's Kinesis action (IoT GetTopicRule, once moto creates rules).
+//! moto does not run the mapping, so a record is put into the deployed stream as the rule's action would, read back
+//! with GetRecords, and handed to the consumer (the telemetry-batch library, configured from the deployed
+//! function's environment) as Lambda's Kinesis event: its reading lands in the deployed telemetry table.
+
+use super::fixtures::{fast_wait, tenant};
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::progress::{Always, NoProgress};
+use rainmaker_deploy::config::Pipeline;
+use rainmaker_test_support::{account_for, MotoServer, REGION};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
+    let moto = MotoServer::shared();
+    let sdk = moto.sdk_config_in(&account_for("it-batched")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("it-batch-{}", std::process::id() % 100_000);
+    let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
+    t.config.telemetry.pipeline = Pipeline::Batched;
+    t.config.telemetry.stream_shards = 2;
+    rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
+    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
+    assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
+    let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();
+    uploaded.sort();
+    assert_eq!(uploaded, ["api", "binding-confirm", "presence", "provisioning-hook", "telemetry-batch"]);
+
+    // the stream, through Kinesis
+    let kinesis = aws_sdk_kinesis::Client::new(&sdk);
+    let stream = format!("rm-{name}-telemetry");
+    let summary =
+        kinesis.describe_stream_summary().stream_name(&stream).send().await.expect("Kinesis DescribeStreamSummary");
+    let s = summary.stream_description_summary().expect("a summary");
+    assert_eq!(s.stream_status().as_str(), "ACTIVE");
+    assert_eq!(s.open_shard_count(), 2, "telemetry.stream_shards");
+    assert_eq!(s.retention_period_hours(), 24);
+    let stream_arn = s.stream_arn().to_string();
+    // (real Kinesis answers EncryptionType KMS, KeyId alias/aws/kinesis; moto 5.2.5's CloudFormation does not pass
+    // StreamEncryption on: held by templates::batched_pipeline_streams_telemetry_to_the_batch_consumer; the
+    // tripwire fails once moto applies it, so that the assertion can move here)
+    let enc = s.encryption_type().map(|e| e.as_str().to_string());
+    assert!(
+        enc.as_deref().is_none_or(|e| e == "NONE"),
+        "moto now applies StreamEncryption ({enc:?}): assert KMS with alias/aws/kinesis here instead"
+    );
+
+    // the consumer and its mapping, through Lambda; telemetry-ingest is not deployed
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let consumer = format!("rm-{name}-telemetry-batch");
+    let f = lambda
+        .get_function_configuration()
+        .function_name(&consumer)
+        .send()
+        .await
+        .expect("Lambda GetFunctionConfiguration");
+    let gone = lambda.get_function().function_name(format!("rm-{name}-telemetry-ingest")).send().await;
+    assert!(
+        gone.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
+        "telemetry-ingest is not deployed"
+    );
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name(&consumer)
+        .send()
+        .await
+        .expect("Lambda ListEventSourceMappings");
+    let m = match mappings.event_source_mappings() {
+        [m] => m,
+        other => panic!("one mapping: {other:?}"),
+    };
+    assert_eq!(m.event_source_arn(), Some(stream_arn.as_str()));
+    assert_eq!(m.function_arn(), f.function_arn());
+    assert_eq!(m.batch_size(), Some(1000));
+    assert_eq!(m.starting_position().map(|p| p.as_str()), Some("TRIM_HORIZON"));
+    eprintln!("moto's mapping: {m:?}");
+
+    // the rule's action, through IoT: moto 5.2.5's CloudFormation skips AWS::IoT::TopicRule (moto-notes), so the
+    // Kinesis action is held by templates::batched_pipeline_streams_telemetry_to_the_batch_consumer; once moto
+    // creates the rule, the branch below checks it here
+    let iot = aws_sdk_iot::Client::new(&sdk);
+    let rule_name = format!("rm_{}_telemetry", name.replace('-', "_"));
+    match iot.get_topic_rule().rule_name(&rule_name).send().await {
+        Err(e) => {
+            let e = e.into_service_error();
+            assert!(e.meta().code() == Some("ResourceNotFoundException"), "IoT GetTopicRule: {e:?}");
+        }
+        Ok(rule) => {
+            let payload = rule.rule().expect("the rule");
+            let k = match payload.actions() {
+                [a] => a.kinesis().expect("a Kinesis action"),
+                other => panic!("one action: {other:?}"),
+            };
+            assert_eq!(k.stream_name(), stream);
+            assert_eq!(k.partition_key(), Some("${topic(2)}"));
+            let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+            let role = cfn
+                .describe_stack_resource()
+                .stack_name(format!("rm-{name}"))
+                .logical_resource_id("TelemetryStreamRuleRole")
+                .send()
+                .await
+                .expect("CloudFormation DescribeStackResource");
+            let role_name = role.stack_resource_detail().and_then(|r| r.physical_resource_id()).expect("the role");
+            assert!(k.role_arn().ends_with(&format!(":role/{role_name}")), "{} vs {role_name}", k.role_arn());
+            assert!(payload.error_action().and_then(|a| a.sqs()).is_some(), "the SQS error action is kept");
+        }
+    }
+
+    // a record as the rule's action puts it, read back and consumed
+    let node = "SN-BATCH-1";
+    let now = rainmaker_model::time::now_ms();
+    let data =
+        json!({"ts": now - 1000, "params": {"Power": true}, "node_id": node, "received_at": now, "principal": "cert"});
+    let put = kinesis
+        .put_record()
+        .stream_name(&stream)
+        .partition_key(node)
+        .data(aws_sdk_kinesis::primitives::Blob::new(data.to_string()))
+        .send()
+        .await
+        .expect("Kinesis PutRecord");
+    let iterator = kinesis
+        .get_shard_iterator()
+        .stream_name(&stream)
+        .shard_id(put.shard_id())
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("Kinesis GetShardIterator");
+    let got = kinesis
+        .get_records()
+        .shard_iterator(iterator.shard_iterator().expect("an iterator"))
+        .send()
+        .await
+        .expect("Kinesis GetRecords");
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../runtime-lambdas/telemetry-batch/tests/fixtures/kinesis-event.json"
+    ))
+    .unwrap();
+    let mut event: KinesisEvent = serde_json::from_value(fixture).unwrap();
+    let template = event.records[0].clone();
+    event.records = got
+        .records()
+        .iter()
+        .map(|r| {
+            let mut e = template.clone();
+            e.kinesis.partition_key = r.partition_key().expect("the record's partition key").to_string();
+            e.kinesis.sequence_number = r.sequence_number().to_string();
+            e.kinesis.data.0 = r.data().as_ref().to_vec();
+            e.event_id = Some(format!("{}:{}", put.shard_id(), r.sequence_number()));
+            e.event_source_arn = Some(stream_arn.clone());
+            e
+        })
+        .collect();
+    assert_eq!(event.records.len(), 1, "the record put");
+    let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+    let lookup = |k: &str| env.get(k).cloned();
+    let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("the deployed function names its tables");
+    let limits = rainmaker_model::telemetry::Limits::from_lookup(lookup).expect("and its limits");
+    let c = telemetry_batch::Consumer::new(&sdk, tables.clone(), limits).without_metrics();
+    let out = c.process(serde_json::to_value(&event).unwrap()).await;
+    assert_eq!((out.accepted, out.failed.len(), out.rejected), (1, 0, 0), "{out:?}");
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let q = ddb
+        .query()
+        .table_name(&tables.telemetry)
+        .key_condition_expression("node_id = :n")
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(node.into()))
+        .send()
+        .await
+        .expect("DynamoDB Query");
+    assert_eq!(q.count(), 1, "{q:?}");
+    let item = &q.items()[0];
+    assert!(item.contains_key("readings") && item.contains_key("batch"), "the batched layout: {item:?}");
+}

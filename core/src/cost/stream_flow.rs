@@ -1,0 +1,152 @@
+//! The batched telemetry pipeline in the flow: the records the telemetry rule's Kinesis action puts into a
+//! stream, the shards the modeled peak needs, and the batches Lambda's event source mapping hands the consumer
+//! (invocations = records / effective batch size), with the items of the per-node layout each batch writes.
+
+use crate::cost::flow::{is, number, Flow};
+use crate::cost::registry::Registry;
+use crate::cost::resources::ResourceUsage;
+use crate::cost::template::{target, Resource, Resources};
+use crate::cost::usage::{Usage, MONTH_HOURS};
+use rainmaker_model::access::{self, Event};
+use serde_json::Value;
+
+/// Bytes the telemetry rule adds to the device's payload in its output (`contract::SQL_TELEMETRY`: `node_id`,
+/// `received_at`, `principal` = the 64-hex certificate id, and their JSON keys), an estimate.
+pub const RULE_OUTPUT_OVERHEAD: f64 = 130.0;
+/// Bytes of the partition key (the node id), counted in the record's size.
+pub const PARTITION_KEY_BYTES: f64 = 16.0;
+/// Seconds in the 730-hour month.
+pub const MONTH_SECONDS: f64 = MONTH_HOURS * 3600.0;
+/// A provisioned shard takes 1,000 records and 1 MB a second.
+pub const SHARD_RECORDS_PER_SECOND: f64 = 1000.0;
+pub const SHARD_BYTES_PER_SECOND: f64 = 1024.0 * 1024.0;
+/// Largest payload of one Lambda invocation (6 MB): a batch of base64 records stops there.
+pub const LAMBDA_PAYLOAD_BYTES: f64 = 6.0 * 1024.0 * 1024.0;
+/// Bytes of a record's envelope in the Kinesis event (event source, ARN, ids, the sequence number), an estimate.
+pub const KINESIS_EVENT_ENVELOPE_BYTES: f64 = 500.0;
+/// The consumer's billed duration per invocation: a base, plus CPU per record, plus one DynamoDB round trip per
+/// [`CONSUMER_CONCURRENT_PUTS`] items (the function writes that many at once). Assumptions, the CPU part measured
+/// by the telemetry-batch benchmark (docs/estimate.md).
+pub const CONSUMER_BASE_MS: f64 = 5.0;
+pub const CONSUMER_MS_PER_RECORD: f64 = 0.02;
+pub const CONSUMER_MS_PER_PUT_ROUND: f64 = 8.0;
+pub const CONSUMER_CONCURRENT_PUTS: f64 = 32.0;
+
+/// Shards a stream needs for `records` a month of `record_bytes` at `peak_to_average` times the average rate.
+pub fn stream_shards(records: f64, record_bytes: f64, peak_to_average: f64) -> f64 {
+    let peak = records / MONTH_SECONDS * peak_to_average.max(1.0);
+    (peak / SHARD_RECORDS_PER_SECOND).max(peak * record_bytes / SHARD_BYTES_PER_SECOND).ceil().max(1.0)
+}
+
+/// An event source mapping's batching settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mapping {
+    pub batch_size: f64,
+    pub window_seconds: f64,
+}
+
+/// What the consumer's invocations look like on average.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchShape {
+    /// Invocations a month.
+    pub batches: f64,
+    /// Records per invocation.
+    pub records: f64,
+    /// Items of the batched layout per invocation (one per node of the batch, more past the item limits).
+    pub items: f64,
+    /// Stored bytes of one item.
+    pub item_bytes: f64,
+    pub duration_ms: f64,
+}
+
+/// The consumer's batches: Lambda polls each shard and invokes when the batching window ends, the batch is full,
+/// or the payload reaches 6 MB; a shard's average rate × the window (at least the 1-second poll) is the records of a
+/// batch, at least 1 and at most the batch size. A node's messages go to one shard (partition key = node id), so a
+/// batch lasting T seconds holds max(1, rate × T) messages of each node in it: the items of the per-node layout.
+pub fn batch_shape(m: &Mapping, records: f64, record_bytes: f64, shards: f64, usage: &Usage) -> BatchShape {
+    let per_shard = records / MONTH_SECONDS / shards.max(1.0);
+    let payload_cap = LAMBDA_PAYLOAD_BYTES / (record_bytes * 4.0 / 3.0 + KINESIS_EVENT_ENVELOPE_BYTES);
+    let cap = m.batch_size.max(1.0).min(payload_cap.max(1.0));
+    let per_batch = (per_shard * m.window_seconds.max(1.0)).clamp(1.0, cap);
+    let batches = if records > 0.0 { records / per_batch } else { 0.0 };
+    let seconds = if per_shard > 0.0 { per_batch / per_shard } else { 0.0 };
+    let node_rate = usage.device("telemetry_per_hour") / 3600.0;
+    let per_node = (node_rate * seconds).max(1.0).min(per_batch);
+    let readings = usage.device("readings_per_message").max(1.0);
+    let node_readings = per_node * readings;
+    let limit = rainmaker_model::telemetry::layout::MAX_ITEM_READINGS as f64;
+    let items_per_node = (node_readings / limit).ceil().max(1.0);
+    let items = per_batch / per_node * items_per_node;
+    let share = usage.device("telemetry_bytes") / readings + access::BATCH_READING_OVERHEAD as f64;
+    let item_bytes = (node_readings / items_per_node) * share + access::BATCH_ITEM_OVERHEAD as f64;
+    let duration_ms = CONSUMER_BASE_MS
+        + per_batch * CONSUMER_MS_PER_RECORD
+        + (items / CONSUMER_CONCURRENT_PUTS).ceil() * CONSUMER_MS_PER_PUT_ROUND;
+    BatchShape { batches, records: per_batch, items, item_bytes, duration_ms }
+}
+
+/// The streams of the templates: their records and shards (derived), and per event source mapping the batches
+/// its function is invoked with (returned: function, event, invocations).
+pub(crate) fn streams(
+    f: &mut Flow,
+    res: &Resources,
+    usage: &Usage,
+    registry: &Registry,
+    d: f64,
+) -> Vec<(String, Event, f64)> {
+    let resolve = |f: &Flow, r: &Resource, key: &str| -> f64 {
+        ResourceUsage {
+            id: &r.logical_id,
+            type_name: &r.type_name,
+            usage,
+            derived: f.derived.get(&r.logical_id),
+            keys: registry.keys(&r.type_name),
+            devices: d,
+        }
+        .get(key)
+    };
+    let mut out = Vec::new();
+    for stream in res.of_type("AWS::Kinesis::Stream") {
+        let records = resolve(f, stream, "monthly_records");
+        let record_bytes = resolve(f, stream, "record_bytes");
+        if stream.prop(&["StreamModeDetails", "StreamMode"]).and_then(Value::as_str) == Some("ON_DEMAND") {
+            f.warn(format!("stream {}: on-demand mode is priced as provisioned shards (the price tables carry no on-demand prices)", stream.logical_id));
+        }
+        let template_shards = stream.prop(&["ShardCount"]).and_then(number).unwrap_or(1.0).max(1.0);
+        let needed = stream_shards(records, record_bytes, usage.fleet("peak_to_average"));
+        if needed > template_shards {
+            f.set(&stream.logical_id, "shards", needed);
+            f.warn(format!(
+                "stream {}: the modeled peak ({:.0} records/s) needs {needed} shards, the template has {template_shards}; priced at {needed} (set telemetry.stream_shards: {needed})",
+                stream.logical_id,
+                records / MONTH_SECONDS * usage.fleet("peak_to_average")
+            ));
+        }
+        let explicit = usage.resources.get(&stream.logical_id).and_then(|v| v.get("shards")).copied();
+        let shards = explicit.unwrap_or(needed.max(template_shards));
+        for m in res.of_type("AWS::Lambda::EventSourceMapping") {
+            if m.prop(&["EventSourceArn"]).and_then(target).as_deref() != Some(stream.logical_id.as_str()) {
+                continue;
+            }
+            let Some(func) = m.prop(&["FunctionName"]).and_then(target).filter(|t| is(res, t, "AWS::Lambda::Function"))
+            else {
+                f.warn(format!(
+                    "event source mapping {}: its function is not in the templates, so its invocations are not priced",
+                    m.logical_id
+                ));
+                continue;
+            };
+            let mapping = Mapping {
+                batch_size: m.prop(&["BatchSize"]).and_then(number).unwrap_or(100.0),
+                window_seconds: m.prop(&["MaximumBatchingWindowInSeconds"]).and_then(number).unwrap_or(0.0),
+            };
+            let shape = batch_shape(&mapping, records, record_bytes, shards, usage);
+            out.push((func.clone(), Event::TelemetryBatch, shape.batches));
+            f.set(&func, "_batch_records", shape.records);
+            f.set(&func, "_batch_items", shape.items);
+            f.set(&func, "_batch_item_bytes", shape.item_bytes);
+            f.set(&func, "request_duration_ms", shape.duration_ms);
+        }
+    }
+    out
+}
