@@ -1,8 +1,9 @@
-//! `cargo xtask bench [--no-criterion] [--no-cold-start] [--no-gdpr]`: run every criterion benchmark (the runtime
-//! Lambdas' against a local moto_server, the CLI's estimate and deploy overhead without network) and the
-//! `gdpr_export` benchmark (10k vs 100k telemetry items against moto: wall time, items/s, peak memory), then print their
-//! results, the zip sizes from `cargo xtask lambdas`, and the cold-start time of each function binary (see
-//! [`coldstart`]).
+//! `cargo xtask bench [--no-criterion] [--no-cold-start] [--no-gdpr] [--no-faults]`: run every criterion benchmark
+//! (the runtime Lambdas' against a local moto_server, the CLI's estimate and deploy overhead without network), the
+//! `gdpr_export` benchmark (10k vs 100k telemetry items against moto: wall time, items/s, peak memory) and the
+//! `faults` benchmark (the deploy core's fault runs: faults injected, requests retried, wall time against a clean
+//! run), then print their results, the zip sizes from `cargo xtask lambdas`, and the cold-start time of each
+//! function binary (see [`coldstart`]).
 
 mod coldstart;
 
@@ -22,9 +23,12 @@ const BENCHED: [(&str, &str, &str); 5] = [
 ];
 
 pub fn run(args: &[String]) -> Result<()> {
-    let known = ["--no-criterion", "--no-cold-start", "--no-gdpr"];
+    let known = ["--no-criterion", "--no-cold-start", "--no-gdpr", "--no-faults"];
     if let Some(other) = args.iter().find(|a| !known.contains(&a.as_str())) {
-        bail!("unknown argument `{other}` (usage: cargo xtask bench [--no-criterion] [--no-cold-start] [--no-gdpr])");
+        bail!(
+            "unknown argument `{other}` (usage: cargo xtask bench [--no-criterion] [--no-cold-start] [--no-gdpr] \
+             [--no-faults])"
+        );
     }
     ensure_venv()?;
     if !args.iter().any(|a| a == "--no-criterion") {
@@ -41,6 +45,12 @@ pub fn run(args: &[String]) -> Result<()> {
         let mut cmd = cargo();
         cmd.env("PATH", path_with_venv()).args(["bench", "--package", "rainmaker-deploy", "--bench", "gdpr_export"]);
         run_cmd(&mut cmd).context("cargo bench --bench gdpr_export")?;
+    }
+    if !args.iter().any(|a| a == "--no-faults") {
+        // not criterion: the fault runs of `deploy::faults` (clean, seeds 1-3, seed 4 with lost answers), measured
+        let mut cmd = cargo();
+        cmd.env("PATH", path_with_venv()).args(["bench", "--package", "rainmaker-deploy", "--bench", "faults"]);
+        run_cmd(&mut cmd).context("cargo bench --bench faults")?;
     }
     print_zip_sizes();
     if !args.iter().any(|a| a == "--no-cold-start") {

@@ -53,6 +53,18 @@ pub enum DeployError {
     )]
     FailedCreate { stack: String, status: String },
 
+    /// `destroy`'s DeleteStack ended in DELETE_FAILED: a resource could not be deleted (the events name it).
+    #[error("stack {stack} could not be deleted ({status}): {reason}")]
+    #[diagnostic(
+        code(rainmaker::deploy::delete_failed),
+        help(
+            "the stack and what it still holds are left as they are. Fix what keeps that resource (a policy still \
+              attached to a certificate, a bucket someone wrote to, a resource another stack uses), then run \
+              `rainmaker-deploy destroy` again: it deletes what is left and keeps the data as before"
+        )
+    )]
+    DeleteFailed { stack: String, status: String, reason: String },
+
     #[error("stack {stack} is in {status}, which this command cannot continue from")]
     #[diagnostic(code(rainmaker::deploy::stuck), help("{help}"))]
     Stuck { stack: String, status: String, help: String },

@@ -84,18 +84,30 @@ pub struct FailedApply {
     pub report: Box<FailureReport>,
 }
 
-/// Forwards progress, and remembers per stack the last status and the first failed resource.
-struct Recorder<'a> {
+/// Forwards progress, and remembers per stack the last status and the first failed resource (`apply` and
+/// `destroy` both report from it).
+pub(crate) struct Recorder<'a> {
     inner: &'a dyn Progress,
     seen: Mutex<Seen>,
 }
 
 #[derive(Default)]
-struct Seen {
-    status: BTreeMap<String, String>,
-    first_failure: Option<FailedResource>,
+pub(crate) struct Seen {
+    pub status: BTreeMap<String, String>,
+    pub first_failure: Option<FailedResource>,
     /// Any stack event at all: some stack moved in this run.
-    moved: bool,
+    pub moved: bool,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(inner: &'a dyn Progress) -> Recorder<'a> {
+        Recorder { inner, seen: Mutex::new(Seen::default()) }
+    }
+
+    /// What was seen (the run is over).
+    pub fn into_seen(self) -> Seen {
+        self.seen.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Progress for Recorder<'_> {
@@ -148,12 +160,13 @@ pub fn first_failure(
 }
 
 /// The stack an error is about, when it names one.
-fn failed_stack(e: &DeployError) -> Option<&str> {
+pub(crate) fn failed_stack(e: &DeployError) -> Option<&str> {
     match e {
         DeployError::Refused { stack, .. }
         | DeployError::StackFailed { stack, .. }
         | DeployError::FailedCreate { stack, .. }
         | DeployError::Stuck { stack, .. }
+        | DeployError::DeleteFailed { stack, .. }
         | DeployError::PolicyNotRestored { stack, .. }
         | DeployError::NotDeployed { stack }
         | DeployError::Cancelled { stack, .. } => Some(stack),
@@ -202,13 +215,13 @@ pub async fn apply_reporting(
 ) -> Result<ApplyReport, FailedApply> {
     let started = Instant::now();
     let c = Clients::new(&t.sdk);
-    let recorder = Recorder { inner: progress, seen: Mutex::new(Seen::default()) };
+    let recorder = Recorder::new(progress);
     let mut partial = Partial::default();
     let error = match super::deploy::apply_with(t, &c, opts, prompter, &recorder, &mut partial).await {
         Ok(r) => return Ok(r),
         Err(e) => e,
     };
-    let seen = recorder.seen.into_inner().unwrap_or_else(|p| p.into_inner());
+    let seen = recorder.into_seen();
     let names = crate::template::Names::new(&t.config.name);
     let stacks = outcomes(
         &[("bootstrap", &names.bootstrap_stack), ("backend", &names.backend_stack)],
@@ -243,7 +256,7 @@ pub async fn apply_reporting(
 }
 
 /// Remove `outputs.json` when a stack moved (it may describe what is gone); leave it when nothing moved.
-fn stale_outputs(path: &std::path::Path, moved: bool) -> OutputsFile {
+pub(crate) fn stale_outputs(path: &std::path::Path, moved: bool) -> OutputsFile {
     let exists = path.exists();
     let action = match (exists, moved) {
         (false, _) => "none",

@@ -75,6 +75,8 @@ pub struct Clients {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// The key secrets (`destroy --delete-data`, adopting kept secrets).
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The tenant key (`security.kms: customer-managed`): the claim secret is encrypted with it.
+    pub kms: aws_sdk_kms::Client,
     pub calls: CallLog,
 }
 
@@ -94,7 +96,8 @@ impl Clients {
         let ddb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(count.clone()).build();
         let sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(count.clone()).build();
         let cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(count.clone()).build();
-        let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(count).build();
+        let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let kms = aws_sdk_kms::config::Builder::from(sdk).interceptor(count).build();
         Clients {
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
             s3: aws_sdk_s3::Client::from_conf(s3),
@@ -104,6 +107,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::from_conf(sts),
             cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(cognito),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
+            kms: aws_sdk_kms::Client::from_conf(kms),
             calls,
         }
     }

@@ -1,6 +1,8 @@
-//! `status` as data: each stack's state, template version, outputs and last events, and the local claim record.
+//! `status` as data: each stack's state, template version, outputs and last events, the claim certificate as the
+//! tenant's account holds it (Secrets Manager and IoT, [`super::claim::health`]) and the local claim record.
 
 use super::calls::CallSummary;
+use super::claim::health::{self, ClaimStatus};
 use super::iot::{self, ClaimCertificate};
 use super::sdk::{Clients, Tenant};
 use super::{stack, DeployError};
@@ -44,11 +46,16 @@ pub struct StatusReport {
     pub region: String,
     pub cli_template_version: String,
     pub stacks: Vec<StackStatus>,
+    /// The claim certificate as the account holds it: the secret's certificate, its status, whether it is
+    /// attached to the claim policy, every other certificate attached, and warnings with what to run.
+    pub claim: ClaimStatus,
+    /// The local copy (`claim.json` in this working directory's state; none in a fresh one).
     pub claim_certificate: Option<ClaimCertificate>,
     pub api_calls: CallSummary,
 }
 
-/// Read the state of both stacks (DescribeStacks and one page of events each).
+/// Read the state of both stacks (DescribeStacks and one page of events each), then the claim certificate from the
+/// account (GetSecretValue, ListTargetsForPolicy, DescribeCertificate of each certificate).
 pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployError> {
     let c = Clients::new(&t.sdk);
     let (caller, state) = super::identity::preflight(t, &c).await?;
@@ -112,14 +119,21 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
         }
         stacks.push(s);
     }
+    // `created` means "by this run": status creates nothing
+    let local = iot::read_record(&state)?.map(|c| ClaimCertificate { created: false, ..c });
+    let backend = stacks.iter().find(|s| s.stack == "backend").filter(|s| s.exists);
+    let policy = backend.and_then(|s| s.outputs.get("ClaimPolicyName")).unwrap_or(&names.claim_policy).clone();
+    let (seen, certificates) = super::claim::view::observe(&c, &names.claim_secret, &policy).await?;
+    let local_id = local.as_ref().map(|l| l.certificate_id.as_str());
+    let claim = health::assess(&names.claim_secret, &policy, seen, certificates, local_id, backend.is_some());
     Ok(StatusReport {
         tenant: t.config.name.clone(),
         account: caller.account,
         region: t.config.region.clone(),
         cli_template_version: crate::TEMPLATE_VERSION.into(),
         stacks,
-        // `created` means "by this run": status creates nothing
-        claim_certificate: iot::read_record(&state)?.map(|c| ClaimCertificate { created: false, ..c }),
+        claim,
+        claim_certificate: local,
         api_calls: c.calls.summary(),
     })
 }

@@ -1,7 +1,7 @@
 //! `rainmaker-deploy apply`: plan, confirm (or `--yes`), execute, wait, claim certificate, verify, outputs.
 
 use super::common::{
-    cancel_on_ctrl_c, deploy_error, display, require_yes_or_terminal, runtime, tenant, TerminalPrompter,
+    cancel_on_ctrl_c, display, failed_run, require_yes_or_terminal, runtime, tenant, TerminalPrompter,
 };
 use crate::aws::deploy::{ApplyOptions, ApplyReport};
 use crate::aws::events::WaitOptions;
@@ -26,20 +26,11 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
         Ok::<_, miette::Report>(crate::aws::failure::apply_reporting(&t, &opts, &prompter, &display).await)
     });
     display.finish();
-    // a failed run says what it did (stdout, like a result), then the error (stderr), exit 1
     let report = match report? {
         Ok(r) => r,
-        Err(failed) => {
-            // a refused input (exit 2: wrong account, another tenant, ...) changed nothing: the error says it all
-            let refused = failed
-                .report
-                .error_code
-                .as_deref()
-                .is_some_and(|c| c.starts_with("rainmaker::config") || c.starts_with("rainmaker::usage"));
-            if !refused {
-                crate::output::emit(g.output, &failed.report, || failure_text(&failed.report))?;
-            }
-            return Err(deploy_error(failed.error, g));
+        Err(f) => {
+            let code = f.report.error_code.clone();
+            return Err(failed_run(g, f.error, code.as_deref(), &f.report, || failure_text(&f.report)));
         }
     };
     crate::output::emit(g.output, &report, || text(&report))?;

@@ -95,6 +95,24 @@ pub fn deploy_error(e: DeployError, g: &GlobalArgs) -> miette::Report {
     }
 }
 
+/// A failed `apply` or `destroy`: what it did on stdout (like a result, text or JSON), then the error for stderr
+/// (exit 1). A refused input (exit 2: wrong account, another tenant, ...) changed nothing: the error says it all.
+pub fn failed_run<T: serde::Serialize>(
+    g: &GlobalArgs,
+    error: DeployError,
+    error_code: Option<&str>,
+    report: &T,
+    text: impl FnOnce() -> String,
+) -> miette::Report {
+    let refused = error_code.is_some_and(|c| c.starts_with("rainmaker::config") || c.starts_with("rainmaker::usage"));
+    if !refused {
+        if let Err(e) = crate::output::emit(g.output, report, text) {
+            return e;
+        }
+    }
+    deploy_error(error, g)
+}
+
 /// Where the credentials come from, in words: the profile (`--profile` or `AWS_PROFILE`), the environment's keys,
 /// or the rest of the default chain.
 pub fn credentials_source(g: &GlobalArgs) -> String {

@@ -1,6 +1,6 @@
 //! `rainmaker-deploy destroy`: delete the stacks and the claim certificate; keep the data unless --delete-data.
 
-use super::common::{ask, deploy_error, display, require_yes_or_terminal, runtime, tenant};
+use super::common::{ask, display, failed_run, require_yes_or_terminal, runtime, tenant};
 use crate::aws::destroy::{self, DestroyOptions};
 use crate::aws::events::WaitOptions;
 use crate::cli::{DestroyArgs, GlobalArgs};
@@ -31,11 +31,54 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
             force_delete_secrets: args.force_delete_secrets,
             wait: WaitOptions { timeout: args.timeout.timeout, ..WaitOptions::default() },
         };
-        destroy::destroy(&t, &opts, &display).await.map_err(|e| deploy_error(e, g))
+        Ok::<_, miette::Report>(destroy::failure::destroy_reporting(&t, &opts, &display).await)
     });
     display.finish();
-    let report = report?;
+    let report = match report? {
+        Ok(r) => r,
+        Err(f) => {
+            let code = f.report.error_code.clone();
+            return Err(failed_run(g, f.error, code.as_deref(), &f.report, || failure_text(&f.report)));
+        }
+    };
     crate::output::emit(g.output, &report, || text(&report))
+}
+
+/// The human summary of a failed destroy: each stack's result, the resource that failed first and why, what was
+/// deleted before, the local files, calls.
+pub fn failure_text(r: &destroy::failure::DestroyFailure) -> String {
+    let mut s = String::from("destroy failed; what it did:\n");
+    for st in &r.stacks {
+        let status = st.status.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        s.push_str(&format!("{:<10} {:<32} {}{}\n", st.stack, st.stack_name, st.result.replace('_', " "), status));
+    }
+    if let Some(f) = &r.failing_resource {
+        let what = f.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        s.push_str(&format!(
+            "failed first: {} {}{what} in {}: {}\n  {}\n",
+            f.logical_id, f.resource_type, f.stack, f.status, f.reason
+        ));
+    }
+    for c in &r.claim_certificates_deleted {
+        s.push_str(&format!("deleted claim certificate {c}\n"));
+    }
+    for d in &r.deleted_data {
+        let id = d.resource.physical_id.as_deref().or(d.resource.name.as_deref()).unwrap_or("?");
+        s.push_str(&format!("deleted {} {id}\n", d.resource.resource_type));
+    }
+    match (r.outputs_file.action.as_str(), &r.outputs_file.path) {
+        ("removed", Some(p)) => s.push_str(&format!("removed {} (it described stacks that changed)\n", p.display())),
+        (other, Some(p)) if other != "none" => s.push_str(&format!("{}: {other}\n", p.display())),
+        _ => {}
+    }
+    if r.claim_copy != "none" && r.claim_copy != "untouched" {
+        s.push_str(&format!("local claim copy: {}\n", r.claim_copy));
+    }
+    if let Some(p) = &r.retained_record {
+        s.push_str(&format!("kept {} (what the stacks retain; the next destroy deletes from it)\n", p.display()));
+    }
+    s.push_str(&format!("{} AWS API calls in {:.1} s\n", r.api_calls.total, r.elapsed_ms as f64 / 1000.0));
+    s
 }
 
 /// The text report: stacks, claim certificate, what was deleted (and how), what was kept with ids and reasons.

@@ -53,16 +53,42 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
                 ));
             }
         }
-        if let Some(c) = &report.claim_certificate {
-            s.push_str(&format!(
-                "\nclaim certificate {}: {} (key {})\n",
-                c.certificate_id,
-                c.certificate_file.display(),
-                c.private_key_file.display()
-            ));
-        }
+        s.push_str(&claim_text(&report));
         s
     })
+}
+
+/// The claim section: what the account holds (every certificate with its role, status and attachment), the
+/// warnings with their help, and the local copy.
+fn claim_text(report: &status::StatusReport) -> String {
+    let cl = &report.claim;
+    let mut s = format!("\nclaim certificate (read from the account: secret {}, policy {}):\n", cl.secret, cl.policy);
+    if cl.certificates.is_empty() {
+        s.push_str("  none\n");
+    }
+    for c in &cl.certificates {
+        let until = c.not_before.as_deref().map(|t| format!(" until {t}")).unwrap_or_default();
+        s.push_str(&format!(
+            "  {} {:<8} {} {}{until}\n",
+            c.certificate_id,
+            c.role,
+            c.status.as_deref().unwrap_or("not registered"),
+            if c.attached { "attached" } else { "not attached" }
+        ));
+    }
+    for w in &cl.warnings {
+        s.push_str(&format!("  warning: {}\n  help: {}\n", w.message, w.help));
+    }
+    match &report.claim_certificate {
+        Some(c) => s.push_str(&format!(
+            "  local copy: {} (key {}){}\n",
+            c.certificate_file.display(),
+            c.private_key_file.display(),
+            if cl.local_copy == crate::aws::claim::health::LocalCopy::Stale { ", stale" } else { "" }
+        )),
+        None => s.push_str("  local copy: none in this directory (`apply` writes it from the secret)\n"),
+    }
+    s
 }
 
 /// `status --tenants`: every tenant through its role; exit 3 when some tenant could not be read.

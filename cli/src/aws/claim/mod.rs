@@ -1,14 +1,17 @@
 //! The claim certificate (fleet provisioning by claim), kept in the tenant's account: its record is a Secrets Manager
 //! secret, the claim policy's targets say what is attached, and the 0600 files under the state directory are a copy.
 //! `apply` calls [`ensure`], `destroy` calls [`retire_all`], `claim rotate` / `claim show` are [`rotate`]; the
-//! decisions are pure ([`decide`], [`plan`]).
+//! decisions are pure ([`decide`], [`plan`], [`health`] for `status`); [`view`] reads what the account holds.
 
 mod certs;
 pub mod decide;
+pub mod encrypt;
+pub mod health;
 mod keygen;
 pub mod plan;
 pub mod rotate;
 pub mod secret;
+pub mod view;
 
 use super::iot::{self, ClaimCertificate};
 use super::progress::{Progress, ProgressEvent};
@@ -33,15 +36,19 @@ pub struct Place<'a> {
     pub tags: BTreeMap<String, String>,
     /// The tenant's local state directory (the copy).
     pub state: &'a Path,
+    /// `security.kms: customer-managed`: the alias of the tenant key the secret is encrypted with (none: the
+    /// account's `aws/secretsmanager` key).
+    pub kms: Option<String>,
 }
 
 impl<'a> Place<'a> {
     /// The tenant's place: its claim policy `policy`, the secret named after it, tagged with the config's tags and
-    /// `rainmaker:tenant`.
+    /// `rainmaker:tenant`, encrypted with the tenant key when the config says `security.kms: customer-managed`.
     pub fn new(config: &'a crate::config::Config, names: &'a Names, policy: &'a str, state: &'a Path) -> Place<'a> {
         let mut tags = config.tags.clone();
         tags.insert("rainmaker:tenant".into(), config.name.clone());
-        Place { tenant: &config.name, policy, secret: &names.claim_secret, tags, state }
+        let kms = config.security.kms.customer_managed().then(|| format!("alias/{}", names.prefix));
+        Place { tenant: &config.name, policy, secret: &names.claim_secret, tags, state, kms }
     }
 }
 
@@ -74,9 +81,24 @@ pub async fn ensure(
             }
         }
     }
+    // the tenant key exists (it is the backend stack's, converged before) and is enabled before anything is
+    // written with it
+    let key = match &p.kms {
+        Some(alias) => Some((encrypt::key_arn(c, alias).await?, alias.as_str())),
+        None => None,
+    };
+    let mut key_checked = false;
     // bounded: each pass either finishes or saw another run move first (a secret created or restored meanwhile)
     for _ in 0..4 {
         let read = secret::read(&c.secrets, p.secret).await?;
+        if let (Read::Present { .. }, Some((arn, alias)), false) = (&read, &key, key_checked) {
+            // written before under aws/secretsmanager (or another key): moved to the tenant key, value untouched
+            if encrypt::use_key(c, p.secret, arn, alias).await? {
+                step(progress, format!("re-encrypted secret {} with the tenant key {alias}", p.secret));
+            }
+            key_checked = true;
+        }
+        let kms_key = key.as_ref().map(|(arn, _)| arn.as_str());
         let mut located: Option<(String, String)> = None;
         let targets = certs::targets(&c.iot, p.policy).await?;
         let (state, current, local) = match &read {
@@ -121,7 +143,9 @@ pub async fn ensure(
             Action::Adopt { attach } => {
                 let (stored, arn) = read_copy(p)?;
                 step(progress, format!("storing claim certificate {} in secret {}", stored.certificate_id, p.secret));
-                let Some(version_id) = secret::create(&c.secrets, p.secret, p.tenant, &p.tags, &stored).await? else {
+                let Some(version_id) =
+                    secret::create(&c.secrets, p.secret, p.tenant, &p.tags, &stored, kms_key).await?
+                else {
                     continue;
                 };
                 if attach {
@@ -147,7 +171,8 @@ pub async fn ensure(
                     secret::put(&c.secrets, p.secret, &stored).await?
                 } else {
                     // None: another run stored its certificate first; ours exists nowhere but here
-                    let Some(v) = secret::create(&c.secrets, p.secret, p.tenant, &p.tags, &stored).await? else {
+                    let Some(v) = secret::create(&c.secrets, p.secret, p.tenant, &p.tags, &stored, kms_key).await?
+                    else {
                         continue;
                     };
                     v
@@ -258,6 +283,19 @@ fn refusal(r: Refusal, p: &Place<'_>) -> DeployError {
 /// the ones it lists as retiring, and the local record's; each detached, deactivated and deleted. Then the secret
 /// is deleted with a 7-day recovery window and the local copy removed. Returns the ids of the deleted certificates.
 pub async fn retire_all(c: &Clients, p: &Place<'_>, progress: &dyn Progress) -> Result<Vec<String>, DeployError> {
+    let mut deleted = Vec::new();
+    retire_all_into(c, p, progress, &mut deleted).await?;
+    Ok(deleted)
+}
+
+/// [`retire_all`], adding each certificate to `deleted` as soon as it is deleted (so a failed run still says
+/// which ones went).
+pub async fn retire_all_into(
+    c: &Clients,
+    p: &Place<'_>,
+    progress: &dyn Progress,
+    deleted: &mut Vec<String>,
+) -> Result<(), DeployError> {
     let mut all: Vec<certs::Target> =
         certs::targets(&c.iot, p.policy).await?.iter().map(|a| certs::Target::from_arn(a)).collect();
     let read = secret::read(&c.secrets, p.secret).await?;
@@ -273,7 +311,6 @@ pub async fn retire_all(c: &Clients, p: &Place<'_>, progress: &dyn Progress) -> 
     // each principal once: by id (a target's ARN carries it), else by ARN
     let mut seen = std::collections::BTreeSet::new();
     all.retain(|t| seen.insert(t.id.clone().or_else(|| t.arn.clone())));
-    let mut deleted = Vec::new();
     for t in &all {
         let name = t.id.as_deref().or(t.arn.as_deref()).unwrap_or_default();
         step(progress, format!("deleting claim certificate {name}"));
@@ -294,5 +331,5 @@ pub async fn retire_all(c: &Clients, p: &Place<'_>, progress: &dyn Progress) -> 
             _ => {}
         }
     }
-    Ok(deleted)
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! (which keeps working until its grace period ends), the retirement of those whose grace has ended, and what the
 //! account holds (never a key).
 
-use super::plan::{fingerprint, rfc3339, split_due};
+use super::plan::{rfc3339, split_due};
 use super::secret::{self, Read, Retiring, Stored};
 use super::{certs, keygen, step, write_copy, Place};
 use crate::aws::calls::CallSummary;
@@ -11,6 +11,8 @@ use crate::aws::sdk::{Clients, Tenant};
 use crate::aws::DeployError;
 use crate::template::Names;
 use serde::Serialize;
+
+pub use super::view::ShownCertificate;
 use std::time::Duration;
 
 /// What a rotation (or its finish) did, or would do with `dry_run`.
@@ -29,23 +31,6 @@ pub struct RotateReport {
     /// Certificates detached, deactivated and deleted by `--finish` (or that would be, on a dry run).
     pub deleted: Vec<String>,
     pub api_calls: CallSummary,
-}
-
-/// One certificate as `claim show` lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShownCertificate {
-    /// `current`, `retiring` (replaced, in its grace period) or `stray` (attached, recorded nowhere).
-    pub role: &'static str,
-    pub certificate_id: String,
-    pub certificate_arn: Option<String>,
-    /// DescribeCertificate's status (none: not registered in IoT).
-    pub status: Option<String>,
-    pub created: Option<String>,
-    pub attached: bool,
-    /// SHA-256 of the certificate's DER (hex).
-    pub fingerprint: Option<String>,
-    /// For a retiring certificate: not deactivated before this time.
-    pub not_before: Option<String>,
 }
 
 /// What `claim show` found.
@@ -186,42 +171,15 @@ fn update_outputs(state: &std::path::Path, id: &str) -> Result<(), DeployError> 
 }
 
 /// The tenant's claim certificates: the secret's current and retiring ones and every other target of the claim
-/// policy, each with IoT's status, creation date and whether it is attached. Changes nothing.
+/// policy, each with IoT's status, creation date and whether it is attached ([`super::view::observe`]). Changes
+/// nothing.
 pub async fn show(t: &Tenant) -> Result<ShowReport, DeployError> {
     let c = Clients::new(&t.sdk);
     let (caller, _) = crate::aws::identity::preflight(t, &c).await?;
     let names = Names::new(&t.config.name);
-    let Read::Present { stored, .. } = secret::read(&c.secrets, &names.claim_secret).await? else {
+    let (seen, shown) = super::view::observe(&c, &names.claim_secret, &names.claim_policy).await?;
+    if seen != super::health::SecretSeen::Present {
         return Err(not_deployed(&names.claim_secret));
-    };
-    let targets = certs::targets(&c.iot, &names.claim_policy).await?;
-    let mut shown = Vec::new();
-    let mut current_found = false;
-    for arn in &targets {
-        let Some(id) = certs::id_of(arn) else { continue };
-        let d = certs::description(&c.iot, id).await?;
-        let pem = d.as_ref().and_then(|d| d.certificate_pem());
-        let role = if pem.is_some_and(|p| p.trim() == stored.certificate_pem.trim()) || id == stored.certificate_id {
-            current_found = true;
-            "current"
-        } else if stored.retiring.iter().any(|r| r.certificate_id == id || &r.certificate_arn == arn) {
-            "retiring"
-        } else {
-            "stray"
-        };
-        let not_before = stored
-            .retiring
-            .iter()
-            .find(|r| r.certificate_id == id || &r.certificate_arn == arn)
-            .map(|r| r.not_before.clone());
-        shown.push(entry(role, id, Some(arn.clone()), d.as_ref(), true, pem.and_then(fingerprint), not_before));
-    }
-    if !current_found {
-        // registered but not attached, or not registered yet (a run stopped early): the next apply fixes either
-        let d = certs::description(&c.iot, &stored.certificate_id).await?;
-        let arn = d.as_ref().and_then(|d| d.certificate_arn()).map(str::to_string).or(stored.certificate_arn.clone());
-        let fp = fingerprint(&stored.certificate_pem);
-        shown.insert(0, entry("current", &stored.certificate_id, arn, d.as_ref(), false, fp, None));
     }
     Ok(ShowReport {
         tenant: t.config.name.clone(),
@@ -232,25 +190,4 @@ pub async fn show(t: &Tenant) -> Result<ShowReport, DeployError> {
         certificates: shown,
         api_calls: c.calls.summary(),
     })
-}
-
-fn entry(
-    role: &'static str,
-    id: &str,
-    arn: Option<String>,
-    d: Option<&aws_sdk_iot::types::CertificateDescription>,
-    attached: bool,
-    fingerprint: Option<String>,
-    not_before: Option<String>,
-) -> ShownCertificate {
-    ShownCertificate {
-        role,
-        certificate_id: id.to_string(),
-        certificate_arn: arn,
-        status: d.and_then(|d| d.status()).map(|s| s.as_str().to_string()),
-        created: d.and_then(|d| d.creation_date()).map(|t| rfc3339(t.secs())),
-        attached,
-        fingerprint,
-        not_before,
-    }
 }

@@ -1,6 +1,7 @@
 //! The claim certificate's record in the tenant's account: one Secrets Manager secret (`rm-<tenant>-claim-certificate`)
 //! whose AWSCURRENT version holds the certificate id, PEM and private key as JSON, encrypted with the account's
-//! `aws/secretsmanager` key and tagged with the tenant.
+//! `aws/secretsmanager` key, or the tenant key with `security.kms: customer-managed` ([`super::encrypt`]), and
+//! tagged with the tenant.
 
 use super::super::DeployError;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
@@ -91,13 +92,15 @@ fn body(stored: &Stored) -> Result<String, DeployError> {
     serde_json::to_string(stored).map_err(|e| DeployError::io("serializing the claim secret", e))
 }
 
-/// CreateSecret. `Ok(None)`: another run created it first (ResourceExistsException); read it again.
+/// CreateSecret, encrypted with `kms_key` (an ARN; none: `aws/secretsmanager`). `Ok(None)`: another run created
+/// it first (ResourceExistsException); read it again.
 pub async fn create(
     sm: &aws_sdk_secretsmanager::Client,
     name: &str,
     tenant: &str,
     tags: &BTreeMap<String, String>,
     stored: &Stored,
+    kms_key: Option<&str>,
 ) -> Result<Option<String>, DeployError> {
     let mut req = sm
         .create_secret()
@@ -105,7 +108,8 @@ pub async fn create(
         .description(format!(
             "rainmaker-deploy: the fleet-provisioning claim certificate of tenant {tenant} (id, PEM, private key)"
         ))
-        .secret_string(body(stored)?);
+        .secret_string(body(stored)?)
+        .set_kms_key_id(kms_key.map(str::to_string));
     for (k, v) in tags {
         req = req.tags(aws_sdk_secretsmanager::types::Tag::builder().key(k).value(v).build());
     }

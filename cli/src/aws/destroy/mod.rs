@@ -2,10 +2,11 @@
 //! outlived them. What is kept is decided from the LIVE stacks (`decide`: their deployed templates' `DeletionPolicy:
 //! Retain` and `Metadata.DataClass`, their resources' ids), so a tenant deployed by an older version is judged by
 //! what is deployed; `--delete-data` then deletes each retained data resource through its own service (`delete`),
-//! after both stacks are gone. `journal` keeps the list across a partial run.
+//! after both stacks are gone. `journal` keeps the list across a partial run; `failure` says what a failed run did.
 
 pub mod decide;
 pub mod delete;
+pub mod failure;
 pub mod journal;
 
 use super::calls::CallSummary;
@@ -72,12 +73,25 @@ pub struct DestroyReport {
     pub api_calls: CallSummary,
 }
 
-/// Delete the tenant's stacks, then (unless keeping data) what they retained.
+/// Delete the tenant's stacks, then (unless keeping data) what they retained ([`failure::destroy_reporting`] also
+/// returns what a failed run did).
 pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress) -> Result<DestroyReport, DeployError> {
-    let c = Clients::new(&t.sdk);
+    failure::destroy_reporting(t, opts, progress).await.map_err(|f| f.error)
+}
+
+/// [`destroy`] with the clients given and what is done recorded in `partial` as it goes.
+pub(crate) async fn destroy_with(
+    t: &Tenant,
+    c: &Clients,
+    opts: &DestroyOptions,
+    progress: &dyn Progress,
+    partial: &mut failure::Partial,
+) -> Result<DestroyReport, DeployError> {
     let names = crate::template::Names::new(&t.config.name);
     // who is calling, before any change: the wrong account is refused here
-    let (caller, state) = super::identity::preflight(t, &c).await?;
+    let (caller, state) = super::identity::preflight(t, c).await?;
+    partial.account = Some(caller.account.clone());
+    partial.state_dir = Some(state.clone());
     let mut report = DestroyReport {
         tenant: t.config.name.clone(),
         account: caller.account,
@@ -91,13 +105,15 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
     };
     // the claim certificates hold the claim policy: detach and delete them first, or the policy cannot be deleted
     let place = super::claim::Place::new(&t.config, &names, &names.claim_policy, &state);
-    report.claim_certificates_deleted = super::claim::retire_all(&c, &place, progress).await?;
+    super::claim::retire_all_into(c, &place, progress, &mut partial.claim_deleted).await?;
+    report.claim_certificates_deleted = partial.claim_deleted.clone();
     let mut record = Journal::load(&state)?;
     for name in [&names.backend_stack, &names.bootstrap_stack] {
         if stack::describe(&c.cfn, name).await?.is_none() {
             if record.stacks.contains_key(name.as_str()) {
                 report.judged_from.insert(name.clone(), "record".into());
             }
+            partial.gone.push(name.clone());
             continue;
         }
         // the live stack decides: its deployed template and its resources' ids, recorded before it goes
@@ -120,22 +136,28 @@ pub async fn destroy(t: &Tenant, opts: &DestroyOptions, progress: &dyn Progress)
         record.stacks.insert(name.clone(), retained);
         record.save(&state)?;
         report.judged_from.insert(name.clone(), "live stack".into());
-        delete_stack(&c, name, &TemplateInfo::from_template(&live), opts, progress).await?;
+        partial.delete_sent.push(name.clone());
+        delete_stack(c, name, &TemplateInfo::from_template(&live), opts, progress).await?;
         report.deleted_stacks.push(name.clone());
+        partial.deleted_stacks.push(name.clone());
     }
-    // both stacks are gone: now the data, backend's first (the user pool and tables before the bucket)
+    // both stacks are gone: outputs.json described them
+    failure::remove_outputs(&state, progress)?;
+    // now the data, backend's first (the user pool and tables before the bucket)
     let prefix = &names.prefix;
     for name in [&names.backend_stack, &names.bootstrap_stack] {
         let list = record.stacks.get(name.as_str()).cloned().unwrap_or_default();
         for r in list {
             match decide::decide(&r, prefix, !opts.keep_data) {
                 Action::Keep(reason) => report.kept.push(KeptResource { resource: r, reason }),
-                Action::Delete(kind) => match delete::one(&c, kind, &r, prefix, opts, progress).await? {
+                Action::Delete(kind) => match delete::one(c, kind, &r, prefix, opts, progress).await? {
                     Outcome::Kept { reason } => report.kept.push(KeptResource { resource: r, reason }),
                     outcome => {
                         record.forget(&r);
                         record.save(&state)?;
-                        report.deleted_data.push(DeletedResource { resource: r, outcome });
+                        let deleted = DeletedResource { resource: r, outcome };
+                        partial.deleted_data.push(deleted.clone());
+                        report.deleted_data.push(deleted);
                     }
                 },
             }
@@ -163,12 +185,12 @@ async fn delete_stack(
         .await
         .map_err(|e| DeployError::sdk("CloudFormation DeleteStack", e))?;
     let done = EventStream::new(&c.cfn, name, info, progress).ours(token).wait(&opts.wait).await?;
-    if done.status != "DELETE_COMPLETE" {
-        return Err(DeployError::Stuck {
-            stack: name.into(),
-            status: done.status,
-            help: done.first_failure.unwrap_or_else(|| "see `rainmaker-deploy status`".into()),
-        });
+    if done.status == "DELETE_COMPLETE" {
+        return Ok(());
     }
-    Ok(())
+    let reason = done
+        .first_failure
+        .or_else(|| done.stack.as_ref().and_then(|s| s.stack_status_reason()).map(str::to_string))
+        .unwrap_or_else(|| "no event names a resource; `rainmaker-deploy status` shows the last events".into());
+    Err(DeployError::DeleteFailed { stack: name.into(), status: done.status, reason })
 }

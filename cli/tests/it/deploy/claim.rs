@@ -59,8 +59,9 @@ fn copy_equals_secret(state: &Path, secret: &serde_json::Value) {
     }
 }
 
-/// A second working directory for the same tenant and account: the config, the credentials and the same zips.
-fn another_directory(from: &Path) -> tempfile::TempDir {
+/// A second working directory for the same tenant and account (another checkout, a CI runner): the config and the
+/// credentials, no local state.
+pub(super) fn another_directory(from: &Path) -> tempfile::TempDir {
     let d = tempdir();
     for f in ["rainmaker.yaml", CREDENTIALS] {
         std::fs::copy(from.join(f), d.path().join(f)).unwrap();

@@ -64,6 +64,9 @@ fn filters(dir: &Path) -> Vec<(String, String)> {
         (r"cert/[0-9a-f]{64}", "cert/[CERT_ID]"),
         (r#""certificate_id": "[0-9a-f]{64}""#, r#""certificate_id": "[CERT_ID]""#),
         (r#""ClaimCertificateId": "[0-9a-f]{64}""#, r#""ClaimCertificateId": "[CERT_ID]""#),
+        (r#""fingerprint": "[0-9a-f]{64}""#, r#""fingerprint": "[FINGERPRINT]""#),
+        // a certificate id alone on its line (status's `active_attached`)
+        (r#"(?m)^(\s*)"[0-9a-f]{64}"$"#, r#"$1"[CERT_ID]""#),
         (r"https://[a-z0-9]+\.execute-api", "https://[API_ID].execute-api"),
         (r#""[a-z0-9]+(-ats)?\.iot\.us-east-1\.amazonaws\.com""#, r#""[IOT_ENDPOINT]""#),
         (r"rainmaker-\d{13}", "rainmaker-[MILLIS]"),

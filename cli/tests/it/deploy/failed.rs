@@ -22,26 +22,45 @@ const REASON: &str = "Resource handler returned message: \"Access Denied (Servic
                       8XK2Q9, Extended Request ID: abc=)\" (RequestToken: 3f1c, HandlerErrorCode: AccessDenied)";
 
 fn stack_id() -> String {
-    format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{BOOT}/5b2e8c40-0000-11ef-9f0a-0a1b2c3d4e5f")
+    stack_id_of(BOOT)
 }
 
-fn at(secs: u64) -> String {
+/// The id of the stack `name` (account [`ACCOUNT`], us-east-1).
+pub(super) fn stack_id_of(name: &str) -> String {
+    format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/5b2e8c40-0000-11ef-9f0a-0a1b2c3d4e5f")
+}
+
+/// A time `secs` from now, formatted as the API does.
+pub(super) fn at(secs: u64) -> String {
     let t = std::time::SystemTime::now() + std::time::Duration::from_secs(secs);
     aws_smithy_types::DateTime::from(t).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap()
 }
 
 /// One `StackEvents` member of the bootstrap stack, as DescribeStackEvents documents it.
 fn event(logical: &str, rtype: &str, status: &str, reason: Option<&str>, ts: &str) -> String {
-    let physical =
-        if logical == BOOT { stack_id() } else { "rm-acme-home-bootstrap-artifactsbucket-1x2y3z4w5v6u".into() };
+    stack_event(BOOT, logical, rtype, status, reason, ts, "rm-acme-home-bootstrap-artifactsbucket-1x2y3z4w5v6u")
+}
+
+/// One `StackEvents` member of `stack` as DescribeStackEvents documents it: `physical` is the resource's id (the
+/// stack's own events carry the stack id).
+pub(super) fn stack_event(
+    stack: &str,
+    logical: &str,
+    rtype: &str,
+    status: &str,
+    reason: Option<&str>,
+    ts: &str,
+    physical: &str,
+) -> String {
+    let id = stack_id_of(stack);
+    let physical = if logical == stack { id.as_str() } else { physical };
     let reason =
         reason.map(|r| format!("<ResourceStatusReason>{}</ResourceStatusReason>", xml_escape(r))).unwrap_or_default();
     format!(
-        "<member><StackId>{}</StackId><EventId>{logical}-{status}-{ts}</EventId><StackName>{BOOT}</StackName>\
+        "<member><StackId>{id}</StackId><EventId>{logical}-{status}-{ts}</EventId><StackName>{stack}</StackName>\
          <LogicalResourceId>{logical}</LogicalResourceId><PhysicalResourceId>{physical}</PhysicalResourceId>\
          <ResourceType>{rtype}</ResourceType><Timestamp>{ts}</Timestamp><ResourceStatus>{status}</ResourceStatus>{reason}\
-         <ClientRequestToken>exec-token</ClientRequestToken></member>",
-        stack_id()
+         <ClientRequestToken>exec-token</ClientRequestToken></member>"
     )
 }
 

@@ -138,6 +138,8 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     // status reads the stacks
     let st = status::status(&t, 3).await.unwrap();
     assert!(st.stacks.iter().all(|s| s.exists && s.status.as_deref() == Some("CREATE_COMPLETE")), "{st:#?}");
+    assert_eq!(st.claim.certificate_id.as_deref(), Some(claim.certificate_id.as_str()), "{:#?}", st.claim);
+    assert!(st.claim.attached && st.claim.warnings.is_empty(), "{:#?}", st.claim);
 
     // destroy keeps the data: stacks gone, tables still there
     let d = destroy::destroy(
@@ -162,4 +164,7 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     }
     let st = status::status(&t, 3).await.unwrap();
     assert!(st.stacks.iter().all(|s| !s.exists), "{st:#?}");
+    // destroy scheduled the claim secret's deletion: status says so and that `apply` restores it
+    assert_eq!(st.claim.secret_state, rainmaker_deploy::aws::claim::health::SecretSeen::PendingDeletion);
+    assert!(st.claim.warnings.iter().any(|w| w.help.contains("apply` restores it")), "{:#?}", st.claim);
 }
