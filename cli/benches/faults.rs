@@ -5,7 +5,8 @@
 //! by kind, the client's calls, requests at the proxy and at moto, requests retried, wall time against the clean
 //! run. Each run still asserts that it converged without a re-run and without duplicates.
 //!
-//! Run: `cargo bench -p rainmaker-deploy --bench faults` (or `cargo xtask bench`). Prints what it measured.
+//! Run: `cargo bench -p rainmaker-deploy --bench faults` (or `cargo xtask bench`). Prints what it measured. A first
+//! clean run warms moto up and is not compared.
 
 #[path = "../tests/it/deploy/fault_scenario.rs"]
 mod fault_scenario;
@@ -28,6 +29,12 @@ fn kinds(r: &FaultRun) -> String {
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut runs: Vec<(String, FaultRun)> = Vec::new();
+    let warm_up = rt.block_on(async {
+        // a fresh moto loads its backends on the first CloudFormation call (seconds): a clean run first, not compared
+        // (seed 100 only names its own account and tenant: no fault)
+        converges_under(100, Faults::every_kind(100, 0)).await
+    });
+    println!("warm-up (a clean run on the fresh moto): {:.1}s", warm_up.elapsed.as_secs_f64());
     rt.block_on(async {
         runs.push(("no faults (baseline)".into(), converges_under(0, Faults::every_kind(0, 0)).await));
         for seed in 1..=3 {
