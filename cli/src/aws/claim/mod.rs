@@ -157,16 +157,11 @@ pub async fn ensure(
             Action::Create { replace } => {
                 // made here and stored before AWS IoT knows it: a kill or a lost answer at any point leaves a
                 // certificate the secret records (registered by the next run), never one nobody knows
-                let new = keygen::generate(p.tenant)?;
-                step(progress, format!("storing a new claim certificate {} in secret {}", new.id, p.secret));
-                let stored = Stored {
-                    certificate_id: new.id,
-                    certificate_arn: None,
-                    certificate_pem: new.pem,
-                    private_key: new.key,
-                    policy: p.policy.to_string(),
-                    retiring: vec![],
-                };
+                let stored = new_certificate(p, vec![])?;
+                step(
+                    progress,
+                    format!("storing a new claim certificate {} in secret {}", stored.certificate_id, p.secret),
+                );
                 let version_id = if replace {
                     secret::put(&c.secrets, p.secret, &stored).await?
                 } else {
@@ -177,10 +172,7 @@ pub async fn ensure(
                     };
                     v
                 };
-                step(progress, format!("stored; registering claim certificate {} with AWS IoT", stored.certificate_id));
-                let (id, arn) = certs::register(&c.iot, &stored.certificate_pem).await?;
-                certs::attach(&c.iot, p.policy, &arn).await?;
-                return write_copy(p, &stored, (&id, &arn), &version_id, true, d.strays);
+                return register_and_attach(c, p, &stored, &version_id, d.strays, progress).await;
             }
             Action::Refuse(r) => return Err(refusal(r, p)),
         }
@@ -189,6 +181,35 @@ pub async fn ensure(
         message: format!("the claim secret {} kept changing while this run read it", p.secret),
         help: "another apply, rotate or destroy of this tenant is running: let it finish, then run again".into(),
     })
+}
+
+/// A new key pair and certificate made here ([`keygen`]), as the secret's content with `retiring` listed.
+fn new_certificate(p: &Place<'_>, retiring: Vec<secret::Retiring>) -> Result<Stored, DeployError> {
+    let new = keygen::generate(p.tenant)?;
+    Ok(Stored {
+        certificate_id: new.id,
+        certificate_arn: None,
+        certificate_pem: new.pem,
+        private_key: new.key,
+        policy: p.policy.to_string(),
+        retiring,
+    })
+}
+
+/// After the secret holds `stored` (version `version_id`): register it with AWS IoT (a repeat names the same
+/// certificate), attach the claim policy, write the local copy. The certificate is new (`created`).
+async fn register_and_attach(
+    c: &Clients,
+    p: &Place<'_>,
+    stored: &Stored,
+    version_id: &str,
+    strays: Vec<String>,
+    progress: &dyn Progress,
+) -> Result<ClaimCertificate, DeployError> {
+    step(progress, format!("stored; registering claim certificate {} with AWS IoT", stored.certificate_id));
+    let (id, arn) = certs::register(&c.iot, &stored.certificate_pem).await?;
+    certs::attach(&c.iot, p.policy, &arn).await?;
+    write_copy(p, stored, (&id, &arn), version_id, true, strays)
 }
 
 fn not_read() -> DeployError {

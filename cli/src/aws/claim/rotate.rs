@@ -4,7 +4,7 @@
 
 use super::plan::{rfc3339, split_due};
 use super::secret::{self, Read, Retiring, Stored};
-use super::{certs, keygen, step, write_copy, Place};
+use super::{certs, step, write_copy, Place};
 use crate::aws::calls::CallSummary;
 use crate::aws::progress::Progress;
 use crate::aws::sdk::{Clients, Tenant};
@@ -100,20 +100,10 @@ pub async fn rotate(
         api_calls: CallSummary::default(),
     };
     if !dry_run {
-        let new = keygen::generate(p.tenant)?;
-        step(progress, format!("storing the new claim certificate {} in secret {}", new.id, p.secret));
-        let stored = Stored {
-            certificate_id: new.id,
-            certificate_arn: None,
-            certificate_pem: new.pem,
-            private_key: new.key,
-            policy: p.policy.to_string(),
-            retiring,
-        };
+        let stored = super::new_certificate(&p, retiring)?;
+        step(progress, format!("storing the new claim certificate {} in secret {}", stored.certificate_id, p.secret));
         let version = secret::put(&c.secrets, p.secret, &stored).await?;
-        let (id, arn) = certs::register(&c.iot, &stored.certificate_pem).await?;
-        certs::attach(&c.iot, p.policy, &arn).await?;
-        write_copy(&p, &stored, (&id, &arn), &version, true, vec![])?;
+        let id = super::register_and_attach(&c, &p, &stored, &version, vec![], progress).await?.certificate_id;
         update_outputs(&state, &id)?;
         report.current = Some(id);
     }

@@ -4,13 +4,12 @@
 
 use super::adopt_replay::{change_set_created, change_set_ready, form, sent, table_answer};
 use super::fixtures::fast_wait;
-use super::replay::{at, clients, event, events, ok, updated_stack, validation_error, STACK, STACK_ID};
+use super::replay::{at, backend_target, clients, event, events, ok, updated_stack, validation_error, STACK, STACK_ID};
 use rainmaker_deploy::aws::adopt::run;
-use rainmaker_deploy::aws::converge::{self, Target};
+use rainmaker_deploy::aws::converge;
 use rainmaker_deploy::aws::plan::TemplateInfo;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 #[tokio::test]
 async fn a_failed_first_create_with_its_retained_table_left_is_deleted_then_the_table_imported() {
@@ -50,15 +49,7 @@ async fn a_failed_first_create_with_its_retained_table_left_is_deleted_then_the_
         updated_stack("IMPORT_COMPLETE", &at(3)),
         ok("SetStackPolicy", ""),
     ]);
-    let t = Target {
-        stack: "backend",
-        stack_name: "rm-acme",
-        body: &body,
-        info: &info,
-        parameters: BTreeMap::new(),
-        tags: BTreeMap::new(),
-        rollback: None,
-    };
+    let t = backend_target(&body, &info);
     let mut recovered = Vec::new();
     let live = converge::recover(&c, &t, &fast_wait(), &Always(true), &NoProgress, &mut recovered).await.unwrap();
     assert!(live.is_none());
@@ -99,15 +90,7 @@ async fn a_failed_first_create_with_its_retained_table_left_is_deleted_then_the_
 async fn an_import_that_created_the_stack_and_rolled_back_leaves_an_empty_stack_that_is_deleted_for_the_next_import() {
     let backend = json!({"Resources": {}});
     let info = TemplateInfo::from_template(&backend);
-    let t = Target {
-        stack: "backend",
-        stack_name: "rm-acme",
-        body: "{}",
-        info: &info,
-        parameters: BTreeMap::new(),
-        tags: BTreeMap::new(),
-        rollback: None,
-    };
+    let t = backend_target("{}", &info);
     let (c, http) = clients(vec![
         updated_stack("IMPORT_ROLLBACK_COMPLETE", &at(-60)),
         ok("DescribeStackResources", "<StackResources/>"),
@@ -155,15 +138,7 @@ async fn an_import_that_created_the_stack_and_rolled_back_leaves_an_empty_stack_
 async fn plan_shows_an_empty_stack_left_by_a_failed_import_as_deleted_then_created() {
     let backend = json!({"Resources": {"UsersTable": {"Type": "AWS::DynamoDB::Table", "Metadata": {"Description": "App users"}}}});
     let info = TemplateInfo::from_template(&backend);
-    let t = Target {
-        stack: "backend",
-        stack_name: "rm-acme",
-        body: "{}",
-        info: &info,
-        parameters: BTreeMap::new(),
-        tags: BTreeMap::new(),
-        rollback: None,
-    };
+    let t = backend_target("{}", &info);
     let (c, http) = clients(vec![ok("DescribeStackResources", "<StackResources/>")]);
     let live = rainmaker_deploy::aws::stack::describe(
         &clients(vec![updated_stack("IMPORT_ROLLBACK_COMPLETE", &at(-60))]).0.cfn,

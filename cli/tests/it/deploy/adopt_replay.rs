@@ -7,7 +7,7 @@
 
 use super::fixtures::fast_wait;
 use super::policy::form_decode;
-use super::replay::{at, clients, event, events, ok, updated_stack, STACK, STACK_ID};
+use super::replay::{at, backend_target, clients, event, events, ok, updated_stack, STACK, STACK_ID};
 use aws_smithy_runtime::client::http::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use rainmaker_deploy::aws::adopt::{self, run};
@@ -189,15 +189,7 @@ async fn kept_resources_are_imported_by_an_import_change_set_then_the_stack_is_u
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into();
     let params: BTreeMap<String, String> = [("ApiCodeKey".to_string(), "lambdas/api/ab.zip".to_string())].into();
-    let t = Target {
-        stack: "backend",
-        stack_name: "rm-acme",
-        body: &body,
-        info: &info,
-        parameters: params,
-        tags,
-        rollback: None,
-    };
+    let t = Target { parameters: params, tags, ..backend_target(&body, &info) };
 
     // what apply does for a backend that is not there: look up, import, then the normal update
     let imports = run::check(&c, "rm-acme", &backend).await.expect("lookups");

@@ -7,7 +7,7 @@
 use super::cli::{aws_cmd, own_account};
 use super::fixtures::write_artifacts;
 use crate::support::{run, tempdir, Run};
-use rainmaker_test_support::{Fault, Faults, MotoServer, Proxy, REGION};
+use rainmaker_test_support::{AccountKeys, Fault, Faults, MotoServer, Proxy, REGION};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,13 +56,9 @@ fn run_within_deadline(mut cmd: Command) -> Run {
     }
 }
 
-/// A tenant set up in its own account, its apply killed after `call`; `left` checks what the kill left (through a
-/// clean client), then the next apply must converge and the one after must be a no-op.
-async fn killed_then_converges<F, Fut>(label: &str, call: &str, body: &str, left: F)
-where
-    F: FnOnce(aws_config::SdkConfig, String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+/// A smart-home tenant `<label>-<pid>` made by `init` in a new directory, in its own account, with zips; its first
+/// `apply` killed right after the first `call` whose body contains `body` (`{tenant}` replaced by its name).
+fn tenant_killed_after(label: &str, call: &str, body: &str) -> (tempfile::TempDir, String, AccountKeys) {
     let moto = MotoServer::shared();
     let tenant = format!("{label}-{}", std::process::id() % 100_000);
     let d = tempdir();
@@ -71,24 +67,34 @@ where
     let keys = own_account(moto, dir, label);
     write_artifacts(&dir.join("artifacts"), label);
     apply_killed_after(dir, moto, call, &body.replace("{tenant}", &tenant));
-    left(moto.sdk_config_with(&keys).await, tenant).await;
+    (d, tenant, keys)
+}
 
-    let endpoint = moto.endpoint_url();
-    let again = run_within_deadline({
-        let mut c = aws_cmd(dir, &endpoint);
-        c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
-        c
-    });
+/// `apply --yes --output json` in `dir` straight to moto, within the [`DEADLINE`].
+fn apply_again(dir: &std::path::Path) -> Run {
+    let mut c = aws_cmd(dir, &MotoServer::shared().endpoint_url());
+    c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
+    run_within_deadline(c)
+}
+
+/// A tenant set up in its own account, its apply killed after `call`; `left` checks what the kill left (through a
+/// clean client), then the next apply must converge and the one after must be a no-op.
+async fn killed_then_converges<F, Fut>(label: &str, call: &str, body: &str, left: F)
+where
+    F: FnOnce(aws_config::SdkConfig, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (d, tenant, keys) = tenant_killed_after(label, call, body);
+    let dir = d.path();
+    left(MotoServer::shared().sdk_config_with(&keys).await, tenant).await;
+
+    let again = apply_again(dir);
     assert_eq!(again.code, 0, "the next apply converges: {}", again.transcript());
     let v: serde_json::Value = serde_json::from_str(&again.stdout).expect("JSON report");
     let verified = v.to_string();
     assert!(!verified.contains("\"ok\":false"), "every verification passed: {verified}");
 
-    let noop = run_within_deadline({
-        let mut c = aws_cmd(dir, &endpoint);
-        c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
-        c
-    });
+    let noop = apply_again(dir);
     let v: serde_json::Value = serde_json::from_str(&noop.stdout).expect("JSON report");
     assert_eq!(v["changed"], false, "then nothing is left to do: {}", noop.transcript());
 }
@@ -163,14 +169,9 @@ async fn killed_after_the_backend_change_set_was_executed() {
 /// holds the certificate either way; the next apply ends with exactly one certificate in the account, ACTIVE,
 /// attached to the claim policy, equal to the secret's, and the one after is a no-op.
 async fn claim_killed_after(label: &str, call: &str, registered: usize) {
-    let moto = MotoServer::shared();
-    let tenant = format!("{label}-{}", std::process::id() % 100_000);
-    let d = tempdir();
+    let (d, tenant, keys) = tenant_killed_after(label, call, "");
     let dir = d.path();
-    assert_eq!(run(dir, &["init", "--name", &tenant, "--region", REGION]).code, 0);
-    let keys = own_account(moto, dir, label);
-    write_artifacts(&dir.join("artifacts"), label);
-    apply_killed_after(dir, moto, call, "");
+    let moto = MotoServer::shared();
 
     let sdk = moto.sdk_config_with(&keys).await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
@@ -184,13 +185,7 @@ async fn claim_killed_after(label: &str, call: &str, registered: usize) {
     let targets = iot.list_targets_for_policy().policy_name(&names.claim_policy).send().await.unwrap();
     assert!(targets.targets().is_empty(), "nothing attached yet: {targets:?}");
 
-    let endpoint = moto.endpoint_url();
-    let apply = || {
-        let mut c = aws_cmd(dir, &endpoint);
-        c.args(["--output", "json", "apply", "--yes", "--artifacts", "artifacts"]);
-        run_within_deadline(c)
-    };
-    let again = apply();
+    let again = apply_again(dir);
     assert_eq!(again.code, 0, "the next apply converges: {}", again.transcript());
     let certs = iot.list_certificates().send().await.unwrap();
     assert_eq!(certs.certificates().len(), 1, "exactly one certificate in the account: {certs:?}");
@@ -200,7 +195,7 @@ async fn claim_killed_after(label: &str, call: &str, registered: usize) {
     assert_eq!((desc.status().unwrap().as_str(), desc.certificate_pem()), ("ACTIVE", Some(pem.as_str())));
     let targets = iot.list_targets_for_policy().policy_name(&names.claim_policy).send().await.unwrap();
     assert_eq!(targets.targets(), [desc.certificate_arn().unwrap().to_string()], "attached to the claim policy");
-    let noop = apply();
+    let noop = apply_again(dir);
     let v: serde_json::Value = serde_json::from_str(&noop.stdout).expect("JSON report");
     assert_eq!(v["changed"], false, "then nothing is left to do: {}", noop.transcript());
 }

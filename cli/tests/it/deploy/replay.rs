@@ -97,12 +97,17 @@ pub(super) fn info() -> TemplateInfo {
 }
 
 pub(super) fn target<'a>(info: &'a TemplateInfo, params: &'a BTreeMap<String, String>) -> Target<'a> {
+    Target { parameters: params.clone(), ..backend_target("Resources: {}", info) }
+}
+
+/// The backend stack `rm-acme` with `body`, no parameters, no tags, no rollback triggers.
+pub(super) fn backend_target<'a>(body: &'a str, info: &'a TemplateInfo) -> Target<'a> {
     Target {
         stack: "backend",
         stack_name: "rm-acme",
-        body: "Resources: {}",
+        body,
         info,
-        parameters: params.clone(),
+        parameters: BTreeMap::new(),
         tags: BTreeMap::new(),
         rollback: None,
     }
