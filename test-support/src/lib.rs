@@ -21,6 +21,7 @@ pub mod iot_rule;
 mod moto;
 mod proxy;
 mod reply;
+mod script;
 mod tables;
 pub mod wire;
 
@@ -30,6 +31,7 @@ pub use faults::{Fault, Faults, Injected, Targeted};
 pub use moto::MotoServer;
 pub use proxy::{Proxy, Rewrite};
 pub use reply::{closed_port_url, Received, Reply, ReplyServer};
+pub use script::{Answer, Exchange, ScriptServer};
 pub use tables::{create_tables, unique_prefix};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
