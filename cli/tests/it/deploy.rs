@@ -28,4 +28,5 @@ mod policy_kill;
 mod replay;
 mod tenants;
 mod tokens;
+mod update;
 mod waits;

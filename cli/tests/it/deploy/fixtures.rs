@@ -1,5 +1,5 @@
 //! Shared fixtures of the deploy tests: a tenant, tiny Lambda zips with a manifest (from test-support), fast wait
-//! options.
+//! options, a config edited in place.
 
 use crate::support::{run, tempdir};
 use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
@@ -51,4 +51,17 @@ pub async fn applied_smart_home(label: &str) -> (tempfile::TempDir, Tenant) {
     let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
     deploy::apply(&tenant, &opts, &Always(true), &NoProgress).await.expect("apply");
     (dir, tenant)
+}
+
+/// Edit `<dir>/rainmaker.yaml` as a user would: each `(from, to)` replaces text found exactly once; returns the
+/// config as the CLI then loads it.
+pub fn edit_config(dir: &Path, edits: &[(&str, &str)]) -> config::Config {
+    let path = dir.join("rainmaker.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    for (from, to) in edits {
+        assert_eq!(text.matches(from).count(), 1, "{from:?} once in {}:\n{text}", path.display());
+        text = text.replace(from, to);
+    }
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    config::load(&path).unwrap_or_else(|e| panic!("the edited {} loads: {e:?}", path.display()))
 }
