@@ -114,6 +114,9 @@ pub struct EventStream<'a> {
     progress: &'a dyn Progress,
     seen: HashSet<String>,
     since: DateTime,
+    /// When the stream was made (just before the operation is sent): an event of another operation stamped before
+    /// it, inside the clock-skew margin of `since`, is that operation's, not ours ([`EventStream::ours`]).
+    opened: DateTime,
     started: Instant,
     first_failure: Option<String>,
     token: Option<String>,
@@ -126,8 +129,9 @@ pub struct EventStream<'a> {
 impl<'a> EventStream<'a> {
     /// Start streaming events newer than now (minus a little clock skew).
     pub fn new(cfn: &'a Client, stack_name: &str, info: &'a TemplateInfo, progress: &'a dyn Progress) -> Self {
-        let since = DateTime::from(SystemTime::now() - Duration::from_secs(5));
-        Self::since(cfn, stack_name, info, progress, since)
+        let now = SystemTime::now();
+        let since = DateTime::from(now - Duration::from_secs(5));
+        EventStream { opened: DateTime::from(now), ..Self::since(cfn, stack_name, info, progress, since) }
     }
 
     /// Start streaming events newer than `since`.
@@ -145,6 +149,7 @@ impl<'a> EventStream<'a> {
             progress,
             seen: HashSet::new(),
             since,
+            opened: since,
             started: Instant::now(),
             first_failure: None,
             token: None,
@@ -163,6 +168,18 @@ impl<'a> EventStream<'a> {
     /// Do the events seen say the running operation is the one we started?
     fn running_is_ours(&self) -> bool {
         self.ours.is_some() && self.token == self.ours
+    }
+
+    /// An event of the operation before ours: stamped before this stream was opened (inside the clock-skew margin
+    /// of `since`) and carrying another operation's `ClientRequestToken`. CloudFormation stamps every event of an
+    /// operation with its token; taking such an event for ours would report another run's progress, mark the
+    /// operation as started, and could end the wait on the previous operation's final status.
+    fn before_ours(&self, e: &aws_sdk_cloudformation::types::StackEvent) -> bool {
+        let foreign = match (&self.ours, e.client_request_token().filter(|t| !t.is_empty())) {
+            (Some(ours), Some(token)) => token != ours,
+            _ => false,
+        };
+        foreign && e.timestamp().is_some_and(|t| t.as_nanos() < self.opened.as_nanos())
     }
 
     /// The `ClientRequestToken` of the operation whose events were seen (says who started it, e.g.
@@ -195,6 +212,9 @@ impl<'a> EventStream<'a> {
                 let old = e.timestamp().is_some_and(|t| t.as_nanos() < self.since.as_nanos());
                 if old || self.seen.contains(&id) {
                     break 'pages;
+                }
+                if self.before_ours(e) {
+                    continue;
                 }
                 fresh.push(e.clone());
             }

@@ -29,4 +29,6 @@ mod replay;
 mod tenants;
 mod tokens;
 mod update;
+mod update_replay;
+mod update_script;
 mod waits;

@@ -57,6 +57,11 @@ pub(super) fn form(body: &str) -> BTreeMap<String, String> {
 
 /// DescribeTable's answer for a table as the template declares it (keys, attributes, indexes), ACTIVE.
 pub(super) fn table_answer(props: &Value) -> ReplayEvent {
+    json_ok(table_body(props))
+}
+
+/// [`table_answer`]'s body.
+pub(super) fn table_body(props: &Value) -> Value {
     let indexes: Vec<Value> = props["GlobalSecondaryIndexes"]
         .as_array()
         .into_iter()
@@ -64,7 +69,7 @@ pub(super) fn table_answer(props: &Value) -> ReplayEvent {
         .map(|g| json!({"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"], "IndexStatus": "ACTIVE"}))
         .collect();
     let name = props["TableName"].as_str().unwrap();
-    json_ok(json!({"Table": {
+    json!({"Table": {
         "TableName": name,
         "TableArn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"),
         "TableStatus": "ACTIVE",
@@ -73,7 +78,7 @@ pub(super) fn table_answer(props: &Value) -> ReplayEvent {
         "AttributeDefinitions": props["AttributeDefinitions"],
         "GlobalSecondaryIndexes": indexes,
         "ItemCount": 42,
-    }}))
+    }})
 }
 
 fn secret_arn(name: &str) -> String {

@@ -45,7 +45,32 @@ pub(super) fn stack_member(
     tags: &BTreeMap<String, String>,
     template: &serde_json::Value,
 ) -> String {
-    let id = format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/5b2e8c40-0000-11ef-9f0a-0a1b2c3d4e5f");
+    let outputs: BTreeMap<String, String> = template["Outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| {
+            let v = if k == "ArtifactsBucketName" { BUCKET.to_string() } else { format!("{}-value", k.to_lowercase()) };
+            (k.clone(), v)
+        })
+        .collect();
+    stack_member_with(name, "UPDATE_COMPLETE", parameters, tags, &outputs)
+}
+
+/// The id of stack `name` in [`ACCOUNT`].
+pub(super) fn stack_id(name: &str) -> String {
+    format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/5b2e8c40-0000-11ef-9f0a-0a1b2c3d4e5f")
+}
+
+/// [`stack_member`] in `status`, with these outputs.
+pub(super) fn stack_member_with(
+    name: &str,
+    status: &str,
+    parameters: &BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, String>,
+) -> String {
+    let id = stack_id(name);
     let params: String = parameters
         .iter()
         .map(|(k, v)| {
@@ -59,18 +84,15 @@ pub(super) fn stack_member(
         .iter()
         .map(|(k, v)| format!("<member><Key>{}</Key><Value>{}</Value></member>", xml_escape(k), xml_escape(v)))
         .collect();
-    let outputs: String = template["Outputs"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| {
-            let v = if k == "ArtifactsBucketName" { BUCKET.to_string() } else { format!("{}-value", k.to_lowercase()) };
-            format!("<member><OutputKey>{k}</OutputKey><OutputValue>{v}</OutputValue></member>")
+    let outputs: String = outputs
+        .iter()
+        .map(|(k, v)| {
+            format!("<member><OutputKey>{k}</OutputKey><OutputValue>{}</OutputValue></member>", xml_escape(v))
         })
         .collect();
     format!(
         "<member><StackId>{id}</StackId><StackName>{name}</StackName><CreationTime>2026-11-02T09:12:44.181Z</CreationTime>\
-         <LastUpdatedTime>2026-11-30T16:03:10.552Z</LastUpdatedTime><StackStatus>UPDATE_COMPLETE</StackStatus>\
+         <LastUpdatedTime>2026-11-30T16:03:10.552Z</LastUpdatedTime><StackStatus>{status}</StackStatus>\
          <DisableRollback>false</DisableRollback><NotificationARNs/><Capabilities><member>CAPABILITY_IAM</member></Capabilities>\
          <Parameters>{params}</Parameters><Tags>{tags}</Tags><Outputs>{outputs}</Outputs>\
          <DriftInformation><StackDriftStatus>NOT_CHECKED</StackDriftStatus></DriftInformation></member>"
@@ -78,15 +100,23 @@ pub(super) fn stack_member(
 }
 
 pub(super) fn caller_identity() -> ReplayEvent {
-    let body = format!(
+    ReplayEvent::new(
+        http::Request::builder().uri("https://sts.us-east-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
+        http::Response::builder()
+            .status(200)
+            .header("Content-Type", "text/xml")
+            .body(SdkBody::from(caller_identity_body()))
+            .unwrap(),
+    )
+}
+
+/// GetCallerIdentity's answer: user `deployer` of [`ACCOUNT`].
+pub(super) fn caller_identity_body() -> String {
+    format!(
         "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
          <Arn>arn:aws:iam::{ACCOUNT}:user/deployer</Arn><UserId>AIDAJQABLZS4A3QDU576Q</UserId><Account>{ACCOUNT}</Account>\
          </GetCallerIdentityResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\
          </ResponseMetadata></GetCallerIdentityResponse>"
-    );
-    ReplayEvent::new(
-        http::Request::builder().uri("https://sts.us-east-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
-        http::Response::builder().status(200).header("Content-Type", "text/xml").body(SdkBody::from(body)).unwrap(),
     )
 }
 

@@ -32,12 +32,14 @@ fn reply(status: u16, body: String) -> ReplayEvent {
 }
 
 pub(super) fn ok(action: &str, result: &str) -> ReplayEvent {
-    reply(
-        200,
-        format!(
-            "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result>\
-             <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata></{action}Response>"
-        ),
+    reply(200, ok_body(action, result))
+}
+
+/// A query-protocol answer's body: `<{action}Response>` with its `Result` and `ResponseMetadata`.
+pub(super) fn ok_body(action: &str, result: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result>\
+         <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata></{action}Response>"
     )
 }
 
@@ -206,14 +208,27 @@ pub(super) fn at(secs: i64) -> String {
 
 /// One `StackEvents` member, as DescribeStackEvents documents it.
 pub(super) fn event(logical: &str, rtype: &str, status: &str, reason: Option<&str>, ts: &str, token: &str) -> String {
+    event_of(("rm-acme", STACK_ID), logical, rtype, status, reason, ts, token)
+}
+
+/// [`event`] of another stack: `(stack name, stack id)`.
+pub(super) fn event_of(
+    (stack_name, stack_id): (&str, &str),
+    logical: &str,
+    rtype: &str,
+    status: &str,
+    reason: Option<&str>,
+    ts: &str,
+    token: &str,
+) -> String {
     let physical = if rtype == "AWS::CloudFormation::Stack" {
-        STACK_ID.to_string()
+        stack_id.to_string()
     } else {
-        format!("rm-acme-{}", logical.to_lowercase())
+        format!("{stack_name}-{}", logical.to_lowercase())
     };
     let reason = reason.map(|r| format!("<ResourceStatusReason>{r}</ResourceStatusReason>")).unwrap_or_default();
     format!(
-        "<member><StackId>{STACK_ID}</StackId><EventId>{logical}-{status}-{ts}</EventId><StackName>rm-acme</StackName>\
+        "<member><StackId>{stack_id}</StackId><EventId>{logical}-{status}-{ts}</EventId><StackName>{stack_name}</StackName>\
          <LogicalResourceId>{logical}</LogicalResourceId><PhysicalResourceId>{physical}</PhysicalResourceId>\
          <ResourceType>{rtype}</ResourceType><Timestamp>{ts}</Timestamp><ResourceStatus>{status}</ResourceStatus>{reason}\
          <ClientRequestToken>{token}</ClientRequestToken></member>"
