@@ -343,3 +343,37 @@ impl<'a> EventStream<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::types::StackEvent;
+
+    #[test]
+    fn only_another_operations_events_from_before_our_request_are_skipped() {
+        let conf = aws_sdk_cloudformation::Config::builder()
+            .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
+            .build();
+        let cfn = Client::from_conf(conf);
+        let info = TemplateInfo::default();
+        let progress = super::super::progress::NoProgress;
+        let stream = EventStream::new(&cfn, "rm-acme", &info, &progress).ours("rainmaker-1-rm-acme");
+        let at = |secs: i64| DateTime::from_secs(stream.opened.secs() + secs);
+        let event = |token: Option<&str>, secs: i64| {
+            StackEvent::builder().set_client_request_token(token.map(str::to_string)).timestamp(at(secs)).build()
+        };
+        let cases = [
+            (Some("rainmaker-0-rm-acme"), -2, true), // the previous run's, inside the skew margin
+            (Some("rainmaker-1-rm-acme"), -2, false), // ours, stamped by a clock behind ours
+            (Some("rainmaker-0-rm-acme"), 1, false), // after our request: not known to be another's
+            (None, -2, false),                       // no token (moto): cannot tell, kept
+            (Some(""), -2, false),
+        ];
+        for (token, secs, skipped) in cases {
+            assert_eq!(stream.before_ours(&event(token, secs)), skipped, "{token:?} at {secs:+} s");
+        }
+        // a stream of someone else's operation skips nothing
+        let theirs = EventStream::new(&cfn, "rm-acme", &info, &progress);
+        assert!(!theirs.before_ours(&event(Some("rainmaker-0-rm-acme"), -2)));
+    }
+}
