@@ -1,13 +1,14 @@
 //! A whole successful `apply` UPDATE of a deployed tenant, through the CLI binary, against a scripted endpoint
-//! answering every service in the shapes of its API reference: STS, CloudFormation (the account's listing over two
-//! pages, CreateChangeSet throttled once and retried, DescribeChangeSet pending then two pages of `Changes`,
-//! GetStackPolicy, ExecuteChangeSet, DescribeStackEvents over two pages holding the previous run's operation too
-//! (its last events 2 s before ours, inside the clock-skew margin, under its own token), per-resource `UPDATE_IN_PROGRESS` / `UPDATE_COMPLETE`, the stack's final `UPDATE_COMPLETE` with its
-//! outputs, SetStackPolicy), S3 (HeadObject 404 and PutObject of every new zip, the template over the inline limit),
-//! Secrets Manager and IoT (the claim certificate kept) and the verification reads (DynamoDB, Lambda, IoT). Every
-//! request is read back: stack names, change set type, capabilities, parameters, tags, template URL, the
-//! `ClientToken` equal across the retry, the `ClientRequestToken`, each `NextToken` sent back exactly once, the
-//! policy calls; then the command's output: the JSON report, and the per-resource progress and summary as text.
+//! ([`super::update_script`]) answering every service in the shapes of its API reference: STS, CloudFormation (the
+//! account's listing over two pages, CreateChangeSet throttled once and retried, DescribeChangeSet pending then two
+//! pages of `Changes`, GetStackPolicy, ExecuteChangeSet, DescribeStackEvents over two pages holding the previous
+//! run's operation too (its last events 2 s before ours, inside the clock-skew margin, under its own token),
+//! per-resource `UPDATE_IN_PROGRESS` / `UPDATE_COMPLETE`, the stack's final `UPDATE_COMPLETE` with its outputs,
+//! SetStackPolicy), S3 (HeadObject 404 and PutObject of every new zip, the template over the inline limit), Secrets
+//! Manager and IoT (the claim certificate kept) and the verification reads (DynamoDB, Lambda, IoT). Every request is
+//! read back: stack names, change set type, capabilities, parameters, tags, template URL, the `ClientToken` equal
+//! across the retry, the `ClientRequestToken`, each `NextToken` sent back exactly once, the policy calls; then the
+//! command's output: the JSON report, and the per-resource progress and summary as text.
 
 use super::cli::run_aws;
 use super::fastpath::{expected_hash, ACCOUNT, BUCKET};
