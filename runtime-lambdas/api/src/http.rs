@@ -77,7 +77,8 @@ impl Request {
             .ok_or_else(|| Refusal::Request(ApiError::forbidden("no authenticated user (missing `sub` claim)")))?;
         Ok(Request {
             user_id: user_id.to_string(),
-            email: claim("email").map(str::to_string),
+            // only an address Cognito verified is stored (an unverified one may not be the user's)
+            email: claim("email").filter(|_| claim("email_verified") == Some("true")).map(str::to_string),
             method: req.http_method.as_str().to_string(),
             path: req.path.or(req.request_context.resource_path).unwrap_or_default(),
             origin: req.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string),

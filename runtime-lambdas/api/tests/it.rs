@@ -146,6 +146,32 @@ async fn binding_flow_makes_the_caller_owner() {
 }
 
 #[tokio::test]
+async fn medium_only_a_verified_email_is_stored() {
+    // an attacker signs up with someone else's address and never verifies it: the address is not stored as theirs
+    let e = env("verified-email", Settings::default()).await;
+    let email_of = |user: &'static str| {
+        let (ddb, table) = (e.ddb.clone(), e.tables.users.clone());
+        async move {
+            let out = ddb.get_item().table_name(table).key(attr::USER_ID, AttributeValue::S(user.into())).send();
+            out.await.unwrap().item().and_then(|i| i.get(attr::EMAIL).cloned())
+        }
+    };
+    for (user, verified, stored) in [(ALICE, Some("false"), false), (BOB, None, false), (CAROL, Some("true"), true)] {
+        let mut ev = request("POST", "/nodes/bind", Some(user), Some(json!({"node_id": e.node})));
+        let claims = &mut ev["requestContext"]["authorizer"]["claims"];
+        claims["email"] = json!(format!("victim-of-{user}@example.com"));
+        match verified {
+            Some(v) => claims["email_verified"] = json!(v),
+            None => drop(claims.as_object_mut().unwrap().remove("email_verified")),
+        }
+        let resp = e.api.handle(ev).await;
+        assert_eq!(resp["statusCode"], 201, "{resp}");
+        let want = stored.then(|| AttributeValue::S(format!("victim-of-{user}@example.com")));
+        assert_eq!(email_of(user).await, want, "{user} with email_verified {verified:?}");
+    }
+}
+
+#[tokio::test]
 async fn binding_is_refused_for_wrong_codes_nodes_and_owned_nodes() {
     let e = env("bind-refuse", Settings::default()).await;
     // an unknown node gets a code like any other (no existence oracle), which never confirms
