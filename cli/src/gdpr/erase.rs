@@ -4,13 +4,14 @@
 use super::error::sdk;
 use super::read::{self, str_of};
 use super::user::{self, UserRef};
-use super::{journal, marker, receipt_key, GdprClients, GdprError, Report, Resources};
+use super::{journal, marker, receipt_key, windows, GdprClients, GdprError, Report, Resources};
 use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, WriteRequest};
 use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
-use rainmaker_core::gdpr::plan::{self, classify_grants, Action, Inventory, OwnedNode, Step};
+use rainmaker_core::gdpr::plan::{self, classify_grants, Action, FormerNode, Inventory, OwnedNode, Step};
 use rainmaker_core::gdpr::{isolate, receipt, Receipt};
 use rainmaker_model::attr;
 use rainmaker_model::ddb::{s, Item};
+use rainmaker_model::window::Window;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -42,21 +43,34 @@ pub async fn inventory(
     user_id: &str,
     cognito_username: Option<String>,
 ) -> Result<Inventory, GdprError> {
-    let user_item = read::user_item(c, r, user_id).await?.is_some();
+    let user_item = read::user_item(c, r, user_id).await?;
     let grants: Vec<isolate::Grant> = read::grants(c, r, user_id).await?.iter().map(read::grant).collect();
     let nodes = read::owned_nodes(c, r, user_id).await?;
     let owned_ids: Vec<String> = nodes.iter().map(|n| str_of(n, attr::NODE_ID)).collect();
+    let all = windows::of_user(user_item.as_ref(), &nodes, &grants);
     let mut owned = Vec::new();
     for id in &owned_ids {
-        let owner_since = grants.iter().find(|g| g.node_id == *id && g.role == "owner").and_then(|g| g.granted_at);
-        let since = isolate::telemetry_since(owner_since);
+        let open: Vec<Window> = all.iter().filter(|w| w.node_id == *id && w.to.is_none()).cloned().collect();
+        let since = open.iter().map(|w| w.from).min().unwrap_or(0);
         let users = rainmaker_model::unbind::grants_of(&c.ddb, &r.tables, id).await.map_err(GdprError::unbind)?;
         owned.push(OwnedNode {
             node_id: id.clone(),
             telemetry_since: since,
-            telemetry_items: read::count_telemetry(c, r, id, since).await?,
+            telemetry_items: windows::count(c, r, id, &open).await?,
             shared_with: users.into_iter().filter(|u| u != user_id).collect(),
             shadows: read::shadow_names(c, id).await?,
+        });
+    }
+    let mut former = Vec::new();
+    let closed: Vec<&Window> = all.iter().filter(|w| w.to.is_some()).collect();
+    let mut former_ids: Vec<&str> = closed.iter().map(|w| w.node_id.as_str()).collect();
+    former_ids.dedup();
+    for id in former_ids {
+        let ws: Vec<Window> = closed.iter().filter(|w| w.node_id == id).map(|w| (*w).clone()).collect();
+        former.push(FormerNode {
+            node_id: id.to_string(),
+            windows: ws.iter().map(|w| (w.from, w.to.unwrap_or(w.from))).collect(),
+            telemetry_items: windows::count(c, r, id, &ws).await?,
         });
     }
     let (shared_with_user, other_grants) = classify_grants(&grants, &owned_ids);
@@ -65,9 +79,10 @@ pub async fn inventory(
     Ok(Inventory {
         user_id: user_id.into(),
         cognito_username,
-        user_item,
+        user_item: user_item.is_some(),
         shared_with_user,
         owned,
+        former,
         other_grants,
         binding_codes,
     })
@@ -177,16 +192,37 @@ pub async fn erase(
                 }
                 0
             }
-            Step::DeleteTelemetry => {
-                // recorded batch by batch, so a kill loses at most one batch (25 items) from the counts
+            Step::DeleteTelemetry | Step::DeleteFormerTelemetry => {
+                // recorded batch by batch, so a kill loses at most one batch (25 items) from the counts; each
+                // window on its own, so the receipt keeps the windows apart (reapply never spans a later owner's)
                 let node = a.node_id.as_deref().unwrap_or_default();
-                let since = inv.owned.iter().find(|n| n.node_id == node).map(|n| n.telemetry_since).unwrap_or(0);
-                let mut sink = |rec: &mut Receipt, n: u64| -> Result<(), GdprError> {
-                    rec.record_telemetry(&secret, node, since, super::now_ms(), n);
-                    rec.record(&secret, &user_id, a, n);
-                    journal::save(&path, rec)
+                let ws: Vec<Window> = match a.step {
+                    Step::DeleteTelemetry => {
+                        let since = inv.owned.iter().find(|n| n.node_id == node).map(|n| n.telemetry_since);
+                        vec![Window { node_id: node.into(), from: since.unwrap_or(0), to: None }]
+                    }
+                    _ => inv
+                        .former
+                        .iter()
+                        .filter(|f| f.node_id == node)
+                        .flat_map(|f| f.windows.clone())
+                        .map(|(from, to)| Window { node_id: node.into(), from, to: Some(to) })
+                        .collect(),
                 };
-                delete_telemetry(c, r, node, since, &mut rec, &mut sink, progress).await?;
+                let label = format!("{} {node}", a.step.name());
+                for w in &ws {
+                    let mut deleted = 0u64;
+                    let mut sink = |n: u64| -> Result<(), GdprError> {
+                        rec.record_telemetry(&secret, node, w.from, w.to.unwrap_or_else(super::now_ms), n);
+                        rec.record(&secret, &user_id, a, n);
+                        deleted += n;
+                        progress.source(&label, deleted, false);
+                        journal::save(&path, &rec)
+                    };
+                    windows::delete(c, r, node, std::slice::from_ref(w), &mut sink).await?;
+                    sink(0)?; // a window with nothing left still appears in the receipt
+                    progress.source(&label, deleted, true);
+                }
                 continue;
             }
             _ => execute(c, r, &user_id, a).await?,
@@ -294,7 +330,10 @@ async fn execute(c: &GdprClients, r: &Resources, user_id: &str, a: &Action) -> R
         }
         Step::RevokeDevice => n = revoke(c, node).await?,
         Step::Unbind => {
-            let u = rainmaker_model::unbind::unbind(&c.ddb, t, node, user_id).await.map_err(GdprError::unbind)?;
+            // no window recorded: this erase deletes the user's readings and `users` item
+            let u = rainmaker_model::unbind::unbind_with(&c.ddb, t, node, user_id, false)
+                .await
+                .map_err(GdprError::unbind)?;
             n = u.removed_grants.len() as u64 + u64::from(u.cleared_owner);
         }
         Step::DeleteBindingRequests => {
@@ -318,7 +357,7 @@ async fn execute(c: &GdprClients, r: &Resources, user_id: &str, a: &Action) -> R
                 }
             }
         }
-        Step::DeleteTelemetry | Step::Verify => {}
+        Step::DeleteTelemetry | Step::DeleteFormerTelemetry | Step::Verify => {}
     }
     Ok(n)
 }
@@ -360,34 +399,6 @@ async fn revoke(c: &GdprClients, node: &str) -> Result<u64, GdprError> {
             return Ok(n);
         }
     }
-}
-
-/// Delete the node's telemetry from `since`: keys read page by page, deleted 25 per BatchWriteItem, unprocessed
-/// items retried with a backoff; `record` is told after every batch.
-async fn delete_telemetry(
-    c: &GdprClients,
-    r: &Resources,
-    node: &str,
-    since: i64,
-    rec: &mut Receipt,
-    record: &mut dyn FnMut(&mut Receipt, u64) -> Result<(), GdprError>,
-    progress: &dyn Report,
-) -> Result<u64, GdprError> {
-    let mut pages = read::telemetry(c, r, node, since).projection_expression("#k, #t").into_paginator().send();
-    let mut deleted = 0u64;
-    let label = format!("delete_telemetry {node}");
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk("DynamoDB Query"))?;
-        for chunk in page.items().chunks(25) {
-            let n = batch_delete(c, &r.tables.telemetry, chunk).await?;
-            record(rec, n)?;
-            deleted += n;
-            progress.source(&label, deleted, false);
-        }
-    }
-    record(rec, 0)?; // a node with nothing left still appears in the receipt
-    progress.source(&label, deleted, true);
-    Ok(deleted)
 }
 
 /// Delete up to 25 keys, retrying what DynamoDB leaves unprocessed.

@@ -4,9 +4,9 @@ use super::archive::{self, Archive, Format};
 use super::error::sdk;
 use super::read::{self, str_of};
 use super::user::{self, UserRef};
-use super::{GdprClients, GdprError, Report, Resources};
+use super::{windows, GdprClients, GdprError, Report, Resources};
 use rainmaker_core::gdpr::manifest::{self, Manifest, SCHEMA_VERSION};
-use rainmaker_core::gdpr::{isolate, Source};
+use rainmaker_core::gdpr::{isolate, sources, Source};
 use rainmaker_model::attr;
 use rainmaker_model::ddb::{map_to_json, Item};
 use serde::Serialize;
@@ -166,7 +166,13 @@ async fn write(
     let memberships = isolate::memberships(user_id, &grants, &given);
     a.json(Source::Memberships.path(), Source::Memberships, &memberships, grants.len() as u64)?;
     progress.source(Source::Memberships.name(), grants.len() as u64, true);
-    let node_values: Vec<Value> = nodes.iter().map(|n| Value::Object(map_to_json(n))).collect();
+    // every attribute but those left out with a reason (sources::ATTRIBUTES: released_at, the previous owner's)
+    let exported = |n: &Item| -> Value {
+        let mut m = map_to_json(n);
+        m.retain(|k, _| sources::attribute("nodes", k).is_none_or(|c| c.exported.is_some()));
+        Value::Object(m)
+    };
+    let node_values: Vec<Value> = nodes.iter().map(exported).collect();
     a.json(Source::Nodes.path(), Source::Nodes, &Value::Array(node_values), nodes.len() as u64)?;
     progress.source(Source::Nodes.name(), nodes.len() as u64, true);
     let node_ids: Vec<String> = nodes.iter().map(|n| str_of(n, attr::NODE_ID)).collect();
@@ -192,15 +198,19 @@ async fn write(
     a.json(Source::Shadows.path(), Source::Shadows, &Value::Array(shadows.clone()), shadows.len() as u64)?;
     progress.source(Source::Shadows.name(), shadows.len() as u64, true);
 
-    // telemetry/<node>.ndjson, streamed page by page
+    // telemetry/<node>.ndjson: per node the user owns or owned, the readings received inside their windows,
+    // streamed page by page
+    let ws = windows::of_user(user_item.as_ref(), &nodes, &grants);
     let mut total = 0u64;
-    for id in &node_ids {
-        let owner_since = grants.iter().find(|g| g.node_id == *id && g.role == "owner").and_then(|g| g.granted_at);
-        let since = isolate::telemetry_since(owner_since);
+    let mut window_nodes: Vec<&str> = ws.iter().map(|w| w.node_id.as_str()).collect();
+    window_nodes.dedup(); // sorted by node
+    for id in window_nodes {
         a.begin(&format!("{}{id}.ndjson", Source::Telemetry.path()), Source::Telemetry)?;
-        let query = read::telemetry(c, r, id, since).limit(TELEMETRY_PAGE);
-        let mut pages = QueryPages { query, start: None, done: false };
-        stream_telemetry(&mut pages, &mut a, &mut total, progress).await?;
+        for w in ws.iter().filter(|w| w.node_id == id) {
+            let query = read::telemetry(c, r, id, w.to).limit(TELEMETRY_PAGE);
+            let mut pages = QueryPages { query, start: None, done: false };
+            stream_telemetry(&mut pages, &mut a, &mut total, progress, &|item| windows::inside(item, w)).await?;
+        }
         a.end()?;
     }
     progress.source(Source::Telemetry.name(), total, true);
@@ -276,24 +286,31 @@ impl Pages for QueryPages {
     }
 }
 
+/// The part of a telemetry item (as JSON) to export, or `None`.
+pub type Keep<'a> = dyn Fn(&serde_json::Map<String, Value>) -> Option<serde_json::Map<String, Value>> + 'a;
+
 /// Encode each page as NDJSON and write it before asking for the next one: at most one page is held, however
-/// many a node has. `total` counts the items written (progress).
+/// many a node has. `keep` gives the part of an item to export (the user's readings, `windows::inside`) or
+/// `None`. `total` counts the items written (progress).
 pub async fn stream_telemetry(
     pages: &mut impl Pages,
     sink: &mut impl PageSink,
     total: &mut u64,
     progress: &dyn Report,
+    keep: &Keep<'_>,
 ) -> Result<(), GdprError> {
     let mut buf = Vec::with_capacity(64 * 1024);
     while let Some(page) = pages.next_page().await {
         let page = page?;
         buf.clear();
+        let mut items = 0u64;
         for item in &page {
-            serde_json::to_writer(&mut buf, &Value::Object(map_to_json(item)))
+            let Some(part) = keep(&map_to_json(item)) else { continue };
+            serde_json::to_writer(&mut buf, &Value::Object(part))
                 .map_err(|e| GdprError::io("encoding telemetry", e))?;
             buf.push(b'\n');
+            items += 1;
         }
-        let items = page.len() as u64;
         drop(page); // the parsed page goes before the next is asked for
         sink.write_page(&buf, items)?;
         *total += items;
@@ -373,7 +390,8 @@ mod tests {
         let mut sink = Sink { log: log.clone(), out: vec![] };
         let mut total = 0;
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let r = rt.block_on(stream_telemetry(&mut p, &mut sink, &mut total, &super::super::NoReport));
+        let r =
+            rt.block_on(stream_telemetry(&mut p, &mut sink, &mut total, &super::super::NoReport, &|m| Some(m.clone())));
         let events = log.borrow().clone();
         (r, events, sink.out, total)
     }

@@ -19,6 +19,7 @@ pub mod receipt_key;
 pub mod resources;
 pub mod seed;
 pub mod user;
+pub mod windows;
 
 pub use error::GdprError;
 pub use progress::{NoReport, Report};

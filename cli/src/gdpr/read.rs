@@ -3,12 +3,12 @@
 use super::error::sdk;
 use super::{GdprClients, GdprError, Resources};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::Select;
 use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
 use rainmaker_core::gdpr::isolate::Grant;
 use rainmaker_model::attr;
 use rainmaker_model::ddb::{n, s, Item};
 use rainmaker_model::tables::{GSI_BY_OWNER, GSI_BY_USER};
+use rainmaker_model::telemetry::MAX_FUTURE_SKEW_MS;
 use serde_json::Value;
 
 async fn all(q: QueryFluentBuilder, op: &'static str) -> Result<Vec<Item>, GdprError> {
@@ -79,26 +79,23 @@ pub fn grant(item: &Item) -> Grant {
     }
 }
 
-/// The telemetry of one node from `since` (Query node_id = :n AND ts >= :since), to be paginated by the caller.
-pub fn telemetry(c: &GdprClients, r: &Resources, node: &str, since: i64) -> QueryFluentBuilder {
-    c.ddb
+/// The telemetry items of one node that can hold readings received before `until` (ms; `None`: every item):
+/// Query node_id = :n [AND ts < until + the device clock skew telemetry-ingest tolerates], to be paginated by the
+/// caller. No lower bound: ownership goes by receive time and a device may send old (buffered) readings late.
+pub fn telemetry(c: &GdprClients, r: &Resources, node: &str, until: Option<i64>) -> QueryFluentBuilder {
+    let q = c
+        .ddb
         .query()
         .table_name(&r.tables.telemetry)
-        .key_condition_expression("#k = :n AND #t >= :since")
         .expression_attribute_names("#k", attr::NODE_ID)
-        .expression_attribute_names("#t", attr::TS)
-        .expression_attribute_values(":n", s(node))
-        .expression_attribute_values(":since", n(since))
-}
-
-/// How many telemetry items of `node` from `since` (Select COUNT, paginated).
-pub async fn count_telemetry(c: &GdprClients, r: &Resources, node: &str, since: i64) -> Result<u64, GdprError> {
-    let mut pages = telemetry(c, r, node, since).select(Select::Count).into_paginator().send();
-    let mut total = 0u64;
-    while let Some(page) = pages.next().await {
-        total += page.map_err(sdk("DynamoDB Query"))?.count() as u64;
+        .expression_attribute_values(":n", s(node));
+    match until {
+        None => q.key_condition_expression("#k = :n"),
+        Some(u) => q
+            .key_condition_expression("#k = :n AND #t < :until")
+            .expression_attribute_names("#t", attr::TS)
+            .expression_attribute_values(":until", n(u.saturating_add(MAX_FUTURE_SKEW_MS))),
     }
-    Ok(total)
 }
 
 /// The thing's registry entry (DescribeThing), `None` when the thing does not exist.

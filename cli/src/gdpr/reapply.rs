@@ -3,14 +3,14 @@
 //! and the user-id attributes only) and each id is hashed under the tenant's key and matched: this is the one
 //! place that scans, because a keyed hash cannot be looked up.
 
-use super::erase::batch_delete;
 use super::error::sdk;
-use super::read::{self, str_of};
-use super::{journal, receipt_key, GdprClients, GdprError, Report, Resources};
+use super::read::str_of;
+use super::{journal, receipt_key, windows, GdprClients, GdprError, Report, Resources};
 use rainmaker_core::gdpr::receipt::Matcher;
 use rainmaker_core::gdpr::Receipt;
 use rainmaker_model::attr;
 use rainmaker_model::ddb::{s, Item};
+use rainmaker_model::window::Window;
 use serde::Serialize;
 use std::path::Path;
 
@@ -108,7 +108,8 @@ pub async fn reapply(
     for item in &nodes {
         if erased(item, attr::OWNER_ID) {
             let owner = str_of(item, attr::OWNER_ID);
-            rainmaker_model::unbind::unbind(&c.ddb, t, &str_of(item, attr::NODE_ID), &owner)
+            // no window recorded: the owner is an erased user (their `users` item must not come back)
+            rainmaker_model::unbind::unbind_with(&c.ddb, t, &str_of(item, attr::NODE_ID), &owner, false)
                 .await
                 .map_err(GdprError::unbind)?;
             rep.nodes_unbound += 1;
@@ -130,25 +131,20 @@ pub async fn reapply(
     progress.source("reapply grants", rep.grants, true);
     for item in &nodes {
         let node = str_of(item, attr::NODE_ID);
-        let windows = m.telemetry_windows(&secret, &node);
-        let Some(since) = windows.iter().map(|w| w.0).min() else { continue };
-        let mut pages = read::telemetry(c, r, &node, since).projection_expression("#k, #t").into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(sdk("DynamoDB Query"))?;
-            let keys: Vec<Item> = page
-                .items()
-                .iter()
-                .filter(|i| {
-                    let ts = i.get(attr::TS).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
-                    ts.is_some_and(|ts| Matcher::in_window(windows, ts))
-                })
-                .cloned()
-                .collect();
-            for chunk in keys.chunks(25) {
-                rep.telemetry += batch_delete(c, &t.telemetry, chunk).await?;
-            }
-            progress.source("reapply telemetry", rep.telemetry, false);
+        let ws: Vec<Window> = m
+            .telemetry_windows(&secret, &node)
+            .iter()
+            .map(|(since, until)| Window { node_id: node.clone(), from: *since, to: Some(*until) })
+            .collect();
+        if ws.is_empty() {
+            continue;
         }
+        let mut sink = |n: u64| -> Result<(), GdprError> {
+            rep.telemetry += n;
+            progress.source("reapply telemetry", rep.telemetry, false);
+            Ok(())
+        };
+        windows::delete(c, r, &node, &ws, &mut sink).await?;
     }
     progress.source("reapply telemetry", rep.telemetry, true);
     Ok(rep)

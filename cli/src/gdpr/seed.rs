@@ -106,10 +106,10 @@ fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> GdprError {
     GdprError::io("building a DynamoDB request", e)
 }
 
-async fn transact(c: &GdprClients, items: [TransactWriteItem; 2]) -> Result<(), GdprError> {
+async fn transact(c: &GdprClients, items: Vec<TransactWriteItem>) -> Result<(), GdprError> {
     c.ddb
         .transact_write_items()
-        .set_transact_items(Some(items.to_vec()))
+        .set_transact_items(Some(items))
         .send()
         .await
         .map_err(sdk("DynamoDB TransactWriteItems"))?;
@@ -155,7 +155,7 @@ async fn provision_node(c: &GdprClients, r: &Resources, node: &str, model: &str,
     ]
     .into();
     put(c, &r.tables.serial_allowlist, listed).await?;
-    transact(c, write::provision(&r.tables, node, &id, &hmac, at).map_err(build_err)?).await?;
+    transact(c, write::provision(&r.tables, node, &id, &hmac, at).map_err(build_err)?.into()).await?;
     Ok(id)
 }
 
@@ -201,7 +201,8 @@ pub async fn seed(
             let node_id = format!("SEED{}U{i}N{j}", o.tag);
             let cert = provision_node(c, r, &node_id, "seed-bulb", granted_at - 10_000).await?;
             let epoch = ownership::epoch(granted_at, random_u32()?);
-            transact(c, write::bind(&r.tables, &node_id, &sub, &cert, &epoch, granted_at).map_err(build_err)?).await?;
+            transact(c, write::bind(&r.tables, &node_id, &sub, &cert, &epoch, granted_at).map_err(build_err)?.into())
+                .await?;
             // what the presence and telemetry-ingest functions record
             c.ddb
                 .update_item()
@@ -260,8 +261,11 @@ pub async fn seed(
             let t = (i + k) % count;
             let (owner, target) = (&users[i].user_id, &users[t].user_id);
             let epoch = epochs.get(&node).map(String::as_str);
-            transact(c, write::share(&r.tables, &node, owner, target, epoch, granted_at + 500).map_err(build_err)?)
-                .await?;
+            transact(
+                c,
+                write::share(&r.tables, &node, owner, target, epoch, granted_at + 500).map_err(build_err)?.into(),
+            )
+            .await?;
             shared.entry(t).or_default().push(node.clone());
         }
     }

@@ -273,8 +273,8 @@ async fn list_and_show_tell_the_state_and_never_a_secret() {
     assert!(r.stderr.contains("serial SH9999999999 is not on the allow-list of"), "{}", r.stderr);
 }
 
-async fn transact(f: &Fixture, items: [aws_sdk_dynamodb::types::TransactWriteItem; 2]) {
-    f.ddb.transact_write_items().set_transact_items(Some(items.to_vec())).send().await.unwrap();
+async fn transact(f: &Fixture, items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>) {
+    f.ddb.transact_write_items().set_transact_items(Some(items)).send().await.unwrap();
 }
 
 /// A device as fleet provisioning leaves it: a certificate IoT made (active), attached to the thing and with the
@@ -355,8 +355,8 @@ async fn high4_reset_revokes_the_old_certificate_and_clears_ownership() {
     let (old, old_arn) = provision(&f, &s, &secret(7, "r")).await;
     let tables = rainmaker_model::TableNames::for_tenant(&f.name);
     let (owner, friend) = ("0a0a0a0a-0000-4000-8000-00000000000a", "0b0b0b0b-0000-4000-8000-00000000000b");
-    transact(&f, rainmaker_model::write::bind(&tables, &s, owner, &old, "e1", 1).unwrap()).await;
-    transact(&f, rainmaker_model::write::share(&tables, &s, owner, friend, Some("e1"), 2).unwrap()).await;
+    transact(&f, rainmaker_model::write::bind(&tables, &s, owner, &old, "e1", 1).unwrap().into()).await;
+    transact(&f, rainmaker_model::write::share(&tables, &s, owner, friend, Some("e1"), 2).unwrap().into()).await;
     // the owner's state in the thing's shadow (what the device reported, what the app wanted)
     let shadows = aws_sdk_iotdataplane::Client::new(&f.sdk);
     let doc = r#"{"state":{"reported":{"Power":true,"Room":"owner's kitchen"},"desired":{"Power":false}}}"#;
@@ -414,7 +414,7 @@ async fn high4_reset_revokes_the_old_certificate_and_clears_ownership() {
 
     // --keep-owner: the certificate goes, owner and grants stay
     let (old2, _) = provision(&f, &kept, &secret(8, "r")).await;
-    transact(&f, rainmaker_model::write::bind(&tables, &kept, owner, &old2, "e2", 3).unwrap()).await;
+    transact(&f, rainmaker_model::write::bind(&tables, &kept, owner, &old2, "e2", 3).unwrap().into()).await;
     shadows.update_thing_shadow().thing_name(&kept).payload(doc.as_bytes().to_vec().into()).send().await.unwrap();
     let v = json(&f.run(&["serials", "reset", &kept, "--keep-owner", "--yes", "--output", "json"]));
     assert!(v["steps"].as_array().unwrap().iter().all(|x| x["step"] != "unbind"), "{v}");

@@ -135,7 +135,8 @@ resource_type_default_usage:
         "Lambda: 1,703,633 requests + GB-s arm64",
     );
     // WRU: telemetry 1,460,000 + nodes 122,266.67 + user_nodes 100 × 2 × 2 + binding_requests 100 × 2 (put,
-    // by-user) + 100 × 2 × 2 (delete in the transaction) + users 100 + allow-list 100 × 2 = 1,583,566.67.
+    // by-user) + 100 × 2 × 2 (delete in the transaction) + users 100 (bind start) + 100 × 2 (the owner's ownership
+    // window, in the bind's transaction) + allow-list 100 × 2 = 1,583,766.67.
     // RRU: user_nodes 159,687.5 + nodes 45,625 × ½ (batch get) + 136,875 (strong: the node read of the
     // authorization, with its ownership epoch, on GET /nodes/{id}, GET and PUT params) + binding_requests 100 × ½
     // (bind start: the caller's outstanding codes on `by-user`, eventually consistent) + 100 (strong) + the
@@ -143,7 +144,7 @@ resource_type_default_usage:
     // GET /nodes/{id}: one eventual Query of a 750 B item each) = 365,250.
     close(
         e.service("Amazon DynamoDB"),
-        1_583_566.666667 * 0.625e-6 + 365_250.0 * 0.125e-6 + 0.453482467,
+        1_583_766.666667 * 0.625e-6 + 365_250.0 * 0.125e-6 + 0.453482467,
         "DynamoDB: WRU + RRU + storage and PITR",
     );
     close(e.service("Amazon SQS"), 0.000608373, "SQS");
@@ -400,12 +401,12 @@ fn customer_managed_key_priced_from_what_it_encrypts() {
     };
     let month_s = 730.0 * 3600.0;
     let windows = month_s / 300.0; // 8,760 five-minute windows a month
-                                   // The tables each function calls (rainmaker_model::access, by hand): 12 (function, table) pairs.
+                                   // The tables each function calls (rainmaker_model::access, by hand): 13 (function, table) pairs.
     let calls = [
         ("ProvisioningHookFunction", 2.0), // allow-list, nodes
         ("TelemetryIngestFunction", 1.0),  // telemetry
         ("PresenceFunction", 1.0),         // nodes
-        ("BindingConfirmFunction", 3.0),   // binding requests, nodes, user-nodes
+        ("BindingConfirmFunction", 4.0),   // binding requests, nodes, user-nodes, users (ownership window)
         ("ApiFunction", 5.0),              // users, nodes, user-nodes, binding requests, telemetry
     ];
     let (mut dynamodb, mut env) = (0.0, 0.0);

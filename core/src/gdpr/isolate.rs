@@ -1,8 +1,10 @@
-//! Isolation rules of an export: what of a grant the user may see, and which telemetry is theirs.
+//! Isolation rules of an export: what of a grant the user may see, and which telemetry is theirs (their ownership
+//! windows).
 //!
 //! A node shared *with* the user appears as the grant only, without the owner's id; a node the user shared with
 //! others shows how many users, never who (GDPR Art. 20(4): the rights of others).
 
+use rainmaker_model::window::{self, Window};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -42,12 +44,28 @@ pub fn memberships(user_id: &str, grants: &[Grant], given: &BTreeMap<String, Vec
     Value::Array(items)
 }
 
-/// The first telemetry `ts` (ms) that belongs to the owner: readings from the start of the ownership (the owner
-/// grant's `granted_at`); without a grant time, every reading of the node. Export and erase use the same window.
-///
-/// Seam for the ownership epoch of the security issue: when nodes carry one, this is where it is used.
-pub fn telemetry_since(owner_granted_at: Option<i64>) -> i64 {
-    owner_granted_at.unwrap_or(0)
+/// A node the user owns now, as the windows need it: its `owner_epoch` and the owner grant's `granted_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    pub node_id: String,
+    pub owner_epoch: Option<String>,
+    pub granted_at: Option<i64>,
+}
+
+/// The user's ownership windows (`rainmaker_model::window`; a reading is theirs when its `received_at` is in one):
+/// every closed window recorded on their `users` item, and for each node they own now an open window from its
+/// bind (the epoch's time; for a node bound before epochs, the owner grant's `granted_at`; else every reading).
+/// A recorded window left open on a node the user no longer owns (cleared by a path that records none) is
+/// dropped: its end is unknown and claiming it could take a later owner's readings. Export and erase use these.
+pub fn windows(recorded: &[Window], owned: &[Owned]) -> Vec<Window> {
+    let mut out: Vec<Window> = recorded.iter().filter(|w| w.to.is_some()).cloned().collect();
+    for o in owned {
+        let from = o.owner_epoch.as_deref().and_then(window::epoch_start).or(o.granted_at).unwrap_or(0);
+        out.push(Window { node_id: o.node_id.clone(), from, to: None });
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -82,7 +100,21 @@ mod tests {
     fn owned_node_without_shares_counts_zero() {
         let v = memberships("u", &[g("n", "owner", "u")], &BTreeMap::new());
         assert_eq!(v[0]["shared_with"], 0);
-        assert_eq!(telemetry_since(Some(5)), 5);
-        assert_eq!(telemetry_since(None), 0);
+    }
+
+    #[test]
+    fn windows_are_the_closed_ones_recorded_and_an_open_one_per_node_owned_now() {
+        let w = |n: &str, from, to| Window { node_id: n.into(), from, to };
+        let recorded = [w("A", 1, Some(5)), w("A", 9, Some(12)), w("B", 3, None), w("C", 4, None)];
+        let owned = [
+            Owned { node_id: "C".into(), owner_epoch: Some("40-0000000a".into()), granted_at: Some(41) },
+            Owned { node_id: "D".into(), owner_epoch: None, granted_at: Some(7) },
+            Owned { node_id: "E".into(), owner_epoch: None, granted_at: None },
+        ];
+        // B's open window: the user no longer owns B (its end is unknown), so it claims nothing
+        assert_eq!(
+            windows(&recorded, &owned),
+            vec![w("A", 1, Some(5)), w("A", 9, Some(12)), w("C", 40, None), w("D", 7, None), w("E", 0, None)]
+        );
     }
 }

@@ -131,8 +131,12 @@ fn fixed_not_included(r: &Retention) -> Vec<NotIncluded> {
             reason: "their ids are their personal data; memberships.json gives the count per node".into(),
         },
         NotIncluded {
-            what: "telemetry of your nodes from before you owned them".into(),
-            reason: "it belongs to the previous owner; only readings from the start of your ownership are included"
+            what: "readings of a node received outside your ownership of it (before you bound it, after you \
+                   unbound it, or while nobody owned it)"
+                .into(),
+            reason: "they belong to its other owners or to nobody; a reading is yours when AWS IoT received it while \
+                     you owned the node (from your bind, included, to your unbind, excluded), whatever time the \
+                     device gave it"
                 .into(),
         },
         NotIncluded {

@@ -1,7 +1,8 @@
 //! The erase plan: from what was found about one user ([`Inventory`]) to the ordered, idempotent actions.
 //!
 //! Order (each step can run again after an interruption): sign the user out everywhere (an app holding a refresh
-//! token could otherwise write again); remove grants others gave the user; for each owned node remove the grants to
+//! token could otherwise write again); remove grants others gave the user; delete the user's readings of the nodes
+//! they owned before (inside their closed ownership windows only); for each owned node remove the grants to
 //! others, delete the telemetry, reset the shadows, (revoke the device), clear ownership and mark it unbound; delete
 //! binding requests, the user's remaining grants and `users` item; delete the Cognito user last (its `sub` is the
 //! key to everything else); verify that nothing is left.
@@ -15,6 +16,7 @@ pub enum Step {
     SignOut,
     RemoveGrantsToUser,
     RemoveGrantsToOthers,
+    DeleteFormerTelemetry,
     DeleteTelemetry,
     ResetShadow,
     RevokeDevice,
@@ -33,7 +35,10 @@ impl Step {
             Step::SignOut => "sign the user out of every device (Cognito AdminUserGlobalSignOut)",
             Step::RemoveGrantsToUser => "remove the shares other owners gave the user (user_nodes)",
             Step::RemoveGrantsToOthers => "remove the shares of an owned node to other users (user_nodes)",
-            Step::DeleteTelemetry => "delete the owned node's telemetry from the start of the ownership",
+            Step::DeleteFormerTelemetry => {
+                "delete the readings of a node the user owned before, received inside their ownership windows only"
+            }
+            Step::DeleteTelemetry => "delete the owned node's telemetry received since the start of the ownership",
             Step::ResetShadow => "delete the owned node's classic and named shadows",
             Step::RevokeDevice => "revoke the node's certificates and detach them from the thing",
             Step::Unbind => "clear the node's owner and remove its remaining grants (unbind)",
@@ -51,11 +56,22 @@ impl Step {
     }
 }
 
+/// A node the user owned before (now unbound or another's): their closed ownership windows on it
+/// (`rainmaker_model::window`) and how many telemetry items have readings received inside them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormerNode {
+    pub node_id: String,
+    /// `(from, to)` in ms: `from <= received_at < to`.
+    pub windows: Vec<(i64, i64)>,
+    pub telemetry_items: u64,
+}
+
 /// A node the user owns, with what hangs off it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnedNode {
     pub node_id: String,
-    /// First telemetry `ts` of the ownership ([`super::isolate::telemetry_since`]).
+    /// Start of the ownership window (ms; readings received from then on are the user's,
+    /// [`super::isolate::windows`]).
     pub telemetry_since: i64,
     pub telemetry_items: u64,
     /// Users other than the owner holding a grant on the node.
@@ -74,6 +90,8 @@ pub struct Inventory {
     /// Nodes others shared with the user (the user's `shared` grants).
     pub shared_with_user: Vec<String>,
     pub owned: Vec<OwnedNode>,
+    /// Nodes the user owned before, with readings left inside their windows.
+    pub former: Vec<FormerNode>,
     /// The user's grants that are neither shares received nor on an owned node (e.g. a stale owner grant).
     pub other_grants: Vec<String>,
     pub binding_codes: Vec<String>,
@@ -85,6 +103,7 @@ impl Inventory {
         !self.user_item
             && self.shared_with_user.is_empty()
             && self.owned.is_empty()
+            && self.former.iter().all(|f| f.telemetry_items == 0)
             && self.other_grants.is_empty()
             && self.binding_codes.is_empty()
     }
@@ -120,6 +139,16 @@ pub fn plan(inv: &Inventory, revoke_devices: bool) -> Vec<Action> {
     if !inv.shared_with_user.is_empty() {
         out.push(action(Step::RemoveGrantsToUser, None, sorted(&inv.shared_with_user)));
     }
+    let mut former: Vec<&FormerNode> = inv.former.iter().filter(|f| f.telemetry_items > 0).collect();
+    former.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+    for f in former {
+        out.push(Action {
+            step: Step::DeleteFormerTelemetry,
+            node_id: Some(f.node_id.clone()),
+            keys: f.windows.iter().map(|(a, b)| format!("{} received_at in [{a}, {b})", f.node_id)).collect(),
+            count: f.telemetry_items,
+        });
+    }
     let mut owned: Vec<&OwnedNode> = inv.owned.iter().collect();
     owned.sort_by(|a, b| a.node_id.cmp(&b.node_id));
     for n in owned {
@@ -131,7 +160,7 @@ pub fn plan(inv: &Inventory, revoke_devices: bool) -> Vec<Action> {
             out.push(Action {
                 step: Step::DeleteTelemetry,
                 node_id: node.map(str::to_string),
-                keys: vec![format!("{} ts >= {}", n.node_id, n.telemetry_since)],
+                keys: vec![format!("{} received_at >= {}", n.node_id, n.telemetry_since)],
                 count: n.telemetry_items,
             });
         }
@@ -211,6 +240,10 @@ mod tests {
             user_item: true,
             shared_with_user: vec!["s2".into(), "s1".into()],
             owned: vec![node("b", 0, &[], &[]), node("a", 5, &["x"], &["", "cfg"])],
+            former: vec![
+                FormerNode { node_id: "old".into(), windows: vec![(10, 20), (30, 40)], telemetry_items: 3 },
+                FormerNode { node_id: "empty".into(), windows: vec![(10, 20)], telemetry_items: 0 },
+            ],
             other_grants: vec!["stale".into()],
             binding_codes: vec!["CODE".into()],
         };
@@ -224,6 +257,7 @@ mod tests {
                 vec![
                     (SignOut, None),
                     (RemoveGrantsToUser, None),
+                    (DeleteFormerTelemetry, Some("old")),
                     (RemoveGrantsToOthers, Some("a")),
                     (DeleteTelemetry, Some("a")),
                     (ResetShadow, Some("a")),
@@ -255,8 +289,10 @@ mod tests {
         }
         let p = plan(&full, false);
         assert_eq!(p[1].keys, ["s1", "s2"], "keys sorted");
-        assert_eq!(p[3].count, 5, "telemetry count");
-        assert_eq!(p[4].keys, ["(classic)", "cfg"]);
+        assert_eq!(p[2].keys, ["old received_at in [10, 20)", "old received_at in [30, 40)"], "each window");
+        assert_eq!(p[2].count, 3);
+        assert_eq!(p[4].count, 5, "telemetry count");
+        assert_eq!(p[5].keys, ["(classic)", "cfg"]);
         assert!(!full.is_empty() && Inventory::default().is_empty());
     }
 

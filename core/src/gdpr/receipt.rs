@@ -25,9 +25,11 @@ pub struct StepRecord {
 pub struct TelemetryWindow {
     /// Keyed hash of the node id.
     pub node: String,
-    /// First `ts` (ms) of the window.
+    /// Start of the window (ms): readings *received* from then on (`received_at`, the ownership window of
+    /// `rainmaker_model::window`; receipts from before ownership windows hold the owner grant's time here).
     pub since_ts: i64,
-    /// End of the window: when the erase deleted it (ms since epoch); readings after belong to a later owner.
+    /// End of the window: the unbind of a former ownership, or when the erase deleted an owned node's readings (ms
+    /// since epoch); readings received after belong to nobody or a later owner.
     pub until_ms: i64,
     pub count: u64,
 }
@@ -129,9 +131,11 @@ impl Receipt {
     /// Record a done action: `count` items, the keyed hashes of `action`'s keys (telemetry: the node's).
     pub fn record(&mut self, secret: &[u8], user_id: &str, action: &Action, count: u64) {
         let keys: Vec<String> = match action.step {
-            Step::DeleteTelemetry | Step::ResetShadow | Step::RevokeDevice | Step::Unbind => {
-                action.node_id.iter().map(|n| node_key(secret, n)).collect()
-            }
+            Step::DeleteTelemetry
+            | Step::DeleteFormerTelemetry
+            | Step::ResetShadow
+            | Step::RevokeDevice
+            | Step::Unbind => action.node_id.iter().map(|n| node_key(secret, n)).collect(),
             Step::RemoveGrantsToUser | Step::DeleteGrants => {
                 action.keys.iter().map(|n| keyed(secret, "user_nodes", &[user_id, n])).collect()
             }
@@ -162,10 +166,12 @@ impl Receipt {
         }
     }
 
-    /// Record a telemetry window deleted from `node_id` (merged with an earlier run's).
+    /// Record a telemetry window deleted from `node_id` (merged with an earlier run's of the same window: same node
+    /// and start; two ownerships of one node stay two windows, so a later owner's readings between them are never
+    /// inside one).
     pub fn record_telemetry(&mut self, secret: &[u8], node_id: &str, since_ts: i64, until_ms: i64, count: u64) {
         let node = node_key(secret, node_id);
-        match self.telemetry.iter_mut().find(|w| w.node == node) {
+        match self.telemetry.iter_mut().find(|w| w.node == node && w.since_ts == since_ts) {
             Some(w) => {
                 w.since_ts = w.since_ts.min(since_ts);
                 w.until_ms = w.until_ms.max(until_ms);
@@ -206,14 +212,15 @@ impl Matcher {
         self.subjects.contains(&subject(secret, user_id))
     }
 
-    /// The erased telemetry windows of `node_id`: `(since ts, until ms)`.
+    /// The erased telemetry windows of `node_id`: `(since, until)` receive times in ms.
     pub fn telemetry_windows(&self, secret: &[u8], node_id: &str) -> &[(i64, i64)] {
         self.windows.get(&node_key(secret, node_id)).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Is `ts` inside one of the windows?
-    pub fn in_window(windows: &[(i64, i64)], ts: i64) -> bool {
-        windows.iter().any(|(since, until)| ts >= *since && ts <= *until)
+    /// Is a reading received at `received_at` inside one of the windows (`since` included, `until` excluded: the
+    /// boundary rule of `rainmaker_model::window`)?
+    pub fn in_window(windows: &[(i64, i64)], received_at: i64) -> bool {
+        windows.iter().any(|(since, until)| received_at >= *since && received_at < *until)
     }
 
     pub fn subjects(&self) -> usize {
@@ -292,10 +299,20 @@ mod tests {
         assert!(!m.is_erased_user(b"k", "u-open"));
         assert!(!m.is_erased_user(b"other-secret", "u-1"));
         let w = m.telemetry_windows(b"k", "SN-1");
-        let cases = [(99, false), (100, true), (200, true), (201, false)];
-        for (ts, want) in cases {
-            assert_eq!(Matcher::in_window(w, ts), want, "ts {ts}");
+        let cases = [(99, false), (100, true), (199, true), (200, false)];
+        for (at, want) in cases {
+            assert_eq!(Matcher::in_window(w, at), want, "received_at {at}");
         }
+        // two ownerships of one node stay two windows: the owner in between keeps theirs
+        let mut twice = receipt();
+        twice.record_telemetry(b"k", "SN-1", 100, 200, 1);
+        twice.record_telemetry(b"k", "SN-1", 300, 400, 1);
+        twice.record_telemetry(b"k", "SN-1", 300, 450, 2);
+        assert_eq!(twice.telemetry.len(), 2);
+        twice.finished_at = Some("f".into());
+        let m = Matcher::new([&twice]);
+        let w = m.telemetry_windows(b"k", "SN-1");
+        assert!(!Matcher::in_window(w, 250) && Matcher::in_window(w, 449));
         assert!(m.telemetry_windows(b"k", "SN-2").is_empty());
     }
 }

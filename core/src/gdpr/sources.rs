@@ -76,7 +76,10 @@ impl Source {
             Source::Shadows => {
                 "IoT device shadow: GetThingShadow (classic) and ListNamedShadowsForThing + GetThingShadow"
             }
-            Source::Telemetry => "DynamoDB telemetry table: Query by node_id with ts from the start of the ownership",
+            Source::Telemetry => {
+                "DynamoDB telemetry table: Query by node_id per node you own or owned, the readings received inside \
+                 your ownership windows (users.json, ownership#...)"
+            }
             Source::BindingRequests => "DynamoDB binding_requests table: Query on the by-user index (user_id)",
         }
     }
@@ -88,7 +91,11 @@ impl Source {
                 "your sign-in account: username, attributes (sub = your user id, email, ...), status, enabled, \
                  created and last modified times, MFA settings"
             }
-            Source::Users => "your profile row: user_id, email (as last seen at sign-in), created_at (ms since epoch)",
+            Source::Users => {
+                "your profile row: user_id, email (as last seen at sign-in), created_at (ms since epoch), and one \
+                 ownership#<node>#<id> entry per ownership of a node: node_id, from (when you bound it, ms) and to \
+                 (when you unbound it; absent while you own it)"
+            }
             Source::Memberships => {
                 "your grants: for each node you own or that was shared with you, node_id, role (owner | shared) and \
                  granted_at; for nodes you own, shared_with: how many other users you shared them with (a count, \
@@ -106,8 +113,9 @@ impl Source {
                  state, metadata, version)"
             }
             Source::Telemetry => {
-                "one file per node you own, one JSON object per line: ts (reading time, ms), params (what the device \
-                 reported), received_at, expires_at (when it is deleted automatically, s), msg_id"
+                "one file per node you own or owned, one JSON object per line: ts (reading time, ms), params (what the \
+                 device reported), received_at, expires_at (when it is deleted automatically, s), msg_id; only the \
+                 readings AWS IoT received while you owned the node"
             }
             Source::BindingRequests => {
                 "the binding codes you requested and not yet used: binding_code, node_id, created_at, expires_at"
@@ -137,7 +145,12 @@ pub const TABLES: &[TableCoverage] = &[
         erase: &[Step::RemoveGrantsToUser, Step::RemoveGrantsToOthers, Step::Unbind, Step::DeleteGrants],
         excluded: None,
     },
-    TableCoverage { table: "telemetry", export: &[Source::Telemetry], erase: &[Step::DeleteTelemetry], excluded: None },
+    TableCoverage {
+        table: "telemetry",
+        export: &[Source::Telemetry],
+        erase: &[Step::DeleteFormerTelemetry, Step::DeleteTelemetry],
+        excluded: None,
+    },
     TableCoverage {
         table: "binding-requests",
         export: &[Source::BindingRequests],
@@ -184,6 +197,8 @@ pub const ATTRIBUTES: &[AttributeCoverage] = &[
     out("users", attr::USER_ID, Source::Users),
     out("users", attr::EMAIL, Source::Users),
     out("users", attr::CREATED_AT, Source::Users),
+    // one attribute per ownership window (`rainmaker_model::window`), matched by prefix
+    out("users", rainmaker_model::window::PREFIX, Source::Users),
     out("nodes", attr::NODE_ID, Source::Nodes),
     out("nodes", attr::SERIAL, Source::Nodes),
     out("nodes", attr::OWNER_ID, Source::Nodes),
@@ -192,6 +207,12 @@ pub const ATTRIBUTES: &[AttributeCoverage] = &[
     out("nodes", attr::PRESENCE_AT, Source::Nodes),
     out("nodes", attr::LAST_SEEN_AT, Source::Nodes),
     out("nodes", attr::PROVISIONED_AT, Source::Nodes),
+    left(
+        "nodes",
+        attr::RELEASED_AT,
+        "when the node's previous ownership ended (the previous owner's unbind: their data, GDPR Art. 20(4)); your \
+         own ownership starts at owner_epoch's time and is in users.json",
+    ),
     // device data, but linked to the user while they own the node, like the serial and the thing; a fingerprint
     // of the public certificate, no secret (the private key never leaves the device)
     out("nodes", attr::CERTIFICATE_ID, Source::Nodes),
@@ -228,9 +249,12 @@ pub const ATTRIBUTES: &[AttributeCoverage] = &[
     out("binding-requests", attr::EXPIRES_AT, Source::BindingRequests),
 ];
 
-/// The coverage of one attribute of a table's items.
+/// The coverage of one attribute of a table's items (an entry ending in `#` covers every attribute it prefixes).
 pub fn attribute(table: &str, attribute: &str) -> Option<&'static AttributeCoverage> {
-    ATTRIBUTES.iter().find(|a| a.table == table && a.attribute == attribute)
+    ATTRIBUTES.iter().find(|a| {
+        a.table == table
+            && (a.attribute == attribute || (a.attribute.ends_with('#') && attribute.starts_with(a.attribute)))
+    })
 }
 
 /// The coverage of a table by suffix.

@@ -4,10 +4,11 @@
 //! `{"binding_code"}` to its binding topic; the rule (`contract::SQL_BINDING`) adds `node_id` (from the topic,
 //! which the device policy ties to the device's own thing name), `received_at` and `principal`. If the code
 //! exists, has not expired and was issued for that very node, one transaction sets the node's owner (only if it
-//! has none) and a fresh ownership epoch, writes the owner's `user_nodes` item with that epoch and consumes the
-//! code (`rainmaker_model::ownership`).
+//! has none) and a fresh ownership epoch, writes the owner's `user_nodes` item with that epoch, records the open
+//! ownership window on the owner's `users` item (`rainmaker_model::window`: the readings received from now on are
+//! theirs) and consumes the code (`rainmaker_model::ownership`).
 //!
-//! This function has its own role (binding_requests, nodes, user_nodes; no shadows, no users) and is not the REST
+//! This function has its own role (binding_requests, nodes, user_nodes, users UpdateItem; no shadows) and is not the REST
 //! API: an event of any other shape is refused, logged and counted (`EventRefused`), never routed.
 
 mod event;
@@ -149,7 +150,7 @@ impl Confirm {
         match self.bind_transaction(&code, &ev.node_id, &user_id, principal).await {
             Ok(()) => Ok(BindingOutcome::Bound { node_id: ev.node_id.clone(), user_id }),
             Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
-                reject("node already has an owner, was published by another certificate than the node's, or the code was used concurrently")
+                reject("node already has an owner, was published by another certificate than the node's, its last ownership ended after this host's clock, or the code was used concurrently")
             }
             Err(e) => Err(store(e)),
         }
@@ -166,7 +167,8 @@ impl Confirm {
         let epoch = new_epoch(now).map_err(|e| SdkError::construction_failure(e.to_string()))?;
         let build_err = |e: aws_sdk_dynamodb::error::BuildError| SdkError::construction_failure(e);
         // the model's bind write path: owner + epoch on the node (this certificate's node only), the owner's grant
-        let [owner, link] = write::bind(&self.tables, node_id, user_id, principal, &epoch, now).map_err(build_err)?;
+        let [owner, link, window] =
+            write::bind(&self.tables, node_id, user_id, principal, &epoch, now).map_err(build_err)?;
         let consume = Delete::builder()
             .table_name(&self.tables.binding_requests)
             .key(attr::BINDING_CODE, s(code))
@@ -178,6 +180,7 @@ impl Confirm {
             .transact_write_items()
             .transact_items(owner)
             .transact_items(link)
+            .transact_items(window)
             .transact_items(TransactWriteItem::builder().delete(consume).build())
             .send()
             .await

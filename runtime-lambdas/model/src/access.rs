@@ -229,6 +229,8 @@ pub const DECLARED: &[Declaration] = &[
             read(Table::BindingRequests, Size::BindingRequest, true),
             in_transaction(write(Op::UpdateItem, Table::Nodes, Size::Node, true, &[GSI_BY_OWNER])),
             in_transaction(write(Op::PutItem, Table::UserNodes, Size::UserNode, false, &[GSI_BY_NODE])),
+            // the owner's open ownership window on their `users` item (`crate::window`): one write per bind
+            in_transaction(write(Op::UpdateItem, Table::Users, Size::User, false, &[])),
             in_transaction(write(Op::DeleteItem, Table::BindingRequests, Size::BindingRequest, true, &[GSI_BY_USER])),
         ],
     },

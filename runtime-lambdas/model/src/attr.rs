@@ -16,6 +16,12 @@ pub const OWNER_EPOCH: &str = "owner_epoch";
 pub const EPOCH: &str = "epoch";
 pub const CONNECTED: &str = "connected";
 pub const PRESENCE_AT: &str = "presence_at";
+/// nodes: when the last ownership ended (ms; set by the unbind); the next bind's window must start at or after it
+/// (`crate::window`).
+pub const RELEASED_AT: &str = "released_at";
+/// An ownership window (`crate::window`, on the owner's `users` item): its start and end, ms.
+pub const FROM: &str = "from";
+pub const TO: &str = "to";
 pub const LAST_SEEN_AT: &str = "last_seen_at";
 pub const PROVISIONED_AT: &str = "provisioned_at";
 pub const ROLE: &str = "role";

@@ -21,6 +21,7 @@ pub mod redact;
 pub mod tables;
 pub mod telemetry;
 pub mod time;
+pub mod window;
 
 #[cfg(feature = "dynamodb")]
 pub mod ddb;

@@ -8,9 +8,10 @@
 //! against moto next to a seed and fails when the attribute sets differ.
 
 use crate::attr;
-use crate::ddb::{n, s};
+use crate::ddb::{n, s, to_av};
 use crate::items::Role;
 use crate::tables::TableNames;
+use crate::window::{self, Window};
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
@@ -58,9 +59,10 @@ pub fn provision(
     Ok([TransactWriteItem::builder().update(allow).build(), TransactWriteItem::builder().update(node).build()])
 }
 
-/// Binding: the node gets `user_id` as its owner and the fresh `epoch` (only if it exists, has no owner and was
-/// provisioned by `certificate_id`, the certificate that confirmed the code), and the owner's grant carries the
-/// same epoch.
+/// Binding: the node gets `user_id` as its owner and the fresh `epoch` (only if it exists, has no owner, was
+/// provisioned by `certificate_id`, the certificate that confirmed the code, and its last ownership ended at or
+/// before `now_ms`), the owner's grant carries the same epoch, and the owner's `users` item records the open
+/// ownership window from `now_ms` ([`crate::window`]; `epoch` must be [`crate::ownership::epoch`] of `now_ms`).
 pub fn bind(
     tables: &TableNames,
     node_id: &str,
@@ -68,12 +70,17 @@ pub fn bind(
     certificate_id: &str,
     epoch: &str,
     now_ms: i64,
-) -> Result<[TransactWriteItem; 2], BuildError> {
+) -> Result<[TransactWriteItem; 3], BuildError> {
     let owner = Update::builder()
         .table_name(&tables.nodes)
         .key(attr::NODE_ID, s(node_id))
         .update_expression("SET #o = :u, #e = :e")
-        .condition_expression("attribute_exists(#n) AND attribute_not_exists(#o) AND #cert = :cert")
+        .condition_expression(
+            "attribute_exists(#n) AND attribute_not_exists(#o) AND #cert = :cert \
+             AND (attribute_not_exists(#r) OR #r <= :now)",
+        )
+        .expression_attribute_names("#r", attr::RELEASED_AT)
+        .expression_attribute_values(":now", n(now_ms))
         .expression_attribute_names("#cert", attr::CERTIFICATE_ID)
         .expression_attribute_values(":cert", s(certificate_id))
         .expression_attribute_names("#o", attr::OWNER_ID)
@@ -91,7 +98,30 @@ pub fn bind(
         .item(attr::GRANTED_AT, n(now_ms))
         .item(attr::EPOCH, s(epoch))
         .build()?;
-    Ok([TransactWriteItem::builder().update(owner).build(), TransactWriteItem::builder().put(link).build()])
+    let window = Window { node_id: node_id.to_string(), from: now_ms, to: None };
+    let record = record_window(tables, user_id, &window, Some(epoch))?;
+    Ok([
+        TransactWriteItem::builder().update(owner).build(),
+        TransactWriteItem::builder().put(link).build(),
+        TransactWriteItem::builder().update(record).build(),
+    ])
+}
+
+/// The owner's `users` item records `window` ([`crate::window`]): one attribute per ownership, set whole (the item
+/// is created if missing; its other attributes are kept).
+pub fn record_window(
+    tables: &TableNames,
+    user_id: &str,
+    window: &Window,
+    epoch: Option<&str>,
+) -> Result<Update, BuildError> {
+    Update::builder()
+        .table_name(&tables.users)
+        .key(attr::USER_ID, s(user_id))
+        .update_expression("SET #w = :w")
+        .expression_attribute_names("#w", window::attribute_name(&window.node_id, epoch, window.from))
+        .expression_attribute_values(":w", to_av(&window.to_json()))
+        .build()
 }
 
 /// Sharing: a `shared` grant of `node_id` to `target`, conditioned on `owner` still owning the node in `epoch`
@@ -143,7 +173,16 @@ mod tests {
     #[test]
     fn bind_and_share_carry_the_epoch_on_node_and_grants() {
         let t = TableNames::for_tenant("acme");
-        let [node, grant] = bind(&t, "SN1", "u1", "cert1", "5-0000000a", 5).unwrap();
+        let [node, grant, record] = bind(&t, "SN1", "u1", "cert1", "5-0000000a", 5).unwrap();
+        let r = record.update().unwrap();
+        assert_eq!(r.table_name(), "rm-acme-users");
+        assert_eq!(r.key()[attr::USER_ID], s("u1"));
+        assert_eq!(r.expression_attribute_names().unwrap()["#w"], "ownership#SN1#5-0000000a");
+        assert_eq!(
+            r.expression_attribute_values().unwrap()[":w"],
+            to_av(&serde_json::json!({"node_id": "SN1", "from": 5}))
+        );
+        assert!(node.update().unwrap().condition_expression().unwrap().contains("#r <= :now"), "after the last unbind");
         let u = node.update().unwrap();
         assert_eq!(u.table_name(), "rm-acme-nodes");
         assert_eq!(u.expression_attribute_values().unwrap()[":e"], s("5-0000000a"));

@@ -11,8 +11,10 @@ use rainmaker_test_support::{create_tables, unique_prefix, MotoServer, REGION};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+/// The attribute names; an ownership window's (`ownership#<node>#<epoch>`) as its prefix.
 fn names(item: &Item) -> BTreeSet<String> {
-    item.keys().cloned().collect()
+    let prefix = rainmaker_model::window::PREFIX;
+    item.keys().map(|k| if k.starts_with(prefix) { prefix.to_string() } else { k.clone() }).collect()
 }
 
 async fn get(c: &GdprClients, table: &str, key: &[(&str, &str)]) -> Item {

@@ -258,6 +258,8 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 Access { table: t("BindingRequestsTable"), actions: vec!["GetItem", "DeleteItem"], index_actions: &[] },
                 Access { table: t("NodesTable"), actions: vec!["UpdateItem"], index_actions: &[] },
                 Access { table: t("UserNodesTable"), actions: vec!["PutItem"], index_actions: &[] },
+                // UpdateItem: the owner's ownership window, in the bind's transaction (rainmaker_model::window).
+                Access { table: t("UsersTable"), actions: vec!["UpdateItem"], index_actions: &[] },
             ],
             vec![],
             vec![rule_invoker("BindingConfirmFunction", "binding", "binding")],
@@ -273,7 +275,8 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 ("ALLOWED_ORIGINS", lit(cfg.api.allowed_origins.join(","))),
             ]),
             vec![
-                // UpdateItem: the binding code's user entry (with the verified e-mail) on POST /nodes/bind.
+                // UpdateItem: the binding code's user entry (with the verified e-mail) on POST /nodes/bind, and the
+                // owner's closed ownership window in the unbind's transaction (rainmaker_model::window).
                 Access { table: t("UsersTable"), actions: vec!["UpdateItem"], index_actions: &[] },
                 // GetItem: authorization (the epoch); BatchGetItem: GET /nodes; UpdateItem: unbind's transaction;
                 // ConditionCheckItem: a share's "caller still owns the node" (only when sharing is on).

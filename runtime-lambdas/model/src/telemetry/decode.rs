@@ -29,7 +29,7 @@ const MAX_ID_LEN: usize = 128;
 /// A `ts` before 2020-01-01 means the device clock is not set.
 const MIN_TS_MS: i64 = 1_577_836_800_000;
 /// Tolerated device clock skew into the future.
-const MAX_FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// Why a message is rejected (the whole message: a batch with one bad reading is rejected entirely).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

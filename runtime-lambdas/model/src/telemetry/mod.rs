@@ -10,5 +10,5 @@ mod limits;
 
 pub mod layout;
 
-pub use decode::{decode, is_thing_name, Message, Reading, Reject, MAX_BATCH};
+pub use decode::{decode, is_thing_name, Message, Reading, Reject, MAX_BATCH, MAX_FUTURE_SKEW_MS};
 pub use limits::Limits;
