@@ -51,7 +51,8 @@ fn golden_blueprint_tables_batched() {
 /// - shards: the peak is 10.512B / 2,628,000 s × 3 = 12,000 records/s → 12 shards at 1,000 records/s (5.1 MB/s
 ///   needs only 6), so 12 × 730 = 8,760 shard-hours ($131.40) — the template's 1 shard is warned about;
 /// - batches: a shard takes 333.3 records/s; the 10 s window would gather 3,333, so batches are full at 1,000:
-///   10.512M invocations of 5 + 1,000 × 0.02 + ⌈1,000 / 32⌉ × 8 = 281 ms;
+///   10.512M invocations of 5 + 1,000 × 0.010 ms × 1,769 / 128 (the benchmark's CPU per record at 128 MB's share
+///   of a vCPU) + ⌈1,000 / 32⌉ × 8 = 5 + 138.2 + 256 = 399.2, billed 400 ms;
 /// - a batch lasts 3 s and a device sends every 900 s: one message per node per batch, so 1,000 items of
 ///   300 + 60 + 230 = 590 B, one write unit each: 10.512B WRU, exactly the direct pipeline's (the per-node layout
 ///   packs nothing here).
@@ -68,7 +69,7 @@ fn hand_checked_smart_home_batched_lines() {
     assert!(e.warnings.iter().any(|w| w.contains("needs 12 shards") && w.contains("telemetry.stream_shards: 12")));
     let f = e.resource("TelemetryBatchFunction").unwrap();
     close(f.usage["monthly_requests"], msgs / 1000.0, "invocations = messages / 1,000");
-    close(f.usage["request_duration_ms"], 281.0, "billed ms per batch");
+    close(f.usage["request_duration_ms"], (5.0 + 1000.0 * 0.010 * 1769.0 / 128.0 + 32.0 * 8.0_f64).ceil(), "billed ms");
     let t = e.resource("TelemetryTable").unwrap();
     let direct = run(&blueprint_with("smart-home", Pipeline::Direct).0, &usage, 3_600_000);
     close(t.components[0].quantity, msgs, "one WRU per message and node");
@@ -129,4 +130,33 @@ fn a_profile_naming_the_other_pipelines_function_is_warned_not_refused() {
     let (direct, _) = blueprint_with("industrial-sensor", Pipeline::Direct);
     let err = estimate(&direct, &bad, &us(), Options { devices: 1, free_tier: FreeTierMode::Always }).unwrap_err();
     assert!(err.to_string().contains("unknown usage key `shards`"), "{err}");
+}
+
+/// water-meter and industrial-sensor, batched, at 3.6M devices, by hand:
+/// - water-meter: 3.6M × 1 an hour × 730 = 2.628B messages; peak 1,000/s × 2 = 2,000 records/s → 2 shards; a
+///   shard's 500/s fill a batch of 1,000 in 2 s (1,000 < 6 MB / (266 × 4/3 + 500) B); items of 120 + 60 + 230 = 410 B
+///   (one WRU) per message — and 140 B more stored per reading than direct's 270 B, kept 365 days;
+/// - industrial-sensor: 3.6M × 360 × 730 = 946.08B messages; peak 360,000/s × 1.5 = 540,000/s → 540 shards
+///   (294 MB/s would need only 282); batches of 1,000: 946.08M invocations.
+#[test]
+fn hand_checked_water_meter_and_industrial_batched_lines() {
+    let (res, usage) = blueprint_with("water-meter", Pipeline::Batched);
+    let e = run(&res, &usage, 3_600_000);
+    let msgs = 3_600_000.0 * 730.0;
+    let stream = e.resource("TelemetryStream").unwrap();
+    close(stream.components[0].quantity, 2.0 * 730.0, "water-meter shard-hours");
+    close(stream.components[1].quantity, msgs, "water-meter PUT payload units");
+    close(e.resource("TelemetryBatchFunction").unwrap().usage["monthly_requests"], msgs / 1000.0, "batches");
+    let t = e.resource("TelemetryTable").unwrap();
+    close(t.components[0].quantity, msgs, "one WRU a message");
+    // storage at steady state: items a month × 410 B × 365 days / 30.4, GSIs none
+    close(t.usage["storage_gb"], msgs * 410.0 * 365.0 / (730.0 / 24.0) / flow::GB, "telemetry storage");
+
+    let (res, usage) = blueprint_with("industrial-sensor", Pipeline::Batched);
+    let e = run(&res, &usage, 3_600_000);
+    let msgs = 3_600_000.0 * 360.0 * 730.0;
+    let stream = e.resource("TelemetryStream").unwrap();
+    close(stream.components[0].quantity, 540.0 * 730.0, "industrial shard-hours");
+    close(stream.components[1].monthly_usd, msgs / 1e6 * 0.014, "industrial PUT payload units $");
+    close(e.resource("TelemetryBatchFunction").unwrap().usage["monthly_requests"], msgs / 1000.0, "batches");
 }

@@ -25,10 +25,13 @@ pub const LAMBDA_PAYLOAD_BYTES: f64 = 6.0 * 1024.0 * 1024.0;
 /// Bytes of a record's envelope in the Kinesis event (event source, ARN, ids, the sequence number), an estimate.
 pub const KINESIS_EVENT_ENVELOPE_BYTES: f64 = 500.0;
 /// The consumer's billed duration per invocation: a base, plus CPU per record, plus one DynamoDB round trip per
-/// [`CONSUMER_CONCURRENT_PUTS`] items (the function writes that many at once). Assumptions, the CPU part measured
-/// by the telemetry-batch benchmark (docs/estimate.md).
+/// [`CONSUMER_CONCURRENT_PUTS`] items (the function writes that many at once). The CPU per record is measured by the
+/// telemetry-batch benchmark on one full core (decode, check, group and build the items: ~10 µs a single-reading
+/// record, docs/estimate.md); Lambda gives a function `memory / 1,769 MB` of a vCPU (one full vCPU at 1,769 MB), so
+/// at 128 MB a record takes ~13.8× that. The base and the round trip (8 ms a put, warm connection) are assumptions.
 pub const CONSUMER_BASE_MS: f64 = 5.0;
-pub const CONSUMER_MS_PER_RECORD: f64 = 0.02;
+pub const CONSUMER_CPU_MS_PER_RECORD: f64 = 0.010;
+pub const FULL_VCPU_MB: f64 = 1769.0;
 pub const CONSUMER_MS_PER_PUT_ROUND: f64 = 8.0;
 pub const CONSUMER_CONCURRENT_PUTS: f64 = 32.0;
 
@@ -63,7 +66,14 @@ pub struct BatchShape {
 /// or the payload reaches 6 MB; a shard's average rate × the window (at least the 1-second poll) is the records of a
 /// batch, at least 1 and at most the batch size. A node's messages go to one shard (partition key = node id), so a
 /// batch lasting T seconds holds max(1, rate × T) messages of each node in it: the items of the per-node layout.
-pub fn batch_shape(m: &Mapping, records: f64, record_bytes: f64, shards: f64, usage: &Usage) -> BatchShape {
+pub fn batch_shape(
+    m: &Mapping,
+    records: f64,
+    record_bytes: f64,
+    shards: f64,
+    memory_mb: f64,
+    usage: &Usage,
+) -> BatchShape {
     let per_shard = records / MONTH_SECONDS / shards.max(1.0);
     let payload_cap = LAMBDA_PAYLOAD_BYTES / (record_bytes * 4.0 / 3.0 + KINESIS_EVENT_ENVELOPE_BYTES);
     let cap = m.batch_size.max(1.0).min(payload_cap.max(1.0));
@@ -79,9 +89,12 @@ pub fn batch_shape(m: &Mapping, records: f64, record_bytes: f64, shards: f64, us
     let items = per_batch / per_node * items_per_node;
     let share = usage.device("telemetry_bytes") / readings + access::BATCH_READING_OVERHEAD as f64;
     let item_bytes = (node_readings / items_per_node) * share + access::BATCH_ITEM_OVERHEAD as f64;
-    let duration_ms = CONSUMER_BASE_MS
-        + per_batch * CONSUMER_MS_PER_RECORD
-        + (items / CONSUMER_CONCURRENT_PUTS).ceil() * CONSUMER_MS_PER_PUT_ROUND;
+    let cpu_share = (memory_mb / FULL_VCPU_MB).min(1.0);
+    // Lambda bills whole milliseconds
+    let duration_ms = (CONSUMER_BASE_MS
+        + per_batch * CONSUMER_CPU_MS_PER_RECORD / cpu_share
+        + (items / CONSUMER_CONCURRENT_PUTS).ceil() * CONSUMER_MS_PER_PUT_ROUND)
+        .ceil();
     BatchShape { batches, records: per_batch, items, item_bytes, duration_ms }
 }
 
@@ -140,7 +153,8 @@ pub(crate) fn streams(
                 batch_size: m.prop(&["BatchSize"]).and_then(number).unwrap_or(100.0),
                 window_seconds: m.prop(&["MaximumBatchingWindowInSeconds"]).and_then(number).unwrap_or(0.0),
             };
-            let shape = batch_shape(&mapping, records, record_bytes, shards, usage);
+            let memory = res.get(&func).and_then(|r| r.prop(&["MemorySize"])).and_then(number).unwrap_or(128.0);
+            let shape = batch_shape(&mapping, records, record_bytes, shards, memory.max(128.0), usage);
             out.push((func.clone(), Event::TelemetryBatch, shape.batches));
             f.set(&func, "_batch_records", shape.records);
             f.set(&func, "_batch_items", shape.items);

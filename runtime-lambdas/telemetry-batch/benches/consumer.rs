@@ -63,7 +63,37 @@ fn work(data: &[Vec<u8>], keys: &[(String, String)]) -> usize {
         .sum()
 }
 
+/// The compression ratio a packed layout would get (docs/estimate.md, design record): `n` readings of distinct
+/// nodes as one bucket item would hold them (a JSON array of node id, ts, received_at, params), deflated at the
+/// default level. Printed, not timed.
+fn compression(n: usize) {
+    let readings: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mode = ["auto", "eco", "manual"][i % 3];
+            json!({"node_id": format!("SN-{:06}", i * 7919 % 1_000_000), "ts": NOW - 1000 + i as i64 * 37,
+                   "received_at": NOW + i as i64 * 41,
+                   "params": {"Power": i % 3 != 0, "Brightness": (i * 13) % 101, "Temperature": 18.0 + (i % 70) as f64 / 10.0,
+                              "Energy": 1000.0 + (i * 7) as f64 * 0.1, "Mode": mode}})
+        })
+        .collect();
+    let raw = serde_json::to_vec(&readings).unwrap();
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &raw).unwrap();
+    let packed = z.finish().unwrap();
+    eprintln!(
+        "telemetry_batch/compression/{n}: {} B of JSON -> {} B deflated ({:.0} B a reading -> {:.0}), ratio {:.2}",
+        raw.len(),
+        packed.len(),
+        raw.len() as f64 / n as f64,
+        packed.len() as f64 / n as f64,
+        raw.len() as f64 / packed.len() as f64
+    );
+}
+
 fn bench(c: &mut Criterion) {
+    for n in [20, 23, 100, 1000] {
+        compression(n);
+    }
     let mut group = c.benchmark_group("telemetry_batch/cpu");
     for n in [1usize, 100, 1000] {
         let (data, keys) = records(n);
