@@ -160,3 +160,24 @@ fn hand_checked_water_meter_and_industrial_batched_lines() {
     close(stream.components[1].monthly_usd, msgs / 1e6 * 0.014, "industrial PUT payload units $");
     close(e.resource("TelemetryBatchFunction").unwrap().usage["monthly_requests"], msgs / 1000.0, "batches");
 }
+
+/// `--output json` carries the telemetry path's unit costs under the names docs/estimate.md (and issue 13) give.
+#[test]
+fn json_carries_the_unit_costs_of_the_telemetry_path() {
+    let (res, usage) = blueprint_with("smart-home", Pipeline::Batched);
+    let e = run(&res, &usage, 100_000);
+    let v: serde_json::Value = serde_json::from_str(&render(&View::One(&e), Format::Json)).unwrap();
+    let u = &v["unit_costs"];
+    for k in [
+        "per_million_device_messages_usd",
+        "per_million_readings_usd",
+        "telemetry_fixed_monthly_usd",
+        "per_million_readings_at_25_per_message_usd",
+        "readings_per_message",
+        "device_messages_monthly",
+    ] {
+        assert!(u[k].as_f64().is_some_and(f64::is_finite), "unit_costs.{k}: {u}");
+    }
+    close(u["telemetry_fixed_monthly_usd"].as_f64().unwrap(), 730.0 * 0.015, "one shard at 100,000 devices");
+    close(u["device_messages_monthly"].as_f64().unwrap(), 100_000.0 * 4.0 * 730.0, "messages");
+}

@@ -1,5 +1,6 @@
 //! `telemetry.pipeline: batched` applied to moto, each resource through its own service API: the stream (Kinesis
-//! DescribeStreamSummary), the event source mapping (Lambda ListEventSourceMappings), the consumer without
+//! DescribeStreamSummary), the event source mapping with its batching, retries and dead-letter queue (Lambda
+//! ListEventSourceMappings, SQS GetQueueAttributes), the consumer without
 //! telemetry-ingest (Lambda GetFunction), the rule's Kinesis action (IoT GetTopicRule, once moto creates rules).
 //! moto does not run the mapping, so a record is put into the deployed stream as the rule's action would, read back
 //! with GetRecords, and handed to the consumer (the telemetry-batch library, configured from the deployed
@@ -77,7 +78,24 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
     assert_eq!(m.function_arn(), f.function_arn());
     assert_eq!(m.batch_size(), Some(1000));
     assert_eq!(m.starting_position().map(|p| p.as_str()), Some("TRIM_HORIZON"));
-    eprintln!("moto's mapping: {m:?}");
+    assert_eq!(m.maximum_batching_window_in_seconds(), Some(10));
+    assert_eq!(m.function_response_types().iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["ReportBatchItemFailures"]);
+    assert_eq!(m.bisect_batch_on_function_error(), Some(true));
+    assert_eq!((m.maximum_retry_attempts(), m.maximum_record_age_in_seconds()), (Some(3), Some(3600)));
+    assert_eq!(m.state(), Some("Enabled"));
+    // failed batches go to the tenant's dead-letter queue, the one SQS names
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let url = sqs.get_queue_url().queue_name(format!("rm-{name}-rule-errors")).send().await.expect("SQS GetQueueUrl");
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url.queue_url().expect("a queue url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("SQS GetQueueAttributes");
+    let queue_arn = attrs.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)).cloned();
+    let on_failure = m.destination_config().and_then(|d| d.on_failure()).and_then(|f| f.destination());
+    assert_eq!(on_failure, queue_arn.as_deref(), "the mapping's on-failure destination");
 
     // the rule's action, through IoT: moto 5.2.5's CloudFormation skips AWS::IoT::TopicRule (moto-notes), so the
     // Kinesis action is held by templates::batched_pipeline_streams_telemetry_to_the_batch_consumer; once moto
