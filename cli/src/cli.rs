@@ -169,6 +169,12 @@ pub struct StatusArgs {
     /// How many recent events to show per stack
     #[arg(long, default_value_t = 5)]
     pub events: usize,
+    /// Also run CloudFormation drift detection on each stack (read-only; minutes on a large stack): drift status and
+    /// the MODIFIED/DELETED resources with their property differences. Exit 3 when a detection fails
+    #[arg(long)]
+    pub drift: bool,
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
 }
 
 #[derive(Debug, Args)]

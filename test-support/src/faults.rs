@@ -18,8 +18,9 @@ pub enum Fault {
     /// The request is forwarded and moto does the work, then the connection is closed without an answer.
     LoseResponse,
     /// The request is forwarded and moto does the work, then no answer comes and the connection stays open until the
-    /// client goes away (at most 5 minutes): the moment after a call, for a test that kills the client there. An
-    /// error answer from moto is passed on instead, and the client's retry of the same request is the one stalled.
+    /// client goes away (at most 5 minutes) or the test calls [`crate::Proxy::release`]: the moment after a call, for a
+    /// test that kills or interrupts the client there. An error answer from moto is passed on instead, and the
+    /// client's retry of the same request is the one stalled.
     Stall,
 }
 

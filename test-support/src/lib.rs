@@ -29,7 +29,7 @@ pub use account::{account_for, AccountKeys, DEFAULT_ACCOUNT};
 pub use artifacts::{tiny_zip, write_all_artifacts, write_artifacts, FUNCTIONS, OPTIONAL_FUNCTIONS};
 pub use faults::{Fault, Faults, Injected, Targeted};
 pub use moto::MotoServer;
-pub use proxy::{Proxy, Rewrite};
+pub use proxy::{Canned, Hooks, Proxy, Respond, Rewrite};
 pub use reply::{closed_port_url, Received, Reply, ReplyServer};
 pub use script::{Answer, Exchange, ScriptServer};
 pub use tables::{create_tables, unique_prefix};

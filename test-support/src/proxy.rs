@@ -1,7 +1,8 @@
 //! A forwarding proxy in front of moto: a fixed delay per call (so a benchmark measures waiting on AWS, not moto's
-//! CPU), response rewrites for what moto never answers (a change set's `Replacement: True`, say), and injected
-//! faults ([`crate::Faults`]), with every request and every fault kept. One request per connection
-//! (`Connection: close` both ways), like [`crate::ReplyServer`].
+//! CPU), response rewrites for what moto never answers (a change set's `Replacement: True`, say), whole answers for
+//! calls moto cannot make (an AssumeRole refused, drift detection: [`Respond`]), and injected faults
+//! ([`crate::Faults`]), with every request and every fault kept. One request per connection (`Connection: close`
+//! both ways), like [`crate::ReplyServer`].
 
 use crate::faults::{call_name, throttle_answer, Fault, Faults, Injected, Targeted};
 use crate::wire::{self, RawRequest};
@@ -16,6 +17,34 @@ use std::time::Duration;
 /// Rewrites a response body: given the request and moto's body, the body to send instead.
 pub type Rewrite = Arc<dyn Fn(&Received, &str) -> String + Send + Sync>;
 
+/// Answers a request in moto's place: `Some` is sent back and the request never reaches moto (it is still kept in
+/// [`Proxy::received`]); `None` forwards it.
+pub type Respond = Arc<dyn Fn(&Received) -> Option<Canned> + Send + Sync>;
+
+/// A whole HTTP answer given by the proxy itself.
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Canned {
+    /// An XML answer (`text/xml`, as the query-protocol services send): CloudFormation, STS, ...
+    pub fn xml(status: u16, body: impl Into<String>) -> Canned {
+        Canned { status, content_type: "text/xml".into(), body: body.into() }
+    }
+}
+
+/// Everything a proxy can do besides forwarding, for [`Proxy::with`].
+#[derive(Clone, Default)]
+pub struct Hooks {
+    pub delay: Duration,
+    pub rewrite: Option<Rewrite>,
+    pub answer: Option<Respond>,
+    pub faults: Option<Faults>,
+}
+
 /// A proxy on 127.0.0.1 forwarding to `upstream`, until the process ends.
 pub struct Proxy {
     port: u16,
@@ -26,10 +55,13 @@ struct Shared {
     upstream: SocketAddr,
     delay: Duration,
     rewrite: Option<Rewrite>,
+    answer: Option<Respond>,
     faults: Option<Faults>,
     arrivals: AtomicU64,
     /// Set once a [`Fault::Stall`]'s request has been done by moto.
     stalled: AtomicBool,
+    /// Set by [`Proxy::release`]: stalled answers are sent after all.
+    released: AtomicBool,
     /// The targeted faults not yet injected.
     targeted: Mutex<Vec<Targeted>>,
     /// The answers of calls that carried an idempotency token, by operation and token (see [`idempotency_key`]).
@@ -41,18 +73,12 @@ struct Shared {
 impl Proxy {
     /// Forward every request to `upstream` after `delay`, passing moto's body through `rewrite` (if any).
     pub fn start(upstream: SocketAddr, delay: Duration, rewrite: Option<Rewrite>) -> Proxy {
-        Self::spawn(Shared {
-            upstream,
-            delay,
-            rewrite,
-            faults: None,
-            arrivals: AtomicU64::new(0),
-            stalled: AtomicBool::new(false),
-            targeted: Mutex::default(),
-            tokens: Mutex::default(),
-            received: Mutex::default(),
-            injected: Mutex::default(),
-        })
+        Self::spawn(upstream, Hooks { delay, rewrite, ..Hooks::default() })
+    }
+
+    /// A proxy in front of a [`crate::MotoServer`] with any of the hooks at once.
+    pub fn with(moto: &crate::MotoServer, hooks: Hooks) -> Proxy {
+        Self::spawn(moto.addr(), hooks)
     }
 
     /// A proxy in front of a [`crate::MotoServer`].
@@ -62,21 +88,24 @@ impl Proxy {
 
     /// A proxy in front of a [`crate::MotoServer`] that injects `faults` (no delay, no rewrite).
     pub fn faulty(moto: &crate::MotoServer, faults: Faults) -> Proxy {
-        Self::spawn(Shared {
-            upstream: moto.addr(),
-            delay: Duration::ZERO,
-            rewrite: None,
-            targeted: Mutex::new(faults.targeted.clone()),
-            faults: Some(faults),
+        Self::spawn(moto.addr(), Hooks { faults: Some(faults), ..Hooks::default() })
+    }
+
+    fn spawn(upstream: SocketAddr, hooks: Hooks) -> Proxy {
+        let shared = Shared {
+            upstream,
+            delay: hooks.delay,
+            rewrite: hooks.rewrite,
+            answer: hooks.answer,
+            targeted: Mutex::new(hooks.faults.as_ref().map(|f| f.targeted.clone()).unwrap_or_default()),
+            faults: hooks.faults,
             arrivals: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             tokens: Mutex::default(),
             received: Mutex::default(),
             injected: Mutex::default(),
-        })
-    }
-
-    fn spawn(shared: Shared) -> Proxy {
+        };
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding a local port");
         let port = listener.local_addr().expect("the bound address").port();
         let shared = Arc::new(shared);
@@ -95,7 +124,13 @@ impl Proxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Every request that reached moto so far (a dropped one did not; one whose answer was lost did).
+    /// Let every [`Fault::Stall`]ed call (and any later one) have its answer after all: the client goes on.
+    pub fn release(&self) {
+        self.shared.released.store(true, Ordering::SeqCst);
+    }
+
+    /// Every request that reached moto so far (a dropped one did not; one whose answer was lost did), and every
+    /// one answered by the [`Respond`] hook.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -143,7 +178,10 @@ impl Shared {
                 let answer = self.forward(&req);
                 if answer.starts_with(b"HTTP/1.1 2") {
                     self.stalled.store(true, Ordering::SeqCst);
-                    return wait_for_the_client_to_go(&stream);
+                    if self.hold(&stream) {
+                        let _ = (&stream).write_all(&answer);
+                    }
+                    return hang_up(&stream);
                 }
                 // not done (moto answered an error the client will retry): the next matching call is the one
                 let t = Targeted {
@@ -159,7 +197,32 @@ impl Shared {
         let _ = (&stream).write_all(&answer);
     }
 
+    /// Hold a stalled answer until [`Proxy::release`] (true: send it) or until the client goes (killed, say; at
+    /// most 5 minutes).
+    fn hold(&self, stream: &TcpStream) -> bool {
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(20)));
+        let until = std::time::Instant::now() + Duration::from_secs(300);
+        let mut byte = [0u8; 1];
+        while std::time::Instant::now() < until {
+            if self.released.load(Ordering::SeqCst) {
+                return true;
+            }
+            match (&*stream).read(&mut byte) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
     fn forward(&self, req: &RawRequest) -> Vec<u8> {
+        if let Some(c) = self.answer.as_ref().and_then(|a| a(&req.received())) {
+            self.received.lock().unwrap_or_else(|p| p.into_inner()).push(req.received());
+            let headers = [("Content-Type", c.content_type.as_str())];
+            return wire::response(c.status, "Canned", &headers, &c.body);
+        }
         let token = idempotency_key(req);
         if let Some(first) =
             token.as_ref().and_then(|k| self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(k).cloned())
@@ -180,14 +243,6 @@ impl Shared {
             None => answer,
         }
     }
-}
-
-/// Keep the connection open, unanswered, until the client closes it (killed, say), at most 5 minutes.
-fn wait_for_the_client_to_go(stream: &TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
-    let mut byte = [0u8; 1];
-    while matches!((&*stream).read(&mut byte), Ok(n) if n > 0) {}
-    hang_up(stream);
 }
 
 /// Close the connection without an answer (the client sees the connection end mid-call).

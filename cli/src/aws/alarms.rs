@@ -234,6 +234,52 @@ mod tests {
         assert_eq!(rollback_for(None, Some(&stack(&refs, Some(empty))), &BTreeMap::new(), &all), None);
     }
 
+    /// The backend template of every blueprint: every alarm it declares is exported (so the check after a wave sees
+    /// them all), and the five triggers are chosen from them as documented (docs/upgrade.md, "Which five").
+    #[test]
+    fn the_five_triggers_of_each_blueprints_template() {
+        for b in crate::assets::blueprint_names() {
+            let cfg = crate::config::blueprint_config(b, "acme", "eu-west-1").expect("blueprint config");
+            let rendered = crate::template::render(&cfg).expect("renders");
+            let body = &rendered.stack("backend").expect("a backend stack").body;
+            let t = crate::template::parse(body).expect("parses");
+            let alarms: Vec<&String> = t["Resources"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+                .map(|(k, _)| k)
+                .collect();
+            // output `<Alarm>Arn` -> the ARN it exports (`Fn::Sub` of `...:alarm:<AlarmName>`), named after the alarm
+            let outputs: BTreeMap<String, String> = alarms
+                .iter()
+                .filter_map(|a| {
+                    let key = format!("{a}Arn");
+                    let sub = t["Outputs"][&key]["Value"]["Fn::Sub"].as_str()?;
+                    let name = t["Resources"][a.as_str()]["Properties"]["AlarmName"].as_str()?;
+                    sub.ends_with(&format!(":alarm:{name}")).then(|| (key, format!("{ACCOUNT}{a}")))
+                })
+                .collect();
+            assert_eq!(outputs.len(), alarms.len(), "{b}: every alarm is exported: {alarms:?} vs {outputs:?}");
+            assert!(outputs.keys().all(|k| k.ends_with("AlarmArn")), "{b}: {outputs:?}");
+            let live = stack(&[], None);
+            let keys: Vec<String> = outputs.keys().cloned().collect();
+            let r = rollback_for(Some(15), Some(&live), &outputs, &keys).expect("an update with a bake");
+            let names: Vec<&str> = r.alarms.iter().filter_map(|a| a.strip_prefix(ACCOUNT)).collect();
+            assert_eq!(names.len(), MAX_TRIGGERS.min(alarms.len()), "{b}: {names:?}");
+            assert_eq!(&names[..2], ["Api5xxAlarm", "DeadLetterQueueDepthAlarm"], "{b}");
+            // then the functions' errors, by output key; never a throttle or the denials while an error is left out
+            let errors: Vec<&str> = {
+                let mut e: Vec<&String> = outputs.keys().filter(|k| k.ends_with("ErrorsAlarmArn")).collect();
+                e.sort();
+                e.iter().map(|k| outputs[*k].strip_prefix(ACCOUNT).unwrap()).collect()
+            };
+            assert_eq!(&names[2..], &errors[..3.min(errors.len())], "{b}");
+            // the rest are checked after the wave, not triggers
+            assert_eq!(exported(&outputs).len(), alarms.len(), "{b}");
+        }
+    }
+
     #[test]
     fn alarm_and_missing_stop_a_rollout_ok_and_insufficient_data_do_not() {
         let s: BTreeMap<String, String> = [

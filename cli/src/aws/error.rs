@@ -365,6 +365,15 @@ impl DeployError {
     pub(crate) fn io(what: impl Into<String>, e: impl std::fmt::Display) -> DeployError {
         DeployError::Io { what: what.into(), reason: e.to_string() }
     }
+
+    /// The error on one line for a report that is all a CI job leaves: an AWS failure with the first line of its help
+    /// (`...; help: ...`), anything else as displayed.
+    pub fn with_help(&self) -> String {
+        match self {
+            DeployError::Aws { help, .. } => format!("{self}; help: {}", help.lines().next().unwrap_or_default()),
+            _ => self.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

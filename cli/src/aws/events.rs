@@ -81,7 +81,7 @@ impl WaitOptions {
     }
 
     /// Sleep one poll interval, or less when cancellation is requested meanwhile.
-    async fn pause(&self) {
+    pub(crate) async fn pause(&self) {
         match &self.cancel {
             Some(c) if !c.is_cancelled() => {
                 tokio::select! {

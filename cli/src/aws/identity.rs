@@ -42,7 +42,16 @@ pub fn check(t: &Tenant, caller: &Caller) -> Result<(), DeployError> {
 /// account), and the local state directory for that account and region (an old `.rainmaker/<tenant>/` moved into
 /// it on first use).
 pub async fn preflight(t: &Tenant, c: &Clients) -> Result<(Caller, PathBuf), DeployError> {
-    let caller = caller(c).await?;
+    preflight_as(t, c, None).await
+}
+
+/// [`preflight`] with the identity of `t.sdk`'s credentials already known (`upgrade` asked STS right after
+/// assuming the tenant's role): no second GetCallerIdentity, the same checks and state directory.
+pub async fn preflight_as(t: &Tenant, c: &Clients, known: Option<&Caller>) -> Result<(Caller, PathBuf), DeployError> {
+    let caller = match known {
+        Some(k) => k.clone(),
+        None => caller(c).await?,
+    };
     check(t, &caller)?;
     let dir = super::state::local_state(&t.config_dir, &caller.account, &t.config.region, &t.config.name)?;
     Ok((caller, dir))

@@ -14,6 +14,7 @@ pub mod claim;
 pub mod converge;
 pub mod deploy;
 pub mod destroy;
+pub mod drift;
 mod error;
 pub mod events;
 pub mod failure;

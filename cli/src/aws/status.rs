@@ -3,6 +3,7 @@
 
 use super::calls::CallSummary;
 use super::claim::health::{self, ClaimStatus};
+use super::identity::Caller;
 use super::iot::{self, ClaimCertificate};
 use super::sdk::{Clients, Tenant};
 use super::{stack, DeployError};
@@ -51,14 +52,24 @@ pub struct StatusReport {
     pub claim: ClaimStatus,
     /// The local copy (`claim.json` in this working directory's state; none in a fresh one).
     pub claim_certificate: Option<ClaimCertificate>,
+    /// `--drift`: each stack's drift detection (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<super::drift::StackDrift>>,
     pub api_calls: CallSummary,
 }
 
 /// Read the state of both stacks (DescribeStacks and one page of events each), then the claim certificate from the
-/// account (GetSecretValue, ListTargetsForPolicy, DescribeCertificate of each certificate).
+/// account (GetSecretValue, ListTargetsForPolicy, DescribeCertificate of each certificate); [`with_drift`] adds drift
+/// detection.
 pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployError> {
+    status_as(t, None, events).await
+}
+
+/// [`status`] with the identity of the tenant's credentials already known (`status --tenants` asked STS right
+/// after assuming the role): no second GetCallerIdentity.
+pub async fn status_as(t: &Tenant, known: Option<&Caller>, events: usize) -> Result<StatusReport, DeployError> {
     let c = Clients::new(&t.sdk);
-    let (caller, state) = super::identity::preflight(t, &c).await?;
+    let (caller, state) = super::identity::preflight_as(t, &c, known).await?;
     let names = Names::new(&t.config.name);
     let mut stacks = Vec::new();
     for (short, name) in [("bootstrap", &names.bootstrap_stack), ("backend", &names.backend_stack)] {
@@ -134,6 +145,7 @@ pub async fn status(t: &Tenant, events: usize) -> Result<StatusReport, DeployErr
         stacks,
         claim,
         claim_certificate: local,
+        drift: None,
         api_calls: c.calls.summary(),
     })
 }
@@ -149,4 +161,22 @@ async fn unprotected(c: &Clients, name: &str) -> Result<(Vec<String>, Vec<String
     let live = super::converge::get_policy(c, name).await?;
     let open = super::policy::unprotected(live.as_deref(), &data);
     Ok((data, open))
+}
+
+/// [`status_as`], then drift detection of both stacks ([`super::drift::tenant`]), counted in `api_calls`.
+pub async fn with_drift(
+    t: &Tenant,
+    known: Option<&Caller>,
+    events: usize,
+    wait: &super::events::WaitOptions,
+) -> Result<StatusReport, DeployError> {
+    let mut r = status_as(t, known, events).await?;
+    let c = Clients::new(&t.sdk);
+    let (drift, _) = super::drift::tenant(&c.cfn, &t.config.name, wait).await;
+    for (op, n) in c.calls.summary().by_operation {
+        *r.api_calls.by_operation.entry(op).or_insert(0) += n;
+    }
+    r.api_calls.total = r.api_calls.by_operation.values().sum();
+    r.drift = Some(drift);
+    Ok(r)
 }

@@ -21,6 +21,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
             always_verify: args.verify,
             wait: WaitOptions { cancel: Some(cancel), timeout: args.timeout.timeout, ..WaitOptions::default() },
             bake: None,
+            caller: None,
         };
         let prompter = TerminalPrompter { yes: args.yes, display: &display, show: g.output == OutputFormat::Text };
         Ok::<_, miette::Report>(crate::aws::failure::apply_reporting(&t, &opts, &prompter, &display).await)

@@ -1,21 +1,33 @@
 //! `rainmaker-deploy status`: stack states, template versions, outputs and last events; with `--tenants`, one row
-//! per tenant of a fleet (each read through its assumed role).
+//! per tenant of a fleet (each read through its assumed role); with `--drift`, each stack's drift detection.
 
 use super::common::{deploy_error, runtime, tenant};
+use crate::aws::events::WaitOptions;
 use crate::aws::status;
 use crate::cli::{GlobalArgs, StatusArgs};
 use miette::Result;
 use std::path::Path;
 
+/// How drift detection waits: `--timeout` bounds each stack's detection.
+fn drift_wait(args: &StatusArgs) -> WaitOptions {
+    WaitOptions { timeout: args.timeout.timeout, ..WaitOptions::default() }
+}
+
 pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     if let Some(file) = &args.tenants {
-        return fleet(g, file);
+        return fleet(g, file, args.drift.then(|| drift_wait(args)));
     }
     let rt = runtime()?;
     let report = rt.block_on(async {
         let t = tenant(g, Path::new(".")).await?;
-        status::status(&t, args.events).await.map_err(|e| deploy_error(e, g))
+        let r = if args.drift {
+            status::with_drift(&t, None, args.events, &drift_wait(args)).await
+        } else {
+            status::status(&t, args.events).await
+        };
+        r.map_err(|e| deploy_error(e, g))
     })?;
+    let failed_drift = report.drift.iter().flatten().any(|d| d.error.is_some());
     crate::output::emit(g.output, &report, || {
         let mut s = format!(
             "tenant {} in account {}, {} (this CLI: templates {})\n",
@@ -54,8 +66,18 @@ pub fn run(g: &GlobalArgs, args: &StatusArgs) -> Result<()> {
             }
         }
         s.push_str(&claim_text(&report));
+        if let Some(drift) = &report.drift {
+            s.push_str("\ndrift:\n");
+            for l in crate::aws::drift::lines(drift) {
+                s.push_str(&format!("  {l}\n"));
+            }
+        }
         s
-    })
+    })?;
+    if failed_drift {
+        exit_after_output(rainmaker_core::fleet::EXIT_FAILED);
+    }
+    Ok(())
 }
 
 /// The claim section: what the account holds (every certificate with its role, status and attachment), the
@@ -91,8 +113,16 @@ fn claim_text(report: &status::StatusReport) -> String {
     s
 }
 
-/// `status --tenants`: every tenant through its role; exit 3 when some tenant could not be read.
-fn fleet(g: &GlobalArgs, file: &Path) -> Result<()> {
+/// Exit with `code` once stdout is flushed (the report is printed first).
+fn exit_after_output(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// `status --tenants`: every tenant through its role (and its drift with `--drift`); exit 3 when some tenant could
+/// not be read or its drift detection failed.
+fn fleet(g: &GlobalArgs, file: &Path, drift: Option<WaitOptions>) -> Result<()> {
     let fleet = std::sync::Arc::new(crate::config::tenants::load(file)?);
     let ctx = std::sync::Arc::new(crate::fleet::tenant::Ctx {
         profile: g.profile.clone(),
@@ -101,14 +131,14 @@ fn fleet(g: &GlobalArgs, file: &Path) -> Result<()> {
         session: format!("rainmaker-status-{}", std::process::id()),
         dry_run: true,
         cancel: None,
+        drift: rainmaker_core::fleet::DriftPolicy::Ignore,
     });
     let rt = runtime()?;
-    let s = rt.block_on(crate::fleet::status::fleet_status(fleet, ctx, 8));
+    let s = rt.block_on(crate::fleet::status::fleet_status(fleet, ctx, 8, drift));
     crate::output::emit(g.output, &s, || crate::fleet::status::text(&s))?;
-    if s.tenants.iter().any(|t| t.error.is_some()) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        std::process::exit(rainmaker_core::fleet::EXIT_FAILED);
+    let drift_failed = s.tenants.iter().flat_map(|t| t.drift.iter().flatten()).any(|d| d.error.is_some());
+    if drift_failed || s.tenants.iter().any(|t| t.error.is_some()) {
+        exit_after_output(rainmaker_core::fleet::EXIT_FAILED);
     }
     Ok(())
 }

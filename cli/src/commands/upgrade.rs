@@ -10,7 +10,7 @@ use crate::fleet::report::{self, ReportFormat};
 use crate::fleet::{self as run, tenant::Ctx, ReportFile};
 use clap::{Args, ValueEnum};
 use miette::Result;
-use rainmaker_core::fleet::{plan, Mode, Overrides, Selection};
+use rainmaker_core::fleet::{plan, DriftPolicy, Mode, Overrides, Selection};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -62,6 +62,13 @@ pub struct UpgradeArgs {
     /// Plan every tenant (change counts, replacements, versions) and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Detect each tenant's drift (CloudFormation drift detection, read-only) before changing it; a drifted tenant
+    /// is upgraded with a warning in the report (drifted values the new template does not touch stay as they are)
+    #[arg(long)]
+    pub check_drift: bool,
+    /// Detect drift like --check-drift, but leave a drifted tenant untouched: `blocked`, with what drifted
+    #[arg(long)]
+    pub refuse_drifted: bool,
     /// Upgrade without asking (required unless --dry-run: nobody answers per-tenant questions)
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -166,13 +173,17 @@ pub fn run(g: &GlobalArgs, args: &UpgradeArgs) -> Result<()> {
         session: format!("rainmaker-upgrade-{run_id}"),
         dry_run: args.dry_run,
         cancel: Some(signal),
+        drift: match (args.refuse_drifted, args.check_drift) {
+            (true, _) => DriftPolicy::Refuse,
+            (false, true) => DriftPolicy::Warn,
+            (false, false) => DriftPolicy::Ignore,
+        },
     });
     let fleet = Arc::new(fleet);
     let report = run::new_report(&fleet, &plan, &run_id, args.dry_run);
     let file = args.report.as_ref().map(|p| ReportFile { path: p.clone(), format: args.report_format });
-    let progress = !g.no_progress;
     let r = rt
-        .block_on(run::run(fleet, plan, mode, ctx, report, file, stop, progress))
+        .block_on(run::run(fleet, plan, mode, ctx, report, file, stop, g.no_progress))
         .map_err(|e| miette::miette!(code = "rainmaker::upgrade::run", "{e}"))?;
     match g.output {
         OutputFormat::Json => print!("{}", report::render(&r, ReportFormat::Json)),

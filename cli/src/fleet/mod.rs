@@ -2,18 +2,18 @@
 //! through [`tenant::upgrade`] (assume role, account check, the deploy core), progress lines per tenant on stderr,
 //! and the report rewritten after each tenant so a killed job leaves a partial one.
 
+pub mod progress;
 pub mod report;
 pub mod status;
 pub mod tenant;
 
-use crate::aws::{Progress, ProgressEvent};
 use crate::config::tenants::Fleet;
+use progress::{FleetProgress, Style};
 use rainmaker_core::fleet::{exit_code, Mode, RunPlan, Scheduler, Step, Stop, TenantStatus};
 use report::{wave_status, ReportFormat, TenantReport, UpgradeReport, WaveReport};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 use tenant::{Ctx, Outcome};
 use tokio::sync::Notify;
 
@@ -22,35 +22,6 @@ pub fn now() -> String {
     aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
-}
-
-/// One line per event on stderr, prefixed by the tenant and its wave.
-struct Lines {
-    tenant: String,
-    wave: String,
-    started: Instant,
-    enabled: bool,
-}
-
-impl Lines {
-    fn line(&self, text: &str) {
-        if self.enabled {
-            eprintln!("{} [{}] {text} ({:.0}s)", self.tenant, self.wave, self.started.elapsed().as_secs_f64());
-        }
-    }
-}
-
-impl Progress for Lines {
-    fn report(&self, event: ProgressEvent) {
-        match event {
-            ProgressEvent::Step { message, .. } => self.line(&message),
-            ProgressEvent::StackDone { stack, status } => self.line(&format!("{stack}: {status}")),
-            ProgressEvent::Resource { logical_id, status, reason, failed: true, .. } => {
-                self.line(&format!("{logical_id} {status}: {}", reason.unwrap_or_default()))
-            }
-            ProgressEvent::Resource { .. } => {}
-        }
-    }
 }
 
 /// Where and how the report is kept up to date during the run.
@@ -78,6 +49,8 @@ pub fn new_report(fleet: &Fleet, plan: &RunPlan, run_id: &str, dry_run: bool) ->
                 duration_ms: 0,
                 api_calls: 0,
                 error: None,
+                warning: None,
+                drift: None,
             });
         }
     }
@@ -136,7 +109,7 @@ pub async fn run(
     mut r: UpgradeReport,
     file: Option<ReportFile>,
     stop: Arc<Notify>,
-    progress: bool,
+    no_progress: bool,
 ) -> Result<UpgradeReport, String> {
     let pos: BTreeMap<usize, usize> =
         plan.waves.iter().flat_map(|w| w.tenants.iter().copied()).enumerate().map(|(p, i)| (i, p)).collect();
@@ -145,6 +118,8 @@ pub async fn run(
     let bake_of: BTreeMap<usize, Option<u32>> =
         plan.waves.iter().flat_map(|w| w.tenants.iter().map(|i| (*i, w.bake_minutes))).collect();
     let mut watched: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let width = pos.keys().map(|i| fleet.tenants[*i].name.len()).max().unwrap_or(6);
+    let display = FleetProgress::new(Style::detect(no_progress), width);
     let f2 = fleet.clone();
     let mut s = Scheduler::new(plan, mode, &|i| f2.tenants[i].hold);
     let mut jobs: tokio::task::JoinSet<(usize, Outcome)> = tokio::task::JoinSet::new();
@@ -155,17 +130,12 @@ pub async fn run(
             Step::Start(ts) => {
                 for i in ts {
                     let (fleet, ctx) = (fleet.clone(), ctx.clone());
-                    let lines = Lines {
-                        tenant: fleet.tenants[i].name.clone(),
-                        wave: wave_of[&i].clone(),
-                        started: Instant::now(),
-                        enabled: progress,
-                    };
+                    let lines = display.tenant(&fleet.tenants[i].name, &wave_of[&i]);
                     lines.line("starting");
                     let bake = bake_of[&i];
                     jobs.spawn(async move {
                         let o = tenant::upgrade(&ctx, &fleet.tenants[i], bake, &lines).await;
-                        lines.line(o.status.as_str());
+                        lines.done(o.status.as_str());
                         (i, o)
                     });
                 }
@@ -193,6 +163,8 @@ pub async fn run(
                 t.api_calls = o.api_calls;
                 t.duration_ms = o.duration_ms;
                 t.error = o.error;
+                t.warning = o.warning;
+                t.drift = o.drift;
                 watched.insert(i, o.watched_alarms);
                 s.finished(i, o.status);
                 sync_waves(&mut r, &s);
@@ -204,7 +176,7 @@ pub async fn run(
                     .iter()
                     .filter_map(|i| watched.get(i).filter(|a| !a.is_empty()).map(|a| (*i, a.clone())))
                     .collect();
-                let found = bake_check(&ctx, &fleet, &checks, progress).await;
+                let found = bake_check(&ctx, &fleet, &checks, &display).await;
                 let mut firing = Vec::new();
                 for (i, calls, result) in found {
                     let Some(p) = pos.get(&i) else {
@@ -243,7 +215,7 @@ pub async fn run(
         Stop::Interrupted => "interrupted".to_string(),
     });
     let statuses: Vec<TenantStatus> = pos.keys().filter_map(|i| s.status(*i)).collect();
-    r.exit_code = Some(exit_code(&statuses, s.tolerance_exceeded()));
+    r.exit_code = Some(exit_code(&statuses, s.tolerance_exceeded(), s.interrupted()));
     r.ended_at = Some(now());
     save(&r, file.as_ref())?;
     Ok(r)
@@ -257,16 +229,14 @@ async fn bake_check(
     ctx: &Arc<Ctx>,
     fleet: &Arc<Fleet>,
     checks: &[(usize, Vec<String>)],
-    progress: bool,
+    display: &FleetProgress,
 ) -> Vec<(usize, u32, Result<Vec<String>, String>)> {
     let mut jobs = tokio::task::JoinSet::new();
     for (i, alarms) in checks.iter().cloned() {
-        let (ctx, fleet) = (ctx.clone(), fleet.clone());
+        let (ctx, fleet, display) = (ctx.clone(), fleet.clone(), display.clone());
         jobs.spawn(async move {
             let t = &fleet.tenants[i];
-            if progress {
-                eprintln!("{} checking {} alarms after the bake", t.name, alarms.len());
-            }
+            display.note(&format!("{} checking {} alarms after the bake", t.name, alarms.len()));
             let calls = 1 + alarms.len().div_ceil(100) as u32;
             let result = async {
                 let sdk = tenant::assume(&ctx, t).await?;

@@ -76,6 +76,12 @@ pub struct TenantReport {
     pub api_calls: u32,
     /// Why it failed or was blocked: the failing step or resource and the reason.
     pub error: Option<String>,
+    /// What the report says though the tenant went through (`--check-drift`: it had drifted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// `--check-drift` / `--refuse-drifted`: each stack's drift before the change (absent without those flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<crate::aws::drift::StackDrift>>,
 }
 
 /// Resource changes, counted over both stacks.
@@ -182,6 +188,9 @@ pub fn text(r: &UpgradeReport) -> String {
     }
     let counts: Vec<String> = r.summary.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
     s.push_str(&format!("summary: {}\n", counts.join(", ")));
+    for t in r.tenants.iter().filter(|t| t.warning.is_some()) {
+        s.push_str(&format!("warning: {}: {}\n", t.name, t.warning.as_deref().unwrap_or_default()));
+    }
     if let Some(stop) = &r.stopped {
         s.push_str(&format!("stopped: {stop}\n"));
     }
@@ -214,6 +223,13 @@ fn markdown(r: &UpgradeReport) -> String {
             t.api_calls,
             t.error.as_deref().unwrap_or("").replace('|', "\\|").replace('\n', " ")
         ));
+    }
+    let warned: Vec<&TenantReport> = r.tenants.iter().filter(|t| t.warning.is_some()).collect();
+    if !warned.is_empty() {
+        s.push_str("\nWarnings:\n\n");
+        for t in warned {
+            s.push_str(&format!("- {}: {}\n", t.name, t.warning.as_deref().unwrap_or_default()));
+        }
     }
     s.push_str("\n| wave | status | failures | tolerance | bake |\n|---|---|---|---|---|\n");
     for w in &r.waves {

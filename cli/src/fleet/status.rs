@@ -1,7 +1,10 @@
 //! `status --tenants`: every tenant's stack states and template version through its assumed role, so the fleet's
-//! version skew shows at a glance. Read-only; a tenant that cannot be read is a row with its error.
+//! version skew shows at a glance, and with `--drift` each stack's drift. Read-only; a tenant that cannot be read is
+//! a row with its error.
 
 use super::tenant::{connect, Ctx};
+use crate::aws::drift::{self, StackDrift};
+use crate::aws::events::WaitOptions;
 use crate::aws::{status, NoProgress};
 use crate::config::tenants::Fleet;
 use serde::Serialize;
@@ -26,6 +29,9 @@ pub struct TenantState {
     pub held: bool,
     /// Why the tenant could not be read.
     pub error: Option<String>,
+    /// `--drift`: each stack's drift (absent without it, or when the tenant could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<StackDrift>>,
 }
 
 /// The whole fleet.
@@ -37,12 +43,18 @@ pub struct FleetStatus {
     pub versions: BTreeMap<String, usize>,
 }
 
-/// Read every tenant, at most `concurrency` at a time, in file order.
-pub async fn fleet_status(fleet: Arc<Fleet>, ctx: Arc<Ctx>, concurrency: usize) -> FleetStatus {
+/// Read every tenant, at most `concurrency` at a time, in file order; with `detect`, also each stack's drift
+/// (waiting as it says).
+pub async fn fleet_status(
+    fleet: Arc<Fleet>,
+    ctx: Arc<Ctx>,
+    concurrency: usize,
+    detect: Option<WaitOptions>,
+) -> FleetStatus {
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut jobs = tokio::task::JoinSet::new();
     for i in 0..fleet.tenants.len() {
-        let (fleet, ctx, sem) = (fleet.clone(), ctx.clone(), sem.clone());
+        let (fleet, ctx, sem, detect) = (fleet.clone(), ctx.clone(), sem.clone(), detect.clone());
         jobs.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let t = &fleet.tenants[i];
@@ -57,14 +69,24 @@ pub async fn fleet_status(fleet: Arc<Fleet>, ctx: Arc<Ctx>, concurrency: usize) 
                 behind: false,
                 held: t.hold,
                 error: None,
+                drift: None,
             };
             let mut calls = 0;
             let read = async {
-                let tenant = connect(&ctx, t, &NoProgress, &mut calls).await?;
-                status::status(&tenant, 0).await
+                let (tenant, caller) = connect(&ctx, t, &NoProgress, &mut calls).await?;
+                let r = status::status_as(&tenant, Some(&caller), 0).await?;
+                let found = match &detect {
+                    Some(wait) => {
+                        let cfn = aws_sdk_cloudformation::Client::new(&tenant.sdk);
+                        Some(drift::tenant(&cfn, &tenant.config.name, wait).await.0)
+                    }
+                    None => None,
+                };
+                Ok::<_, crate::aws::DeployError>((r, found))
             };
             match read.await {
-                Ok(r) => {
+                Ok((r, found)) => {
+                    row.drift = found;
                     for s in &r.stacks {
                         let st = s.status.clone();
                         match s.stack.as_str() {
@@ -116,6 +138,7 @@ fn error_row(error: String) -> TenantState {
         behind: false,
         held: false,
         error: Some(error),
+        drift: None,
     }
 }
 
@@ -143,5 +166,13 @@ pub fn text(s: &FleetStatus) -> String {
     }
     let v: Vec<String> = s.versions.iter().map(|(k, n)| format!("{n} at {k}")).collect();
     out.push_str(&format!("\nversions: {}\n", v.join(", ")));
+    if s.tenants.iter().any(|t| t.drift.is_some()) {
+        out.push_str("\ndrift:\n");
+        for t in &s.tenants {
+            for l in t.drift.as_deref().map(drift::lines).unwrap_or_default() {
+                out.push_str(&format!("{:<w$}  {l}\n", t.name));
+            }
+        }
+    }
     out
 }

@@ -1,16 +1,19 @@
-//! One tenant of an upgrade: assume its role (STS, from the CI's own credentials), check the account, then the
-//! deploy core's `plan` (dry run) or `apply` with the assumed-role `SdkConfig`; the outcome as data.
+//! One tenant of an upgrade: assume its role (STS, from the CI's own credentials), check the account, detect drift
+//! when asked, then the deploy core's `plan` (dry run) or `apply` with the assumed-role `SdkConfig` and the identity
+//! already read; the outcome as data.
 
 use super::report::Changes;
 use crate::aws::deploy::{self, ApplyOptions};
+use crate::aws::drift::{self, StackDrift};
 use crate::aws::events::{CancelSignal, WaitOptions};
+use crate::aws::identity::Caller;
 use crate::aws::plan::StackPlan;
 use crate::aws::sdk::{self, AwsOptions, Tenant};
 use crate::aws::{stack, DeployError, Progress, ProgressEvent, Prompter, Question};
 use crate::config::tenants::{FleetTenant, TenantConfig};
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
-use rainmaker_core::fleet::TenantStatus;
+use rainmaker_core::fleet::{decide_drift, DriftDecision, DriftPolicy, TenantStatus};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -25,6 +28,8 @@ pub struct Ctx {
     pub session: String,
     pub dry_run: bool,
     pub cancel: Option<CancelSignal>,
+    /// `--check-drift` / `--refuse-drifted`: drift detection before a tenant is changed.
+    pub drift: DriftPolicy,
 }
 
 /// How one tenant ended.
@@ -38,6 +43,10 @@ pub struct Outcome {
     pub duration_ms: u64,
     /// A baked update: the backend's exported alarms, to check after the wave (empty otherwise).
     pub watched_alarms: Vec<String>,
+    /// What drift detection found before the change (`--check-drift`, `--refuse-drifted`; absent otherwise).
+    pub drift: Option<Vec<StackDrift>>,
+    /// Something the report should say though the tenant went through (it had drifted).
+    pub warning: Option<String>,
 }
 
 /// Answers the core's questions without a terminal: `upgrade` runs with `--yes` (a failed first create holds
@@ -68,7 +77,8 @@ pub fn count(plans: &[&StackPlan]) -> Changes {
     c
 }
 
-/// The tenant's SDK configuration: the CI's chain in the tenant's region, then AssumeRole into the tenant's role.
+/// The tenant's SDK configuration: the CI's chain in the tenant's region, then AssumeRole into the tenant's role
+/// (session `ctx.session`). A role that cannot be assumed is named, with what to check.
 pub async fn assume(ctx: &Ctx, t: &FleetTenant) -> Result<SdkConfig, DeployError> {
     let base = sdk::load(&AwsOptions {
         profile: ctx.profile.clone(),
@@ -82,7 +92,7 @@ pub async fn assume(ctx: &Ctx, t: &FleetTenant) -> Result<SdkConfig, DeployError
         .role_session_name(&ctx.session)
         .send()
         .await
-        .map_err(|e| DeployError::sdk("STS AssumeRole", e))?;
+        .map_err(|e| assume_failure(&t.role, DeployError::sdk("STS AssumeRole", e)))?;
     let c = out
         .credentials()
         .ok_or_else(|| DeployError::io("STS AssumeRole", format!("no credentials returned for {}", t.role)))?;
@@ -94,6 +104,27 @@ pub async fn assume(ctx: &Ctx, t: &FleetTenant) -> Result<SdkConfig, DeployError
         "rainmaker-upgrade",
     );
     Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(creds)).build())
+}
+
+/// An AssumeRole refusal says which role and what decides it (its trust policy, the CI identity's own policy).
+fn assume_failure(role: &str, e: DeployError) -> DeployError {
+    match e {
+        DeployError::Aws { operation, code, message, help } => {
+            let denied = matches!(code.as_deref(), Some("AccessDenied" | "AccessDeniedException"))
+                || message.contains("not authorized");
+            let help = if denied {
+                format!(
+                    "the CI's identity may not assume {role}: the role's trust policy must name that identity (or its \
+                     account) as Principal for sts:AssumeRole, and the identity's own policy must allow sts:AssumeRole \
+                     on the role; check this tenant's `role:` in tenants.yaml ({{account}} expands to its account)"
+                )
+            } else {
+                format!("assuming {role}: {help}")
+            };
+            DeployError::Aws { operation, code, message, help }
+        }
+        other => other,
+    }
 }
 
 /// Upgrade (or with `dry_run`, plan) one tenant, baking an update `bake` minutes (its wave's). Never panics and
@@ -108,26 +139,31 @@ pub async fn upgrade(ctx: &Ctx, t: &FleetTenant, bake: Option<u32>, progress: &d
         error: None,
         duration_ms: 0,
         watched_alarms: vec![],
+        drift: None,
+        warning: None,
     };
     if let Err(e) = run(ctx, t, bake, progress, &mut o).await {
         o.status = match e {
             DeployError::Refused { .. } => TenantStatus::Blocked,
+            // Ctrl-C: the core cancelled what it had started (a change set deleted, an update rolled back)
+            DeployError::Cancelled { .. } | DeployError::Declined { .. } => TenantStatus::Cancelled,
             _ => TenantStatus::Failed,
         };
-        o.error = Some(e.to_string());
+        o.error = Some(e.with_help());
     }
     o.duration_ms = started.elapsed().as_millis() as u64;
     o
 }
 
 /// The tenant as the deploy core takes it: its valid config, the assumed role's `SdkConfig`, the account checked
-/// against the entry (GetCallerIdentity). `calls` counts the STS calls made.
+/// against the entry (GetCallerIdentity, whose answer the deploy core then reuses: one per tenant). `calls` counts
+/// the STS calls made.
 pub async fn connect(
     ctx: &Ctx,
     t: &FleetTenant,
     progress: &dyn Progress,
     calls: &mut u32,
-) -> Result<Tenant, DeployError> {
+) -> Result<(Tenant, Caller), DeployError> {
     let config = match &t.config {
         TenantConfig::Valid(c) => (**c).clone(),
         TenantConfig::Invalid(reason) => {
@@ -138,18 +174,18 @@ pub async fn connect(
     *calls += 1;
     let sdk = assume(ctx, t).await?;
     *calls += 1;
-    let account = crate::aws::identity::caller(&crate::aws::Clients::new(&sdk)).await?.account;
-    if account != t.account {
+    let caller = crate::aws::identity::caller(&crate::aws::Clients::new(&sdk)).await?;
+    if caller.account != t.account {
         return Err(DeployError::io(
             "account check",
             format!(
-                "the role {} acts in account {account}, but tenants.yaml says {} for this tenant",
-                t.role, t.account
+                "the role {} acts in account {}, but tenants.yaml says {} for this tenant",
+                t.role, caller.account, t.account
             ),
         ));
     }
     let config_dir = t.config_path.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| PathBuf::from("."));
-    Ok(Tenant { config, sdk, config_dir, artifacts_dir: ctx.artifacts_dir.clone() })
+    Ok((Tenant { config, sdk, config_dir, artifacts_dir: ctx.artifacts_dir.clone() }, caller))
 }
 
 async fn run(
@@ -159,7 +195,7 @@ async fn run(
     progress: &dyn Progress,
     o: &mut Outcome,
 ) -> Result<(), DeployError> {
-    let tenant = connect(ctx, t, progress, &mut o.api_calls).await?;
+    let (tenant, caller) = connect(ctx, t, progress, &mut o.api_calls).await?;
     let names = crate::template::Names::new(&tenant.config.name);
     o.api_calls += 1;
     let cfn = aws_sdk_cloudformation::Client::new(&tenant.sdk);
@@ -168,8 +204,27 @@ async fn run(
         o.from_version = stack::tags(live).remove("rainmaker:template-version");
     }
     let wait = WaitOptions { cancel: ctx.cancel.clone(), ..WaitOptions::default() };
+    if ctx.drift != DriftPolicy::Ignore {
+        progress.report(ProgressEvent::Step { stack: None, message: "detecting drift".into() });
+        let (found, calls) = drift::tenant(&cfn, &tenant.config.name, &wait).await;
+        o.api_calls += calls;
+        let outcomes: Vec<_> = found.iter().map(StackDrift::outcome).collect();
+        o.drift = Some(found);
+        match decide_drift(ctx.drift, &outcomes) {
+            DriftDecision::Proceed { warning } => o.warning = warning,
+            DriftDecision::Block(reason) => {
+                o.status = TenantStatus::Blocked;
+                o.error = Some(reason);
+                return Ok(());
+            }
+            DriftDecision::Fail(reason) => {
+                o.error = Some(reason);
+                return Ok(());
+            }
+        }
+    }
     if ctx.dry_run {
-        let plan = deploy::plan(&tenant, &wait, progress).await?;
+        let plan = deploy::plan_as(&tenant, Some(&caller), &wait, progress).await?;
         o.api_calls += plan.api_calls.total;
         let plans: Vec<&StackPlan> = plan.stacks.iter().collect();
         o.changes = count(&plans);
@@ -184,7 +239,7 @@ async fn run(
         };
         return Ok(());
     }
-    let opts = ApplyOptions { allow_replace: t.allow_replace, always_verify: false, wait, bake };
+    let opts = ApplyOptions { allow_replace: t.allow_replace, always_verify: false, wait, bake, caller: Some(caller) };
     let r = match deploy::apply(&tenant, &opts, &Unattended, progress).await {
         Ok(r) => r,
         Err(DeployError::StackFailed { stack, status, reason }) if stack == names.backend_stack && bake.is_some() => {

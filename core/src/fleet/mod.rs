@@ -4,9 +4,11 @@
 //! ("which tenants start next, given the results so far") that the CLI drives with tokio and the tests drive with a
 //! fake `Deployer`.
 
+mod drift;
 mod plan;
 mod scheduler;
 
+pub use drift::{decide as decide_drift, stack_state, DriftDecision, DriftPolicy, StackDriftOutcome, StackDriftState};
 pub use plan::{plan, Overrides, PlanError, RunPlan, Selection, WavePlan, CANARY_WAVE};
 pub use scheduler::{drive, Deployer, Mode, Scheduler, Step, Stop, WaveStatus};
 
@@ -33,11 +35,14 @@ pub enum TenantStatus {
     Held,
     /// Never started: an alarm fired during a bake.
     Halted,
+    /// Running when the run was interrupted (Ctrl-C): its own operation was cancelled (an unexecuted change set
+    /// deleted, an update cancelled and rolled back by CloudFormation).
+    Cancelled,
 }
 
 impl TenantStatus {
     /// Every status, in report order.
-    pub const ALL: [TenantStatus; 8] = [
+    pub const ALL: [TenantStatus; 9] = [
         TenantStatus::Upgraded,
         TenantStatus::Unchanged,
         TenantStatus::Planned,
@@ -46,6 +51,7 @@ impl TenantStatus {
         TenantStatus::Skipped,
         TenantStatus::Held,
         TenantStatus::Halted,
+        TenantStatus::Cancelled,
     ];
 
     /// The name used in reports (`upgraded`, ...).
@@ -59,6 +65,7 @@ impl TenantStatus {
             TenantStatus::Skipped => "skipped",
             TenantStatus::Held => "held",
             TenantStatus::Halted => "halted",
+            TenantStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -67,14 +74,19 @@ impl TenantStatus {
 pub const EXIT_FAILED: i32 = 3;
 /// Exit code when nothing failed but some tenants were blocked, skipped or halted.
 pub const EXIT_INCOMPLETE: i32 = 4;
+/// Exit code of a run interrupted by Ctrl-C (128 + SIGINT, as a shell reports it), whatever else happened.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// The exit code of a run: 0 all upgraded/unchanged/planned/held; 3 some failed or a tolerance was exceeded; 4 none failed
-/// but some blocked/skipped/halted. (2 bad input and 1 other errors are decided before a run.)
-pub fn exit_code(statuses: &[TenantStatus], tolerance_exceeded: bool) -> i32 {
+/// The exit code of a run: 130 interrupted (Ctrl-C); 0 all upgraded/unchanged/planned/held; 3 some failed or a
+/// tolerance was exceeded; 4 none failed but some blocked/skipped/halted/cancelled. (2 bad input and 1 other errors
+/// are decided before a run.)
+pub fn exit_code(statuses: &[TenantStatus], tolerance_exceeded: bool, interrupted: bool) -> i32 {
     use TenantStatus as S;
-    if tolerance_exceeded || statuses.contains(&S::Failed) {
+    if interrupted {
+        EXIT_INTERRUPTED
+    } else if tolerance_exceeded || statuses.contains(&S::Failed) {
         EXIT_FAILED
-    } else if statuses.iter().any(|s| matches!(s, S::Blocked | S::Skipped | S::Halted)) {
+    } else if statuses.iter().any(|s| matches!(s, S::Blocked | S::Skipped | S::Halted | S::Cancelled)) {
         EXIT_INCOMPLETE
     } else {
         0
@@ -90,5 +102,9 @@ pub fn summary(statuses: &[TenantStatus]) -> BTreeMap<&'static str, usize> {
     m
 }
 
+#[cfg(test)]
+mod cancel_tests;
+#[cfg(test)]
+mod drift_tests;
 #[cfg(test)]
 mod tests;

@@ -67,6 +67,7 @@ pub struct Scheduler {
     wave_status: Vec<WaveStatus>,
     baking: bool,
     stop: Option<Stop>,
+    interrupted: bool,
     max_in_flight: usize,
 }
 
@@ -92,6 +93,7 @@ impl Scheduler {
             wave_status: vec![WaveStatus::Pending; n],
             baking: false,
             stop: None,
+            interrupted: false,
             max_in_flight: 0,
         }
     }
@@ -190,7 +192,13 @@ impl Scheduler {
     /// Ctrl-C: start nothing more.
     pub fn interrupt(&mut self) {
         self.baking = false;
+        self.interrupted = true;
         self.stop.get_or_insert(Stop::Interrupted);
+    }
+
+    /// Whether the run was interrupted (also after it had stopped for another reason).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// Why the run stopped, if it did.

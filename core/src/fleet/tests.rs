@@ -5,7 +5,7 @@ use crate::config::tenants::{Amount, Fleet, FleetTenant, TenantConfig, Wave};
 use std::collections::{BTreeMap, VecDeque};
 
 /// A fleet of `tenants` (name, wave) with the given waves (name, max, tolerance, bake).
-fn fleet(waves: &[(&str, &str, &str, Option<u32>)], tenants: &[(&str, &str)]) -> Fleet {
+pub(super) fn fleet(waves: &[(&str, &str, &str, Option<u32>)], tenants: &[(&str, &str)]) -> Fleet {
     Fleet {
         waves: waves
             .iter()
@@ -168,7 +168,7 @@ fn tolerance_in_both_modes() {
         let (s, st) = run(&f, &Selection::default(), &Overrides::default(), *mode, &mut fake);
         assert_eq!(st, want.to_vec(), "case {i}");
         assert_eq!(fake.peak, *peak, "case {i}: peak in flight");
-        assert_eq!(exit_code(&st, s.tolerance_exceeded()), *code, "case {i}");
+        assert_eq!(exit_code(&st, s.tolerance_exceeded(), s.interrupted()), *code, "case {i}");
     }
 }
 
@@ -191,7 +191,7 @@ fn held_tenants_are_never_started() {
     let (s, st) = run(&f, &Selection::default(), &Overrides::default(), Mode::Soft, &mut fake);
     assert!(!fake.started.contains(&2));
     assert_eq!(st[2], Held);
-    assert_eq!(exit_code(&st, s.tolerance_exceeded()), 0);
+    assert_eq!(exit_code(&st, s.tolerance_exceeded(), s.interrupted()), 0);
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn a_bake_alarm_halts_the_later_tenants() {
     assert_eq!(fake.baked, vec![(0, vec![0])]);
     assert_eq!(st, vec![Upgraded, Halted, Halted, Halted, Halted, Halted]);
     assert_eq!(s.waves(), vec![(0, WaveStatus::Halted), (0, WaveStatus::Skipped)]);
-    assert_eq!(exit_code(&st, s.tolerance_exceeded()), 4);
+    assert_eq!(exit_code(&st, s.tolerance_exceeded(), s.interrupted()), 4);
 }
 
 #[test]
@@ -313,7 +313,7 @@ fn bake_outcomes_table() {
         assert_eq!(fake.baked, baked, "{}", c.what);
         assert_eq!(st, c.statuses, "{}", c.what);
         assert_eq!(s.waves().iter().map(|(_, w)| *w).collect::<Vec<_>>(), c.waves, "{}", c.what);
-        assert_eq!(exit_code(&st, s.tolerance_exceeded()), c.exit, "{}", c.what);
+        assert_eq!(exit_code(&st, s.tolerance_exceeded(), s.interrupted()), c.exit, "{}", c.what);
     }
 }
 
@@ -336,6 +336,9 @@ fn interrupt_starts_nothing_more() {
     let st: Vec<_> = (0..6).map(|i| s.status(i)).collect();
     assert_eq!(st, vec![Some(Upgraded), Some(Upgraded), Some(Failed), Some(Upgraded), Some(Skipped), Some(Skipped)]);
     assert_eq!(s.waves()[1].1, WaveStatus::Interrupted);
+    assert!(s.interrupted());
+    let done: Vec<_> = st.into_iter().flatten().collect();
+    assert_eq!(exit_code(&done, s.tolerance_exceeded(), s.interrupted()), EXIT_INTERRUPTED);
 }
 
 #[test]
@@ -377,9 +380,12 @@ fn exit_codes() {
         (vec![Blocked, Upgraded], false, 4),
         (vec![Halted], false, 4),
         (vec![Skipped, Failed], false, 3),
+        (vec![Cancelled, Upgraded], false, 4),
     ] {
-        assert_eq!(exit_code(&st, exceeded), code, "{st:?} {exceeded}");
+        assert_eq!(exit_code(&st, exceeded, false), code, "{st:?} {exceeded}");
+        // interrupted runs exit 130 whatever their tenants did
+        assert_eq!(exit_code(&st, exceeded, true), 130, "{st:?} {exceeded}");
     }
-    let s = summary(&[Upgraded, Upgraded, Held]);
-    assert_eq!((s["upgraded"], s["held"], s["failed"], s.len()), (2, 1, 0, 8));
+    let s = summary(&[Upgraded, Upgraded, Held, Cancelled]);
+    assert_eq!((s["upgraded"], s["held"], s["failed"], s["cancelled"], s.len()), (2, 1, 0, 1, 9));
 }

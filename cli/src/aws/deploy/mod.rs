@@ -9,7 +9,7 @@ mod planning;
 mod run;
 mod stacks;
 
-pub use planning::{plan, plan_one};
+pub use planning::{plan, plan_as, plan_one};
 pub use run::apply;
 pub(crate) use run::apply_with;
 
@@ -40,6 +40,9 @@ pub struct ApplyOptions {
     /// Bake (`upgrade`): on an UPDATE of the backend, its exported alarms become rollback triggers monitored this
     /// many minutes after the update (see [`super::alarms::rollback_for`]); the wait allows for them.
     pub bake: Option<u32>,
+    /// The identity of the tenant's credentials when the caller already asked STS (`upgrade`, right after
+    /// assuming the role): the core then makes no GetCallerIdentity of its own. `None`: it asks (one call).
+    pub caller: Option<crate::aws::identity::Caller>,
 }
 
 /// What `apply` did, as data.

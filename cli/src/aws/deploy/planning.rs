@@ -26,12 +26,22 @@ fn mark_imports(plan: &mut StackPlan, imports: &[Import]) {
 
 /// Show what `apply` would change, without changing anything (change sets are deleted again).
 pub async fn plan(t: &Tenant, wait: &WaitOptions, progress: &dyn Progress) -> Result<PlanReport, DeployError> {
+    plan_as(t, None, wait, progress).await
+}
+
+/// [`plan`] with the identity of the tenant's credentials already known (see [`super::ApplyOptions::caller`]).
+pub async fn plan_as(
+    t: &Tenant,
+    caller: Option<&crate::aws::identity::Caller>,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+) -> Result<PlanReport, DeployError> {
     let started = Instant::now();
     let c = Clients::new(&t.sdk);
     let p = prepare(t)?;
     let tags = stack_tags(t);
     let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
-    let (caller, _) = crate::aws::identity::preflight(t, &c).await?;
+    let (caller, _) = crate::aws::identity::preflight_as(t, &c, caller).await?;
     // the account's listing also serves as the DescribeStacks of both stacks (plan changes nothing in between)
     let mut listed =
         crate::aws::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &t.config.region).await?;

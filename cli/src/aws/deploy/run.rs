@@ -39,7 +39,7 @@ pub(crate) async fn apply_with(
     let region = t.config.region.clone();
     let arts = artifacts::load(&t.artifacts_dir, &code_parameters(&p.backend.2))?;
     // who is calling, before any change: the wrong account is refused here
-    let (caller, state) = crate::aws::identity::preflight(t, c).await?;
+    let (caller, state) = crate::aws::identity::preflight_as(t, c, opts.caller.as_ref()).await?;
     partial.account = Some(caller.account.clone());
     partial.state_dir = Some(state.clone());
     // one tenant per account and region: another tenant's stacks here are refused before any change

@@ -18,7 +18,7 @@ use std::time::Duration;
 const WAVES: &str = "waves:\n  canary: { max_concurrent: 1, failure_tolerance: 0, bake_minutes: 15 }\n  rest: { max_concurrent: 5, failure_tolerance: 0 }\n";
 
 /// Decode one `application/x-www-form-urlencoded` body into its pairs, in order.
-fn form(body: &str) -> Vec<(String, String)> {
+pub(super) fn form(body: &str) -> Vec<(String, String)> {
     let dec = |s: &str| {
         let s = s.replace('+', " ");
         let b = s.as_bytes();
