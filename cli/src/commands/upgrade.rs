@@ -67,7 +67,7 @@ pub struct UpgradeArgs {
     #[arg(long)]
     pub check_drift: bool,
     /// Detect drift like --check-drift, but leave a drifted tenant untouched: `blocked`, with what drifted
-    #[arg(long)]
+    #[arg(long, conflicts_with = "check_drift")]
     pub refuse_drifted: bool,
     /// Upgrade without asking (required unless --dry-run: nobody answers per-tenant questions)
     #[arg(long, short = 'y')]
@@ -173,10 +173,12 @@ pub fn run(g: &GlobalArgs, args: &UpgradeArgs) -> Result<()> {
         session: format!("rainmaker-upgrade-{run_id}"),
         dry_run: args.dry_run,
         cancel: Some(signal),
-        drift: match (args.refuse_drifted, args.check_drift) {
-            (true, _) => DriftPolicy::Refuse,
-            (false, true) => DriftPolicy::Warn,
-            (false, false) => DriftPolicy::Ignore,
+        drift: if args.refuse_drifted {
+            DriftPolicy::Refuse
+        } else if args.check_drift {
+            DriftPolicy::Warn
+        } else {
+            DriftPolicy::Ignore
         },
     });
     let fleet = Arc::new(fleet);

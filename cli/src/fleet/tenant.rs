@@ -218,6 +218,10 @@ async fn run(
                 return Ok(());
             }
             DriftDecision::Fail(reason) => {
+                // Ctrl-C stopped the detection: nothing was started, the tenant is cancelled, not failed
+                if wait.cancel_requested() {
+                    o.status = TenantStatus::Cancelled;
+                }
                 o.error = Some(reason);
                 return Ok(());
             }

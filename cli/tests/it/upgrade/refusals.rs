@@ -63,6 +63,11 @@ fn bad_flags_and_selections_exit_2_naming_the_flag() {
     refused(&upgrade(d.path(), &["--yes", "--bake", "181"]), &["--bake", "1 to 180 minutes"]);
     refused(&upgrade(d.path(), &["--yes", "--bake", "0"]), &["--bake", "--no-bake"]);
     refused(&upgrade(d.path(), &["--yes", "--bake", "5", "--no-bake"]), &["--bake", "--no-bake"]);
+    // warning about drift and refusing it at once: pick one
+    refused(
+        &upgrade(d.path(), &["--yes", "--check-drift", "--refuse-drifted"]),
+        &["--refuse-drifted", "--check-drift"],
+    );
     // --to another template version: refused, both versions named
     let v = rainmaker_deploy::TEMPLATE_VERSION;
     refused(&upgrade(d.path(), &["--yes", "--to", "99.0.0"]), &["--to", "99.0.0", &format!("renders templates {v}")]);
