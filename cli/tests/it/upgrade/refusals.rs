@@ -6,7 +6,7 @@ use crate::support::{run, tempdir, Run};
 use rainmaker_test_support::closed_port_url;
 use std::path::Path;
 
-fn setup(dir: &Path, tenants_yaml: &str) {
+pub(super) fn setup(dir: &Path, tenants_yaml: &str) {
     for (name, region) in [("acme-home", "eu-west-1"), ("beta-home", "us-east-1")] {
         let t = dir.join("tenants").join(name);
         std::fs::create_dir_all(&t).unwrap();
@@ -16,7 +16,7 @@ fn setup(dir: &Path, tenants_yaml: &str) {
     std::fs::write(dir.join("tenants.yaml"), tenants_yaml).unwrap();
 }
 
-const GOOD: &str = r#"version: 1
+pub(super) const GOOD: &str = r#"version: 1
 defaults:
   role: "arn:aws:iam::{account}:role/rainmaker-deployer"
 waves:
