@@ -266,7 +266,7 @@ fn csv_field(v: &str) -> String {
 
 fn csv(r: &UpgradeReport) -> String {
     let mut s = String::from(
-        "run_id,tenant,account,region,wave,from_version,to_version,status,add,modify,remove,replace,duration_ms,api_calls,error\n",
+        "run_id,tenant,account,region,wave,from_version,to_version,status,add,modify,remove,replace,duration_ms,api_calls,error,warning\n",
     );
     for t in &r.tenants {
         let row = [
@@ -285,6 +285,7 @@ fn csv(r: &UpgradeReport) -> String {
             t.duration_ms.to_string(),
             t.api_calls.to_string(),
             t.error.clone().unwrap_or_default(),
+            t.warning.clone().unwrap_or_default(),
         ];
         s.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         s.push('\n');

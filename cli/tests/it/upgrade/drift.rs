@@ -313,9 +313,17 @@ async fn drift_in_status_and_before_an_upgrade() {
         &format!("{},{}", a0.name, b0.name),
         "--failure-tolerance",
         "1",
+        "--report",
+        "drift.csv",
+        "--report-format",
+        "csv",
     ]);
     assert_eq!(r.code, 3, "b0 failed: {}", r.transcript());
     check_report(&v);
+    let csv = std::fs::read_to_string(f.path().join("drift.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",error,warning"), "{csv}");
+    let a0_row = csv.lines().find(|l| l.contains(&format!(",{},", a0.name))).unwrap_or_else(|| panic!("{csv}"));
+    assert!(a0_row.contains(",upgraded,") && a0_row.contains("UsersTable (MODIFIED)"), "the warning column: {a0_row}");
     let s = statuses(&v);
     assert_eq!((s[&a0.name].as_str(), s[&b0.name].as_str()), ("upgraded", "failed"), "{}", r.transcript());
     let w = row(&v, &a0.name)["warning"].as_str().unwrap_or_else(|| panic!("{v}"));
