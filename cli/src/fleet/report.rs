@@ -68,7 +68,7 @@ pub struct TenantReport {
     pub from_version: Option<String>,
     pub to_version: String,
     /// `upgraded`, `unchanged`, `planned` (dry run: would change), `failed`, `blocked`, `skipped`, `held`,
-    /// `halted`; absent while running.
+    /// `halted`, `cancelled` (running at Ctrl-C, its own operation cancelled); absent while running.
     pub status: Option<String>,
     pub changes: Changes,
     pub duration_ms: u64,
