@@ -100,6 +100,24 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// What `r` resolves to so far: explicit `resource_usage` first, then what the flow derived, then defaults.
+    pub(crate) fn usage_of<'a>(
+        &'a self,
+        r: &'a Resource,
+        usage: &'a Usage,
+        registry: &Registry,
+        devices: f64,
+    ) -> ResourceUsage<'a> {
+        ResourceUsage {
+            id: &r.logical_id,
+            type_name: &r.type_name,
+            usage,
+            derived: self.derived.get(&r.logical_id),
+            keys: registry.keys(&r.type_name),
+            devices,
+        }
+    }
+
     pub(crate) fn add(&mut self, id: &str, key: &str, v: f64) {
         *self.derived.entry(id.to_string()).or_default().entry(key.to_string()).or_insert(0.0) += v;
     }
@@ -146,17 +164,7 @@ pub fn rule_traffic(r: &Resource) -> (Traffic, Option<String>) {
 pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) -> Flow {
     let mut f = Flow::default();
     let d = devices;
-    let resolve = |f: &Flow, r: &Resource, key: &str| -> f64 {
-        ResourceUsage {
-            id: &r.logical_id,
-            type_name: &r.type_name,
-            usage,
-            derived: f.derived.get(&r.logical_id),
-            keys: registry.keys(&r.type_name),
-            devices: d,
-        }
-        .get(key)
-    };
+    let resolve = |f: &Flow, r: &Resource, key: &str| f.usage_of(r, usage, registry, d).get(key);
     let new_devices = d * usage.fleet("new_devices_percent_per_month") / 100.0;
     let error_share = usage.fleet("rule_error_percent") / 100.0;
     let telemetry_msgs = d * usage.device("telemetry_per_hour") * MONTH_HOURS;
@@ -420,14 +428,7 @@ fn functions(
         if metrics > 0.0 {
             f.set(id, emf_metrics::KEY, metrics);
         }
-        let ru = ResourceUsage {
-            id,
-            type_name: &func.type_name,
-            usage,
-            derived: f.derived.get(id),
-            keys: registry.keys(&func.type_name),
-            devices: d,
-        };
+        let ru = f.usage_of(func, usage, registry, d);
         let requests = ru.get("monthly_requests");
         let app_log_bytes = ru.get("log_bytes_per_request");
         let scale = if derived_total > 0.0 { requests / derived_total } else { 0.0 };

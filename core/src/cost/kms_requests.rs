@@ -16,7 +16,6 @@
 
 use crate::cost::flow::Flow;
 use crate::cost::registry::Registry;
-use crate::cost::resources::ResourceUsage;
 use crate::cost::template::{target, Resource, Resources};
 use crate::cost::usage::{Usage, MONTH_HOURS};
 use serde_json::Value;
@@ -45,14 +44,7 @@ struct FnLoad {
 }
 
 fn load(f: &Flow, r: &Resource, usage: &Usage, d: f64, registry: &Registry) -> FnLoad {
-    let ru = ResourceUsage {
-        id: &r.logical_id,
-        type_name: &r.type_name,
-        usage,
-        derived: f.derived.get(&r.logical_id),
-        keys: registry.keys(&r.type_name),
-        devices: d,
-    };
+    let ru = f.usage_of(r, usage, registry, d);
     let requests = ru.get("monthly_requests");
     let busy = requests * ru.get("request_duration_ms") / 1000.0 / MONTH_SECONDS;
     let callers = if requests > 0.0 { busy.ceil().max(1.0) } else { 0.0 };

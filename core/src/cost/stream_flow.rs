@@ -4,7 +4,6 @@
 
 use crate::cost::flow::{is, number, Flow};
 use crate::cost::registry::Registry;
-use crate::cost::resources::ResourceUsage;
 use crate::cost::template::{target, Resource, Resources};
 use crate::cost::usage::{Usage, MONTH_HOURS};
 use rainmaker_model::access::{self, Event};
@@ -107,17 +106,7 @@ pub(crate) fn streams(
     registry: &Registry,
     d: f64,
 ) -> Vec<(String, Event, f64)> {
-    let resolve = |f: &Flow, r: &Resource, key: &str| -> f64 {
-        ResourceUsage {
-            id: &r.logical_id,
-            type_name: &r.type_name,
-            usage,
-            derived: f.derived.get(&r.logical_id),
-            keys: registry.keys(&r.type_name),
-            devices: d,
-        }
-        .get(key)
-    };
+    let resolve = |f: &Flow, r: &Resource, key: &str| f.usage_of(r, usage, registry, d).get(key);
     let mut out = Vec::new();
     for stream in res.of_type("AWS::Kinesis::Stream") {
         let records = resolve(f, stream, "monthly_records");
