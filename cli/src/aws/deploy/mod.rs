@@ -104,6 +104,40 @@ pub struct Prepared {
     pub names: Names,
 }
 
+impl Prepared {
+    /// The bootstrap stack as a change-set target (no parameters, never rollback triggers).
+    pub(crate) fn bootstrap_target(&self, tags: BTreeMap<String, String>) -> super::converge::Target<'_> {
+        let (b, info, _) = &self.bootstrap;
+        super::converge::Target {
+            stack: "bootstrap",
+            stack_name: &b.stack_name,
+            body: &b.body,
+            info,
+            parameters: BTreeMap::new(),
+            tags,
+            rollback: None,
+        }
+    }
+
+    /// The backend stack as a change-set target with these parameters (rollback triggers, if any, set by the caller).
+    pub(crate) fn backend_target(
+        &self,
+        parameters: BTreeMap<String, String>,
+        tags: BTreeMap<String, String>,
+    ) -> super::converge::Target<'_> {
+        let (k, info, _) = &self.backend;
+        super::converge::Target {
+            stack: "backend",
+            stack_name: &k.stack_name,
+            body: &k.body,
+            info,
+            parameters,
+            tags,
+            rollback: None,
+        }
+    }
+}
+
 /// Render and parse both stacks (no AWS).
 pub fn prepare(t: &Tenant) -> Result<Prepared, DeployError> {
     let rendered = template::render(&t.config)?;

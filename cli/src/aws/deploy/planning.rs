@@ -45,7 +45,7 @@ pub async fn plan_as(
     // the account's listing also serves as the DescribeStacks of both stacks (plan changes nothing in between)
     let mut listed =
         crate::aws::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &t.config.region).await?;
-    let (b, binfo, _) = &p.bootstrap;
+    let (b, _, _) = &p.bootstrap;
     let (k, kinfo, _) = &p.backend;
     let mut stacks = Vec::new();
     let boot = listed.remove(&b.stack_name);
@@ -59,15 +59,7 @@ pub async fn plan_as(
             return Err(missing_bucket(&b.stack_name, failure));
         }
     }
-    let bt = Target {
-        stack: "bootstrap",
-        stack_name: &b.stack_name,
-        body: &b.body,
-        info: binfo,
-        parameters: BTreeMap::new(),
-        tags: tags.clone(),
-        rollback: None,
-    };
+    let bt = p.bootstrap_target(tags.clone());
     stacks.push(plan_one(&c, &bt, boot, None, &t.config.region, wait, progress).await?);
     match bucket {
         None => stacks.push(StackPlan::create("backend", &k.stack_name, kinfo)),
@@ -75,15 +67,7 @@ pub async fn plan_as(
             let live = listed.remove(&k.stack_name);
             let ep = endpoint(&c, live.as_ref()).await?;
             let versions = artifacts::live_versions(&live_parameters(live.as_ref()), &arts, artifacts::PENDING_VERSION);
-            let kt = Target {
-                stack: "backend",
-                stack_name: &k.stack_name,
-                body: &k.body,
-                info: kinfo,
-                parameters: backend_parameters(&bucket, &ep, &arts, versions),
-                tags,
-                rollback: None,
-            };
+            let kt = p.backend_target(backend_parameters(&bucket, &ep, &arts, versions), tags);
             stacks.push(plan_one(&c, &kt, live, Some(&bucket), &t.config.region, wait, progress).await?);
         }
     }

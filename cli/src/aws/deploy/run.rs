@@ -5,7 +5,7 @@ use super::stacks::{complete_outputs, converge_stack};
 use super::{backend_parameters, code_parameters, device_maker_outputs, endpoint, live_parameters, missing_bucket};
 use super::{output_keys, prepare, stack_tags, step, ApplyOptions, ApplyReport};
 use crate::aws::artifacts;
-use crate::aws::converge::{self, Ready, StackResult, Target};
+use crate::aws::converge::{self, Ready, StackResult};
 use crate::aws::progress::{Progress, ProgressEvent, Prompter};
 use crate::aws::sdk::{Clients, Tenant};
 use crate::aws::verify::{self, Expectations};
@@ -44,8 +44,8 @@ pub(crate) async fn apply_with(
     partial.state_dir = Some(state.clone());
     // one tenant per account and region: another tenant's stacks here are refused before any change
     let mut listed = crate::aws::tenants::refuse_others(&c.cfn, &t.config.name, &caller.account, &region).await?;
-    let (b, binfo, bjson) = &p.bootstrap;
-    let (k, kinfo, kjson) = &p.backend;
+    let (b, _, bjson) = &p.bootstrap;
+    let (k, _, kjson) = &p.backend;
     // a backend to be created (missing, or a failed first create / unexecuted review that recovery deletes) adopts
     // what the tenant kept: looked up now, so a kept resource that differs from the template is refused before
     // any change
@@ -57,15 +57,7 @@ pub(crate) async fn apply_with(
         Some(_) => None,
     };
 
-    let bt = Target {
-        stack: "bootstrap",
-        stack_name: &b.stack_name,
-        body: &b.body,
-        info: binfo,
-        parameters: BTreeMap::new(),
-        tags: tags.clone(),
-        rollback: None,
-    };
+    let bt = p.bootstrap_target(tags.clone());
     let mut recovered = Vec::new();
     let first = Some(listed.remove(&b.stack_name));
     let live = converge::recover_from(c, &bt, first, &opts.wait, prompter, progress, &mut recovered).await?;
@@ -76,15 +68,7 @@ pub(crate) async fn apply_with(
     let bucket =
         boot.outputs.get("ArtifactsBucketName").cloned().ok_or_else(|| missing_bucket(&b.stack_name, failure))?;
 
-    let mut kt = Target {
-        stack: "backend",
-        stack_name: &k.stack_name,
-        body: &k.body,
-        info: kinfo,
-        parameters: BTreeMap::new(),
-        tags,
-        rollback: None,
-    };
+    let mut kt = p.backend_target(BTreeMap::new(), tags);
     let mut recovered = Vec::new();
     // the listing still tells the backend's state when the bootstrap took no time (unchanged, nothing recovered);
     // after a change or a wait, someone else may have moved the backend meanwhile: read it again
