@@ -1,5 +1,6 @@
 //! Telemetry of both pipelines: the rule event's validation and decoding ([`decode`], pure), the limits from the
-//! environment ([`Limits`]), and the two item layouts of the telemetry table ([`layout`]).
+//! environment ([`Limits`]), and the item layouts of the telemetry table ([`layout`]: per reading and per node; [`packed`]: many nodes
+//! in one compressed item).
 //!
 //! `telemetry-ingest` (the direct pipeline: the rule invokes it per message) and `telemetry-batch` (the batched
 //! pipeline: the rule puts the message into a Kinesis stream, the function consumes batches) decode the same rule
@@ -9,6 +10,7 @@ mod decode;
 mod limits;
 
 pub mod layout;
+pub mod packed;
 
 pub use decode::{decode, is_thing_name, Message, Reading, Reject, MAX_BATCH, MAX_FUTURE_SKEW_MS};
 pub use limits::Limits;

@@ -1,0 +1,204 @@
+//! The packed layout of the telemetry table (`telemetry.pipeline: packed`, issue 13): the readings of many nodes
+//! in one item, compressed, so that a device reporting every 15 minutes costs a fraction of a write unit per
+//! message instead of one.
+//!
+//! - **Key**: `node_id` = [`partition_key`]`(`[`bucket_of`]`(node))` — `#packed-NNN`, never a thing name (`#` is
+//!   not allowed in one) — and `ts` = [`item_ts`]: the oldest `received_at` of the item's readings in milliseconds
+//!   × 1,000 plus an attempt counter (0..999) that a writer bumps when another item already holds that key.
+//! - **Attributes**: `packed` (binary: [`encode`]), `count` (readings in it), `received_at` (the newest),
+//!   `expires_at` (TTL), `batch` (`<shard id>/<sequence number of the batch's first record>`, provenance).
+//! - **An item's readings** span at most [`MAX_ITEM_SPAN_MS`] of `received_at` (a writer cuts a longer run into
+//!   several items) and at most [`MAX_ITEM_READINGS`] readings / [`MAX_PACKED_BYTES`] compressed bytes, so a reader
+//!   of the node's readings received in `[from, to)` queries the bucket's `ts` in [`query_range`] and keeps the
+//!   node's readings inside the range ([`select`]).
+//!
+//! Inside `packed`: one JSON object per line, `{"n": node_id, "ts", "r": received_at, "m": msg_id?, "p": params}`,
+//! sorted by node id, then `received_at`, then `ts`, deflated (RFC 1951). A retried batch can store a reading twice
+//! (in two items); readers drop repeats of a node's `ts` ([`crate::telemetry::layout::dedup_by_ts`]).
+
+use crate::telemetry::layout::StoredReading;
+use serde_json::{Map, Value};
+use std::io::{Read, Write};
+
+/// Buckets the fleet's nodes are spread over. Fixed for the life of a table: a node's bucket never changes, so
+/// readers and erasers find every item that can hold its readings.
+pub const BUCKETS: u32 = 128;
+/// Longest run of `received_at` (ms) in one item.
+pub const MAX_ITEM_SPAN_MS: i64 = 5 * 60 * 1000;
+/// Most readings in one item.
+pub const MAX_ITEM_READINGS: usize = 5_000;
+/// Most compressed bytes in one item's `packed` (DynamoDB's item limit is 400 KB).
+pub const MAX_PACKED_BYTES: usize = 256 * 1024;
+/// Prefix of a bucket's partition key.
+pub const PARTITION_PREFIX: &str = "#packed-";
+
+/// One reading with its node, as a packed item holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedReading {
+    pub node_id: String,
+    pub ts: i64,
+    pub received_at: i64,
+    pub msg_id: Option<String>,
+    pub params: Map<String, Value>,
+}
+
+impl PackedReading {
+    /// The reading as the other layouts' readers see it.
+    pub fn stored(&self) -> StoredReading {
+        StoredReading {
+            ts: self.ts,
+            received_at: Some(self.received_at),
+            msg_id: self.msg_id.clone(),
+            params: self.params.clone(),
+        }
+    }
+}
+
+/// Why a `packed` attribute cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PackedError {
+    #[error("packed telemetry could not be compressed: {0}")]
+    Deflate(std::io::Error),
+    #[error("packed telemetry is not valid deflate data: {0}")]
+    Inflate(std::io::Error),
+    #[error("packed telemetry line {line}: {why}")]
+    Line { line: usize, why: String },
+}
+
+/// The bucket of a node: FNV-1a (64-bit) of its id, modulo [`BUCKETS`]. Stable across versions and platforms.
+pub fn bucket_of(node_id: &str) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % u64::from(BUCKETS)) as u32
+}
+
+/// The partition key of a bucket's items: `#packed-007`.
+pub fn partition_key(bucket: u32) -> String {
+    format!("{PARTITION_PREFIX}{bucket:03}")
+}
+
+/// Whether a telemetry item's partition key is a packed bucket's (not a node's).
+pub fn is_packed_partition(node_id: &str) -> bool {
+    node_id.starts_with(PARTITION_PREFIX)
+}
+
+/// An item's sort key: its oldest `received_at` (ms) × 1,000 + `attempt` (0..999).
+pub fn item_ts(oldest_received_at: i64, attempt: u32) -> i64 {
+    oldest_received_at * 1000 + i64::from(attempt.min(999))
+}
+
+/// The `ts` range (inclusive) of a bucket's items that can hold readings received in `[from, to)` (ms).
+pub fn query_range(from: i64, to: i64) -> (i64, i64) {
+    ((from - MAX_ITEM_SPAN_MS) * 1000, to * 1000 - 1)
+}
+
+/// The readings of `node_id` received in `[from, to)` among `readings` (one item's, or several), in the order
+/// given.
+pub fn select<'a>(
+    readings: &'a [PackedReading],
+    node_id: &'a str,
+    from: i64,
+    to: i64,
+) -> impl Iterator<Item = &'a PackedReading> + 'a {
+    readings.iter().filter(move |r| r.node_id == node_id && r.received_at >= from && r.received_at < to)
+}
+
+/// The `packed` attribute of readings: sorted (node id, received_at, ts), one JSON line each, deflated.
+pub fn encode(readings: &[PackedReading]) -> Result<Vec<u8>, PackedError> {
+    let mut sorted: Vec<&PackedReading> = readings.iter().collect();
+    sorted.sort_by(|a, b| (&a.node_id, a.received_at, a.ts).cmp(&(&b.node_id, b.received_at, b.ts)));
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    for r in sorted {
+        let mut line = Map::new();
+        line.insert("n".into(), Value::from(r.node_id.as_str()));
+        line.insert("ts".into(), Value::from(r.ts));
+        line.insert("r".into(), Value::from(r.received_at));
+        if let Some(m) = &r.msg_id {
+            line.insert("m".into(), Value::from(m.as_str()));
+        }
+        line.insert("p".into(), Value::Object(r.params.clone()));
+        serde_json::to_writer(&mut z, &Value::Object(line)).map_err(|e| PackedError::Deflate(e.into()))?;
+        z.write_all(b"\n").map_err(PackedError::Deflate)?;
+    }
+    z.finish().map_err(PackedError::Deflate)
+}
+
+/// The readings of a `packed` attribute, in stored order.
+pub fn decode(packed: &[u8]) -> Result<Vec<PackedReading>, PackedError> {
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(packed).read_to_string(&mut text).map_err(PackedError::Inflate)?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(i, l)| {
+            let bad = |why: &str| PackedError::Line { line: i + 1, why: why.to_string() };
+            let v: Map<String, Value> = serde_json::from_str(l).map_err(|e| bad(&e.to_string()))?;
+            Ok(PackedReading {
+                node_id: v.get("n").and_then(Value::as_str).ok_or_else(|| bad("no node id `n`"))?.to_string(),
+                ts: v.get("ts").and_then(Value::as_i64).ok_or_else(|| bad("no integer `ts`"))?,
+                received_at: v.get("r").and_then(Value::as_i64).ok_or_else(|| bad("no integer `r`"))?,
+                msg_id: v.get("m").and_then(Value::as_str).map(str::to_string),
+                params: v.get("p").and_then(Value::as_object).cloned().ok_or_else(|| bad("no object `p`"))?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn r(node: &str, ts: i64, received_at: i64) -> PackedReading {
+        let params = json!({"Power": true, "Brightness": ts % 100}).as_object().cloned().unwrap();
+        PackedReading { node_id: node.into(), ts, received_at, msg_id: None, params }
+    }
+
+    #[test]
+    fn buckets_are_stable_and_spread() {
+        // Pinned values: a change of the hash would strand every stored item.
+        assert_eq!((bucket_of("SN-000001"), bucket_of("SN-000002"), bucket_of("")), (0, 25, 37));
+        assert_eq!(partition_key(7), "#packed-007");
+        assert!(is_packed_partition(&partition_key(bucket_of("x"))) && !is_packed_partition("SN-1"));
+        let mut counts = vec![0u32; BUCKETS as usize];
+        for i in 0..12_800 {
+            counts[bucket_of(&format!("SN-{i:06}")) as usize] += 1;
+        }
+        let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+        assert!(*min > 50 && *max < 150, "uneven buckets: {min}..{max}");
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_readings_sorted() {
+        let mut with_id = r("b", 2, 20);
+        with_id.msg_id = Some("m-1".into());
+        let got = decode(&encode(&[r("c", 1, 10), with_id.clone(), r("a", 3, 30), r("b", 1, 10)]).unwrap()).unwrap();
+        let order: Vec<(&str, i64)> = got.iter().map(|x| (x.node_id.as_str(), x.ts)).collect();
+        assert_eq!(order, vec![("a", 3), ("b", 1), ("b", 2), ("c", 1)]);
+        assert_eq!(got[2], with_id);
+        assert!(decode(&encode(&[]).unwrap()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_data_is_an_error_not_a_panic() {
+        assert!(matches!(decode(b"not deflate"), Err(PackedError::Inflate(_))));
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"{\"n\":\"a\",\"ts\":1,\"r\":2,\"p\":{}}\n{\"n\":\"a\"}\n").unwrap();
+        let err = decode(&z.finish().unwrap()).unwrap_err().to_string();
+        assert_eq!(err, "packed telemetry line 2: no integer `ts`");
+    }
+
+    #[test]
+    fn a_node_s_readings_in_a_range_are_selected_and_the_query_covers_them() {
+        let all = [r("a", 1, 1_000), r("b", 2, 1_500), r("a", 3, 2_000), r("a", 4, 3_000)];
+        let got: Vec<i64> = select(&all, "a", 1_000, 3_000).map(|x| x.ts).collect();
+        assert_eq!(got, vec![1, 3], "start inclusive, end exclusive, other nodes never");
+        // An item whose oldest reading is MAX_ITEM_SPAN_MS before `from` can hold a reading at `from`.
+        let (lo, hi) = query_range(1_000_000, 2_000_000);
+        assert_eq!(lo, item_ts(1_000_000 - MAX_ITEM_SPAN_MS, 0));
+        assert!(hi >= item_ts(1_999_999, 999) && hi < item_ts(2_000_000, 0));
+    }
+}
