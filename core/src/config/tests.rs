@@ -216,3 +216,41 @@ fn telemetry_pipeline_defaults_to_direct_and_shards_are_checked() {
     let w = warnings(&parse(&direct, "rainmaker.yaml").unwrap());
     assert!(w.iter().any(|w| w.path == "telemetry.stream_shards" && w.help.contains("pipeline: batched")), "{w:?}");
 }
+
+#[test]
+fn packed_pipeline_and_its_batching_window() {
+    let with = |lines: &str| good().replacen("retention_days: 30\n", &format!("retention_days: 30\n{lines}"), 1);
+    let c = parse(&with("  pipeline: packed\n"), "rainmaker.yaml").unwrap();
+    assert_eq!(
+        (c.telemetry.pipeline, c.telemetry.batch_window_seconds, c.telemetry.batch_window()),
+        (Pipeline::Packed, None, 60)
+    );
+    assert!(c.telemetry.pipeline.streams() && Pipeline::Batched.streams() && !Pipeline::Direct.streams());
+    let c = parse(&with("  pipeline: batched\n"), "rainmaker.yaml").unwrap();
+    assert_eq!(c.telemetry.batch_window(), 10, "batched keeps its 10 s window");
+    let c = parse(&with("  pipeline: packed\n  batch_window_seconds: 300\n  stream_shards: 2\n"), "rainmaker.yaml")
+        .unwrap();
+    assert_eq!((c.telemetry.batch_window(), c.telemetry.stream_shards), (300, 2));
+    assert!(warnings(&c).iter().all(|w| !w.path.starts_with("telemetry.")), "{:?}", warnings(&c));
+    let t = full_text(&broken("retention_days: 30\n", "retention_days: 30\n  pipeline: kinesis\n"));
+    assert!(t.contains("`direct`, `batched`, `packed`"), "{t}");
+
+    // out of range, each bound, with the valid range in the help
+    for (v, side) in [(0, "0 is below the minimum 1"), (301, "301 is above the maximum 300")] {
+        let e = broken(
+            "retention_days: 30\n",
+            &format!("retention_days: 30\n  pipeline: packed\n  batch_window_seconds: {v}\n"),
+        );
+        assert_eq!(e.problems(), vec![("telemetry.batch_window_seconds".to_string(), side.to_string())]);
+        assert!(full_text(&e).contains("valid: 1 to 300 (seconds)"), "{}", full_text(&e));
+    }
+    // with `direct` (also the default when the pipeline is not written): refused, naming the pipelines that take it
+    for lines in ["  batch_window_seconds: 30\n", "  pipeline: direct\n  batch_window_seconds: 30\n"] {
+        let e = broken("retention_days: 30\n", &format!("retention_days: 30\n{lines}"));
+        assert_eq!(e.problems().len(), 1);
+        assert_eq!(e.problems()[0].0, "telemetry.batch_window_seconds");
+        let t = full_text(&e);
+        assert!(t.contains("`telemetry.pipeline` is `direct`, which has no stream"), "{t}");
+        assert!(t.contains("(`batched`, `packed`)") && t.contains("remove `batch_window_seconds`"), "{t}");
+    }
+}

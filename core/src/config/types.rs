@@ -68,16 +68,33 @@ pub struct Telemetry {
     #[schemars(range(min = 1, max = 3650))]
     pub retention_days: u32,
     /// How device telemetry reaches the telemetry table: `direct` (default: the telemetry rule invokes
-    /// telemetry-ingest once per message, no fixed cost) or `batched` (the rule puts each message into a Kinesis data
-    /// stream and telemetry-batch stores it in batches: fewer, larger writes, plus the stream's shard-hours; see
-    /// docs/estimate.md for where it becomes cheaper).
+    /// telemetry-ingest once per message, no fixed cost), `batched` (the rule puts each message into a Kinesis data
+    /// stream and telemetry-batch stores it in batches, one item per node of a batch: fewer, larger writes, plus the
+    /// stream's shard-hours) or `packed` (the same stream and consumer, but the readings of many nodes are packed
+    /// into one compressed item per bucket of nodes: the cheapest per message at scale; see docs/estimate.md for
+    /// where each becomes cheaper).
     #[serde(default)]
     pub pipeline: Pipeline,
-    /// Shards of the telemetry stream with `pipeline: batched` (1 to 500, default 1). A shard takes 1,000 records
-    /// or 1 MB a second; `estimate` warns when the modeled peak needs more.
+    /// Shards of the telemetry stream with `pipeline: batched` or `packed` (1 to 500, default 1). A shard takes
+    /// 1,000 records or 1 MB a second; `estimate` warns when the modeled peak needs more.
     #[serde(default = "one_shard")]
     #[schemars(range(min = 1, max = 500))]
     pub stream_shards: u32,
+    /// Seconds the stream's event source mapping gathers records before it invokes telemetry-batch with a batch
+    /// that is not full (1 to 300; default 60 with `pipeline: packed`, 10 with `batched`; not valid with `direct`,
+    /// which has no stream). Longer windows make larger batches (fewer, fuller items) and delay a reading's storage
+    /// by up to that long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 300))]
+    pub batch_window_seconds: Option<u32>,
+}
+
+impl Telemetry {
+    /// The batching window the stream's event source mapping uses: `batch_window_seconds`, or the pipeline's
+    /// default ([`Pipeline::default_batch_window_seconds`]; 0 with `direct`, which has no mapping).
+    pub fn batch_window(&self) -> u32 {
+        self.batch_window_seconds.unwrap_or(self.pipeline.default_batch_window_seconds())
+    }
 }
 
 fn one_shard() -> u32 {
@@ -91,16 +108,42 @@ pub enum Pipeline {
     /// The telemetry rule invokes telemetry-ingest for every message.
     #[default]
     Direct,
-    /// The telemetry rule puts every message into a Kinesis data stream; telemetry-batch consumes it in batches.
+    /// The telemetry rule puts every message into a Kinesis data stream; telemetry-batch consumes it in batches and
+    /// writes one item per node of a batch.
     Batched,
+    /// As `batched`, but telemetry-batch packs the readings of many nodes into one compressed item per bucket of
+    /// nodes (the packed layout of the telemetry table).
+    Packed,
 }
 
 impl Pipeline {
-    /// `direct` / `batched`, as rainmaker.yaml spells it.
+    /// Every pipeline, in the order rainmaker.yaml documents them.
+    pub const ALL: [Pipeline; 3] = [Pipeline::Direct, Pipeline::Batched, Pipeline::Packed];
+
+    /// `direct` / `batched` / `packed`, as rainmaker.yaml spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Pipeline::Direct => "direct",
             Pipeline::Batched => "batched",
+            Pipeline::Packed => "packed",
+        }
+    }
+
+    /// Whether the telemetry rule puts into a Kinesis stream that telemetry-batch consumes (`batched`, `packed`).
+    pub fn streams(self) -> bool {
+        match self {
+            Pipeline::Direct => false,
+            Pipeline::Batched | Pipeline::Packed => true,
+        }
+    }
+
+    /// The batching window when `telemetry.batch_window_seconds` is not set: 60 s with `packed` (its items fill
+    /// with the readings of many nodes), 10 s with `batched`, 0 with `direct` (no stream).
+    pub fn default_batch_window_seconds(self) -> u32 {
+        match self {
+            Pipeline::Direct => 0,
+            Pipeline::Batched => 10,
+            Pipeline::Packed => 60,
         }
     }
 }

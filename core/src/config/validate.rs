@@ -27,6 +27,7 @@ pub fn check(c: &Config) -> Vec<Problem> {
     p.range("devices.binding_code_ttl_seconds", c.devices.binding_code_ttl_seconds, 60, 86_400, "seconds");
     p.range("telemetry.retention_days", c.telemetry.retention_days, 1, 3650, "days");
     p.range("telemetry.stream_shards", c.telemetry.stream_shards, 1, 500, "Kinesis shards");
+    check_batch_window(&mut p, &c.telemetry);
     p.range("api.waf_rate_limit", c.api.waf_rate_limit, 100, 2_000_000_000, "requests per 5 minutes per IP");
     p.range("api.throttle_rate_limit", c.api.throttle_rate_limit, 1, 10_000, "requests per second");
     p.range("api.throttle_burst_limit", c.api.throttle_burst_limit, 1, 5_000, "requests");
@@ -131,7 +132,7 @@ pub fn warnings(c: &Config) -> Vec<Problem> {
                 "{} shards are set but `telemetry.pipeline` is `direct`, which has no stream",
                 c.telemetry.stream_shards
             ),
-            help: "set `telemetry.pipeline: batched`, or remove `stream_shards`".into(),
+            help: "set `telemetry.pipeline: batched` or `packed`, or remove `stream_shards`".into(),
         });
     }
     for (i, o) in c.api.allowed_origins.iter().enumerate() {
@@ -152,6 +153,29 @@ pub fn warnings(c: &Config) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// `telemetry.batch_window_seconds`: 1 to 300, and only with a pipeline that has a stream.
+fn check_batch_window(p: &mut Problems, t: &super::Telemetry) {
+    let Some(window) = t.batch_window_seconds else { return };
+    if !t.pipeline.streams() {
+        let streamed: Vec<String> =
+            super::Pipeline::ALL.iter().filter(|p| p.streams()).map(|p| format!("`{}`", p.as_str())).collect();
+        p.add(
+            "telemetry.batch_window_seconds",
+            format!(
+                "a batching window is set but `telemetry.pipeline` is `{}`, which has no stream",
+                t.pipeline.as_str()
+            ),
+            format!(
+                "the window applies to the pipelines with a stream ({}): set `telemetry.pipeline` to one of them, \
+                 or remove `batch_window_seconds`",
+                streamed.join(", ")
+            ),
+        );
+        return;
+    }
+    p.range("telemetry.batch_window_seconds", window, 1, 300, "seconds");
 }
 
 fn valid_origin(o: &str) -> bool {

@@ -47,6 +47,7 @@ pub struct Mapping {
     pub window_seconds: f64,
 }
 
+// cost helper: packed (`telemetry.pipeline: packed` renders batched's resources, so it is priced like batched here)
 /// What the consumer's invocations look like on average.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchShape {

@@ -5,7 +5,7 @@ use super::super::names::Names;
 use super::hardening::{AsyncInvoke, Skip};
 use super::tables::Table;
 use super::{get_att, reference};
-use crate::config::{Config, Pipeline};
+use crate::config::Config;
 use serde::Serialize;
 use serde_json::json;
 
@@ -215,7 +215,7 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
                 .to_string(),
             }],
         ),
-        if cfg.telemetry.pipeline == Pipeline::Batched {
+        if cfg.telemetry.pipeline.streams() {
             // The rule puts into the stream; Lambda's event source mapping invokes the consumer with its role (no
             // resource policy: nothing else may invoke it).
             let mut f = spec(

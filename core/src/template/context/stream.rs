@@ -76,9 +76,9 @@ pub fn stream_arn() -> serde_json::Value {
     json!({ "Fn::GetAtt": [STREAM_ID, "Arn"] })
 }
 
-/// The pipeline of a config, `None` with `telemetry.pipeline: direct`.
+/// The pipeline of a config, `None` with `telemetry.pipeline: direct` (`packed` deploys what `batched` does).
 pub fn telemetry_stream(cfg: &Config, n: &Names, dead_letter_queue: &'static str) -> Option<TelemetryStream> {
-    if cfg.telemetry.pipeline != crate::config::Pipeline::Batched {
+    if !cfg.telemetry.pipeline.streams() {
         return None;
     }
     let customer_key = cfg.security.kms.customer_managed();
