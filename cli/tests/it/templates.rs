@@ -46,9 +46,9 @@ fn config_with(blueprint: &str, kms: &str, pipeline: &str) -> config::Config {
     cfg
 }
 
-const PIPELINES: [&str; 2] = ["direct", "batched"];
+const PIPELINES: [&str; 3] = ["direct", "batched", "packed"];
 
-/// checkov over every blueprint under both `security.kms` settings and both telemetry pipelines: no failed check.
+/// checkov over every blueprint under both `security.kms` settings and every telemetry pipeline: no failed check.
 /// With `customer-managed` the CMK checks pass instead of being suppressed: exactly the suppressions of those
 /// checks in the `aws-managed` template disappear. Prints passed/failed/skipped per blueprint and setting.
 #[test]
@@ -206,6 +206,8 @@ fn every_blueprint_renders_the_same_bytes_twice_and_matches_its_snapshot() {
     }
     let batched = template::render(&config_with("smart-home", "aws-managed", "batched")).expect("renders");
     insta::assert_snapshot!("smart-home-batched-backend", &batched.stack("backend").expect("backend").body);
+    let packed = template::render(&config_with("smart-home", "aws-managed", "packed")).expect("renders");
+    insta::assert_snapshot!("smart-home-packed-backend", &packed.stack("backend").expect("backend").body);
 }
 
 #[test]
@@ -222,18 +224,19 @@ fn every_blueprint_passes_the_built_in_checks() {
     }
 }
 
-/// `telemetry.pipeline: batched`: the telemetry rule puts into an encrypted, provisioned stream (partition key =
-/// the node id from the topic) and keeps its SQS error action; telemetry-ingest is not deployed; telemetry-batch
-/// reads through an event source mapping with bounded, bisected retries into the encrypted dead-letter queue,
-/// and its role has exactly the stream's read actions, its table write, the queue and its log group (plus the
-/// tenant key's Decrypt/GenerateDataKey under customer-managed). Removing the mapping's destination fails the
-/// built-in check.
+/// `telemetry.pipeline: batched` and `packed`: the telemetry rule puts into an encrypted, provisioned stream
+/// (partition key = the node id from the topic) and keeps its SQS error action; telemetry-ingest is not deployed;
+/// telemetry-batch reads through an event source mapping with bounded, bisected retries into the encrypted
+/// dead-letter queue, and its role has exactly the stream's read actions, its table write, the queue and its log
+/// group (plus the tenant key's Decrypt/GenerateDataKey under customer-managed). The two differ only in the
+/// function's `TELEMETRY_LAYOUT` (`per-node` / `packed`) and the mapping's batch (1,000 records, 10 s window /
+/// 10,000 records, 60 s). Removing the mapping's destination fails the built-in check.
 #[test]
-fn batched_pipeline_streams_telemetry_to_the_batch_consumer() {
+fn streamed_pipelines_stream_telemetry_to_the_batch_consumer() {
     use serde_json::json;
-    for b in assets::blueprint_names() {
+    for (b, pipeline) in assets::blueprint_names().iter().flat_map(|b| [(*b, "batched"), (*b, "packed")]) {
         for kms in ["aws-managed", "customer-managed"] {
-            let mut cfg = config_with(b, kms, "batched");
+            let mut cfg = config_with(b, kms, pipeline);
             cfg.telemetry.stream_shards = 3;
             let body = template::render(&cfg).expect("renders").stack("backend").expect("backend").body.clone();
             let parsed = template::parse(&body).expect("parses");
@@ -278,11 +281,17 @@ fn batched_pipeline_streams_telemetry_to_the_batch_consumer() {
             assert_eq!(m["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
             assert_eq!(m["BisectBatchOnFunctionError"], true);
             assert!(m["MaximumRetryAttempts"].as_i64().is_some_and(|n| (1..=10).contains(&n)));
-            assert!(m["BatchSize"].as_i64().is_some_and(|n| n >= 100));
-            assert!(m["MaximumBatchingWindowInSeconds"].as_i64().is_some_and(|n| (1..=300).contains(&n)));
+            let (size, window, layout) =
+                if pipeline == "packed" { (10_000, 60, "packed") } else { (1000, 10, "per-node") };
+            assert_eq!(
+                (&m["BatchSize"], &m["MaximumBatchingWindowInSeconds"]),
+                (&json!(size), &json!(window)),
+                "{b} {pipeline}"
+            );
             assert_eq!(m["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0], "DeadLetterQueue");
 
             let f = &res["TelemetryBatchFunction"]["Properties"];
+            assert_eq!(f["Environment"]["Variables"]["TELEMETRY_LAYOUT"], layout, "{b} {pipeline}");
             assert_eq!(f["LoggingConfig"]["LogGroup"]["Ref"], "TelemetryBatchLogGroup");
             assert!(res["TelemetryBatchLogGroup"]["Properties"]["RetentionInDays"].is_number());
             let mut grants: Vec<(String, String)> = res["TelemetryBatchRole"]["Properties"]["Policies"][0]
@@ -338,6 +347,23 @@ fn batched_pipeline_streams_telemetry_to_the_batch_consumer() {
                     .iter()
                     .any(|f| f.check == "kms-key-used" && f.resource.as_deref() == Some("TelemetryStream")));
             }
+        }
+    }
+}
+
+/// `telemetry.batch_window_seconds` is the mapping's `MaximumBatchingWindowInSeconds` with either streamed
+/// pipeline; the batch size stays the pipeline's.
+#[test]
+fn the_batching_window_is_the_configured_one() {
+    for (pipeline, size) in [("batched", 1000), ("packed", 10_000)] {
+        for window in [1, 45, 300] {
+            let mut cfg = config_with("water-meter", "aws-managed", pipeline);
+            cfg.telemetry.batch_window_seconds = Some(window);
+            let body = template::render(&cfg).expect("renders").stack("backend").expect("backend").body.clone();
+            let m =
+                &template::parse(&body).expect("parses")["Resources"]["TelemetryBatchEventSourceMapping"]["Properties"];
+            assert_eq!(m["MaximumBatchingWindowInSeconds"], window, "{pipeline} {window}");
+            assert_eq!(m["BatchSize"], size, "{pipeline}");
         }
     }
 }

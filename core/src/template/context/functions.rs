@@ -1,11 +1,12 @@
 //! The five runtime Lambda functions (telemetry-batch instead of telemetry-ingest with `telemetry.pipeline:
-//! batched`): code, settings, environment and least-privilege access, as data.
+//! batched` or `packed`): code, settings, environment and least-privilege access, as data.
 
 use super::super::names::Names;
 use super::hardening::{AsyncInvoke, Skip};
 use super::tables::Table;
 use super::{get_att, reference};
-use crate::config::Config;
+use crate::config::{Config, Pipeline};
+use rainmaker_model::telemetry::layout::{Layout, ENV_TELEMETRY_LAYOUT};
 use serde::Serialize;
 use serde_json::json;
 
@@ -218,11 +219,18 @@ pub fn functions(cfg: &Config, names: &Names, tables: &[Table]) -> Vec<Function>
         if cfg.telemetry.pipeline.streams() {
             // The rule puts into the stream; Lambda's event source mapping invokes the consumer with its role (no
             // resource policy: nothing else may invoke it).
+            let (layout, how) = if cfg.telemetry.pipeline == Pipeline::Packed {
+                (Layout::Packed, "packed pipeline: many nodes' readings per compressed item")
+            } else {
+                (Layout::PerNode, "batched pipeline: one item per node of a batch")
+            };
+            let mut env = telemetry_env();
+            env.push(EnvVar { name: ENV_TELEMETRY_LAYOUT.into(), value: lit(layout.as_env()) });
             let mut f = spec(
                 "telemetry-batch",
-                "Stores device telemetry from the telemetry stream in batches (batched pipeline)".into(),
+                format!("Stores device telemetry from the telemetry stream in batches ({how})"),
                 timeout,
-                telemetry_env(),
+                env,
                 vec![Access { table: t("TelemetryTable"), actions: vec!["PutItem"], index_actions: &[] }],
                 super::stream::consumer_statements(),
                 vec![],

@@ -4,7 +4,7 @@
 //! queue). The consumer function itself is built with the others (`functions::functions`).
 
 use super::functions::Statement;
-use crate::config::Config;
+use crate::config::{Config, Pipeline};
 use crate::template::names::Names;
 use serde::Serialize;
 use serde_json::json;
@@ -18,11 +18,14 @@ pub const CONSUMER_ID: &str = "TelemetryBatchFunction";
 /// Hours the stream keeps a record (Kinesis's minimum and default: the consumer reads within seconds, and a day
 /// covers an outage of the function; longer retention is billed per shard-hour).
 pub const RETENTION_HOURS: u32 = 24;
-/// Most records in one batch (Kinesis allows 1 to 10,000); Lambda also stops at 6 MB of payload.
+/// Most records in one batch with `pipeline: batched` (Kinesis allows 1 to 10,000); Lambda also stops at 6 MB of
+/// payload.
 pub const BATCH_SIZE: u32 = 1000;
-/// Seconds the mapping gathers records before it invokes with fewer than [`BATCH_SIZE`] (0 to 300): the latency a
-/// reading may wait before it is stored, traded for larger batches (fewer invocations) on a quiet stream.
-pub const BATCHING_WINDOW_SECONDS: u32 = 10;
+/// Most records in one batch with `pipeline: packed`: Kinesis's maximum, so a batch packs as many nodes' readings
+/// per item as the window gathers (Lambda still stops at 6 MB of payload).
+pub const PACKED_BATCH_SIZE: u32 = 10_000;
+// The batching window (seconds the mapping gathers records before it invokes with fewer than the batch size: the
+// latency a reading may wait before it is stored, traded for larger batches) is `telemetry.batch_window_seconds`.
 /// Retries of a failed batch (each bisected) before its records go to the dead-letter queue.
 pub const MAX_RETRIES: u32 = 3;
 /// Age after which a record is given up and sent to the dead-letter queue (Kinesis allows 60 to 604,800, or -1).
@@ -108,8 +111,8 @@ pub fn telemetry_stream(cfg: &Config, n: &Names, dead_letter_queue: &'static str
         mapping: Mapping {
             logical_id: MAPPING_ID,
             function_id: CONSUMER_ID,
-            batch_size: BATCH_SIZE,
-            batching_window_seconds: BATCHING_WINDOW_SECONDS,
+            batch_size: if cfg.telemetry.pipeline == Pipeline::Packed { PACKED_BATCH_SIZE } else { BATCH_SIZE },
+            batching_window_seconds: cfg.telemetry.batch_window(),
             max_retries: MAX_RETRIES,
             max_record_age_seconds: MAX_RECORD_AGE_SECONDS,
             on_failure_queue: dead_letter_queue,
@@ -148,5 +151,21 @@ mod tests {
         let s = telemetry_stream(&cfg("batched", "customer-managed"), &n, "DeadLetterQueue").unwrap();
         assert!(s.key.contains("TenantKey"));
         assert!(s.rule_role_statements[1].actions.contains("kms:GenerateDataKey"));
+        assert_eq!((s.mapping.batch_size, s.mapping.batching_window_seconds), (BATCH_SIZE, 10));
+    }
+
+    #[test]
+    fn packed_takes_full_batches_and_the_configured_window() {
+        let n = Names::new("acme-home");
+        let mut c = cfg("packed", "aws-managed");
+        let s = telemetry_stream(&c, &n, "DeadLetterQueue").unwrap();
+        assert_eq!((s.mapping.batch_size, s.mapping.batching_window_seconds), (10_000, 60));
+        c.telemetry.batch_window_seconds = Some(120);
+        c.telemetry.stream_shards = 4;
+        let s = telemetry_stream(&c, &n, "DeadLetterQueue").unwrap();
+        assert_eq!((s.mapping.batching_window_seconds, s.shards), (120, 4));
+        let mut b = cfg("batched", "aws-managed");
+        b.telemetry.batch_window_seconds = Some(30);
+        assert_eq!(telemetry_stream(&b, &n, "DeadLetterQueue").unwrap().mapping.batching_window_seconds, 30);
     }
 }

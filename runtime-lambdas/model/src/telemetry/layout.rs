@@ -14,6 +14,45 @@
 
 use serde_json::{Map, Value};
 
+/// telemetry-batch: the item layout it writes, `per-node` (`telemetry.pipeline: batched`) or `packed`
+/// (`telemetry.pipeline: packed`, `crate::telemetry::packed`). Unset: `per-node`, what a batched backend deployed
+/// before the variable existed writes.
+pub const ENV_TELEMETRY_LAYOUT: &str = "TELEMETRY_LAYOUT";
+
+/// The layout telemetry-batch writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// One item per node of a batch (this module).
+    #[default]
+    PerNode,
+    /// The readings of many nodes in one compressed item per bucket (`crate::telemetry::packed`).
+    Packed,
+}
+
+impl Layout {
+    /// The value of [`ENV_TELEMETRY_LAYOUT`] for this layout.
+    pub const fn as_env(self) -> &'static str {
+        match self {
+            Layout::PerNode => "per-node",
+            Layout::Packed => "packed",
+        }
+    }
+
+    /// The layout named by [`ENV_TELEMETRY_LAYOUT`] through `lookup`; unset or empty is `per-node`, anything else
+    /// but the two names is an error naming the variable and the valid values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, crate::ModelError> {
+        match lookup(ENV_TELEMETRY_LAYOUT).as_deref().map(str::trim) {
+            None | Some("") => Ok(Layout::PerNode),
+            Some(v) if v == Layout::PerNode.as_env() => Ok(Layout::PerNode),
+            Some(v) if v == Layout::Packed.as_env() => Ok(Layout::Packed),
+            Some(v) => Err(crate::ModelError::InvalidEnv {
+                name: ENV_TELEMETRY_LAYOUT,
+                reason: format!("{v:?} is not a telemetry layout: use `per-node` or `packed`"),
+            }),
+        }
+    }
+}
+
 /// Most readings in one item of the batched layout.
 pub const MAX_ITEM_READINGS: usize = 100;
 /// Most bytes of readings (their compact JSON) in one item of the batched layout: well under DynamoDB's 400 KB,
@@ -75,6 +114,18 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!((got[0].ts, got[0].msg_id.as_deref(), got[1].received_at), (1, Some("m1"), Some(9)));
         assert!(readings_in(&obj(json!({"node_id": "n"}))).is_empty());
+    }
+
+    #[test]
+    fn the_layout_setting_is_read_and_checked() {
+        let env = |v: Option<&'static str>| {
+            move |k: &str| (k == ENV_TELEMETRY_LAYOUT).then_some(v).flatten().map(String::from)
+        };
+        assert_eq!(Layout::from_lookup(env(None)).unwrap(), Layout::PerNode);
+        assert_eq!(Layout::from_lookup(env(Some("per-node"))).unwrap(), Layout::PerNode);
+        assert_eq!(Layout::from_lookup(env(Some(" packed "))).unwrap(), Layout::Packed);
+        let err = Layout::from_lookup(env(Some("Packed"))).unwrap_err().to_string();
+        assert!(err.contains("TELEMETRY_LAYOUT") && err.contains("`per-node` or `packed`"), "{err}");
     }
 
     #[test]
