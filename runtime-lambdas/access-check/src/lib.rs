@@ -209,13 +209,13 @@ pub fn declared_calls(accesses: &[Access], readings: usize) -> Vec<Call> {
     declared_calls_for(accesses, readings, 1)
 }
 
-/// The declared calls for one event with `readings` readings making `items` items of the batched layout
-/// (per-reading accesses repeat per reading, per-node ones per item), sorted.
+/// The declared calls for one event with `readings` readings making `items` items of the batched or the packed
+/// layout (per-reading accesses repeat per reading, per-node and per-packed-item ones per item), sorted.
 pub fn declared_calls_for(accesses: &[Access], readings: usize, items: usize) -> Vec<Call> {
     let times = |a: &Access| {
         if a.per_reading {
             readings
-        } else if a.per_node {
+        } else if a.per_node || a.per_packed_item {
             items
         } else {
             1

@@ -204,6 +204,19 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     assert_eq!((again.accepted, again.duplicates, again.puts), (0, 6, 2), "{again:?}");
     c.expect_items(Event::TelemetryBatch, 6, 2);
 
+    // The packed pipeline: the same records are one item per bucket of their nodes (the two nodes' buckets); the
+    // same batch again finds each item its own (a redelivery: still one call per item).
+    let packed = telemetry_batch::Consumer::new(&sdk, tables.clone(), telemetry_ingest::Limits::default())
+        .with_layout(telemetry_batch::Layout::Packed);
+    let buckets: HashSet<u32> =
+        [serial, "SN-424243"].into_iter().map(rainmaker_model::telemetry::packed::bucket_of).collect();
+    let out = packed.process(kinesis_event(&records)).await;
+    assert_eq!((out.accepted, out.puts), (6, buckets.len()), "{out:?}");
+    c.expect_items(Event::TelemetryPacked, 6, buckets.len());
+    let again = packed.process(kinesis_event(&records)).await;
+    assert_eq!((again.accepted, again.duplicates, again.puts), (0, 6, buckets.len()), "{again:?}");
+    c.expect_items(Event::TelemetryPacked, 6, buckets.len());
+
     let missing: Vec<_> = DECLARED.iter().map(|d| d.event).filter(|e| !c.seen.contains(e)).collect();
     assert!(missing.is_empty(), "declared events no handler was run for: {missing:?}");
     for (event, w) in &c.logged {

@@ -43,6 +43,9 @@ pub enum Size {
     /// One item of the batched layout (`crate::telemetry::layout`): a node's readings of one Kinesis batch, each
     /// its share of the payload plus [`BATCH_READING_OVERHEAD`], plus [`BATCH_ITEM_OVERHEAD`].
     ReadingBatch,
+    /// One item of the packed layout (`crate::telemetry::packed`): the compressed readings of many nodes, plus
+    /// [`PACKED_ITEM_OVERHEAD`]; its size depends on the readings per item, so the cost model computes it.
+    PackedItem,
 }
 
 /// Stored bytes of one item (attributes + key + DynamoDB's 100-byte overhead), by size class.
@@ -53,7 +56,7 @@ pub const fn item_bytes(size: Size) -> Option<u32> {
         Size::User => Some(150),
         Size::BindingRequest => Some(200),
         Size::Serial => Some(150),
-        Size::Reading | Size::ReadingBatch => None,
+        Size::Reading | Size::ReadingBatch | Size::PackedItem => None,
     }
 }
 
@@ -67,6 +70,13 @@ pub const BATCH_READING_OVERHEAD: u32 = 60;
 /// Bytes of a batched item beyond its readings (node id, key, `received_at`, `expires_at`, `batch` = shard id and a
 /// 56-digit sequence number, DynamoDB's 100-byte item overhead).
 pub const BATCH_ITEM_OVERHEAD: u32 = 230;
+
+/// Bytes of a packed item beyond its compressed readings (`packed`): the seven attribute names (`node_id`, `ts`,
+/// `packed`, `count`, `received_at`, `expires_at`, `batch`: 46 B), the values `#packed-NNN` (11 B) and `batch` (a
+/// 20-character shard id, `/`, a 56-digit sequence number: 77 B), the numbers `ts` (16 digits: 9 B), `count` (3 B),
+/// `received_at` (13 digits: 8 B) and `expires_at` (10 digits: 6 B) — DynamoDB sizes a number at about one byte
+/// per two significant digits plus one — and DynamoDB's 100-byte item overhead: 46 + 11 + 77 + 9 + 3 + 8 + 6 + 100.
+pub const PACKED_ITEM_OVERHEAD: u32 = 260;
 
 /// One declared DynamoDB call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +97,9 @@ pub struct Access {
     /// Once per item of the batched layout the event makes: per node of a Kinesis batch (more when a node's
     /// readings exceed `crate::telemetry::layout::MAX_ITEM_READINGS`).
     pub per_node: bool,
+    /// Once per item of the packed layout the batch makes (per bucket of nodes and time span of a Kinesis batch,
+    /// `crate::telemetry::packed`).
+    pub per_packed_item: bool,
     /// Global secondary indexes the write also updates (the item carries their key; ALL projection).
     pub indexes: &'static [&'static str],
 }
@@ -98,6 +111,8 @@ pub enum Event {
     Telemetry,
     /// A batch of telemetry stream records from Lambda's Kinesis event source mapping (batched pipeline).
     TelemetryBatch,
+    /// The same with `TELEMETRY_LAYOUT=packed` (packed pipeline).
+    TelemetryPacked,
     /// A lifecycle event from the presence rule.
     Presence,
     /// The pre-provisioning hook for a new device.
@@ -140,6 +155,7 @@ const fn read(table: Table, size: Size, strong: bool) -> Access {
         transaction: false,
         per_reading: false,
         per_node: false,
+        per_packed_item: false,
         indexes: &[],
     }
 }
@@ -155,6 +171,7 @@ const fn write(op: Op, table: Table, size: Size, conditional: bool, indexes: &'s
         transaction: false,
         per_reading: false,
         per_node: false,
+        per_packed_item: false,
         indexes,
     }
 }
@@ -189,6 +206,16 @@ pub const DECLARED: &[Declaration] = &[
             // One conditional put per node of the batch (its readings in one item, `telemetry::layout`); a failed
             // condition returns the old item (no read) and only the readings it lacks are put again.
             Access { per_node: true, ..write(Op::PutItem, Table::Telemetry, Size::ReadingBatch, true, &[]) },
+        ],
+    },
+    Declaration {
+        function: "telemetry-batch",
+        event: Event::TelemetryPacked,
+        accesses: &[
+            // One conditional put per packed item (a bucket's readings of the batch within a time span); a failed
+            // condition returns the old item (no read): a redelivery stops there, another batch's item takes the
+            // next attempt (one more put, rare: two batches' oldest readings in the same millisecond and bucket).
+            Access { per_packed_item: true, ..write(Op::PutItem, Table::Telemetry, Size::PackedItem, true, &[]) },
         ],
     },
     Declaration {
@@ -291,7 +318,10 @@ mod tests {
         for d in DECLARED {
             assert_eq!(DECLARED.iter().filter(|o| o.event == d.event).count(), 1, "{:?}", d.event);
             for a in d.accesses {
-                assert!(matches!(a.size, Size::Reading | Size::ReadingBatch) || item_bytes(a.size).is_some());
+                assert!(
+                    matches!(a.size, Size::Reading | Size::ReadingBatch | Size::PackedItem)
+                        || item_bytes(a.size).is_some()
+                );
                 assert!(!(a.strong && a.op.writes()), "{:?}: a write has no read consistency", d.event);
                 for i in a.indexes {
                     assert!(

@@ -49,6 +49,8 @@ pub const fn declared_log(event: Event) -> Written {
         // "telemetry batch stored" (records, puts, accepted, duplicates, rejected, failed) + the EMF line of
         // TelemetryAccepted: per batch, whatever its size.
         Event::TelemetryBatch => (2, 310),
+        // The same two lines with the packed layout (the same fields).
+        Event::TelemetryPacked => (2, 310),
         // "presence event" (node, connected, timestamp, outcome).
         Event::Presence => (1, 94),
         // "provisioning allowed" (serial, certificate id).

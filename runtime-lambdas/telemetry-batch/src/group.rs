@@ -95,10 +95,45 @@ fn entry_bytes(e: &Entry) -> usize {
         + 48
 }
 
-/// Decode, check and group the records of one batch. `max_bytes` is `MAX_PAYLOAD_BYTES`; `now_ms` stands in for a
-/// missing `received_at`.
+/// The valid readings of one batch per node (nodes in the order of their first record, readings in record
+/// order), with the refusals and the repeats dropped: what both layouts are cut from.
+#[derive(Debug, Default, PartialEq)]
+pub struct Decoded {
+    pub per_node: Vec<(String, Vec<Entry>)>,
+    /// Refused records: (sequence number, reason).
+    pub refused: Vec<(String, Refusal)>,
+    /// Readings dropped because an earlier record of the batch had the node's same `ts`.
+    pub repeated: usize,
+}
+
+/// Decode, check and group the records of one batch into items of the batched layout. `max_bytes` is
+/// `MAX_PAYLOAD_BYTES`; `now_ms` stands in for a missing `received_at`.
 pub fn plan(records: &[Record<'_>], max_bytes: usize, now_ms: i64) -> Plan {
-    let mut out = Plan::default();
+    let d = decode_batch(records, max_bytes, now_ms);
+    let mut out = Plan { groups: Vec::new(), refused: d.refused, repeated: d.repeated };
+    for (node_id, mut entries) in d.per_node {
+        entries.sort_by_key(|e| e.ts);
+        let mut current: Vec<Entry> = Vec::new();
+        let mut bytes = 0;
+        for e in entries {
+            let b = entry_bytes(&e);
+            if !current.is_empty() && (current.len() == MAX_ITEM_READINGS || bytes + b > MAX_ITEM_READING_BYTES) {
+                out.groups.push(Group { node_id: node_id.clone(), readings: std::mem::take(&mut current) });
+                bytes = 0;
+            }
+            bytes += b;
+            current.push(e);
+        }
+        if !current.is_empty() {
+            out.groups.push(Group { node_id, readings: current });
+        }
+    }
+    out
+}
+
+/// Decode and check the records of one batch (see the module docs); no cutting into items.
+pub fn decode_batch(records: &[Record<'_>], max_bytes: usize, now_ms: i64) -> Decoded {
+    let mut out = Decoded::default();
     // node -> (its readings in record order, the ts seen)
     let mut per_node: Vec<(String, Vec<Entry>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -140,23 +175,7 @@ pub fn plan(records: &[Record<'_>], max_bytes: usize, now_ms: i64) -> Plan {
             });
         }
     }
-    for (node_id, mut entries) in per_node {
-        entries.sort_by_key(|e| e.ts);
-        let mut current: Vec<Entry> = Vec::new();
-        let mut bytes = 0;
-        for e in entries {
-            let b = entry_bytes(&e);
-            if !current.is_empty() && (current.len() == MAX_ITEM_READINGS || bytes + b > MAX_ITEM_READING_BYTES) {
-                out.groups.push(Group { node_id: node_id.clone(), readings: std::mem::take(&mut current) });
-                bytes = 0;
-            }
-            bytes += b;
-            current.push(e);
-        }
-        if !current.is_empty() {
-            out.groups.push(Group { node_id, readings: current });
-        }
-    }
+    out.per_node = per_node;
     out
 }
 

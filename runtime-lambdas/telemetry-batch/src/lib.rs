@@ -9,14 +9,25 @@
 //! never blocks the shard. A group whose write fails is reported as batch item failures (its records' sequence
 //! numbers; `FunctionResponseTypes: ReportBatchItemFailures`), so Lambda retries from the oldest of them and
 //! checkpoints the rest. Writes are conditional (`store`), so a batch delivered again is not stored twice.
+//!
+//! `TELEMETRY_LAYOUT` (`rainmaker_model::telemetry::layout::Layout`) picks the items: `per-node` (the batched
+//! pipeline, above) or `packed` (the packed pipeline: the readings of every node of the batch cut into one
+//! compressed item per bucket and time span, `pack`, written by `store_packed`; a failed item reports the lowest
+//! sequence number of its readings).
 
 mod group;
 mod metrics;
+mod pack;
 mod store;
+mod store_packed;
 
-pub use group::{plan, seq_cmp, Entry, Group, Plan, Record, Refusal};
+pub use group::{decode_batch, plan, seq_cmp, Decoded, Entry, Group, Plan, Record, Refusal};
+pub use pack::{on_collision, pack, Collision, PackedItem, MAX_ATTEMPT};
+pub use rainmaker_model::telemetry::layout::Layout;
 /// The item one group becomes (what `store` puts; public for the benchmark).
 pub use store::item as stored_item;
+/// The item of the packed layout one packed item becomes (what `store_packed` puts).
+pub use store_packed::packed_item;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -63,20 +74,29 @@ impl Outcome {
 pub struct Consumer {
     store: store::Store,
     limits: Limits,
+    layout: Layout,
     metrics: bool,
 }
 
 impl Consumer {
-    /// Configuration from the environment (`*_TABLE`, `TELEMETRY_TTL_DAYS`, `MAX_PAYLOAD_BYTES`, AWS SDK variables).
+    /// Configuration from the environment (`*_TABLE`, `TELEMETRY_TTL_DAYS`, `MAX_PAYLOAD_BYTES`,
+    /// `TELEMETRY_LAYOUT`, AWS SDK variables).
     pub async fn from_env() -> Result<Self, ModelError> {
         let sdk = aws_config::load_from_env().await;
         let lookup = |k: &str| std::env::var(k).ok();
-        Ok(Self::new(&sdk, TableNames::from_lookup(lookup)?, Limits::from_lookup(lookup)?))
+        let layout = Layout::from_lookup(lookup)?;
+        Ok(Self::new(&sdk, TableNames::from_lookup(lookup)?, Limits::from_lookup(lookup)?).with_layout(layout))
     }
 
-    /// A function with explicit configuration.
+    /// A function with explicit configuration, writing the per-node layout.
     pub fn new(sdk: &SdkConfig, tables: TableNames, limits: Limits) -> Self {
-        Consumer { store: store::Store::new(sdk, tables), limits, metrics: true }
+        Consumer { store: store::Store::new(sdk, tables), limits, layout: Layout::PerNode, metrics: true }
+    }
+
+    /// Write `layout`'s items.
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
     }
 
     /// Do not print the embedded-metric lines (tests; the counts are still in the [`Outcome`]).
@@ -116,40 +136,10 @@ impl Consumer {
             .collect();
         let shard = records.first().map(|(s, _)| s.clone()).unwrap_or_default();
         let plain: Vec<Record<'_>> = records.iter().map(|(_, r)| *r).collect();
-        let plan = plan(&plain, self.limits.max_payload_bytes, time::now_ms());
-        for (sequence, reason) in &plan.refused {
-            tracing::warn!(%sequence, %reason, "telemetry record refused");
-        }
-        let mut out = Outcome {
-            records: plain.len(),
-            rejected: plan.refused.len(),
-            duplicates: plan.repeated,
-            ..Outcome::default()
+        let out = match self.layout {
+            Layout::PerNode => self.store_per_node(&shard, &plain).await,
+            Layout::Packed => self.store_packed(&shard, &plain).await,
         };
-        let ttl = self.limits.ttl_days;
-        let results: Vec<(&Group, Result<store::Written, String>)> =
-            futures_util::stream::iter(plan.groups.iter().map(|g| {
-                let shard = shard.as_str();
-                async move { (g, self.store.put_group(shard, g, ttl).await) }
-            }))
-            .buffer_unordered(CONCURRENT_PUTS)
-            .collect()
-            .await;
-        for (g, result) in results {
-            match result {
-                Ok(w) => {
-                    out.accepted += w.stored;
-                    out.duplicates += w.duplicates;
-                    out.puts += w.puts;
-                }
-                Err(error) => {
-                    tracing::error!(%error, first_sequence = %g.first_sequence(), "storing telemetry failed");
-                    out.failed.extend(g.sequences().into_iter().map(str::to_string));
-                }
-            }
-        }
-        out.failed.sort_by(|a, b| seq_cmp(a, b));
-        out.failed.dedup();
         tracing::info!(
             records = out.records,
             puts = out.puts,
@@ -165,6 +155,92 @@ impl Consumer {
             ("TelemetryRejected", out.rejected),
             ("TelemetryRetried", out.failed.len()),
         ]);
+        out
+    }
+
+    /// The packed layout: every node's readings of the batch in one item per bucket and time span.
+    async fn store_packed(&self, shard: &str, records: &[Record<'_>]) -> Outcome {
+        let decoded = decode_batch(records, self.limits.max_payload_bytes, time::now_ms());
+        for (sequence, reason) in &decoded.refused {
+            tracing::warn!(%sequence, %reason, "telemetry record refused");
+        }
+        let mut out = Outcome {
+            records: records.len(),
+            rejected: decoded.refused.len(),
+            duplicates: decoded.repeated,
+            ..Outcome::default()
+        };
+        let first = records.iter().map(|r| r.sequence).min_by(|a, b| seq_cmp(a, b)).unwrap_or_default();
+        let batch = format!("{shard}/{first}");
+        let items = match pack(decoded.per_node) {
+            Ok(items) => items,
+            Err(error) => {
+                // Encoding into memory does not fail in practice; if it does, the whole batch is retried.
+                tracing::error!(%error, first_sequence = %first, "packing telemetry failed");
+                out.failed.push(first.to_string());
+                return out;
+            }
+        };
+        let ttl = self.limits.ttl_days;
+        let batch = batch.as_str();
+        let results: Vec<(&PackedItem, Result<store::Written, String>)> = futures_util::stream::iter(
+            items.iter().map(|i| async move { (i, self.store.put_packed(i, batch, ttl).await) }),
+        )
+        .buffer_unordered(CONCURRENT_PUTS)
+        .collect()
+        .await;
+        for (item, result) in results {
+            match result {
+                Ok(w) => {
+                    out.accepted += w.stored;
+                    out.duplicates += w.duplicates;
+                    out.puts += w.puts;
+                }
+                Err(error) => {
+                    tracing::error!(%error, first_sequence = %item.lowest_sequence, "storing telemetry failed");
+                    out.failed.push(item.lowest_sequence.clone());
+                }
+            }
+        }
+        out.failed.sort_by(|a, b| seq_cmp(a, b));
+        out.failed.dedup();
+        out
+    }
+
+    /// The per-node layout: each node's readings of the batch in one item (more past the item limits).
+    async fn store_per_node(&self, shard: &str, plain: &[Record<'_>]) -> Outcome {
+        let plan = plan(plain, self.limits.max_payload_bytes, time::now_ms());
+        for (sequence, reason) in &plan.refused {
+            tracing::warn!(%sequence, %reason, "telemetry record refused");
+        }
+        let mut out = Outcome {
+            records: plain.len(),
+            rejected: plan.refused.len(),
+            duplicates: plan.repeated,
+            ..Outcome::default()
+        };
+        let ttl = self.limits.ttl_days;
+        let results: Vec<(&Group, Result<store::Written, String>)> = futures_util::stream::iter(
+            plan.groups.iter().map(|g| async move { (g, self.store.put_group(shard, g, ttl).await) }),
+        )
+        .buffer_unordered(CONCURRENT_PUTS)
+        .collect()
+        .await;
+        for (g, result) in results {
+            match result {
+                Ok(w) => {
+                    out.accepted += w.stored;
+                    out.duplicates += w.duplicates;
+                    out.puts += w.puts;
+                }
+                Err(error) => {
+                    tracing::error!(%error, first_sequence = %g.first_sequence(), "storing telemetry failed");
+                    out.failed.extend(g.sequences().into_iter().map(str::to_string));
+                }
+            }
+        }
+        out.failed.sort_by(|a, b| seq_cmp(a, b));
+        out.failed.dedup();
         out
     }
 

@@ -19,8 +19,8 @@ use rainmaker_model::{attr, TableNames};
 use std::collections::{HashMap, HashSet};
 
 pub(crate) struct Store {
-    ddb: Client,
-    tables: TableNames,
+    pub(crate) ddb: Client,
+    pub(crate) tables: TableNames,
 }
 
 /// What writing one group did.

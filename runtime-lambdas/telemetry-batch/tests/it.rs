@@ -15,6 +15,8 @@ use telemetry_batch::{Consumer, Outcome};
 
 #[path = "it/fault.rs"]
 mod fault;
+#[path = "it/packed.rs"]
+mod packed;
 
 const TTL_DAYS: i64 = 7;
 

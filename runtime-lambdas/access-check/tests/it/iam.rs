@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 
 const BLUEPRINTS: [&str; 3] = ["smart-home", "water-meter", "industrial-sensor"];
 /// The runtime functions by their folder under runtime-lambdas/ (the template's `<Pascal>Function`): the five of
-/// the direct pipeline and telemetry-batch, which `telemetry.pipeline: batched` deploys instead of telemetry-ingest.
+/// the direct pipeline and telemetry-batch, which `telemetry.pipeline: batched` or `packed` deploys instead of
+/// telemetry-ingest.
 const FUNCTIONS: [&str; 6] =
     ["provisioning-hook", "telemetry-ingest", "presence", "binding-confirm", "api", "telemetry-batch"];
 
@@ -200,9 +201,13 @@ pub(crate) async fn drive(template: &Value, metrics: bool) -> Recorded {
         r["ts"] = json!(now - 10_000 - i as i64);
     }
     assert_eq!(ingest.handle(ev).await.unwrap().accepted, 3);
-    // The batched pipeline's consumer: a batch of the stream with this node's readings.
+    // The consumer of the batched or packed pipeline, writing the layout the template sets (TELEMETRY_LAYOUT): a
+    // batch of the stream with this node's readings.
+    let lookup = env_of(template, "TelemetryBatchFunction");
+    let layout = telemetry_batch::Layout::from_lookup(|k| lookup.get(k).cloned()).unwrap();
     let batch =
-        telemetry_batch::Consumer::new(sdk("telemetry-batch"), tables.clone(), telemetry_ingest::Limits::default());
+        telemetry_batch::Consumer::new(sdk("telemetry-batch"), tables.clone(), telemetry_ingest::Limits::default())
+            .with_layout(layout);
     let batch = if metrics { batch } else { batch.without_metrics() };
     let rule_output = |ts: i64| {
         json!({"ts": ts, "params": {"Power": true}, "node_id": serial, "received_at": now, "principal": cert})
@@ -273,9 +278,7 @@ async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
     let mut problems = String::new();
     use rainmaker_core::config::Pipeline;
     let settings = BLUEPRINTS.iter().flat_map(|b| {
-        [Pipeline::Direct, Pipeline::Batched]
-            .into_iter()
-            .flat_map(move |p| [(*b, Kms::AwsManaged, p), (*b, Kms::CustomerManaged, p)])
+        Pipeline::ALL.into_iter().flat_map(move |p| [(*b, Kms::AwsManaged, p), (*b, Kms::CustomerManaged, p)])
     });
     for (blueprint, kms, pipeline) in settings {
         let template = backend_of(blueprint, kms, pipeline);
@@ -306,9 +309,18 @@ async fn every_function_role_grants_exactly_the_calls_its_handler_makes() {
         let consumer = in_template.iter().any(|id| *id == "TelemetryBatchFunction");
         assert_eq!(
             consumer,
-            pipeline == Pipeline::Batched,
-            "{blueprint}: telemetry-batch only in the batched pipeline"
+            pipeline.streams(),
+            "{blueprint}: telemetry-batch only in the batched and packed pipelines"
         );
+        if consumer {
+            let layout = env_of(&template, "TelemetryBatchFunction").get("TELEMETRY_LAYOUT").cloned();
+            let want = if pipeline == Pipeline::Packed { "packed" } else { "per-node" };
+            assert_eq!(
+                layout.as_deref(),
+                Some(want),
+                "{blueprint} {pipeline:?}: the layout the consumer was driven with"
+            );
+        }
     }
     assert!(problems.is_empty(), "IAM and the handlers' calls differ:{problems}");
 }

@@ -31,6 +31,10 @@ pub const MAX_ITEM_READINGS: usize = 5_000;
 pub const MAX_PACKED_BYTES: usize = 256 * 1024;
 /// Prefix of a bucket's partition key.
 pub const PARTITION_PREFIX: &str = "#packed-";
+/// The item's attribute holding its readings ([`encode`]; binary).
+pub const ATTR_PACKED: &str = "packed";
+/// The item's attribute counting its readings (number).
+pub const ATTR_COUNT: &str = "count";
 
 /// One reading with its node, as a packed item holds it.
 #[derive(Debug, Clone, PartialEq)]
