@@ -23,6 +23,7 @@ pub mod fixtures;
 mod interrupt;
 mod kms;
 mod moto;
+mod packed;
 mod policy;
 mod policy_kill;
 mod replay;

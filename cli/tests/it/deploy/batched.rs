@@ -142,10 +142,42 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
         .send()
         .await
         .expect("Kinesis PutRecord");
+    let event = stream_event(&kinesis, &stream, put.shard_id(), &stream_arn).await;
+    assert_eq!(event.records.len(), 1, "the record put");
+    let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+    let lookup = |k: &str| env.get(k).cloned();
+    let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("the deployed function names its tables");
+    let limits = rainmaker_model::telemetry::Limits::from_lookup(lookup).expect("and its limits");
+    let c = telemetry_batch::Consumer::new(&sdk, tables.clone(), limits).without_metrics();
+    let out = c.process(serde_json::to_value(&event).unwrap()).await;
+    assert_eq!((out.accepted, out.failed.len(), out.rejected), (1, 0, 0), "{out:?}");
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let q = ddb
+        .query()
+        .table_name(&tables.telemetry)
+        .key_condition_expression("node_id = :n")
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(node.into()))
+        .send()
+        .await
+        .expect("DynamoDB Query");
+    assert_eq!(q.count(), 1, "{q:?}");
+    let item = &q.items()[0];
+    assert!(item.contains_key("readings") && item.contains_key("batch"), "the batched layout: {item:?}");
+}
+
+/// Every record of `shard` of the deployed stream from its start (Kinesis GetShardIterator, GetRecords), as Lambda's
+/// event source mapping hands them to the consumer (the AWS event reference's shape,
+/// `runtime-lambdas/telemetry-batch/tests/fixtures/kinesis-event.json`).
+pub(super) async fn stream_event(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+    shard: &str,
+    stream_arn: &str,
+) -> KinesisEvent {
     let iterator = kinesis
         .get_shard_iterator()
-        .stream_name(&stream)
-        .shard_id(put.shard_id())
+        .stream_name(stream)
+        .shard_id(shard)
         .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
         .send()
         .await
@@ -170,29 +202,10 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
             e.kinesis.partition_key = r.partition_key().expect("the record's partition key").to_string();
             e.kinesis.sequence_number = r.sequence_number().to_string();
             e.kinesis.data.0 = r.data().as_ref().to_vec();
-            e.event_id = Some(format!("{}:{}", put.shard_id(), r.sequence_number()));
-            e.event_source_arn = Some(stream_arn.clone());
+            e.event_id = Some(format!("{}:{}", shard, r.sequence_number()));
+            e.event_source_arn = Some(stream_arn.to_string());
             e
         })
         .collect();
-    assert_eq!(event.records.len(), 1, "the record put");
-    let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
-    let lookup = |k: &str| env.get(k).cloned();
-    let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("the deployed function names its tables");
-    let limits = rainmaker_model::telemetry::Limits::from_lookup(lookup).expect("and its limits");
-    let c = telemetry_batch::Consumer::new(&sdk, tables.clone(), limits).without_metrics();
-    let out = c.process(serde_json::to_value(&event).unwrap()).await;
-    assert_eq!((out.accepted, out.failed.len(), out.rejected), (1, 0, 0), "{out:?}");
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let q = ddb
-        .query()
-        .table_name(&tables.telemetry)
-        .key_condition_expression("node_id = :n")
-        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(node.into()))
-        .send()
-        .await
-        .expect("DynamoDB Query");
-    assert_eq!(q.count(), 1, "{q:?}");
-    let item = &q.items()[0];
-    assert!(item.contains_key("readings") && item.contains_key("batch"), "the batched layout: {item:?}");
+    event
 }

@@ -1,0 +1,125 @@
+//! `telemetry.pipeline: packed` applied to moto, each resource through its own service API: the consumer with
+//! `TELEMETRY_LAYOUT=packed` and without telemetry-ingest (Lambda GetFunctionConfiguration, GetFunction), the
+//! stream (Kinesis DescribeStreamSummary), and the event source mapping taking full batches over the configured
+//! window (Lambda ListEventSourceMappings). moto does not run the mapping, so records are put into the deployed
+//! stream as the rule's action would, read back with GetRecords and handed to the consumer (the telemetry-batch
+//! library, configured from the deployed function's environment) as Lambda's Kinesis event: they land in the
+//! deployed telemetry table as one packed item per bucket.
+
+use super::batched::stream_event;
+use super::fixtures::{fast_wait, tenant};
+use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::progress::{Always, NoProgress};
+use rainmaker_deploy::config::Pipeline;
+use rainmaker_model::telemetry::packed::{self, bucket_of, ATTR_COUNT, ATTR_PACKED};
+use rainmaker_test_support::{account_for, MotoServer, REGION};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_items() {
+    let moto = MotoServer::shared();
+    let sdk = moto.sdk_config_in(&account_for("it-packed")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("it-pack-{}", std::process::id() % 100_000);
+    let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
+    t.config.telemetry.pipeline = Pipeline::Packed;
+    t.config.telemetry.batch_window_seconds = Some(120);
+    rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
+    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
+    assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
+    let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();
+    uploaded.sort();
+    assert_eq!(uploaded, ["api", "binding-confirm", "presence", "provisioning-hook", "telemetry-batch"]);
+
+    // the consumer, through Lambda: the packed layout; telemetry-ingest is not deployed
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let consumer = format!("rm-{name}-telemetry-batch");
+    let f = lambda
+        .get_function_configuration()
+        .function_name(&consumer)
+        .send()
+        .await
+        .expect("Lambda GetFunctionConfiguration");
+    let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+    assert_eq!(env.get("TELEMETRY_LAYOUT").map(String::as_str), Some("packed"), "{env:?}");
+    let gone = lambda.get_function().function_name(format!("rm-{name}-telemetry-ingest")).send().await;
+    assert!(
+        gone.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
+        "telemetry-ingest is not deployed"
+    );
+
+    // the stream, through Kinesis, and the mapping from it, through Lambda: full batches over the window set
+    let kinesis = aws_sdk_kinesis::Client::new(&sdk);
+    let stream = format!("rm-{name}-telemetry");
+    let summary =
+        kinesis.describe_stream_summary().stream_name(&stream).send().await.expect("Kinesis DescribeStreamSummary");
+    let s = summary.stream_description_summary().expect("a summary");
+    assert_eq!((s.stream_status().as_str(), s.open_shard_count()), ("ACTIVE", 1));
+    let stream_arn = s.stream_arn().to_string();
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name(&consumer)
+        .send()
+        .await
+        .expect("Lambda ListEventSourceMappings");
+    let m = match mappings.event_source_mappings() {
+        [m] => m,
+        other => panic!("one mapping: {other:?}"),
+    };
+    assert_eq!(m.event_source_arn(), Some(stream_arn.as_str()));
+    assert_eq!(m.function_arn(), f.function_arn());
+    assert_eq!(m.batch_size(), Some(10_000), "Kinesis's largest batch");
+    assert_eq!(m.maximum_batching_window_in_seconds(), Some(120), "telemetry.batch_window_seconds");
+    assert_eq!(m.function_response_types().iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["ReportBatchItemFailures"]);
+    assert_eq!(m.bisect_batch_on_function_error(), Some(true));
+    assert!(m.destination_config().and_then(|d| d.on_failure()).and_then(|f| f.destination()).is_some());
+
+    // records of two nodes in two buckets, as the rule's action puts them, read back and consumed
+    let now = rainmaker_model::time::now_ms();
+    let (a, b) = ("SN-000001", "SN-000002");
+    assert_ne!(bucket_of(a), bucket_of(b));
+    let mut shard = String::new();
+    for (node, ts) in [(a, now - 3000), (b, now - 2000), (a, now - 1000)] {
+        let data = json!({"ts": ts, "params": {"Power": true}, "node_id": node, "received_at": now, "principal": "c"});
+        let put = kinesis
+            .put_record()
+            .stream_name(&stream)
+            .partition_key(node)
+            .data(aws_sdk_kinesis::primitives::Blob::new(data.to_string()))
+            .send()
+            .await
+            .expect("Kinesis PutRecord");
+        shard = put.shard_id().to_string();
+    }
+    let event = stream_event(&kinesis, &stream, &shard, &stream_arn).await;
+    assert_eq!(event.records.len(), 3, "the records put");
+    let lookup = |k: &str| env.get(k).cloned();
+    let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("the deployed function names its tables");
+    let limits = rainmaker_model::telemetry::Limits::from_lookup(lookup).expect("and its limits");
+    let layout = telemetry_batch::Layout::from_lookup(lookup).expect("and its layout");
+    let c = telemetry_batch::Consumer::new(&sdk, tables.clone(), limits).with_layout(layout).without_metrics();
+    let out = c.process(serde_json::to_value(&event).unwrap()).await;
+    assert_eq!((out.accepted, out.puts, out.failed.len(), out.rejected), (3, 2, 0, 0), "{out:?}");
+
+    // in the deployed table: one packed item in each node's bucket, none in the nodes' own partitions
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let query = |pk: String| {
+        ddb.query()
+            .table_name(&tables.telemetry)
+            .key_condition_expression("node_id = :n")
+            .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+    };
+    for (node, want) in [(a, vec![now - 3000, now - 1000]), (b, vec![now - 2000])] {
+        let q = query(packed::partition_key(bucket_of(node))).await.expect("DynamoDB Query");
+        assert_eq!(q.count(), 1, "{node}: {q:?}");
+        let item = &q.items()[0];
+        assert_eq!(item[ATTR_COUNT].as_n().map(String::as_str), Ok(want.len().to_string().as_str()));
+        let readings = packed::decode(item[ATTR_PACKED].as_b().expect("binary").as_ref()).expect("decodes");
+        assert!(readings.iter().all(|r| r.node_id == node));
+        assert_eq!(readings.iter().map(|r| r.ts).collect::<Vec<_>>(), want, "{node}");
+        assert_eq!(query(node.to_string()).await.expect("DynamoDB Query").count(), 0, "{node}: no per-node item");
+    }
+}
