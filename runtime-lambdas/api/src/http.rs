@@ -19,6 +19,8 @@ pub struct Request {
     pub path: String,
     /// The `Origin` header, for CORS.
     pub origin: Option<String>,
+    /// The query string's parameters, every value of each (in the order API Gateway gives them).
+    pub query: Vec<(String, String)>,
     body: Option<String>,
     base64: bool,
 }
@@ -75,6 +77,14 @@ impl Request {
         let claim = |k: &str| claims.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
         let user_id = claim("sub")
             .ok_or_else(|| Refusal::Request(ApiError::forbidden("no authenticated user (missing `sub` claim)")))?;
+        // `multiValueQueryStringParameters` holds every value of a repeated parameter; the single-value map only
+        // the last one.
+        let params = if req.multi_value_query_string_parameters.is_empty() {
+            &req.query_string_parameters
+        } else {
+            &req.multi_value_query_string_parameters
+        };
+        let query = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Ok(Request {
             user_id: user_id.to_string(),
             // only an address Cognito verified is stored (an unverified one may not be the user's)
@@ -82,6 +92,7 @@ impl Request {
             method: req.http_method.as_str().to_string(),
             path: req.path.or(req.request_context.resource_path).unwrap_or_default(),
             origin: req.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string),
+            query,
             body: req.body,
             base64: req.is_base64_encoded,
         })

@@ -16,12 +16,14 @@ mod error;
 mod http;
 mod nodes;
 mod params;
+mod readings;
 mod route;
 mod shares;
 
 pub use binding::generate_code;
 pub use config::{iot_data_endpoint_url, Settings};
 pub use error::ApiError;
+pub use readings::{range as readings_range, DEFAULT_WINDOW_MS, MAX_DEVICE_LAG_MS, MAX_WINDOW_MS};
 pub use route::{percent_decode, route, Route};
 
 use aws_config::SdkConfig;
@@ -96,6 +98,7 @@ impl Api {
             Route::ListNodes => self.list_nodes(user).await,
             Route::GetNode(node) => self.get_node(user, &node).await,
             Route::GetParams(node) => self.get_params(user, &node).await,
+            Route::GetReadings(node) => self.get_readings(user, &node, &req.query).await,
             Route::PutParams(node) => self.put_params(user, &node, req.json_body()?).await,
             Route::Bind => self.start_binding(user, req.email.as_deref(), req.json_body()?).await,
             Route::Unbind(node) => self.unbind(user, &node).await,

@@ -9,6 +9,7 @@ pub enum Route {
     ListNodes,
     GetNode(String),
     GetParams(String),
+    GetReadings(String),
     PutParams(String),
     Bind,
     Unbind(String),
@@ -35,6 +36,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ("DELETE", [n]) => Route::Unbind(id(n)),
         ("GET", [n, "params"]) => Route::GetParams(id(n)),
         ("PUT", [n, "params"]) => Route::PutParams(id(n)),
+        ("GET", [n, "readings"]) => Route::GetReadings(id(n)),
         ("POST", [n, "shares"]) => Route::Share(id(n)),
         ("DELETE", [n, "shares", u]) => Route::Unshare { node_id: id(n), user_id: id(u) },
         _ => return Err(no_route()),
@@ -73,6 +75,8 @@ mod tests {
         assert_eq!(route("DELETE", "/nodes/SN-1"), Ok(Route::Unbind(n())));
         assert_eq!(route("GET", "/nodes/SN-1/params"), Ok(Route::GetParams(n())));
         assert_eq!(route("PUT", "/nodes/SN-1/params"), Ok(Route::PutParams(n())));
+        assert_eq!(route("GET", "/v1/nodes/SN-1/readings"), Ok(Route::GetReadings(n())));
+        assert_eq!(route("PUT", "/nodes/SN-1/readings").unwrap_err().code, rainmaker_model::ErrorCode::NotFound);
         assert_eq!(route("POST", "/nodes/SN-1/shares"), Ok(Route::Share(n())));
         assert_eq!(
             route("DELETE", "/v1/nodes/SN%3A1/shares/u-2"),

@@ -7,6 +7,9 @@ use rainmaker_model::{attr, TableNames};
 use rainmaker_test_support::{create_tables, unique_prefix, MotoServer};
 use serde_json::{json, Value};
 
+#[path = "it/readings.rs"]
+mod readings;
+
 const ALICE: &str = "7d4c8f3e-1b2a-4c5d-9e6f-0a1b2c3d4e5f";
 const BOB: &str = "0b0b0b0b-0000-4000-8000-000000000002";
 const CAROL: &str = "ca201ca2-0000-4000-8000-000000000003";
