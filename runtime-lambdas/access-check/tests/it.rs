@@ -149,6 +149,8 @@ async fn every_handler_makes_exactly_its_declared_calls() {
     c.expect(Event::PutParams, 1);
     call("GET", format!("/nodes/{serial}/params"), None).await;
     c.expect(Event::GetParams, 1);
+    call("GET", format!("/nodes/{serial}/readings"), None).await;
+    c.expect(Event::GetReadings, 1);
     call("POST", format!("/nodes/{serial}/shares"), Some(json!({"user_id": OTHER}))).await;
     c.expect(Event::Share, 1);
     call("DELETE", format!("/nodes/{serial}/shares/{OTHER}"), None).await;

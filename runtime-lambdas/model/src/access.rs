@@ -127,6 +127,8 @@ pub enum Event {
     GetNode,
     /// `GET /nodes/{id}/params` (plus a GetThingShadow).
     GetParams,
+    /// `GET /nodes/{id}/readings?from&to` (the api's `readings` module).
+    GetReadings,
     /// `PUT /nodes/{id}/params` (plus an UpdateThingShadow).
     PutParams,
     /// `POST /nodes/{id}/shares`.
@@ -273,6 +275,18 @@ pub const DECLARED: &[Declaration] = &[
     },
     Declaration { function: "api", event: Event::GetNode, accesses: &[AUTHZ, AUTHZ_NODE, NEWEST_READING] },
     Declaration { function: "api", event: Event::GetParams, accesses: &[AUTHZ, AUTHZ_NODE] },
+    Declaration {
+        function: "api",
+        event: Event::GetReadings,
+        accesses: &[
+            AUTHZ,
+            AUTHZ_NODE,
+            // The node's own partition (per-reading and per-node items) by `ts` around the range, then its
+            // bucket's packed items in `telemetry::packed::query_range`: eventual, one call per page (one here).
+            Access { op: Op::Query, ..read(Table::Telemetry, Size::Reading, false) },
+            Access { op: Op::Query, ..read(Table::Telemetry, Size::ReadingBatch, false) },
+        ],
+    },
     Declaration { function: "api", event: Event::PutParams, accesses: &[AUTHZ, AUTHZ_NODE] },
     Declaration {
         function: "api",

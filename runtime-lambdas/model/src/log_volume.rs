@@ -62,6 +62,7 @@ pub const fn declared_log(event: Event) -> Written {
         | Event::ListNodes
         | Event::GetNode
         | Event::GetParams
+        | Event::GetReadings
         | Event::PutParams
         | Event::Share
         | Event::Unshare => (0, 0),
