@@ -6,6 +6,8 @@ use rainmaker_deploy::{assets, config, template};
 use std::path::PathBuf;
 use std::process::Command;
 
+mod iot_audit;
+
 fn rendered(blueprint: &str) -> template::Rendered {
     let cfg = config::blueprint_config(blueprint, "acme-home", "eu-west-1").expect("blueprint config");
     template::render(&cfg).expect("renders")
@@ -472,63 +474,6 @@ fn critical_api_function_is_invoked_by_api_gateway_only() {
             statements.as_array().unwrap().iter().filter(|st| st.to_string().contains("UsersTable")).collect();
         assert_eq!(users.len(), 1, "{b}: {role}");
         assert_eq!(users[0]["Action"], serde_json::json!(["dynamodb:UpdateItem"]), "{b}: binding-confirm role: {role}");
-    }
-}
-
-/// Issue 8, high 2: claim connections get their own client-id namespace, disjoint from thing names (the hook
-/// refuses serials in it), so a claim holder cannot connect as a device.
-#[test]
-fn high2_claim_policy_connects_only_in_its_own_namespace() {
-    for b in assets::blueprint_names() {
-        let parsed = template::parse(&rendered(b).stack("backend").expect("backend").body).expect("parses");
-        let res = parsed["Resources"].as_object().expect("resources");
-        let doc = &res["ClaimPolicy"]["Properties"]["PolicyDocument"];
-        let connect: Vec<String> = doc["Statement"]
-            .as_array()
-            .expect("statements")
-            .iter()
-            .filter(|s| s["Action"] == "iot:Connect")
-            .map(|s| s["Resource"]["Fn::Sub"].as_str().expect("sub").to_string())
-            .collect();
-        assert_eq!(connect.len(), 1, "{b}: {doc}");
-        assert!(connect[0].ends_with(":client/rm-claim-*"), "{b}: {}", connect[0]);
-    }
-}
-
-/// Issue 8, high 1: devices make their own keys by default (CSR: the private key never travels); the claim policy
-/// allows `$aws/certificates/create/*` (AWS-made keys) only with `provisioning.key_generation: aws`.
-#[test]
-fn claim_policy_follows_key_generation_csr_by_default() {
-    let topics = |cfg: &config::Config| -> Vec<String> {
-        let r = template::render(cfg).expect("renders");
-        let parsed = template::parse(&r.stack("backend").expect("backend").body).expect("parses");
-        let doc = parsed["Resources"]["ClaimPolicy"]["Properties"]["PolicyDocument"].clone();
-        let mut out = Vec::new();
-        for st in doc["Statement"].as_array().expect("statements") {
-            if st["Action"] == "iot:Connect" {
-                continue;
-            }
-            for r in st["Resource"].as_array().expect("resources") {
-                out.push(r["Fn::Sub"].as_str().expect("sub").rsplit(":").next().unwrap().to_string());
-            }
-        }
-        out
-    };
-    for b in assets::blueprint_names() {
-        let mut cfg = config::blueprint_config(b, "acme-home", "eu-west-1").expect("blueprint config");
-        assert_eq!(cfg.provisioning.key_generation, config::KeyGeneration::Csr, "{b}: CSR is the default");
-        let csr = topics(&cfg);
-        assert!(csr.iter().any(|t| t == "topic/$aws/certificates/create-from-csr/*"), "{b}: {csr:?}");
-        assert!(csr.iter().any(|t| t == "topicfilter/$aws/certificates/create-from-csr/*"), "{b}: {csr:?}");
-        assert!(!csr.iter().any(|t| t.contains("certificates/create/")), "{b}: AWS-made keys not allowed: {csr:?}");
-        cfg.provisioning.key_generation = config::KeyGeneration::Aws;
-        let aws = topics(&cfg);
-        assert!(aws.iter().any(|t| t == "topic/$aws/certificates/create/*"), "{b}: {aws:?}");
-        assert!(!aws.iter().any(|t| t.contains("create-from-csr")), "{b}: {aws:?}");
-        for all in [&csr, &aws] {
-            assert!(all.iter().any(|t| t.ends_with("/provision/*")), "{b}: the template's provision topics: {all:?}");
-            assert_eq!(all.len(), 4, "{b}: two topics and two filters, nothing else: {all:?}");
-        }
     }
 }
 

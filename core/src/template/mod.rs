@@ -6,6 +6,7 @@ mod checks;
 mod context;
 mod engine;
 mod error;
+pub mod iot_audit;
 mod names;
 mod security_checks;
 

@@ -137,28 +137,32 @@ fn device_policy(n: &Names) -> Value {
     })
 }
 
-/// The claim certificate's policy: connect in its own client-id namespace, and the fleet-provisioning MQTT API of
-/// the chosen key generation only (`create-from-csr/*` by default, `create/*` with `key_generation: aws`) plus the
-/// template's `provision/*`, as AWS documents it for fleet provisioning (publish and receive on the topics,
-/// subscribe on the topic filters).
+/// The claim certificate's policy: connect in its own client-id namespace, and exactly the fleet-provisioning MQTT
+/// API topics (JSON payload format) of the chosen key generation (`create-from-csr` by default, `create` with
+/// `key_generation: aws`) and of the template's `RegisterThing`, as AWS documents them: publish the two requests,
+/// subscribe to and receive their `accepted`/`rejected` answers. No topic has a wildcard, so Device Defender's
+/// overly-permissive-policy check finds only the client-id namespace (docs/security.md says why it stays).
 fn claim_policy(n: &Names, keys: KeyGeneration) -> Value {
-    let t = &n.provisioning_template;
-    let certs = keys.certificates_topic();
-    let topics = |kind: &str| {
-        json!([
-            sub(&format!("{ARN}:{kind}/$aws/certificates/{certs}/*")),
-            sub(&format!("{ARN}:{kind}/$aws/provisioning-templates/{t}/provision/*"))
-        ])
+    let certs = format!("$aws/certificates/{}/{CLAIM_PAYLOAD_FORMAT}", keys.certificates_topic());
+    let provision = format!("$aws/provisioning-templates/{}/provision/{CLAIM_PAYLOAD_FORMAT}", n.provisioning_template);
+    let requests = json!([sub(&format!("{ARN}:topic/{certs}")), sub(&format!("{ARN}:topic/{provision}"))]);
+    let answers = |kind: &str| {
+        let all = [&certs, &provision].map(|t| ["accepted", "rejected"].map(|a| sub(&format!("{ARN}:{kind}/{t}/{a}"))));
+        Value::Array(all.into_iter().flatten().collect())
     };
     json!({
         "Version": "2012-10-17",
         "Statement": [
             { "Sid": "ConnectForProvisioning", "Effect": "Allow", "Action": "iot:Connect", "Resource": sub(&format!("{ARN}:client/{CLAIM_CLIENT_PREFIX}*")) },
-            { "Sid": "ProvisioningTopics", "Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": topics("topic") },
-            { "Sid": "ProvisioningTopicFilters", "Effect": "Allow", "Action": "iot:Subscribe", "Resource": topics("topicfilter") }
+            { "Sid": "ProvisioningRequests", "Effect": "Allow", "Action": "iot:Publish", "Resource": requests },
+            { "Sid": "ProvisioningAnswers", "Effect": "Allow", "Action": "iot:Receive", "Resource": answers("topic") },
+            { "Sid": "ProvisioningAnswerFilters", "Effect": "Allow", "Action": "iot:Subscribe", "Resource": answers("topicfilter") }
         ]
     })
 }
+
+/// The fleet-provisioning MQTT API's payload format the claim policy allows (`json`; `cbor` is not allowed).
+const CLAIM_PAYLOAD_FORMAT: &str = "json";
 
 fn provisioning_body(cfg: &Config, n: &Names) -> Value {
     json!({
