@@ -72,7 +72,7 @@ fn high2_device_defender_overly_permissive_check_finds_only_the_claim_client_nam
             }
         }
     }
-    assert_eq!(checked, assets::blueprint_names().len() * 2 * 2 * 2 * 2);
+    assert_eq!(checked, assets::blueprint_names().len() * PIPELINES.len() * 2 * 2 * 2);
 }
 
 /// The check above can fail: the rendered policies with a wildcard put back where the documented noncompliant
