@@ -123,3 +123,118 @@ async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_
         assert_eq!(query(node.to_string()).await.expect("DynamoDB Query").count(), 0, "{node}: no per-node item");
     }
 }
+
+/// A deployed batched tenant switched to `packed` by a re-apply: the stream stays (same ARN, its records kept), the
+/// function's environment and the mapping change in place (same mapping UUID, BatchSize 10,000, window 60 s), the
+/// per-node item stored before is still there, and the next record is stored packed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_batched_to_packed_keeps_the_stream_and_what_is_stored() {
+    let moto = MotoServer::shared();
+    let sdk = moto.sdk_config_in(&account_for("it-packed-switch")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("it-pksw-{}", std::process::id() % 100_000);
+    let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
+    t.config.telemetry.pipeline = Pipeline::Batched;
+    rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
+    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply batched");
+    assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
+
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let kinesis = aws_sdk_kinesis::Client::new(&sdk);
+    let consumer = format!("rm-{name}-telemetry-batch");
+    let stream = format!("rm-{name}-telemetry");
+    let mapping = || lambda.list_event_source_mappings().function_name(&consumer).send();
+    let stream_arn = || kinesis.describe_stream_summary().stream_name(&stream).send();
+    let arn_before = stream_arn()
+        .await
+        .expect("Kinesis DescribeStreamSummary")
+        .stream_description_summary()
+        .unwrap()
+        .stream_arn()
+        .to_string();
+    let before = mapping().await.expect("Lambda ListEventSourceMappings");
+    let m = &before.event_source_mappings()[0];
+    assert_eq!((m.batch_size(), m.maximum_batching_window_in_seconds()), (Some(1000), Some(10)));
+    let uuid = m.uuid().expect("a mapping id").to_string();
+
+    // one record stored per node by the batched consumer, from the deployed environment
+    let now = rainmaker_model::time::now_ms();
+    let node = "SN-000001";
+    let consume = |skip: usize, ts: i64| {
+        let (kinesis, lambda, sdk, stream, consumer, arn) = (&kinesis, &lambda, &sdk, &stream, &consumer, &arn_before);
+        async move {
+            let data =
+                json!({"ts": ts, "params": {"Power": true}, "node_id": node, "received_at": now, "principal": "c"});
+            let put = kinesis
+                .put_record()
+                .stream_name(stream)
+                .partition_key(node)
+                .data(aws_sdk_kinesis::primitives::Blob::new(data.to_string()))
+                .send()
+                .await
+                .expect("Kinesis PutRecord");
+            let mut event = stream_event(kinesis, stream, put.shard_id(), arn).await;
+            event.records.drain(..skip); // the records the mapping already checkpointed
+            let f = lambda
+                .get_function_configuration()
+                .function_name(consumer)
+                .send()
+                .await
+                .expect("Lambda GetFunctionConfiguration");
+            let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+            let lookup = |k: &str| env.get(k).cloned();
+            let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("tables");
+            let c = telemetry_batch::Consumer::new(
+                sdk,
+                tables.clone(),
+                rainmaker_model::telemetry::Limits::from_lookup(lookup).unwrap(),
+            )
+            .with_layout(telemetry_batch::Layout::from_lookup(lookup).unwrap())
+            .without_metrics();
+            let out = c.process(serde_json::to_value(&event).unwrap()).await;
+            assert_eq!((out.records, out.accepted, out.failed.len()), (1, 1, 0), "{out:?}");
+            (tables, env.get("TELEMETRY_LAYOUT").cloned())
+        }
+    };
+    let (tables, layout) = consume(0, now - 2000).await;
+    assert_eq!(layout.as_deref(), Some("per-node"));
+
+    t.config.telemetry.pipeline = Pipeline::Packed;
+    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply packed");
+    assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
+    let arn_after = stream_arn()
+        .await
+        .expect("Kinesis DescribeStreamSummary")
+        .stream_description_summary()
+        .unwrap()
+        .stream_arn()
+        .to_string();
+    assert_eq!(arn_after, arn_before, "the stream is the same (its records kept)");
+    let after = mapping().await.expect("Lambda ListEventSourceMappings");
+    let m = match after.event_source_mappings() {
+        [m] => m,
+        other => panic!("one mapping: {other:?}"),
+    };
+    assert_eq!(m.uuid(), Some(uuid.as_str()), "the mapping is updated in place, not replaced");
+    assert_eq!((m.batch_size(), m.maximum_batching_window_in_seconds()), (Some(10_000), Some(60)));
+    let (_, layout) = consume(1, now - 1000).await;
+    assert_eq!(layout.as_deref(), Some("packed"));
+
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let count = |pk: String| {
+        ddb.query()
+            .table_name(&tables.telemetry)
+            .key_condition_expression("node_id = :n")
+            .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+    };
+    let per_node = count(node.to_string()).await.expect("DynamoDB Query");
+    assert_eq!(per_node.count(), 1, "the per-node item stored before the switch is kept");
+    assert!(per_node.items()[0].contains_key("readings"));
+    let bucket = count(packed::partition_key(bucket_of(node))).await.expect("DynamoDB Query");
+    assert_eq!(bucket.count(), 1, "the reading after the switch is packed");
+    let readings = packed::decode(bucket.items()[0][ATTR_PACKED].as_b().unwrap().as_ref()).unwrap();
+    assert_eq!(readings.iter().map(|r| (r.node_id.as_str(), r.ts)).collect::<Vec<_>>(), [(node, now - 1000)]);
+}
