@@ -114,20 +114,28 @@ pub fn select<'a>(
 pub fn encode(readings: &[PackedReading]) -> Result<Vec<u8>, PackedError> {
     let mut sorted: Vec<&PackedReading> = readings.iter().collect();
     sorted.sort_by(|a, b| (&a.node_id, a.received_at, a.ts).cmp(&(&b.node_id, b.received_at, b.ts)));
-    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    // The JSON lines are built in memory and deflated with one write: serde_json writing token by token into the
+    // encoder costs ~5x the CPU for the same bytes (the telemetry-batch benchmark).
+    let mut text = Vec::with_capacity(sorted.len() * 160);
     for r in sorted {
-        let mut line = Map::new();
-        line.insert("n".into(), Value::from(r.node_id.as_str()));
-        line.insert("ts".into(), Value::from(r.ts));
-        line.insert("r".into(), Value::from(r.received_at));
-        if let Some(m) = &r.msg_id {
-            line.insert("m".into(), Value::from(m.as_str()));
-        }
-        line.insert("p".into(), Value::Object(r.params.clone()));
-        serde_json::to_writer(&mut z, &Value::Object(line)).map_err(|e| PackedError::Deflate(e.into()))?;
-        z.write_all(b"\n").map_err(PackedError::Deflate)?;
+        let line = Line { n: &r.node_id, ts: r.ts, r: r.received_at, m: r.msg_id.as_deref(), p: &r.params };
+        serde_json::to_writer(&mut text, &line).map_err(|e| PackedError::Deflate(e.into()))?;
+        text.push(b'\n');
     }
+    let mut z = flate2::write::DeflateEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::default());
+    z.write_all(&text).map_err(PackedError::Deflate)?;
     z.finish().map_err(PackedError::Deflate)
+}
+
+/// One line of `packed`, in the order its keys are written (`n`, `ts`, `r`, `m`?, `p`).
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    n: &'a str,
+    ts: i64,
+    r: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    m: Option<&'a str>,
+    p: &'a Map<String, Value>,
 }
 
 /// The readings of a `packed` attribute, in stored order.
@@ -184,6 +192,31 @@ mod tests {
         assert_eq!(order, vec![("a", 3), ("b", 1), ("b", 2), ("c", 1)]);
         assert_eq!(got[2], with_id);
         assert!(decode(&encode(&[]).unwrap()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn encode_writes_the_same_bytes_as_line_by_line_values() {
+        // the reference: each line a serde_json Value written into the encoder (the first implementation)
+        let mut with_id = r("b", 2, 20);
+        with_id.msg_id = Some("m-1".into());
+        let readings: Vec<PackedReading> =
+            (0..300).map(|i| r(&format!("SN-{:03}", i % 17), i, 1_000 + i * 7)).chain([with_id]).collect();
+        let mut sorted: Vec<&PackedReading> = readings.iter().collect();
+        sorted.sort_by(|a, b| (&a.node_id, a.received_at, a.ts).cmp(&(&b.node_id, b.received_at, b.ts)));
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        for x in sorted {
+            let mut line = Map::new();
+            line.insert("n".into(), Value::from(x.node_id.as_str()));
+            line.insert("ts".into(), Value::from(x.ts));
+            line.insert("r".into(), Value::from(x.received_at));
+            if let Some(m) = &x.msg_id {
+                line.insert("m".into(), Value::from(m.as_str()));
+            }
+            line.insert("p".into(), Value::Object(x.params.clone()));
+            serde_json::to_writer(&mut z, &Value::Object(line)).unwrap();
+            z.write_all(b"\n").unwrap();
+        }
+        assert_eq!(encode(&readings).unwrap(), z.finish().unwrap());
     }
 
     #[test]
