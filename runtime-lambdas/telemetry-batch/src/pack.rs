@@ -72,40 +72,44 @@ pub fn pack(per_node: Vec<(String, Vec<Entry>)>) -> Result<Vec<PackedItem>, Pack
     let mut out = Vec::new();
     for (bucket, mut readings) in buckets {
         readings.sort_by(|(a, _), (b, _)| (a.received_at, &a.node_id, a.ts).cmp(&(b.received_at, &b.node_id, b.ts)));
-        let mut run: Vec<(PackedReading, String)> = Vec::new();
-        for r in readings {
-            let starts_new = run.first().is_some_and(|(first, _)| {
-                run.len() == MAX_ITEM_READINGS || r.0.received_at - first.received_at > MAX_ITEM_SPAN_MS
+        let mut run: Vec<PackedReading> = Vec::new();
+        let mut sequences: Vec<String> = Vec::new();
+        for (r, seq) in readings {
+            let starts_new = run.first().is_some_and(|first| {
+                run.len() == MAX_ITEM_READINGS || r.received_at - first.received_at > MAX_ITEM_SPAN_MS
             });
             if starts_new {
-                fit(bucket, std::mem::take(&mut run), MAX_PACKED_BYTES, &mut out)?;
+                fit(bucket, std::mem::take(&mut run), std::mem::take(&mut sequences), MAX_PACKED_BYTES, &mut out)?;
             }
             run.push(r);
+            sequences.push(seq);
         }
         if !run.is_empty() {
-            fit(bucket, run, MAX_PACKED_BYTES, &mut out)?;
+            fit(bucket, run, sequences, MAX_PACKED_BYTES, &mut out)?;
         }
     }
     Ok(out)
 }
 
-/// Encode `run` as one item, or, when its `packed` is over `max_bytes`, its two halves (recursively; one reading
-/// is always one item: a payload is far below the limit).
+/// Encode `readings` (with their records' `sequences`, index for index) as one item, or, when its `packed` is
+/// over `max_bytes`, its two halves (recursively; one reading is always one item: a payload is far below the
+/// limit).
 fn fit(
     bucket: u32,
-    mut run: Vec<(PackedReading, String)>,
+    mut readings: Vec<PackedReading>,
+    mut sequences: Vec<String>,
     max_bytes: usize,
     out: &mut Vec<PackedItem>,
 ) -> Result<(), PackedError> {
-    let readings: Vec<PackedReading> = run.iter().map(|(r, _)| r.clone()).collect();
     let bytes = packed::encode(&readings)?;
-    if bytes.len() > max_bytes && run.len() > 1 {
-        let second = run.split_off(run.len() / 2);
-        fit(bucket, run, max_bytes, out)?;
-        return fit(bucket, second, max_bytes, out);
+    if bytes.len() > max_bytes && readings.len() > 1 {
+        let half = readings.len() / 2;
+        let (second, second_seq) = (readings.split_off(half), sequences.split_off(half));
+        fit(bucket, readings, sequences, max_bytes, out)?;
+        return fit(bucket, second, second_seq, max_bytes, out);
     }
     let lowest_sequence =
-        run.iter().map(|(_, s)| s.as_str()).min_by(|a, b| seq_cmp(a, b)).unwrap_or_default().to_string();
+        sequences.iter().map(String::as_str).min_by(|a, b| seq_cmp(a, b)).unwrap_or_default().to_string();
     out.push(PackedItem { bucket, readings, packed: bytes, lowest_sequence });
     Ok(())
 }
