@@ -199,7 +199,7 @@ async fn write(
     progress.source(Source::Shadows.name(), shadows.len() as u64, true);
 
     // telemetry/<node>.ndjson: per node the user owns or owned, the readings received inside their windows,
-    // streamed page by page
+    // streamed page by page: the node's own items, then its readings in its bucket's packed items
     let ws = windows::of_user(user_item.as_ref(), &nodes, &grants);
     let mut total = 0u64;
     let mut window_nodes: Vec<&str> = ws.iter().map(|w| w.node_id.as_str()).collect();
@@ -210,6 +210,7 @@ async fn write(
             let query = read::telemetry(c, r, id, w.to).limit(TELEMETRY_PAGE);
             let mut pages = QueryPages { query, start: None, done: false };
             stream_telemetry(&mut pages, &mut a, &mut total, progress, &|item| windows::inside(item, w)).await?;
+            super::packed::export(c, r, id, w, &mut a, &mut total, progress).await?;
         }
         a.end()?;
     }

@@ -12,6 +12,7 @@ mod error;
 pub mod export;
 pub mod journal;
 pub mod marker;
+pub mod packed;
 pub mod progress;
 pub mod read;
 pub mod reapply;

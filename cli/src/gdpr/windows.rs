@@ -1,6 +1,7 @@
 //! A user's telemetry: the readings of a node received inside their ownership windows (`rainmaker_model::window`;
 //! the receive time decides, never the device's `ts`), listed for the export, counted for the erase's inventory and
-//! deleted by the erase and `reapply`. Items are read by key (Query per node, paginated), never scanned.
+//! deleted by the erase and `reapply`. Items are read by key (Query per node, paginated), never scanned: the
+//! node's own partition (per-reading and per-node items) and its packed bucket's items (`super::packed`).
 
 use super::erase::batch_delete;
 use super::error::sdk;
@@ -51,10 +52,10 @@ fn projected(c: &GdprClients, r: &Resources, node: &str, windows: &[Window]) -> 
         .expression_attribute_names("#l", attr::READINGS)
 }
 
-/// How many of the node's items have readings inside `windows`.
+/// How many of the node's items (its own and its bucket's packed ones) have readings inside `windows`.
 pub async fn count(c: &GdprClients, r: &Resources, node: &str, windows: &[Window]) -> Result<u64, GdprError> {
     let mut pages = projected(c, r, node, windows).into_paginator().send();
-    let mut n = 0;
+    let mut n = super::packed::count(c, r, node, windows).await?;
     while let Some(page) = pages.next().await {
         for item in page.map_err(sdk("DynamoDB Query"))?.items() {
             if window::split(&map_to_json(item), windows) != Part::None {
@@ -67,8 +68,9 @@ pub async fn count(c: &GdprClients, r: &Resources, node: &str, windows: &[Window
 
 /// Delete the node's readings inside `windows`: items wholly inside by key (25 per BatchWriteItem, unprocessed ones
 /// retried), an item of the batched layout straddling a window's edge put back with only the readings outside it
-/// (read whole, strongly). Other owners' and nobody's readings are never touched. `record` is told the count after
-/// every batch.
+/// (read whole, strongly); then its bucket's packed items holding such readings rewritten without them
+/// (`super::packed::delete`). Other owners' and nobody's readings are never touched. `record` is told the count
+/// after every batch (every packed item).
 pub async fn delete(
     c: &GdprClients,
     r: &Resources,
@@ -98,6 +100,7 @@ pub async fn delete(
             record(n)?;
         }
     }
+    total += super::packed::delete(c, r, node, windows, record).await?;
     Ok(total)
 }
 

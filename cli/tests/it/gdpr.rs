@@ -1,6 +1,7 @@
 //! `gdpr export` / `gdpr erase` against moto (Cognito from moto too): a deployed tenant seeded with several users
 //! with owned and shared nodes, exported and erased through the built binary.
 
+mod packed;
 mod paths;
 mod recorder;
 mod resale;

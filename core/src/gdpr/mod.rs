@@ -7,6 +7,7 @@
 pub mod hmac;
 pub mod isolate;
 pub mod manifest;
+pub mod packed;
 pub mod plan;
 pub mod receipt;
 pub mod sources;

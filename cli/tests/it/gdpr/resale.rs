@@ -13,7 +13,7 @@ use rainmaker_model::{attr, window};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-async fn pool_user(f: &Fixture, name: &str) -> String {
+pub(super) async fn pool_user(f: &Fixture, name: &str) -> String {
     let a = |k: &str, v: &str| AttributeType::builder().name(k).value(v).build().unwrap();
     let out = f
         .clients
@@ -43,17 +43,17 @@ fn api_request(method: &str, path: &str, user: &str, body: Option<Value>) -> Val
     ev
 }
 
-struct Backend {
-    api: api::Api,
-    confirm: binding_confirm::Confirm,
-    ingest: telemetry_ingest::Ingest,
-    node: String,
-    cert: String,
+pub(super) struct Backend {
+    pub(super) api: api::Api,
+    pub(super) confirm: binding_confirm::Confirm,
+    pub(super) ingest: telemetry_ingest::Ingest,
+    pub(super) node: String,
+    pub(super) cert: String,
 }
 
 impl Backend {
     /// `POST /nodes/bind` as `user`, then the device confirms the code (the binding rule's event).
-    async fn bind(&self, user: &str) {
+    pub(super) async fn bind(&self, user: &str) {
         let resp = self.api.handle(api_request("POST", "/nodes/bind", user, Some(json!({"node_id": self.node})))).await;
         assert_eq!(resp["statusCode"], 201, "{resp}");
         let code = serde_json::from_str::<Value>(resp["body"].as_str().unwrap()).unwrap()["binding_code"].clone();
@@ -62,7 +62,7 @@ impl Backend {
         assert!(matches!(out, binding_confirm::BindingOutcome::Bound { .. }), "{out:?}");
     }
 
-    async fn unbind(&self, user: &str) {
+    pub(super) async fn unbind(&self, user: &str) {
         let resp = self.api.handle(api_request("DELETE", &format!("/nodes/{}", self.node), user, None)).await;
         assert_eq!(resp["statusCode"], 200, "{resp}");
     }
@@ -76,7 +76,7 @@ impl Backend {
     }
 }
 
-async fn user_windows(f: &Fixture, user: &str) -> Vec<window::Window> {
+pub(super) async fn user_windows(f: &Fixture, user: &str) -> Vec<window::Window> {
     let item = super::get_item(f, &f.resources.tables.users, &[(attr::USER_ID, user)]).await;
     item.map(|i| window::windows_of(&map_to_json(&i))).unwrap_or_default()
 }

@@ -114,13 +114,30 @@ async fn erase_signs_the_user_out_first_revoking_the_refresh_token_and_export_an
     assert_eq!(r.code, 0, "{}", r.transcript());
     let export = rec.take();
     assert_no_scan("export", &export, &f);
-    // telemetry is read in pages of TELEMETRY_PAGE readings (memory holds one page), one Query a node here
+    // telemetry is read in pages of TELEMETRY_PAGE readings (memory holds one page), one Query a node here, and
+    // the node's packed bucket in pages of PACKED_PAGE items, one Query a node (strongly consistent, by key)
     let telemetry = f.resources.tables.telemetry.as_str();
-    let pages: Vec<&Request> =
-        export.iter().filter(|r| r.is_ddb("Query") && r.body["TableName"] == telemetry).collect();
+    let (pages, buckets): (Vec<&Request>, Vec<&Request>) = export
+        .iter()
+        .filter(|r| r.is_ddb("Query") && r.body["TableName"] == telemetry)
+        .partition(|r| r.body["ExpressionAttributeValues"].get(":b").is_none());
     assert_eq!(pages.len(), victim.owned_nodes.len(), "{:?}", ops(&export));
     for q in pages {
         assert_eq!(q.body["Limit"], rainmaker_deploy::gdpr::export::TELEMETRY_PAGE, "{:?}", q.body);
+    }
+    let mut want: Vec<String> = victim
+        .owned_nodes
+        .iter()
+        .map(|n| rainmaker_model::telemetry::packed::partition_key(rainmaker_model::telemetry::packed::bucket_of(n)))
+        .collect();
+    let mut got: Vec<String> =
+        buckets.iter().map(|q| q.body["ExpressionAttributeValues"][":b"]["S"].as_str().unwrap().to_string()).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "one Query of each owned node's bucket");
+    for q in buckets {
+        assert_eq!(q.body["Limit"], rainmaker_deploy::gdpr::packed::PACKED_PAGE, "{:?}", q.body);
+        assert_eq!(q.body["ConsistentRead"], true, "{:?}", q.body);
     }
 
     let r = f.run_via(&rec.endpoint_url(), &["gdpr", "erase", "--user", &victim.user_id, "--yes", "--output", "json"]);
