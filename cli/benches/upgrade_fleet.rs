@@ -89,6 +89,8 @@ impl Fleet {
     fn upgrade(&self, endpoint: &str, args: &[&str]) -> Measured {
         let mut cmd = Command::new(bin());
         cmd.current_dir(self.dir.path())
+            // moto leaves some encryption fields out (aws::verify::encryption): honoured for loopback endpoints only
+            .env(rainmaker_deploy::aws::verify::encryption::MOTO_ENV, "1")
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")

@@ -77,6 +77,10 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// The tenant key (`security.kms: customer-managed`): the claim secret is encrypted with it.
     pub kms: aws_sdk_kms::Client,
+    /// Log groups' encryption (apply's verification).
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The dead-letter queue's encryption (apply's verification).
+    pub sqs: aws_sdk_sqs::Client,
     pub calls: CallLog,
 }
 
@@ -97,7 +101,9 @@ impl Clients {
         let sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(count.clone()).build();
         let cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(count.clone()).build();
         let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(count.clone()).build();
-        let kms = aws_sdk_kms::config::Builder::from(sdk).interceptor(count).build();
+        let kms = aws_sdk_kms::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let logs = aws_sdk_cloudwatchlogs::config::Builder::from(sdk).interceptor(count.clone()).build();
+        let sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(count).build();
         Clients {
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
             s3: aws_sdk_s3::Client::from_conf(s3),
@@ -108,6 +114,8 @@ impl Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(cognito),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
             kms: aws_sdk_kms::Client::from_conf(kms),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
             calls,
         }
     }

@@ -1,7 +1,13 @@
 //! The verification pass: check through each service's own API (not the stack status) that what the backend
-//! needs is there: tables ACTIVE, functions running the deployed code hash, IoT policies present.
+//! needs is there: tables ACTIVE, functions running the deployed code hash, IoT policies present, and every
+//! store encrypted as `security.kms` says (tables, log groups, functions, the queue, the key secrets; see
+//! [`encryption`]).
+
+pub mod encryption;
+mod encryption_reads;
 
 use super::sdk::Clients;
+pub use encryption::Omissions;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -23,6 +29,14 @@ pub struct Expectations {
     /// (logical id, function name, code-key parameter)
     pub functions: Vec<(String, String, String)>,
     pub policies: Vec<(String, String)>,
+    /// (logical id, log group name)
+    pub log_groups: Vec<(String, String)>,
+    /// (logical id, queue name)
+    pub queues: Vec<(String, String)>,
+    /// (logical id, secret name)
+    pub secrets: Vec<(String, String)>,
+    /// The tenant key's alias (`alias/rm-<tenant>`) when the template has one (`security.kms: customer-managed`).
+    pub tenant_key_alias: Option<String>,
 }
 
 impl Expectations {
@@ -44,6 +58,10 @@ impl Expectations {
                     x.functions.extend(prop(r, "FunctionName").map(|n| (id.clone(), n, param)));
                 }
                 "AWS::IoT::Policy" => x.policies.extend(prop(r, "PolicyName").map(|n| (id.clone(), n))),
+                "AWS::Logs::LogGroup" => x.log_groups.extend(prop(r, "LogGroupName").map(|n| (id.clone(), n))),
+                "AWS::SQS::Queue" => x.queues.extend(prop(r, "QueueName").map(|n| (id.clone(), n))),
+                "AWS::SecretsManager::Secret" => x.secrets.extend(prop(r, "Name").map(|n| (id.clone(), n))),
+                "AWS::KMS::Alias" => x.tenant_key_alias = prop(r, "AliasName"),
                 _ => {}
             }
         }
@@ -51,14 +69,27 @@ impl Expectations {
     }
 }
 
-/// Run every check; `code_sha256` maps a code-key parameter to the hex SHA-256 of the zip deployed with it.
-pub async fn run(c: &Clients, x: &Expectations, code_sha256: &BTreeMap<String, String>) -> Vec<Check> {
+/// Run every check; `code_sha256` maps a code-key parameter to the hex SHA-256 of the zip deployed with it. The
+/// encryption checks come after the others, one per store (`om`: how a field the endpoint left out is judged).
+pub async fn run(c: &Clients, x: &Expectations, code_sha256: &BTreeMap<String, String>, om: Omissions) -> Vec<Check> {
     let mut checks = Vec::new();
+    let want = encryption_reads::want(c, x).await;
+    let judge = |f: &dyn Fn(&encryption::Want) -> encryption::Verdict| match &want {
+        Ok(w) => f(w),
+        Err(e) => (false, format!("encryption not judged: the tenant key: {e}")),
+    };
+    let mut sealed = Vec::new();
     for (id, name) in &x.tables {
         let (ok, detail) = match c.ddb.describe_table().table_name(name).send().await {
             Ok(out) => {
                 let status =
                     out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string()).unwrap_or_default();
+                let sse = out.table().and_then(|t| t.sse_description()).map(|d| {
+                    let status = d.status().map(|s| s.as_str()).unwrap_or_default();
+                    (status, d.sse_type().map(|s| s.as_str()).unwrap_or_default(), d.kms_master_key_arn())
+                });
+                let verdict = judge(&|w| encryption::table(w, sse, om));
+                sealed.push(Check { detail: verdict.1, ok: verdict.0, ..check(id, "AWS::DynamoDB::Table", name) });
                 (status == "ACTIVE", format!("status {status}"))
             }
             Err(e) => (false, super::DeployError::sdk("DynamoDB DescribeTable", e).to_string()),
@@ -75,6 +106,9 @@ pub async fn run(c: &Clients, x: &Expectations, code_sha256: &BTreeMap<String, S
         let want = code_sha256.get(param).map(|h| base64_of_hex(h));
         let (ok, detail) = match c.lambda.get_function().function_name(name).send().await {
             Ok(out) => {
+                let key = out.configuration().and_then(|f| f.kms_key_arn());
+                let verdict = judge(&|w| encryption::key_field(w, "KMSKeyArn", key, true, om));
+                sealed.push(Check { detail: verdict.1, ok: verdict.0, ..check(id, "AWS::Lambda::Function", name) });
                 let have = out.configuration().and_then(|f| f.code_sha256()).unwrap_or_default().to_string();
                 match &want {
                     Some(w) if *w == have => (true, format!("code {have}")),
@@ -105,7 +139,26 @@ pub async fn run(c: &Clients, x: &Expectations, code_sha256: &BTreeMap<String, S
             detail,
         });
     }
+    match &want {
+        Ok(w) => {
+            checks.extend(sealed);
+            encryption_reads::log_groups(c, x, w, om, &mut checks).await;
+            encryption_reads::queues(c, x, w, &mut checks).await;
+            encryption_reads::secrets(c, x, w, om, &mut checks).await;
+        }
+        Err(e) => checks.push(Check {
+            detail: format!(
+                "encryption not judged: the tenant key {}: {e}",
+                x.tenant_key_alias.as_deref().unwrap_or("?")
+            ),
+            ..check("TenantKey", "AWS::KMS::Key", x.tenant_key_alias.as_deref().unwrap_or("TenantKey"))
+        }),
+    }
     checks
+}
+
+fn check(id: &str, ty: &str, name: &str) -> Check {
+    Check { logical_id: id.into(), resource_type: ty.into(), name: name.into(), ok: false, detail: String::new() }
 }
 
 /// Lambda reports `CodeSha256` as base64 of the digest; manifests carry hex.

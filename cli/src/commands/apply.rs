@@ -22,6 +22,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
             wait: WaitOptions { cancel: Some(cancel), timeout: args.timeout.timeout, ..WaitOptions::default() },
             bake: None,
             caller: None,
+            verify_omissions: crate::aws::verify::Omissions::for_cli(t.sdk.endpoint_url()),
         };
         let prompter = TerminalPrompter { yes: args.yes, display: &display, show: g.output == OutputFormat::Text };
         Ok::<_, miette::Report>(crate::aws::failure::apply_reporting(&t, &opts, &prompter, &display).await)
@@ -40,8 +41,10 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
         let names: Vec<String> = failed.iter().map(|c| format!("{} ({})", c.name, c.detail)).collect();
         return Err(miette::miette!(
             code = "rainmaker::deploy::verification",
-            help = "the stack says it is complete but the service disagrees; run `rainmaker-deploy apply --verify` again, \
-                    and `rainmaker-deploy status` for the stack's events",
+            help =
+                "the stack says it is complete but the service disagrees (each check says what it expected and found; \
+                    an `encryption:` one also what to do); run `rainmaker-deploy apply --verify` again, and \
+                    `rainmaker-deploy status` for the stack's events",
             "verification failed: {}",
             names.join("; ")
         ));

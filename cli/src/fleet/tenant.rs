@@ -243,7 +243,14 @@ async fn run(
         };
         return Ok(());
     }
-    let opts = ApplyOptions { allow_replace: t.allow_replace, always_verify: false, wait, bake, caller: Some(caller) };
+    let opts = ApplyOptions {
+        allow_replace: t.allow_replace,
+        always_verify: false,
+        wait,
+        bake,
+        caller: Some(caller),
+        verify_omissions: crate::aws::verify::Omissions::for_cli(tenant.sdk.endpoint_url()),
+    };
     let r = match deploy::apply(&tenant, &opts, &Unattended, progress).await {
         Ok(r) => r,
         Err(DeployError::StackFailed { stack, status, reason }) if stack == names.backend_stack && bake.is_some() => {

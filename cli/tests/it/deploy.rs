@@ -15,6 +15,7 @@ mod claim_status;
 pub mod cli;
 mod destroy;
 mod destroy_failed;
+mod encryption_replay;
 mod failed;
 mod fastpath;
 mod fault_scenario;

@@ -43,6 +43,9 @@ pub struct ApplyOptions {
     /// The identity of the tenant's credentials when the caller already asked STS (`upgrade`, right after
     /// assuming the role): the core then makes no GetCallerIdentity of its own. `None`: it asks (one call).
     pub caller: Option<crate::aws::identity::Caller>,
+    /// How the verification judges an encryption field the endpoint left out: [`super::verify::Omissions::Strict`]
+    /// (the default, and always the CLI's in release builds); `Moto` only in tests against moto.
+    pub verify_omissions: super::verify::Omissions,
 }
 
 /// What `apply` did, as data.

@@ -142,7 +142,7 @@ pub(crate) async fn apply_with(
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");
         let sha: BTreeMap<String, String> = arts.iter().map(|a| (a.parameter.clone(), a.sha256.clone())).collect();
-        verify::run(c, &Expectations::from_template(kjson), &sha).await
+        verify::run(c, &Expectations::from_template(kjson), &sha, opts.verify_omissions).await
     } else {
         vec![]
     };

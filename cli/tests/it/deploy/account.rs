@@ -151,7 +151,11 @@ async fn local_state_is_keyed_by_account_and_region_and_the_old_layout_is_moved_
     let name = format!("state-{}", std::process::id() % 100_000);
     let t = tenant(&name, REGION, sdk.clone(), d.path());
     write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let first = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("first apply");
     let new = d.path().join(".rainmaker").join(&account).join(REGION).join(&name);
     assert_eq!(new, t.state_dir(&account));

@@ -110,7 +110,11 @@ async fn after_destroy_plan_imports_what_was_kept_and_a_changed_table_is_refused
         .send()
         .await
         .unwrap();
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let err = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect_err("a changed kept table");
     let DeployError::KeptDiffers { stack: refused, problems } = &err else { panic!("{err:?}") };
     assert_eq!(refused, &names.backend_stack);
@@ -168,7 +172,11 @@ async fn apply_after_destroy_executes_an_import_of_what_was_kept_and_never_recre
     .expect("destroy");
 
     let progress = rainmaker_deploy::aws::progress::Collect::default();
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let outcome = deploy::apply(&t, &opts, &Always(true), &progress).await;
     let steps: Vec<(Option<String>, String)> = progress
         .0

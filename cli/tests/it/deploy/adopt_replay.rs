@@ -78,6 +78,7 @@ pub(super) fn table_body(props: &Value) -> Value {
         "AttributeDefinitions": props["AttributeDefinitions"],
         "GlobalSecondaryIndexes": indexes,
         "ItemCount": 42,
+        "SSEDescription": super::encryption_replay::aws_managed_table_sse(),
     }})
 }
 

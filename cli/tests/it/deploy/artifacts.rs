@@ -31,7 +31,11 @@ async fn uploads_carry_their_checksum_functions_pin_the_version_and_a_tampered_o
     let dir = tempfile::tempdir().unwrap();
     let mut t = tenant(&format!("it-art-{}", std::process::id() % 100_000), REGION, sdk.clone(), dir.path());
     let hashes: BTreeMap<String, String> = write_artifacts(&t.artifacts_dir, "v1").into_iter().collect();
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let first = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("first apply");
     let bucket = first.stacks[0].outputs["ArtifactsBucketName"].clone();
     let backend_stack = first.stacks[1].stack_name.clone();

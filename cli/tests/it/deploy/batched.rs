@@ -24,7 +24,11 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
     t.config.telemetry.pipeline = Pipeline::Batched;
     t.config.telemetry.stream_shards = 2;
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
     let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();

@@ -41,7 +41,17 @@ async fn applied(label: &str, kms: Kms) -> (tempfile::TempDir, Tenant) {
 }
 
 async fn apply(t: &Tenant) -> Result<deploy::ApplyReport, rainmaker_deploy::aws::DeployError> {
-    deploy::apply(t, &ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() }, &Always(true), &NoProgress).await
+    deploy::apply(
+        t,
+        &ApplyOptions {
+            wait: fast_wait(),
+            verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+            ..ApplyOptions::default()
+        },
+        &Always(true),
+        &NoProgress,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

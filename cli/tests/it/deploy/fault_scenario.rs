@@ -108,7 +108,11 @@ pub async fn converges_under(seed: u64, faults: Faults) -> FaultRun {
     let name = format!("flt{seed}-{}", std::process::id() % 100_000);
     let mut t = tenant(&name, faulty, dir.path());
     write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let names = rainmaker_deploy::template::Names::new(&name);
     let started = Instant::now();
 

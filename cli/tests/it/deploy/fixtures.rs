@@ -48,7 +48,11 @@ pub async fn applied_smart_home(label: &str) -> (tempfile::TempDir, Tenant) {
     assert_eq!(init.code, 0, "{}", init.transcript());
     let tenant = Tenant { config, sdk, config_dir: dir.path().to_path_buf(), artifacts_dir: dir.path().join("a") };
     write_artifacts(&tenant.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     deploy::apply(&tenant, &opts, &Always(true), &NoProgress).await.expect("apply");
     (dir, tenant)
 }

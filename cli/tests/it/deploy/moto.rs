@@ -24,7 +24,11 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     let dir = tempfile::tempdir().unwrap();
     let t = tenant(&tenant_name("it-apply"), REGION, sdk.clone(), dir.path());
     let hashes = write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
 
     // first apply: both stacks created, artifacts uploaded, claim certificate written
     let started = Instant::now();

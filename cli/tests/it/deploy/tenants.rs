@@ -20,7 +20,11 @@ async fn high5_second_tenant_in_one_account_and_region_is_refused() {
     let second = tenant(&format!("second-{pid}"), REGION, sdk.clone(), d2.path());
     write_artifacts(&first.artifacts_dir, "one");
     write_artifacts(&second.artifacts_dir, "two");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let applied = deploy::apply(&first, &opts, &Always(true), &NoProgress).await.expect("the first tenant");
     let claim = applied.claim_certificate.clone().unwrap();
 
@@ -96,7 +100,11 @@ async fn two_tenants_applied_at_once_in_one_process() {
     let b = tenant(&format!("twob-{pid}"), REGION, sb.clone(), db.path());
     write_artifacts(&a.artifacts_dir, "tenant-a");
     write_artifacts(&b.artifacts_dir, "tenant-b");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
 
     let (ra, rb) = tokio::join!(
         deploy::apply(&a, &opts, &Always(true), &NoProgress),

@@ -120,7 +120,11 @@ fn a_whole_update_apply_sends_what_the_api_reference_asks_and_reports_each_resou
     assert_eq!(verify.iter().filter(|l| l.as_str() == "DynamoDB_20120810.DescribeTable").count(), 6, "{verify:?}");
     assert_eq!(verify.iter().filter(|l| l.starts_with("GET /2015-03-31/functions/")).count(), 5, "{verify:?}");
     assert_eq!(verify.iter().filter(|l| l.starts_with("GET /policies/")).count(), 2, "{verify:?}");
-    assert_eq!(verify.len(), 13, "nothing else: {verify:?}");
+    // the encryption read-back (aws-managed): each log group, the queue, both key secrets
+    assert_eq!(verify.iter().filter(|l| l.as_str() == "Logs_20140328.DescribeLogGroups").count(), 7, "{verify:?}");
+    assert_eq!(verify.iter().filter(|l| l.starts_with("AmazonSQS.")).count(), 2, "{verify:?}");
+    assert_eq!(verify.iter().filter(|l| l.as_str() == "secretsmanager.DescribeSecret").count(), 2, "{verify:?}");
+    assert_eq!(verify.len(), 13 + 11, "nothing else: {verify:?}");
     let n = |label: &str| ex.iter().position(|e| self::label(e) == label).unwrap();
     let all = |label: &str| ex.iter().filter(|e| self::label(e) == label).map(form).collect::<Vec<_>>();
 
@@ -221,7 +225,8 @@ fn a_whole_update_apply_sends_what_the_api_reference_asks_and_reports_each_resou
         assert_eq!(a["version_id"], format!("Uv2.{f}.3sL4kqtJlcpXroDTDmJ"));
     }
     let checks = report["verification"].as_array().unwrap();
-    assert_eq!(checks.len(), 13);
+    // 13 + the encryption of 6 tables, 5 functions, 7 log groups, the queue and 2 secrets
+    assert_eq!(checks.len(), 13 + 21);
     assert!(checks.iter().all(|c| c["ok"] == true), "{checks:?}");
     assert_eq!(report["outputs"]["ApiUrl"], API_URL);
     assert_eq!(report["outputs"]["IotEndpoint"], ENDPOINT);
@@ -288,6 +293,6 @@ fn the_text_output_streams_each_resource_of_this_update_and_none_of_the_last() {
     );
     assert_eq!(summary[1].split_whitespace().collect::<Vec<_>>(), ["backend", STACK, "updated", "(update_complete)"]);
     assert!(out.stdout.contains("artifacts: 5 uploaded, 0 already in the bucket"), "{}", out.stdout);
-    assert!(out.stdout.contains("verified: 13/13 resources through their own APIs"), "{}", out.stdout);
+    assert!(out.stdout.contains("verified: 34/34 resources through their own APIs"), "{}", out.stdout);
     assert!(out.stdout.contains(&format!("ApiUrl                     {API_URL}")), "{}", out.stdout);
 }

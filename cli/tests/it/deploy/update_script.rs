@@ -382,6 +382,8 @@ pub(super) fn scene() -> Scene {
             .once(),
         );
     }
+    let x = rainmaker_deploy::aws::verify::Expectations::from_template(&now.backend.2);
+    script.extend(super::encryption_replay::aws_managed_store_answers(&x));
     let server = ScriptServer::start_anchored(script, Some("Action=ExecuteChangeSet&"));
     Scene { dir, server, body, params: new_params, tags: new_tags, hashes, data }
 }

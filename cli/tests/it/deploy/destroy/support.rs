@@ -18,7 +18,11 @@ pub async fn applied(label: &str) -> (tempfile::TempDir, Tenant, StandIns) {
     let dir = tempfile::tempdir().unwrap();
     let t = tenant(&format!("{label}-{}", std::process::id() % 100_000), REGION, sdk, dir.path());
     write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     let s = stand_ins(&t).await;
     (dir, t, s)
