@@ -25,7 +25,11 @@ async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_
     t.config.telemetry.pipeline = Pipeline::Packed;
     t.config.telemetry.batch_window_seconds = Some(120);
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
     let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();
@@ -136,7 +140,11 @@ async fn switching_batched_to_packed_keeps_the_stream_and_what_is_stored() {
     let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
     t.config.telemetry.pipeline = Pipeline::Batched;
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = ApplyOptions { wait: fast_wait(), ..ApplyOptions::default() };
+    let opts = ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    };
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply batched");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
 
