@@ -23,7 +23,7 @@ mod shares;
 pub use binding::generate_code;
 pub use config::{iot_data_endpoint_url, Settings};
 pub use error::ApiError;
-pub use readings::{range as readings_range, DEFAULT_WINDOW_MS, MAX_DEVICE_LAG_MS, MAX_WINDOW_MS};
+pub use readings::{node_readings_in, range as readings_range, DEFAULT_WINDOW_MS, MAX_DEVICE_LAG_MS, MAX_WINDOW_MS};
 pub use route::{percent_decode, route, Route};
 
 use aws_config::SdkConfig;

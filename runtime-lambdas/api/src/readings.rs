@@ -70,6 +70,13 @@ pub fn range(query: &[(String, String)], now_ms: i64) -> Result<(i64, i64), ApiE
     Ok((from, to))
 }
 
+/// `node_id`'s readings received in `[from, to)` in one packed item's `packed` attribute (the CPU of the route:
+/// `benches/readings.rs`).
+pub fn node_readings_in(blob: &[u8], node_id: &str, from: i64, to: i64) -> Result<Vec<StoredReading>, ApiError> {
+    let all = packed::decode(blob).map_err(ApiError::internal)?;
+    Ok(packed::select(&all, node_id, from, to).map(packed::PackedReading::stored).collect())
+}
+
 /// A reading as the route answers it.
 fn view(r: &StoredReading) -> Value {
     let mut v = json!({"ts": r.ts, "received_at": r.received_at, "params": r.params});
@@ -116,8 +123,7 @@ impl Api {
             let Some(AttributeValue::B(blob)) = item.get(PACKED) else {
                 return Err(ApiError::internal(format!("packed item of {bucket} has no binary `{PACKED}`")));
             };
-            let all = packed::decode(blob.as_ref()).map_err(ApiError::internal)?;
-            out.extend(packed::select(&all, node_id, from, to).map(packed::PackedReading::stored));
+            out.extend(node_readings_in(blob.as_ref(), node_id, from, to)?);
         }
         Ok(out)
     }
