@@ -8,6 +8,7 @@
 pub mod adopt;
 pub mod alarms;
 pub mod artifacts;
+pub mod audit;
 pub mod calls;
 pub mod changeset;
 pub mod claim;

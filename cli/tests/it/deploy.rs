@@ -6,6 +6,7 @@ mod adopt;
 mod adopt_recovery;
 mod adopt_replay;
 mod artifacts;
+mod audit_replay;
 mod batched;
 mod claim;
 mod claim_kms;

@@ -44,7 +44,8 @@ pub struct ApplyOptions {
     /// assuming the role): the core then makes no GetCallerIdentity of its own. `None`: it asks (one call).
     pub caller: Option<crate::aws::identity::Caller>,
     /// How the verification judges an encryption field the endpoint left out: [`super::verify::Omissions::Strict`]
-    /// (the default, and always the CLI's in release builds); `Moto` only in tests against moto.
+    /// (the default, and always the CLI's in release builds); `Moto` only in tests against moto, where it also
+    /// skips the Device Defender audit suppression (moto has no Device Defender API).
     pub verify_omissions: super::verify::Omissions,
 }
 
@@ -66,6 +67,9 @@ pub struct ApplyReport {
     pub artifacts: Vec<Uploaded>,
     pub iot_endpoint: String,
     pub claim_certificate: Option<ClaimCertificate>,
+    /// The Device Defender suppression of the claim policy's one finding by design: created, already in place,
+    /// off, not checked (nothing changed) or skipped (test mode against moto).
+    pub audit_suppression: super::audit::Suppression,
     /// What a device maker needs (IoT endpoint, API URL, user pool, template names, claim files) and every output.
     pub outputs: BTreeMap<String, String>,
     pub outputs_file: PathBuf,

@@ -139,6 +139,15 @@ pub(crate) async fn apply_with(
     let place = crate::aws::claim::Place::new(&t.config, &p.names, &claim_policy, &state);
     let claim = crate::aws::claim::ensure(c, &place, backend.result == StackResult::Unchanged, progress).await?;
 
+    // the one Device Defender finding by design, suppressed for the claim policy's current version
+    let start = crate::aws::audit::decide::start(
+        t.config.security.device_defender_audit,
+        !changed && !opts.always_verify,
+        opts.verify_omissions,
+    );
+    let audit_suppression = crate::aws::audit::ensure(c, &t.config.name, &claim_policy, start).await?;
+    step(progress, None, audit_suppression.summary());
+
     let verification = if changed || opts.always_verify {
         step(progress, None, "verifying through each service's API");
         let sha: BTreeMap<String, String> = arts.iter().map(|a| (a.parameter.clone(), a.sha256.clone())).collect();
@@ -165,6 +174,7 @@ pub(crate) async fn apply_with(
         artifacts: uploaded,
         iot_endpoint: ep,
         claim_certificate: Some(claim),
+        audit_suppression,
         outputs,
         outputs_file,
         verification,
