@@ -33,9 +33,9 @@ pub struct EstimateArgs {
     /// Which AWS free-tier allowances to subtract
     #[arg(long, value_enum, default_value_t = FreeTier::Always)]
     pub free_tier: FreeTier,
-    /// Compare with a second usage profile or rainmaker.yaml, side by side; `direct,batched` compares the two
-    /// telemetry pipelines of the config and prints the fleet size where they cross
-    #[arg(long, value_name = "OTHER.yaml|direct,batched")]
+    /// Compare with a second usage profile or rainmaker.yaml, side by side; `direct,batched` or
+    /// `direct,batched,packed` compares the config's telemetry pipelines and prints the fleet sizes where they cross
+    #[arg(long, value_name = "OTHER.yaml|direct,batched,packed")]
     pub compare: Option<PathBuf>,
 }
 
@@ -132,18 +132,16 @@ fn subject(g: &GlobalArgs, args: &EstimateArgs) -> Result<Subject> {
     Ok(Subject { resources, usage: blueprint_usage(&cfg.blueprint)?, region: cfg.region.clone(), config: Some(cfg) })
 }
 
-/// `--compare direct,batched` (or `batched,direct`): the two telemetry pipelines, when the value names them.
-fn pipelines(path: &Path) -> Option<(config::Pipeline, config::Pipeline)> {
-    let (a, b) = path.to_str()?.split_once(',')?;
+/// `--compare direct,batched[,packed]` (any order, each once): the telemetry pipelines, when the value names them.
+fn pipelines(path: &Path) -> Option<Vec<config::Pipeline>> {
     let p = |s: &str| serde_json::from_value::<config::Pipeline>(serde_json::Value::String(s.trim().into())).ok();
-    Some((p(a)?, p(b)?)).filter(|(a, b)| a != b)
+    let list: Vec<config::Pipeline> = path.to_str()?.split(',').map(p).collect::<Option<_>>()?;
+    let distinct = list.iter().enumerate().all(|(i, a)| !list[..i].contains(a));
+    (list.len() >= 2 && distinct).then_some(list)
 }
 
-/// The subject's config rendered with each pipeline of `--compare A,B`.
-fn pipeline_sides(
-    subject: &Subject,
-    (a, b): (config::Pipeline, config::Pipeline),
-) -> Result<((Resources, String), (Resources, String))> {
+/// The subject's config rendered with each pipeline of `--compare A,B[,C]`.
+fn pipeline_sides(subject: &Subject, list: &[config::Pipeline]) -> Result<Vec<(Resources, String)>> {
     let Some(cfg) = &subject.config else {
         return Err(UsageError::new(
             "--compare",
@@ -152,12 +150,36 @@ fn pipeline_sides(
         )
         .into());
     };
-    let side = |p: config::Pipeline| -> Result<(Resources, String)> {
-        let mut c = cfg.clone();
-        c.telemetry.pipeline = p;
-        Ok((rendered(&c)?, format!("telemetry.pipeline: {}", p.as_str())))
+    list.iter()
+        .map(|p| {
+            let mut c = cfg.clone();
+            c.telemetry.pipeline = *p;
+            Ok((rendered(&c)?, format!("telemetry.pipeline: {}", p.as_str())))
+        })
+        .collect()
+}
+
+/// Of two sides, the one to test for being cheaper at scale: the one with the larger fixed telemetry cost, or with
+/// equal fixed costs the one with the lower marginal cost per message. Returns (cheaper at scale, the other).
+fn at_scale(a: usize, b: usize, es: &[cost::Estimate]) -> (usize, usize) {
+    let unit = |i: usize| {
+        es[i]
+            .unit_costs
+            .as_ref()
+            .map_or((0.0, 0.0), |u| (u.telemetry_fixed_monthly_usd, u.per_million_device_messages_usd))
     };
-    Ok((side(a)?, side(b)?))
+    let ((fa, ma), (fb, mb)) = (unit(a), unit(b));
+    if (fa - fb).abs() > 1e-9 {
+        if fa > fb {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    } else if ma < mb {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 /// `--compare`: a usage profile (has `device`/`fleet`/`users`/`resource_usage`...) or a rainmaker.yaml.
@@ -212,22 +234,36 @@ pub fn run(g: &GlobalArgs, args: &EstimateArgs) -> Result<()> {
         }
         match &args.compare {
             Some(path) if pipelines(path).is_some() => {
-                let ((a, a_name), (b, b_name)) = pipeline_sides(&subject, pipelines(path).unwrap_or_default())?;
-                let base = cost::estimate(&a, &subject.usage, &prices, opts)?;
-                let other = cost::estimate(&b, &subject.usage, &prices, opts)?;
-                let view = View::Compare { base: &base, other: &other, base_name: &a_name, other_name: &b_name };
-                let text = report::render(&view, format);
-                // where the pipeline with the fixed cost becomes the cheaper one
-                let (fixed, plain, fixed_name, plain_name) =
-                    if base.unit_costs.as_ref().map_or(0.0, |u| u.telemetry_fixed_monthly_usd)
-                        > other.unit_costs.as_ref().map_or(0.0, |u| u.telemetry_fixed_monthly_usd)
-                    {
-                        (&a, &b, &a_name, &b_name)
-                    } else {
-                        (&b, &a, &b_name, &a_name)
-                    };
-                let at = cost::unit::crossover(plain, fixed, &subject.usage, &prices, free_tier)?;
-                crossover_text(text, format, at, fixed_name, plain_name)?
+                let sides = pipeline_sides(&subject, &pipelines(path).unwrap_or_default())?;
+                let es = sides.iter().map(|(r, _)| cost::estimate(r, &subject.usage, &prices, opts)).collect::<Result<
+                    Vec<_>,
+                    _,
+                >>(
+                )?;
+                // where the pipeline with the fixed cost becomes the cheaper one, per pair
+                let mut crossings = Vec::new();
+                for i in 0..sides.len() {
+                    for j in i + 1..sides.len() {
+                        let (fixed, plain) = at_scale(i, j, &es);
+                        let at = cost::unit::crossover(
+                            &sides[plain].0,
+                            &sides[fixed].0,
+                            &subject.usage,
+                            &prices,
+                            free_tier,
+                        )?;
+                        crossings.push(Crossing { at, fixed: sides[fixed].1.clone(), plain: sides[plain].1.clone() });
+                    }
+                }
+                let text = if let [(_, a_name), (_, b_name)] = &sides[..] {
+                    let view = View::Compare { base: &es[0], other: &es[1], base_name: a_name, other_name: b_name };
+                    report::render(&view, format)
+                } else {
+                    let cols: Vec<(String, cost::Estimate)> =
+                        sides.iter().map(|(_, n)| n.clone()).zip(es.iter().cloned()).collect();
+                    report::render(&View::Columns(&cols), format)
+                };
+                crossover_text(text, format, &crossings)?
             }
             Some(path) => {
                 let (res, usage) = other_side(g, path, &subject)?;
@@ -248,25 +284,40 @@ pub fn run(g: &GlobalArgs, args: &EstimateArgs) -> Result<()> {
     }
 }
 
-/// The comparison with the cross-over appended: a line under a table or markdown, a `crossover` object in JSON.
-fn crossover_text(text: String, format: Format, at: Option<u64>, fixed: &str, plain: &str) -> Result<String> {
-    let line = match at {
+/// Where `fixed` (the pipeline with the fixed cost) becomes cheaper than `plain`.
+struct Crossing {
+    at: Option<u64>,
+    fixed: String,
+    plain: String,
+}
+
+/// The comparison with the cross-overs appended: a line each under a table or markdown; in JSON a `crossover`
+/// object (two pipelines) or a `crossovers` list (three).
+fn crossover_text(text: String, format: Format, crossings: &[Crossing]) -> Result<String> {
+    let line = |c: &Crossing| match c.at {
         Some(n) => format!(
-            "Cross-over: {fixed} costs less than {plain} from {} devices (same usage profile per device)\n",
+            "Cross-over: {} costs less than {} from {} devices (same usage profile per device)\n",
+            c.fixed,
+            c.plain,
             report::fmt_int(n as f64)
         ),
-        None => {
-            format!("Cross-over: {fixed} costs more than {plain} at every fleet size up to 1,000,000,000 devices\n")
-        }
+        None => format!(
+            "Cross-over: {} costs more than {} at every fleet size up to 1,000,000,000 devices\n",
+            c.fixed, c.plain
+        ),
     };
+    let json = |c: &Crossing| serde_json::json!({ "cheaper_at_scale": c.fixed, "than": c.plain, "devices": c.at });
     Ok(match format {
         Format::Json => {
             let mut v: serde_json::Value = serde_json::from_str(&text).into_diagnostic()?;
-            v["crossover"] = serde_json::json!({ "cheaper_at_scale": fixed, "than": plain, "devices": at });
+            match crossings {
+                [one] => v["crossover"] = json(one),
+                many => v["crossovers"] = many.iter().map(json).collect(),
+            }
             serde_json::to_string_pretty(&v).into_diagnostic()?
         }
         Format::Csv => text,
-        _ => text + "\n" + &line,
+        _ => text + "\n" + &crossings.iter().map(line).collect::<String>(),
     })
 }
 

@@ -169,6 +169,58 @@ fn compare_direct_batched_prints_both_pipelines_and_the_crossover() {
     assert!(r.stderr.contains("--compare") && r.stderr.contains("--template"), "{}", r.stderr);
 }
 
+/// `--compare direct,batched,packed`: one column per pipeline, each one's unit costs, and a cross-over per pair;
+/// in JSON the three estimates and the cross-overs, checked against plain estimates of the packed config.
+#[test]
+fn compare_three_pipelines_prints_three_columns_and_the_crossovers() {
+    let d = tempdir();
+    assert_eq!(run(d.path(), &["init", "--name", "acme-home"]).code, 0);
+    let r = run(d.path(), &["estimate", "--devices", "3600000", "--compare", "direct,batched,packed"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let header = r.stdout.lines().find(|l| l.starts_with("service")).expect("a header row");
+    for p in ["direct", "batched", "packed"] {
+        assert!(header.contains(&format!("telemetry.pipeline: {p}")), "{header}");
+        assert!(r.stdout.contains(&format!("Telemetry path of telemetry.pipeline: {p} (marginal)")), "{}", r.stdout);
+    }
+    assert_eq!(r.stdout.matches("Cross-over: ").count(), 3, "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains("Cross-over: telemetry.pipeline: packed costs less than telemetry.pipeline: direct from "));
+    let r =
+        run(d.path(), &["estimate", "--devices", "3600000", "--compare", "direct,batched,packed", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let v = json(&r.stdout);
+    let cols = v["columns"].as_array().expect("columns");
+    assert_eq!(cols.len(), 3);
+    let per_million = |i: usize| cols[i]["estimate"]["unit_costs"]["per_million_device_messages_usd"].as_f64().unwrap();
+    assert_eq!(cols[2]["name"], "telemetry.pipeline: packed");
+    assert!(per_million(2) < per_million(1) && per_million(1) < per_million(0), "{}", r.stdout);
+    let crossing = v["crossovers"]
+        .as_array()
+        .expect("crossovers")
+        .iter()
+        .find(|c| c["cheaper_at_scale"] == "telemetry.pipeline: packed" && c["than"] == "telemetry.pipeline: direct")
+        .cloned()
+        .expect("packed against direct");
+    let at = crossing["devices"].as_u64().expect("a fleet size");
+    let cfg = std::fs::read_to_string(d.path().join("rainmaker.yaml")).unwrap();
+    std::fs::write(
+        d.path().join("packed.yaml"),
+        cfg.replacen("  retention_days: 30\n", "  retention_days: 30\n  pipeline: packed\n", 1),
+    )
+    .unwrap();
+    let total = |n: u64, file: &str| {
+        let r = run(d.path(), &["--config", file, "estimate", "--devices", &n.to_string(), "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.transcript());
+        json(&r.stdout)["total_monthly_usd"].as_f64().unwrap()
+    };
+    assert!(total(at, "packed.yaml") < total(at, "rainmaker.yaml"), "{at}");
+    assert!(total(at - 1, "packed.yaml") >= total(at - 1, "rainmaker.yaml"), "{at}");
+    // a pipeline named twice is not a pipeline list: it is read as a file, which does not exist
+    let r = run(d.path(), &["estimate", "--devices", "10", "--compare", "direct,direct"]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+}
+
 #[test]
 fn chart_writes_an_svg() {
     let d = tempdir();

@@ -58,12 +58,17 @@ const fn bytes(size: Size) -> f64 {
     }
 }
 
+/// Whether a size class is a telemetry item (its bytes come from the usage profile and the layout).
+pub fn is_telemetry(size: Size) -> bool {
+    matches!(size, Size::Reading | Size::ReadingBatch | Size::PackedItem)
+}
+
 /// Write and read units of one declared call (telemetry items of `reading_bytes`; `indexes`: of the declared indexes,
 /// those the template's table has) and the item bytes.
 /// Writes: ⌈bytes / 1 KB⌉ per table and per index written, ×2 in a transaction; reads: ⌈bytes / 4 KB⌉, ½ when
 /// eventually consistent.
 pub fn units(a: &Access, reading_bytes: f64, indexes: usize) -> (f64, f64, f64) {
-    let b = if matches!(a.size, Size::Reading | Size::ReadingBatch) { reading_bytes } else { bytes(a.size) };
+    let b = if is_telemetry(a.size) { reading_bytes } else { bytes(a.size) };
     let tx = if a.transaction { 2.0 } else { 1.0 };
     if a.op.writes() {
         (metered(b, 1024.0) * (1.0 + indexes as f64) * tx, 0.0, b)
@@ -447,12 +452,16 @@ fn functions(
                 let indexes = res.get(table).map_or(0, |t| a.indexes.iter().filter(|i| has_gsi(t, i)).count());
                 let per = if a.per_reading {
                     readings
-                } else if a.per_node {
+                } else if a.per_node || a.per_packed_item {
                     batch_items
                 } else {
                     1.0
                 };
-                let telemetry_item = if a.size == Size::ReadingBatch { batch_item_bytes } else { reading_item };
+                let telemetry_item = if matches!(a.size, Size::ReadingBatch | Size::PackedItem) {
+                    batch_item_bytes
+                } else {
+                    reading_item
+                };
                 let (wru, rru, item) = units(a, telemetry_item, indexes);
                 let calls = n * scale * per;
                 if calls > 0.0 {
@@ -461,7 +470,7 @@ fn functions(
                 }
                 if a.op.writes() {
                     f.add(table, "monthly_write_units", calls * wru);
-                    if matches!(a.size, Size::Reading | Size::ReadingBatch) {
+                    if is_telemetry(a.size) {
                         f.add(table, "_items_written", calls);
                         f.set(table, "_item_bytes", item);
                     }

@@ -12,8 +12,11 @@ pub mod free_tier;
 #[cfg(test)]
 mod golden;
 #[cfg(test)]
+mod golden_packed;
+#[cfg(test)]
 mod golden_pipeline;
 pub mod kms_requests;
+pub mod packed;
 pub mod price_list;
 pub mod prices;
 pub mod quotas;

@@ -1,12 +1,15 @@
-//! The batched telemetry pipeline in the flow: the records the telemetry rule's Kinesis action puts into a
-//! stream, the shards the modeled peak needs, and the batches Lambda's event source mapping hands the consumer
-//! (invocations = records / effective batch size), with the items of the per-node layout each batch writes.
+//! The batched and packed telemetry pipelines in the flow: the records the telemetry rule's Kinesis action puts
+//! into a stream, the shards the modeled peak needs, and the batches Lambda's event source mapping hands the
+//! consumer (invocations = records / effective batch size), with the items each batch writes: one per node
+//! (`TELEMETRY_LAYOUT=per-node`, `batched`) or one per bucket the batch's nodes fall in (`packed`, `cost::packed`).
 
 use crate::cost::flow::{is, number, Flow};
+use crate::cost::packed;
 use crate::cost::registry::Registry;
 use crate::cost::template::{target, Resource, Resources};
 use crate::cost::usage::{Usage, MONTH_HOURS};
 use rainmaker_model::access::{self, Event};
+use rainmaker_model::telemetry::layout::{Layout, ENV_TELEMETRY_LAYOUT};
 use serde_json::Value;
 
 /// Bytes the telemetry rule adds to the device's payload in its output (`contract::SQL_TELEMETRY`: `node_id`,
@@ -62,6 +65,43 @@ pub struct BatchShape {
     pub duration_ms: f64,
 }
 
+/// The records of one batch: a shard's average rate × the window (at least the 1-second poll), at least 1, at most
+/// the batch size and what fits in Lambda's 6 MB payload (base64 data + envelope per record).
+pub fn records_per_batch(m: &Mapping, records: f64, record_bytes: f64, shards: f64) -> f64 {
+    let per_shard = records / MONTH_SECONDS / shards.max(1.0);
+    let payload_cap = LAMBDA_PAYLOAD_BYTES / (record_bytes * 4.0 / 3.0 + KINESIS_EVENT_ENVELOPE_BYTES);
+    let cap = m.batch_size.max(1.0).min(payload_cap.max(1.0));
+    (per_shard * m.window_seconds.max(1.0)).clamp(1.0, cap)
+}
+
+/// Billed milliseconds of one batch: the base, the CPU of its records at the function's share of a vCPU, and one
+/// round trip per [`CONSUMER_CONCURRENT_PUTS`] items, rounded up to the millisecond (Lambda bills whole ones).
+pub fn consumer_ms(records: f64, cpu_ms_per_record: f64, items: f64, memory_mb: f64) -> f64 {
+    let cpu_share = (memory_mb / FULL_VCPU_MB).min(1.0);
+    (CONSUMER_BASE_MS
+        + records * cpu_ms_per_record / cpu_share
+        + (items / CONSUMER_CONCURRENT_PUTS).ceil() * CONSUMER_MS_PER_PUT_ROUND)
+        .ceil()
+}
+
+/// The packed consumer's batches (`TELEMETRY_LAYOUT=packed`): as [`batch_shape`], with the items of the packed
+/// layout (`cost::packed::batch`) and the packed CPU per record.
+pub fn packed_shape(
+    m: &Mapping,
+    records: f64,
+    record_bytes: f64,
+    shards: f64,
+    memory_mb: f64,
+    usage: &Usage,
+    blueprint: Option<&str>,
+) -> BatchShape {
+    let per_batch = records_per_batch(m, records, record_bytes, shards);
+    let batches = if records > 0.0 { records / per_batch } else { 0.0 };
+    let p = packed::batch(per_batch, usage, blueprint);
+    let duration_ms = consumer_ms(per_batch, packed::PACKED_CPU_MS_PER_RECORD, p.items, memory_mb);
+    BatchShape { batches, records: per_batch, items: p.items, item_bytes: p.item_bytes, duration_ms }
+}
+
 /// The consumer's batches: Lambda polls each shard and invokes when the batching window ends, the batch is full,
 /// or the payload reaches 6 MB; a shard's average rate × the window (at least the 1-second poll) is the records of a
 /// batch, at least 1 and at most the batch size. A node's messages go to one shard (partition key = node id), so a
@@ -75,9 +115,7 @@ pub fn batch_shape(
     usage: &Usage,
 ) -> BatchShape {
     let per_shard = records / MONTH_SECONDS / shards.max(1.0);
-    let payload_cap = LAMBDA_PAYLOAD_BYTES / (record_bytes * 4.0 / 3.0 + KINESIS_EVENT_ENVELOPE_BYTES);
-    let cap = m.batch_size.max(1.0).min(payload_cap.max(1.0));
-    let per_batch = (per_shard * m.window_seconds.max(1.0)).clamp(1.0, cap);
+    let per_batch = records_per_batch(m, records, record_bytes, shards);
     let batches = if records > 0.0 { records / per_batch } else { 0.0 };
     let seconds = if per_shard > 0.0 { per_batch / per_shard } else { 0.0 };
     let node_rate = usage.device("telemetry_per_hour") / 3600.0;
@@ -89,12 +127,7 @@ pub fn batch_shape(
     let items = per_batch / per_node * items_per_node;
     let share = usage.device("telemetry_bytes") / readings + access::BATCH_READING_OVERHEAD as f64;
     let item_bytes = (node_readings / items_per_node) * share + access::BATCH_ITEM_OVERHEAD as f64;
-    let cpu_share = (memory_mb / FULL_VCPU_MB).min(1.0);
-    // Lambda bills whole milliseconds
-    let duration_ms = (CONSUMER_BASE_MS
-        + per_batch * CONSUMER_CPU_MS_PER_RECORD / cpu_share
-        + (items / CONSUMER_CONCURRENT_PUTS).ceil() * CONSUMER_MS_PER_PUT_ROUND)
-        .ceil();
+    let duration_ms = consumer_ms(per_batch, CONSUMER_CPU_MS_PER_RECORD, items, memory_mb);
     BatchShape { batches, records: per_batch, items, item_bytes, duration_ms }
 }
 
@@ -143,9 +176,19 @@ pub(crate) fn streams(
                 batch_size: m.prop(&["BatchSize"]).and_then(number).unwrap_or(100.0),
                 window_seconds: m.prop(&["MaximumBatchingWindowInSeconds"]).and_then(number).unwrap_or(0.0),
             };
-            let memory = res.get(&func).and_then(|r| r.prop(&["MemorySize"])).and_then(number).unwrap_or(128.0);
-            let shape = batch_shape(&mapping, records, record_bytes, shards, memory.max(128.0), usage);
-            out.push((func.clone(), Event::TelemetryBatch, shape.batches));
+            let consumer = res.get(&func);
+            let memory = consumer.and_then(|r| r.prop(&["MemorySize"])).and_then(number).unwrap_or(128.0).max(128.0);
+            let layout = consumer.and_then(|r| r.prop(&["Environment", "Variables", ENV_TELEMETRY_LAYOUT]));
+            let (shape, event) = if layout.and_then(Value::as_str) == Some(Layout::Packed.as_env()) {
+                let blueprint = res.blueprint.as_deref();
+                (
+                    packed_shape(&mapping, records, record_bytes, shards, memory, usage, blueprint),
+                    Event::TelemetryPacked,
+                )
+            } else {
+                (batch_shape(&mapping, records, record_bytes, shards, memory, usage), Event::TelemetryBatch)
+            };
+            out.push((func.clone(), event, shape.batches));
             f.set(&func, "_batch_records", shape.records);
             f.set(&func, "_batch_items", shape.items);
             f.set(&func, "_batch_item_bytes", shape.item_bytes);

@@ -34,12 +34,19 @@ impl Resource {
 #[derive(Debug, Clone, Default)]
 pub struct Resources {
     pub list: Vec<Resource>,
+    /// The blueprint the templates were rendered from (`Metadata.RainmakerDeploy.Blueprint`, the stamp every
+    /// rendered stack carries; `None` for foreign templates): whose measured payloads price the packed layout.
+    pub blueprint: Option<String>,
 }
 
 impl Resources {
     /// Parse one template and append its resources (a logical id seen before is prefixed with the stack name).
     pub fn add(&mut self, stack: &str, file: &str, text: &str) -> Result<(), CostError> {
-        for mut r in parse(stack, file, text)? {
+        let doc = document(file, text)?;
+        if let Some(b) = doc.pointer("/Metadata/RainmakerDeploy/Blueprint").and_then(Value::as_str) {
+            self.blueprint.get_or_insert_with(|| b.to_string());
+        }
+        for mut r in resources(stack, file, &doc)? {
             if self.get(&r.logical_id).is_some() {
                 r.logical_id = format!("{stack}.{}", r.logical_id);
             }
@@ -59,13 +66,22 @@ impl Resources {
 
 /// Parse a template's text (JSON when it starts with `{`, YAML otherwise) into its resources.
 pub fn parse(stack: &str, file: &str, text: &str) -> Result<Vec<Resource>, CostError> {
+    resources(stack, file, &document(file, text)?)
+}
+
+/// A template's text as JSON (JSON when it starts with `{`, YAML otherwise).
+fn document(file: &str, text: &str) -> Result<Value, CostError> {
     let bad = |message: String| CostError::Template { file: file.to_string(), message };
-    let doc: Value = if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| bad(e.to_string()))?
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| bad(e.to_string()))
     } else {
         let long = long_form(file, text)?;
-        serde_saphyr::from_str(&long).map_err(|e| bad(e.to_string()))?
-    };
+        serde_saphyr::from_str(&long).map_err(|e| bad(e.to_string()))
+    }
+}
+
+fn resources(stack: &str, file: &str, doc: &Value) -> Result<Vec<Resource>, CostError> {
+    let bad = |message: String| CostError::Template { file: file.to_string(), message };
     let resources =
         doc.get("Resources").and_then(Value::as_object).ok_or_else(|| bad("it has no `Resources` mapping".into()))?;
     let mut out = Vec::with_capacity(resources.len());

@@ -57,6 +57,11 @@ pub const DEVICE_KEYS: &[Key] = &[
         "1: the connected/disconnected lifecycle events are metered as messages published by the service",
     ),
     key(
+        "packed_bytes_per_reading",
+        0.0,
+        "compressed bytes a reading takes in a packed item (telemetry.pipeline: packed); 0: the benchmark's measure of the blueprint's payloads",
+    ),
+    key(
         "telemetry_retention_days",
         30.0,
         "days telemetry is kept, when the template does not say (TELEMETRY_TTL_DAYS)",

@@ -103,6 +103,7 @@ pub fn build(view: &View) -> Doc {
         View::One(e) => one(e),
         View::Sweep(es) => sweep(es),
         View::Compare { base, other, base_name, other_name } => compare(base, other, base_name, other_name),
+        View::Columns(cols) => columns(cols),
     }
 }
 
@@ -281,4 +282,41 @@ fn compare(base: &Estimate, other: &Estimate, base_name: &str, other_name: &str)
         grids: vec![Grid { heading: String::new(), header, rows }],
         notes,
     }
+}
+
+/// One column per estimate (the same device count and usage), services, total and per device; each side's
+/// warnings.
+fn columns(cols: &[(String, Estimate)]) -> Doc {
+    let es: Vec<&Estimate> = cols.iter().map(|(_, e)| e).collect();
+    let mut header = vec!["service".to_string()];
+    header.extend(cols.iter().map(|(n, _)| n.clone()));
+    let mut rows = Vec::new();
+    for name in service_names(&es) {
+        let mut cells = vec![t(name.clone())];
+        cells.extend(es.iter().map(|e| Cell::Usd(e.service(&name))));
+        rows.push((Style::Plain, cells));
+    }
+    let mut total = vec![t("Total")];
+    total.extend(es.iter().map(|e| Cell::Usd(e.total_monthly_usd)));
+    rows.push((Style::Total, total));
+    let mut per = vec![t("Per device")];
+    per.extend(es.iter().map(|e| Cell::UsdSmall(e.per_device_monthly_usd)));
+    rows.push((Style::Total, per));
+    let warnings: Vec<String> =
+        cols.iter().flat_map(|(n, e)| e.warnings.iter().map(move |w| format!("{n}: {w}"))).collect();
+    let mut notes = Vec::new();
+    if !warnings.is_empty() {
+        notes.push(("Warnings".to_string(), warnings));
+    }
+    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+    let title = match es.first() {
+        Some(e) => format!(
+            "Monthly AWS cost for {} devices: {} ({})",
+            fmt_int(e.devices as f64),
+            names.join(" vs "),
+            context(e)
+        ),
+        None => "Monthly AWS cost".into(),
+    };
+    Doc { title, grids: vec![Grid { heading: String::new(), header, rows }], notes }
 }

@@ -24,7 +24,21 @@ pub enum Format {
 pub enum View<'a> {
     One(&'a Estimate),
     Sweep(&'a [Estimate]),
-    Compare { base: &'a Estimate, other: &'a Estimate, base_name: &'a str, other_name: &'a str },
+    Compare {
+        base: &'a Estimate,
+        other: &'a Estimate,
+        base_name: &'a str,
+        other_name: &'a str,
+    },
+    /// Several estimates side by side, one column each (`--compare direct,batched,packed`).
+    Columns(&'a [(String, Estimate)]),
+}
+
+/// One column of [`View::Columns`] in JSON.
+#[derive(Serialize)]
+struct Column<'a> {
+    name: &'a str,
+    estimate: &'a Estimate,
 }
 
 /// A comparison in JSON.
@@ -48,6 +62,9 @@ pub fn render(view: &View, format: Format) -> String {
         let v = match view {
             View::One(e) => serde_json::to_value(e),
             View::Sweep(es) => serde_json::to_value(serde_json::json!({ "sweep": es })),
+            View::Columns(cols) => serde_json::to_value(serde_json::json!({
+                "columns": cols.iter().map(|(name, estimate)| Column { name, estimate }).collect::<Vec<_>>()
+            })),
             View::Compare { base, other, .. } => serde_json::to_value(Comparison {
                 base,
                 other,
@@ -96,6 +113,7 @@ fn unit_line(view: &View) -> String {
         View::Compare { base, other, base_name, other_name } => {
             line(base, &format!(" of {base_name}")) + &line(other, &format!(" of {other_name}"))
         }
+        View::Columns(cols) => cols.iter().map(|(name, e)| line(e, &format!(" of {name}"))).collect(),
         View::Sweep(_) => String::new(),
     }
 }
