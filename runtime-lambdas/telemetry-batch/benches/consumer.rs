@@ -12,7 +12,7 @@ use rainmaker_model::telemetry::packed::{self, PackedReading};
 use serde_json::json;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use telemetry_batch::{plan, stored_item, Record};
+use telemetry_batch::{decode_batch, pack, plan, stored_item, Record};
 
 mod payloads;
 
@@ -69,47 +69,17 @@ fn work(data: &[Vec<u8>], keys: &[(String, String)]) -> usize {
         .sum()
 }
 
-/// The packed consumer's CPU work for one batch (`TELEMETRY_LAYOUT=packed`, design: docs/estimate.md): decode and
-/// check every record (`plan`, as the other layouts), the valid readings grouped by bucket, sorted by
-/// `received_at`, cut at `MAX_ITEM_SPAN_MS` / `MAX_ITEM_READINGS`, each item's `packed` encoded. Returns the
-/// compressed bytes (and the items in `items`).
+/// The packed consumer's CPU work for one batch (`TELEMETRY_LAYOUT=packed`): decode and check every record
+/// (`decode_batch`, as the other layouts), then `pack` — group by bucket, sort, cut, `packed::encode` each item.
+/// Returns the compressed bytes (and the items in `items`).
 fn packed_work(data: &[Vec<u8>], keys: &[(String, String)], items: &mut usize) -> usize {
     let recs: Vec<Record> =
         data.iter().zip(keys).map(|(d, (seq, node))| Record { sequence: seq, partition_key: node, data: d }).collect();
     // the batch's records arrived up to 30 s before the invocation
-    let p = plan(&recs, 8192, NOW + 30_000);
-    let mut buckets: Vec<Vec<PackedReading>> = vec![Vec::new(); packed::BUCKETS as usize];
-    for g in &p.groups {
-        let b = packed::bucket_of(&g.node_id) as usize;
-        for e in &g.readings {
-            buckets[b].push(PackedReading {
-                node_id: g.node_id.clone(),
-                ts: e.ts,
-                received_at: e.received_at,
-                msg_id: e.msg_id.clone(),
-                params: e.params.clone(),
-            });
-        }
-    }
-    let mut bytes = 0;
-    for mut readings in buckets.into_iter().filter(|b| !b.is_empty()) {
-        readings.sort_by_key(|r| r.received_at);
-        let mut start = 0;
-        while start < readings.len() {
-            let first = readings[start].received_at;
-            let mut end = start;
-            while end < readings.len()
-                && end - start < packed::MAX_ITEM_READINGS
-                && readings[end].received_at - first <= packed::MAX_ITEM_SPAN_MS
-            {
-                end += 1;
-            }
-            bytes += packed::encode(&readings[start..end]).expect("encodes").len();
-            *items += 1;
-            start = end;
-        }
-    }
-    bytes
+    let d = decode_batch(&recs, 8192, NOW + 30_000);
+    let packed = pack(d.per_node).expect("packs");
+    *items += packed.len();
+    packed.iter().map(|i| i.packed.len()).sum()
 }
 
 /// `n` single-reading rule outputs of distinct smart-home devices (`payloads`), received over `span_ms`.
