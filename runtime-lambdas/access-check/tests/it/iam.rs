@@ -223,6 +223,7 @@ pub(crate) async fn drive(template: &Value, metrics: bool) -> Recorded {
     call("GET", format!("/nodes/{serial}"), None, true).await;
     call("PUT", format!("/nodes/{serial}/params"), Some(json!({"Power": true})), true).await;
     call("GET", format!("/nodes/{serial}/params"), None, true).await;
+    call("GET", format!("/nodes/{serial}/readings"), None, true).await;
     call("POST", format!("/nodes/{serial}/shares"), Some(json!({"user_id": OTHER})), sharing).await;
     call("DELETE", format!("/nodes/{serial}/shares/{OTHER}"), None, sharing).await;
     call("DELETE", format!("/nodes/{serial}"), None, true).await;
