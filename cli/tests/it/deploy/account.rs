@@ -5,10 +5,10 @@
 //! `.rainmaker/<tenant>/` moved there on first use (same claim certificate, nothing copied).
 
 use super::cli::{aws_cmd, own_account, run_aws};
-use super::fixtures::{fast_wait, tenant, write_artifacts};
+use super::fixtures::{moto_apply_options, tenant, write_artifacts};
 use crate::support::{run, tempdir, Run};
 use insta::assert_snapshot;
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::{identity, DeployError};
 use rainmaker_deploy::template::Names;
@@ -151,11 +151,7 @@ async fn local_state_is_keyed_by_account_and_region_and_the_old_layout_is_moved_
     let name = format!("state-{}", std::process::id() % 100_000);
     let t = tenant(&name, REGION, sdk.clone(), d.path());
     write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let first = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("first apply");
     let new = d.path().join(".rainmaker").join(&account).join(REGION).join(&name);
     assert_eq!(new, t.state_dir(&account));

@@ -5,10 +5,10 @@
 //! replayed in [`super::adopt_replay`] with responses shaped like the CloudFormation API reference.
 
 use super::cli::run_aws;
-use super::fixtures::{applied_smart_home, fast_wait};
+use super::fixtures::{applied_smart_home, fast_wait, moto_apply_options};
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::{stack, DeployError};
@@ -110,11 +110,7 @@ async fn after_destroy_plan_imports_what_was_kept_and_a_changed_table_is_refused
         .send()
         .await
         .unwrap();
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let err = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect_err("a changed kept table");
     let DeployError::KeptDiffers { stack: refused, problems } = &err else { panic!("{err:?}") };
     assert_eq!(refused, &names.backend_stack);
@@ -172,11 +168,7 @@ async fn apply_after_destroy_executes_an_import_of_what_was_kept_and_never_recre
     .expect("destroy");
 
     let progress = rainmaker_deploy::aws::progress::Collect::default();
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let outcome = deploy::apply(&t, &opts, &Always(true), &progress).await;
     let steps: Vec<(Option<String>, String)> = progress
         .0

@@ -3,11 +3,11 @@
 //! each function is pinned to the object version that was checked. On moto through S3's, CloudFormation's and
 //! Lambda's own APIs; the request shapes (checksum headers, 403 handling) in replays of the S3 REST API.
 
-use super::fixtures::{fast_wait, tenant, tiny_zip, write_artifacts};
+use super::fixtures::{moto_apply_options, tenant, tiny_zip, write_artifacts};
 use aws_smithy_runtime::client::http::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use rainmaker_deploy::aws::artifacts::{self, s3_checksum, Artifact};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::verify::base64_of_hex;
 use rainmaker_test_support::{account_for, MotoServer, REGION};
@@ -31,11 +31,7 @@ async fn uploads_carry_their_checksum_functions_pin_the_version_and_a_tampered_o
     let dir = tempfile::tempdir().unwrap();
     let mut t = tenant(&format!("it-art-{}", std::process::id() % 100_000), REGION, sdk.clone(), dir.path());
     let hashes: BTreeMap<String, String> = write_artifacts(&t.artifacts_dir, "v1").into_iter().collect();
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let first = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("first apply");
     let bucket = first.stacks[0].outputs["ArtifactsBucketName"].clone();
     let backend_stack = first.stacks[1].stack_name.clone();

@@ -6,9 +6,9 @@
 //! with GetRecords, and handed to the consumer (the telemetry-batch library, configured from the deployed
 //! function's environment) as Lambda's Kinesis event: its reading lands in the deployed telemetry table.
 
-use super::fixtures::{fast_wait, tenant};
+use super::fixtures::{moto_apply_options, tenant};
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::config::Pipeline;
 use rainmaker_test_support::{account_for, MotoServer, REGION};
@@ -24,11 +24,7 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
     t.config.telemetry.pipeline = Pipeline::Batched;
     t.config.telemetry.stream_shards = 2;
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
     let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();

@@ -4,8 +4,8 @@
 //! the key with its certificate and private key unchanged; with the key disabled, an apply that would
 //! write the secret is refused and changes nothing.
 
-use super::fixtures::{fast_wait, tenant, write_artifacts};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use super::fixtures::{moto_apply_options, tenant, write_artifacts};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::sdk::Tenant;
 use rainmaker_deploy::config::Kms;
@@ -41,17 +41,7 @@ async fn applied(label: &str, kms: Kms) -> (tempfile::TempDir, Tenant) {
 }
 
 async fn apply(t: &Tenant) -> Result<deploy::ApplyReport, rainmaker_deploy::aws::DeployError> {
-    deploy::apply(
-        t,
-        &ApplyOptions {
-            wait: fast_wait(),
-            verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-            ..ApplyOptions::default()
-        },
-        &Always(true),
-        &NoProgress,
-    )
-    .await
+    deploy::apply(t, &moto_apply_options(), &Always(true), &NoProgress).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,16 @@ pub fn tenant(name: &str, region: &str, sdk: aws_config::SdkConfig, dir: &Path) 
     Tenant { config, sdk, config_dir: dir.to_path_buf(), artifacts_dir: dir.join("artifacts") }
 }
 
+/// The apply options of a moto test: [`fast_wait`], and the verification tolerating only what moto does not
+/// return (`Omissions::Moto`, never reachable from the CLI).
+pub fn moto_apply_options() -> ApplyOptions {
+    ApplyOptions {
+        wait: fast_wait(),
+        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..ApplyOptions::default()
+    }
+}
+
 /// Polls without sleeping much (moto finishes synchronously; replays need no wait at all).
 pub fn fast_wait() -> WaitOptions {
     WaitOptions {
@@ -48,11 +58,7 @@ pub async fn applied_smart_home(label: &str) -> (tempfile::TempDir, Tenant) {
     assert_eq!(init.code, 0, "{}", init.transcript());
     let tenant = Tenant { config, sdk, config_dir: dir.path().to_path_buf(), artifacts_dir: dir.path().join("a") };
     write_artifacts(&tenant.artifacts_dir, "v1");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     deploy::apply(&tenant, &opts, &Always(true), &NoProgress).await.expect("apply");
     (dir, tenant)
 }

@@ -5,8 +5,8 @@
 //! `AWS::SecretsManager::Secret`: those are held by the template tests (security.rs), and the tripwires below fail
 //! once moto applies them, so that the assertion can move here. `destroy --delete-data` keeps the key.
 
-use super::fixtures::{fast_wait, tenant, write_artifacts};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_test_support::{account_for, MotoServer, REGION};
@@ -21,11 +21,7 @@ async fn customer_managed_tenant_key_is_rotated_scoped_and_encrypts_the_queue_an
     let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
     t.config.security.kms = rainmaker_deploy::config::Kms::CustomerManaged;
     write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
 

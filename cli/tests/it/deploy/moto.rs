@@ -2,8 +2,8 @@
 //! resource is checked through its own service's API, not through the stack status (moto-notes.md: moto's
 //! CloudFormation silently skips some types; those are checked in the rendered template by the template tests).
 
-use super::fixtures::{fast_wait, tenant, write_artifacts};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, Collect, NoProgress};
 use rainmaker_deploy::aws::verify::{base64_of_hex, Expectations};
@@ -24,11 +24,7 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     let dir = tempfile::tempdir().unwrap();
     let t = tenant(&tenant_name("it-apply"), REGION, sdk.clone(), dir.path());
     let hashes = write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
 
     // first apply: both stacks created, artifacts uploaded, claim certificate written
     let started = Instant::now();

@@ -7,8 +7,8 @@
 //! deployed telemetry table as one packed item per bucket.
 
 use super::batched::stream_event;
-use super::fixtures::{fast_wait, tenant};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use super::fixtures::{moto_apply_options, tenant};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::config::Pipeline;
 use rainmaker_model::telemetry::packed::{self, bucket_of, ATTR_COUNT, ATTR_PACKED};
@@ -25,11 +25,7 @@ async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_
     t.config.telemetry.pipeline = Pipeline::Packed;
     t.config.telemetry.batch_window_seconds = Some(120);
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
     let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();
@@ -140,11 +136,7 @@ async fn switching_batched_to_packed_keeps_the_stream_and_what_is_stored() {
     let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
     t.config.telemetry.pipeline = Pipeline::Batched;
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply batched");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
 

@@ -2,8 +2,8 @@
 //! the same account and region is refused before any change and leaves the first untouched; once the first is
 //! destroyed, the second deploys.
 
-use super::fixtures::{fast_wait, tenant, write_artifacts};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::DeployError;
@@ -20,11 +20,7 @@ async fn high5_second_tenant_in_one_account_and_region_is_refused() {
     let second = tenant(&format!("second-{pid}"), REGION, sdk.clone(), d2.path());
     write_artifacts(&first.artifacts_dir, "one");
     write_artifacts(&second.artifacts_dir, "two");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     let applied = deploy::apply(&first, &opts, &Always(true), &NoProgress).await.expect("the first tenant");
     let claim = applied.claim_certificate.clone().unwrap();
 
@@ -100,11 +96,7 @@ async fn two_tenants_applied_at_once_in_one_process() {
     let b = tenant(&format!("twob-{pid}"), REGION, sb.clone(), db.path());
     write_artifacts(&a.artifacts_dir, "tenant-a");
     write_artifacts(&b.artifacts_dir, "tenant-b");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
 
     let (ra, rb) = tokio::join!(
         deploy::apply(&a, &opts, &Always(true), &NoProgress),

@@ -1,8 +1,8 @@
 //! Helpers of the destroy tests: an applied tenant with moto's skipped resources stood in, and each resource's
 //! state read through its own service.
 
-use super::super::fixtures::{fast_wait, tenant, write_artifacts};
-use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use super::super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::delete::Outcome;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions, DestroyReport};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
@@ -18,11 +18,7 @@ pub async fn applied(label: &str) -> (tempfile::TempDir, Tenant, StandIns) {
     let dir = tempfile::tempdir().unwrap();
     let t = tenant(&format!("{label}-{}", std::process::id() % 100_000), REGION, sdk, dir.path());
     write_artifacts(&t.artifacts_dir, "v1");
-    let opts = ApplyOptions {
-        wait: fast_wait(),
-        verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..ApplyOptions::default()
-    };
+    let opts = moto_apply_options();
     deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
     let s = stand_ins(&t).await;
     (dir, t, s)
