@@ -62,6 +62,44 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A batch of `records` before its writes: the refused records logged (sequence number and reason, never the
+    /// content) and counted, the repeats within the batch counted as duplicates.
+    fn decoded(records: usize, refused: &[(String, Refusal)], repeated: usize) -> Outcome {
+        for (sequence, reason) in refused {
+            tracing::warn!(%sequence, %reason, "telemetry record refused");
+        }
+        Outcome { records, rejected: refused.len(), duplicates: repeated, ..Outcome::default() }
+    }
+
+    /// One item's write: its counts, or (logged with `first_sequence`) the sequence numbers to retry.
+    fn add(
+        &mut self,
+        result: Result<store::Written, String>,
+        first_sequence: &str,
+        retry: impl FnOnce() -> Vec<String>,
+    ) {
+        match result {
+            Ok(w) => {
+                self.accepted += w.stored;
+                self.duplicates += w.duplicates;
+                self.puts += w.puts;
+            }
+            Err(error) => {
+                tracing::error!(%error, %first_sequence, "storing telemetry failed");
+                self.failed.extend(retry());
+            }
+        }
+    }
+
+    /// The sequence numbers to retry ascending, each once.
+    fn finished(mut self) -> Outcome {
+        self.failed.sort_by(|a, b| seq_cmp(a, b));
+        self.failed.dedup();
+        self
+    }
+}
+
+impl Outcome {
     /// The answer to Lambda's event source mapping.
     pub fn response(&self) -> KinesisEventResponse {
         let mut r = KinesisEventResponse::default();
@@ -161,15 +199,7 @@ impl Consumer {
     /// The packed layout: every node's readings of the batch in one item per bucket and time span.
     async fn store_packed(&self, shard: &str, records: &[Record<'_>]) -> Outcome {
         let decoded = decode_batch(records, self.limits.max_payload_bytes, time::now_ms());
-        for (sequence, reason) in &decoded.refused {
-            tracing::warn!(%sequence, %reason, "telemetry record refused");
-        }
-        let mut out = Outcome {
-            records: records.len(),
-            rejected: decoded.refused.len(),
-            duplicates: decoded.repeated,
-            ..Outcome::default()
-        };
+        let mut out = Outcome::decoded(records.len(), &decoded.refused, decoded.repeated);
         let first = records.iter().map(|r| r.sequence).min_by(|a, b| seq_cmp(a, b)).unwrap_or_default();
         let batch = format!("{shard}/{first}");
         let items = match pack(decoded.per_node) {
@@ -190,35 +220,15 @@ impl Consumer {
         .collect()
         .await;
         for (item, result) in results {
-            match result {
-                Ok(w) => {
-                    out.accepted += w.stored;
-                    out.duplicates += w.duplicates;
-                    out.puts += w.puts;
-                }
-                Err(error) => {
-                    tracing::error!(%error, first_sequence = %item.lowest_sequence, "storing telemetry failed");
-                    out.failed.push(item.lowest_sequence.clone());
-                }
-            }
+            out.add(result, &item.lowest_sequence, || vec![item.lowest_sequence.clone()]);
         }
-        out.failed.sort_by(|a, b| seq_cmp(a, b));
-        out.failed.dedup();
-        out
+        out.finished()
     }
 
     /// The per-node layout: each node's readings of the batch in one item (more past the item limits).
     async fn store_per_node(&self, shard: &str, plain: &[Record<'_>]) -> Outcome {
         let plan = plan(plain, self.limits.max_payload_bytes, time::now_ms());
-        for (sequence, reason) in &plan.refused {
-            tracing::warn!(%sequence, %reason, "telemetry record refused");
-        }
-        let mut out = Outcome {
-            records: plain.len(),
-            rejected: plan.refused.len(),
-            duplicates: plan.repeated,
-            ..Outcome::default()
-        };
+        let mut out = Outcome::decoded(plain.len(), &plan.refused, plan.repeated);
         let ttl = self.limits.ttl_days;
         let results: Vec<(&Group, Result<store::Written, String>)> = futures_util::stream::iter(
             plan.groups.iter().map(|g| async move { (g, self.store.put_group(shard, g, ttl).await) }),
@@ -227,21 +237,9 @@ impl Consumer {
         .collect()
         .await;
         for (g, result) in results {
-            match result {
-                Ok(w) => {
-                    out.accepted += w.stored;
-                    out.duplicates += w.duplicates;
-                    out.puts += w.puts;
-                }
-                Err(error) => {
-                    tracing::error!(%error, first_sequence = %g.first_sequence(), "storing telemetry failed");
-                    out.failed.extend(g.sequences().into_iter().map(str::to_string));
-                }
-            }
+            out.add(result, g.first_sequence(), || g.sequences().into_iter().map(str::to_string).collect());
         }
-        out.failed.sort_by(|a, b| seq_cmp(a, b));
-        out.failed.dedup();
-        out
+        out.finished()
     }
 
     fn emit(&self, counts: &[(&str, usize)]) {
