@@ -209,12 +209,11 @@ fn notes(e: &Estimate) -> Vec<(String, Vec<String>)> {
     out
 }
 
-fn sweep(es: &[Estimate]) -> Doc {
-    let refs: Vec<&Estimate> = es.iter().collect();
-    let mut header = vec!["service".to_string()];
-    header.extend(es.iter().map(|e| fmt_int(e.devices as f64)));
+/// One row per service (its cost in each estimate), then the totals and the cost per device: the body of the
+/// side-by-side tables (`--sweep`, `--compare`).
+fn service_rows(es: &[&Estimate]) -> Vec<(Style, Vec<Cell>)> {
     let mut rows = Vec::new();
-    for name in service_names(&refs) {
+    for name in service_names(es) {
         let mut cells = vec![t(name.clone())];
         cells.extend(es.iter().map(|e| Cell::Usd(e.service(&name))));
         rows.push((Style::Plain, cells));
@@ -225,6 +224,14 @@ fn sweep(es: &[Estimate]) -> Doc {
     let mut per = vec![t("Per device")];
     per.extend(es.iter().map(|e| Cell::UsdSmall(e.per_device_monthly_usd)));
     rows.push((Style::Total, per));
+    rows
+}
+
+fn sweep(es: &[Estimate]) -> Doc {
+    let refs: Vec<&Estimate> = es.iter().collect();
+    let mut header = vec!["service".to_string()];
+    header.extend(es.iter().map(|e| fmt_int(e.devices as f64)));
+    let rows = service_rows(&refs);
     let title = match es.first() {
         Some(e) => format!("Monthly AWS cost by device count ({})", context(e)),
         None => "Monthly AWS cost by device count".into(),
@@ -290,18 +297,7 @@ fn columns(cols: &[(String, Estimate)]) -> Doc {
     let es: Vec<&Estimate> = cols.iter().map(|(_, e)| e).collect();
     let mut header = vec!["service".to_string()];
     header.extend(cols.iter().map(|(n, _)| n.clone()));
-    let mut rows = Vec::new();
-    for name in service_names(&es) {
-        let mut cells = vec![t(name.clone())];
-        cells.extend(es.iter().map(|e| Cell::Usd(e.service(&name))));
-        rows.push((Style::Plain, cells));
-    }
-    let mut total = vec![t("Total")];
-    total.extend(es.iter().map(|e| Cell::Usd(e.total_monthly_usd)));
-    rows.push((Style::Total, total));
-    let mut per = vec![t("Per device")];
-    per.extend(es.iter().map(|e| Cell::UsdSmall(e.per_device_monthly_usd)));
-    rows.push((Style::Total, per));
+    let rows = service_rows(&es);
     let warnings: Vec<String> =
         cols.iter().flat_map(|(n, e)| e.warnings.iter().map(move |w| format!("{n}: {w}"))).collect();
     let mut notes = Vec::new();
