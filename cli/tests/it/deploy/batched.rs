@@ -64,16 +64,7 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
         gone.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
         "telemetry-ingest is not deployed"
     );
-    let mappings = lambda
-        .list_event_source_mappings()
-        .function_name(&consumer)
-        .send()
-        .await
-        .expect("Lambda ListEventSourceMappings");
-    let m = match mappings.event_source_mappings() {
-        [m] => m,
-        other => panic!("one mapping: {other:?}"),
-    };
+    let m = &the_mapping(&lambda, &consumer).await;
     assert_eq!(m.event_source_arn(), Some(stream_arn.as_str()));
     assert_eq!(m.function_arn(), f.function_arn());
     assert_eq!(m.batch_size(), Some(1000));
@@ -208,4 +199,21 @@ pub(super) async fn stream_event(
         })
         .collect();
     event
+}
+
+/// The one event source mapping of `function` (Lambda ListEventSourceMappings).
+pub async fn the_mapping(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> aws_sdk_lambda::types::EventSourceMappingConfiguration {
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name(function)
+        .send()
+        .await
+        .expect("Lambda ListEventSourceMappings");
+    match mappings.event_source_mappings() {
+        [m] => m.clone(),
+        other => panic!("one mapping: {other:?}"),
+    }
 }

@@ -6,7 +6,7 @@
 //! library, configured from the deployed function's environment) as Lambda's Kinesis event: they land in the
 //! deployed telemetry table as one packed item per bucket.
 
-use super::batched::stream_event;
+use super::batched::{stream_event, the_mapping};
 use super::fixtures::{moto_apply_options, tenant};
 use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
@@ -57,16 +57,7 @@ async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_
     let s = summary.stream_description_summary().expect("a summary");
     assert_eq!((s.stream_status().as_str(), s.open_shard_count()), ("ACTIVE", 1));
     let stream_arn = s.stream_arn().to_string();
-    let mappings = lambda
-        .list_event_source_mappings()
-        .function_name(&consumer)
-        .send()
-        .await
-        .expect("Lambda ListEventSourceMappings");
-    let m = match mappings.event_source_mappings() {
-        [m] => m,
-        other => panic!("one mapping: {other:?}"),
-    };
+    let m = &the_mapping(&lambda, &consumer).await;
     assert_eq!(m.event_source_arn(), Some(stream_arn.as_str()));
     assert_eq!(m.function_arn(), f.function_arn());
     assert_eq!(m.batch_size(), Some(10_000), "Kinesis's largest batch");
