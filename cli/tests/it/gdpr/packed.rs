@@ -21,25 +21,8 @@ use std::time::Duration;
 
 /// A provisioned node `PACKED<tag>` and the functions that bind it.
 async fn backend(f: &Fixture, tag: &str) -> Backend {
-    let t = f.resources.tables.clone();
     let (node, cert) = (format!("PACKED{tag}"), format!("{:0>64}", tag.to_lowercase()));
-    let listed: Item = [
-        (attr::SERIAL.to_string(), s(&node)),
-        (attr::PROVISIONED.to_string(), AttributeValue::Bool(false)),
-        (attr::SECRET_HMAC.to_string(), s("h")),
-    ]
-    .into();
-    f.clients.ddb.put_item().table_name(&t.serial_allowlist).set_item(Some(listed)).send().await.unwrap();
-    let provision = rainmaker_model::write::provision(&t, &node, &cert, "h", 1).unwrap();
-    f.clients.ddb.transact_write_items().set_transact_items(Some(provision.into())).send().await.unwrap();
-    let sdk = f.sdk.clone();
-    Backend {
-        api: api::Api::new(&sdk, t.clone(), api::Settings::default(), None).without_metrics(),
-        confirm: binding_confirm::Confirm::new(&sdk, t.clone(), "packed").without_metrics(),
-        ingest: telemetry_ingest::Ingest::new(&sdk, t, rainmaker_model::telemetry::Limits::default()).without_metrics(),
-        node,
-        cert,
-    }
+    Backend::provisioned(f, node, cert, "packed").await
 }
 
 /// Another id in `node`'s bucket.

@@ -52,6 +52,30 @@ pub(super) struct Backend {
 }
 
 impl Backend {
+    /// `node` on the allow-list and provisioned by the hook's transaction with certificate `cert`, and the
+    /// functions that bind it and store its telemetry (`label`: the binding-confirm instance's name).
+    pub(super) async fn provisioned(f: &Fixture, node: String, cert: String, label: &str) -> Backend {
+        let t = f.resources.tables.clone();
+        let listed: Item = [
+            (attr::SERIAL.to_string(), s(&node)),
+            (attr::PROVISIONED.to_string(), AttributeValue::Bool(false)),
+            (attr::SECRET_HMAC.to_string(), s("h")),
+        ]
+        .into();
+        f.clients.ddb.put_item().table_name(&t.serial_allowlist).set_item(Some(listed)).send().await.unwrap();
+        let provision = rainmaker_model::write::provision(&t, &node, &cert, "h", 1).unwrap();
+        f.clients.ddb.transact_write_items().set_transact_items(Some(provision.into())).send().await.unwrap();
+        let sdk = &f.sdk;
+        Backend {
+            api: api::Api::new(sdk, t.clone(), api::Settings::default(), None).without_metrics(),
+            confirm: binding_confirm::Confirm::new(sdk, t.clone(), label).without_metrics(),
+            ingest: telemetry_ingest::Ingest::new(sdk, t, rainmaker_model::telemetry::Limits::default())
+                .without_metrics(),
+            node,
+            cert,
+        }
+    }
+
     /// `POST /nodes/bind` as `user`, then the device confirms the code (the binding rule's event).
     pub(super) async fn bind(&self, user: &str) {
         let resp = self.api.handle(api_request("POST", "/nodes/bind", user, Some(json!({"node_id": self.node})))).await;
@@ -104,30 +128,13 @@ fn seqs(files: &BTreeMap<String, Vec<u8>>, node: &str) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn high3_previous_owners_telemetry_stays_attributable_after_resale() {
     let f = fixture("resale", opts(1, 1, 1, 0)).await;
-    let sdk = f.sdk.clone();
     let t = f.resources.tables.clone();
     let tag = rainmaker_deploy::gdpr::seed::random_tag().unwrap();
     let (a, b) = (pool_user(&f, &format!("resale-a-{tag}")).await, pool_user(&f, &format!("resale-b-{tag}")).await);
 
     // node N, provisioned by the hook's transaction with its certificate
     let (node, cert) = (format!("RESALE{tag}"), format!("{:0>64}", tag.to_lowercase()));
-    let listed: Item = [
-        (attr::SERIAL.to_string(), s(&node)),
-        (attr::PROVISIONED.to_string(), AttributeValue::Bool(false)),
-        (attr::SECRET_HMAC.to_string(), s("h")),
-    ]
-    .into();
-    f.clients.ddb.put_item().table_name(&t.serial_allowlist).set_item(Some(listed)).send().await.unwrap();
-    let provision = rainmaker_model::write::provision(&t, &node, &cert, "h", 1).unwrap();
-    f.clients.ddb.transact_write_items().set_transact_items(Some(provision.into())).send().await.unwrap();
-    let be = Backend {
-        api: api::Api::new(&sdk, t.clone(), api::Settings::default(), None).without_metrics(),
-        confirm: binding_confirm::Confirm::new(&sdk, t.clone(), "resale").without_metrics(),
-        ingest: telemetry_ingest::Ingest::new(&sdk, t.clone(), rainmaker_model::telemetry::Limits::default())
-            .without_metrics(),
-        node: node.clone(),
-        cert,
-    };
+    let be = Backend::provisioned(&f, node.clone(), cert, "resale").await;
     let now = rainmaker_model::time::now_ms;
 
     // A owns N; its device sends two readings
