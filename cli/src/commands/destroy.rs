@@ -30,6 +30,7 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
             keep_data: !args.delete_data,
             force_delete_secrets: args.force_delete_secrets,
             wait: WaitOptions { timeout: args.timeout.timeout, ..WaitOptions::default() },
+            omissions: crate::aws::verify::Omissions::for_cli(t.sdk.endpoint_url()),
         };
         Ok::<_, miette::Report>(destroy::failure::destroy_reporting(&t, &opts, &display).await)
     });

@@ -100,6 +100,38 @@ pub fn after_create(c: &Created) -> Outcome {
     }
 }
 
+/// What `destroy` did with the suppression of the claim policy's current version (`audit_suppression` in its
+/// report): deleted before the backend stack (and the policy with it) goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Removed {
+    /// DeleteAuditSuppression succeeded.
+    Deleted,
+    /// DeleteAuditSuppression answered ResourceNotFoundException: none (never made, or an earlier run deleted it).
+    AlreadyGone,
+    /// GetPolicy answered ResourceNotFoundException: no claim policy, so no version to have a suppression.
+    NoPolicy,
+    /// `security.device_defender_audit: false`: no call.
+    Off,
+    /// Test mode against moto: no call.
+    SkippedTestMode,
+}
+
+/// `destroy`'s start: the same switch and test mode as apply's, never "unchanged".
+pub fn removal_start(audit: bool, om: Omissions) -> Start {
+    start(audit, false, om)
+}
+
+/// How GetPolicy then DeleteAuditSuppression ended (`None`: GetPolicy found no policy; `Some(found)`: whether
+/// DeleteAuditSuppression found one to delete).
+pub fn after_delete(deleted: Option<bool>) -> Removed {
+    match deleted {
+        None => Removed::NoPolicy,
+        Some(true) => Removed::Deleted,
+        Some(false) => Removed::AlreadyGone,
+    }
+}
+
 /// The fields of DescribeAuditSuppression / CreateAuditSuppression for one policy version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Request {
@@ -177,6 +209,12 @@ mod tests {
         }
         assert_eq!(after_create(&Created::Ok), Outcome::Created);
         assert_eq!(after_create(&Created::AlreadyExists), Outcome::AlreadyInPlace);
+        assert_eq!(removal_start(false, Strict), Start::Off);
+        assert_eq!(removal_start(true, Moto), Start::TestMode);
+        assert_eq!(removal_start(true, Strict), Start::Check);
+        assert_eq!(after_delete(None), Removed::NoPolicy);
+        assert_eq!(after_delete(Some(true)), Removed::Deleted);
+        assert_eq!(after_delete(Some(false)), Removed::AlreadyGone);
     }
 
     #[test]

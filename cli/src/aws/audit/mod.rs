@@ -1,13 +1,15 @@
 //! Device Defender audit suppression of the claim policy's one finding by design (`iot:Connect` on
 //! `client/rm-claim-*`, docs/security.md): IoT GetPolicy (its default version), DescribeAuditSuppression, and
-//! CreateAuditSuppression only when there is none. The decisions are [`decide`]'s; this layer only calls.
+//! CreateAuditSuppression only when there is none; `destroy` deletes it (GetPolicy, DeleteAuditSuppression). The
+//! decisions are [`decide`]'s; this layer only calls.
 
 pub mod decide;
 
 use super::sdk::Clients;
 use super::DeployError;
 use aws_sdk_iot::types::{PolicyVersionIdentifier, ResourceIdentifier};
-use decide::{Created, Described, Next, Outcome, Request, Start, CHECK_NAME};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use decide::{Created, Described, Next, Outcome, Removed, Request, Start, CHECK_NAME};
 use serde::Serialize;
 
 /// What apply reports (`audit_suppression` in its JSON report).
@@ -98,4 +100,31 @@ pub async fn ensure(c: &Clients, tenant: &str, claim_policy: &str, start: Start)
         }
     };
     done(outcome, Some(req))
+}
+
+/// `destroy`, before the backend stack (and the claim policy) is deleted: delete the suppression of the claim
+/// policy's current version. No policy or no suppression is fine (a re-run after an interrupted destroy).
+pub async fn remove(c: &Clients, claim_policy: &str, start: Start) -> Result<Removed, DeployError> {
+    match start {
+        Start::Off => return Ok(Removed::Off),
+        Start::TestMode => return Ok(Removed::SkippedTestMode),
+        Start::Unchanged | Start::Check => {}
+    }
+    let version = match c.iot.get_policy().policy_name(claim_policy).send().await {
+        Ok(p) => {
+            p.default_version_id().ok_or_else(|| DeployError::missing("IoT GetPolicy", "defaultVersionId"))?.to_string()
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            return Ok(decide::after_delete(None))
+        }
+        Err(e) => return Err(DeployError::sdk("IoT GetPolicy", e)),
+    };
+    let v = PolicyVersionIdentifier::builder().policy_name(claim_policy).policy_version_id(version);
+    let id = ResourceIdentifier::builder().policy_version_identifier(v.build()).build();
+    let found = match c.iot.delete_audit_suppression().check_name(CHECK_NAME).resource_identifier(id).send().await {
+        Ok(_) => true,
+        Err(e) if e.code() == Some("ResourceNotFoundException") => false,
+        Err(e) => return Err(DeployError::sdk("IoT DeleteAuditSuppression", e)),
+    };
+    Ok(decide::after_delete(Some(found)))
 }

@@ -29,11 +29,19 @@ pub struct DestroyOptions {
     /// With `keep_data: false`: delete the key secrets without a recovery window (`ForceDeleteWithoutRecovery`).
     pub force_delete_secrets: bool,
     pub wait: WaitOptions,
+    /// [`super::verify::Omissions::Moto`] only in tests against moto: the Device Defender suppression is not
+    /// deleted there (moto has no Device Defender API). The CLI: [`super::verify::Omissions::for_cli`].
+    pub omissions: super::verify::Omissions,
 }
 
 impl Default for DestroyOptions {
     fn default() -> Self {
-        DestroyOptions { keep_data: true, force_delete_secrets: false, wait: WaitOptions::default() }
+        DestroyOptions {
+            keep_data: true,
+            force_delete_secrets: false,
+            wait: WaitOptions::default(),
+            omissions: super::verify::Omissions::Strict,
+        }
     }
 }
 
@@ -70,6 +78,9 @@ pub struct DestroyReport {
     pub deleted_data: Vec<DeletedResource>,
     /// Every claim certificate of the tenant found in the account (claim policy targets, the secret) and deleted.
     pub claim_certificates_deleted: Vec<String>,
+    /// The Device Defender suppression of the claim policy's current version: deleted, already gone, no policy,
+    /// off or skipped (test mode).
+    pub audit_suppression: super::audit::decide::Removed,
     pub api_calls: CallSummary,
 }
 
@@ -101,12 +112,16 @@ pub(crate) async fn destroy_with(
         kept: vec![],
         deleted_data: vec![],
         claim_certificates_deleted: vec![],
+        audit_suppression: super::audit::decide::Removed::Off,
         api_calls: CallSummary::default(),
     };
     // the claim certificates hold the claim policy: detach and delete them first, or the policy cannot be deleted
     let place = super::claim::Place::new(&t.config, &names, &names.claim_policy, &state);
     super::claim::retire_all_into(c, &place, progress, &mut partial.claim_deleted).await?;
     report.claim_certificates_deleted = partial.claim_deleted.clone();
+    // the suppression names the claim policy's version: deleted while the policy still tells which one
+    let start = super::audit::decide::removal_start(t.config.security.device_defender_audit, opts.omissions);
+    report.audit_suppression = super::audit::remove(c, &names.claim_policy, start).await?;
     let mut record = Journal::load(&state)?;
     for name in [&names.backend_stack, &names.bootstrap_stack] {
         if stack::describe(&c.cfn, name).await?.is_none() {

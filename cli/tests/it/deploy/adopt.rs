@@ -36,7 +36,12 @@ async fn after_destroy_plan_imports_what_was_kept_and_a_changed_table_is_refused
 
     let d = destroy::destroy(
         &t,
-        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &DestroyOptions {
+            keep_data: true,
+            wait: fast_wait(),
+            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+            ..DestroyOptions::default()
+        },
         &NoProgress,
     )
     .await
@@ -161,7 +166,12 @@ async fn apply_after_destroy_executes_an_import_of_what_was_kept_and_never_recre
     let before = table_times().await;
     destroy::destroy(
         &t,
-        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &DestroyOptions {
+            keep_data: true,
+            wait: fast_wait(),
+            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+            ..DestroyOptions::default()
+        },
         &NoProgress,
     )
     .await

@@ -3,9 +3,9 @@
 //! /policies/{policyName} (its `defaultVersionId`), POST /audit/suppressions/describe, POST
 //! /audit/suppressions/create. Every request is asserted: the check name, the policy name, the version taken from
 //! GetPolicy, `suppressIndefinitely`, the description and the client request token (the same on the SDK's retry
-//! after a 500, and on a second run).
+//! after a 500, and on a second run). `destroy`'s removal: GetPolicy, then POST /audit/suppressions/delete.
 
-use rainmaker_deploy::aws::audit::decide::{self, Outcome, Start, CHECK_NAME};
+use rainmaker_deploy::aws::audit::decide::{self, Outcome, Removed, Start, CHECK_NAME};
 use rainmaker_deploy::aws::audit::{self, Suppression};
 use rainmaker_deploy::aws::sdk::Clients;
 use rainmaker_deploy::aws::verify::Omissions;
@@ -165,5 +165,72 @@ async fn audit_off_unchanged_or_test_mode_makes_no_call() {
         let (got, reqs) = run(vec![], start).await;
         assert_eq!(got.expect("no call").outcome, want);
         assert!(reqs.is_empty(), "{start:?}: {reqs:?}");
+    }
+}
+
+const DELETE: &str = "POST /audit/suppressions/delete ";
+
+async fn remove(script: Vec<Answer>, start: Start) -> (Result<Removed, String>, Vec<(String, Value)>) {
+    let server = ScriptServer::start(script);
+    let c = Clients::new(&sdk_config_for(&server.endpoint_url()).await);
+    let got = audit::remove(&c, POLICY, start).await.map_err(|e| e.to_string());
+    let requests = server
+        .exchanges()
+        .iter()
+        .map(|e| {
+            assert!(e.answer.is_some(), "unscripted request: {} {}", e.request.request_line, e.request.body);
+            let line = e.request.request_line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            (line, serde_json::from_str(&e.request.body).unwrap_or(Value::Null))
+        })
+        .collect();
+    assert!(server.left_over().is_empty(), "scripted answers not used: {:?}", server.left_over());
+    (got, requests)
+}
+
+#[tokio::test]
+async fn destroy_deletes_the_suppression_of_the_current_version_and_gone_is_fine() {
+    let deleted = Answer::new(&[DELETE], "{}").header("Content-Type", "application/json").once();
+    let (got, reqs) = remove(vec![get_policy(), deleted], Start::Check).await;
+    assert_eq!(got.expect("deleted"), Removed::Deleted);
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[0].0, format!("GET /policies/{POLICY}"));
+    assert_eq!(
+        reqs[1],
+        (
+            "POST /audit/suppressions/delete".to_string(),
+            json!({"checkName": CHECK_NAME, "resourceIdentifier": identifier()})
+        )
+    );
+
+    let gone = error(DELETE, 404, "ResourceNotFoundException", "The audit suppression does not exist");
+    let (got, reqs) = remove(vec![get_policy(), gone], Start::Check).await;
+    assert_eq!(got.expect("gone is fine"), Removed::AlreadyGone);
+    assert_eq!(reqs.len(), 2);
+
+    // a re-run after the stack (and the policy) went: nothing to delete, no DeleteAuditSuppression
+    let no_policy =
+        error(&format!("GET /policies/{POLICY} "), 404, "ResourceNotFoundException", "The policy does not exist");
+    let (got, reqs) = remove(vec![no_policy], Start::Check).await;
+    assert_eq!(got.expect("no policy"), Removed::NoPolicy);
+    assert_eq!(reqs.len(), 1);
+
+    // any other failure is the destroy's error
+    let denied = error(
+        DELETE,
+        403,
+        "AccessDeniedException",
+        "User: x is not authorized to perform: iot:DeleteAuditSuppression on resource: y",
+    );
+    let (got, _) = remove(vec![get_policy(), denied], Start::Check).await;
+    let e = got.expect_err("denied");
+    assert!(e.starts_with("IoT DeleteAuditSuppression failed: AccessDeniedException: "), "{e}");
+
+    for (start, want) in [
+        (decide::removal_start(false, Omissions::Strict), Removed::Off),
+        (decide::removal_start(true, Omissions::Moto), Removed::SkippedTestMode),
+    ] {
+        let (got, reqs) = remove(vec![], start).await;
+        assert_eq!(got.expect("no call"), want);
+        assert!(reqs.is_empty(), "{reqs:?}");
     }
 }

@@ -257,7 +257,12 @@ async fn a_rerun_after_a_half_finished_delete_converges() {
     };
     let proxy = Proxy::moto(MotoServer::shared(), std::time::Duration::ZERO, Some(rewrite));
     let through = Tenant { sdk: t.sdk.to_builder().endpoint_url(proxy.endpoint_url()).build(), ..t.clone() };
-    let opts = DestroyOptions { keep_data: false, wait: fast_wait(), ..DestroyOptions::default() };
+    let opts = DestroyOptions {
+        keep_data: false,
+        wait: fast_wait(),
+        omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..DestroyOptions::default()
+    };
     let err = destroy::destroy(&through, &opts, &NoProgress).await.expect_err("the first run fails half way");
     assert!(err.to_string().contains("DescribeUserPool"), "{err}");
     let cfn = aws_sdk_cloudformation::Client::new(&t.sdk);

@@ -148,7 +148,12 @@ async fn a_failed_destroy_returns_each_stack_the_failing_resource_and_the_calls_
         ok("DescribeStacks", &failed_stack),
     ]);
     t.sdk = sdk;
-    let opts = DestroyOptions { wait: super::fixtures::fast_wait(), ..DestroyOptions::default() };
+    // the Device Defender suppression's calls have their own replay (deploy::audit_replay)
+    let opts = DestroyOptions {
+        wait: super::fixtures::fast_wait(),
+        omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..DestroyOptions::default()
+    };
     let failed = destroy::failure::destroy_reporting(&t, &opts, &NoProgress).await.expect_err("the delete fails");
 
     // the error names the stack, its status and the resource with its reason; the report says it as data

@@ -159,7 +159,12 @@ pub async fn converges_under(seed: u64, faults: Faults) -> FaultRun {
     // destroy: both stacks gone, the tables kept
     let d = destroy::destroy(
         &t,
-        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &DestroyOptions {
+            keep_data: true,
+            wait: fast_wait(),
+            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+            ..DestroyOptions::default()
+        },
         &NoProgress,
     )
     .await

@@ -103,7 +103,12 @@ async fn customer_managed_tenant_key_is_rotated_scoped_and_encrypts_the_queue_an
     // secrets): it stays enabled, not scheduled for deletion
     let d = destroy::destroy(
         &t,
-        &DestroyOptions { keep_data: false, force_delete_secrets: false, wait: fast_wait() },
+        &DestroyOptions {
+            keep_data: false,
+            force_delete_secrets: false,
+            wait: fast_wait(),
+            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        },
         &NoProgress,
     )
     .await

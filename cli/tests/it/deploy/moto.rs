@@ -144,7 +144,12 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     // destroy keeps the data: stacks gone, tables still there
     let d = destroy::destroy(
         &t,
-        &DestroyOptions { keep_data: true, wait: fast_wait(), ..DestroyOptions::default() },
+        &DestroyOptions {
+            keep_data: true,
+            wait: fast_wait(),
+            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+            ..DestroyOptions::default()
+        },
         &NoProgress,
     )
     .await

@@ -73,7 +73,12 @@ async fn high5_second_tenant_in_one_account_and_region_is_refused() {
     // once the first tenant is destroyed, the second one deploys
     destroy::destroy(
         &first,
-        &DestroyOptions { keep_data: false, wait: fast_wait(), ..DestroyOptions::default() },
+        &DestroyOptions {
+            keep_data: false,
+            wait: fast_wait(),
+            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+            ..DestroyOptions::default()
+        },
         &NoProgress,
     )
     .await

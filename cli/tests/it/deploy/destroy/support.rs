@@ -108,7 +108,12 @@ pub fn s3(t: &Tenant) -> aws_sdk_s3::Client {
 }
 
 pub async fn run(t: &Tenant, keep_data: bool) -> DestroyReport {
-    let opts = DestroyOptions { keep_data, wait: fast_wait(), ..DestroyOptions::default() };
+    let opts = DestroyOptions {
+        keep_data,
+        wait: fast_wait(),
+        omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..DestroyOptions::default()
+    };
     destroy::destroy(t, &opts, &NoProgress).await.expect("destroy")
 }
 
