@@ -66,14 +66,16 @@ pub fn is_telemetry(size: Size) -> bool {
 /// Write and read units of one declared call (telemetry items of `reading_bytes`; `indexes`: of the declared indexes,
 /// those the template's table has) and the item bytes.
 /// Writes: ⌈bytes / 1 KB⌉ per table and per index written, ×2 in a transaction; reads: ⌈bytes / 4 KB⌉, ½ when
-/// eventually consistent.
+/// eventually consistent — of the item's metered size, its stored bytes without DynamoDB's 100-byte storage overhead
+/// (`access::metered_item_bytes`). The returned item bytes are the stored ones (storage).
 pub fn units(a: &Access, reading_bytes: f64, indexes: usize) -> (f64, f64, f64) {
     let b = if is_telemetry(a.size) { reading_bytes } else { bytes(a.size) };
+    let m = access::metered_item_bytes(b);
     let tx = if a.transaction { 2.0 } else { 1.0 };
     if a.op.writes() {
-        (metered(b, 1024.0) * (1.0 + indexes as f64) * tx, 0.0, b)
+        (metered(m, 1024.0) * (1.0 + indexes as f64) * tx, 0.0, b)
     } else {
-        (0.0, metered(b, 4096.0) * if a.strong { 1.0 } else { 0.5 } * tx, b)
+        (0.0, metered(m, 4096.0) * if a.strong { 1.0 } else { 0.5 } * tx, b)
     }
 }
 
@@ -441,6 +443,7 @@ fn functions(
         let derived = |k: &str| f.derived.get(id).and_then(|d| d.get(k)).copied();
         let batch_items = derived("_batch_items").unwrap_or(1.0);
         let batch_item_bytes = derived("_batch_item_bytes").unwrap_or(reading_item);
+        let batch_item_write_units = derived("_batch_item_write_units");
         for (ev, n) in &kinds {
             let Some(decl) = access::declared(*ev) else { continue };
             for a in decl.accesses {
@@ -462,7 +465,11 @@ fn functions(
                 } else {
                     reading_item
                 };
-                let (wru, rru, item) = units(a, telemetry_item, indexes);
+                let (mut wru, rru, item) = units(a, telemetry_item, indexes);
+                if let (true, Some(expected)) = (a.per_packed_item && a.op.writes(), batch_item_write_units) {
+                    // the packed items' expected units over a bucket's varying readings (`cost::packed::batch`)
+                    wru = expected * (1.0 + indexes as f64) * if a.transaction { 2.0 } else { 1.0 };
+                }
                 let calls = n * scale * per;
                 if calls > 0.0 {
                     // which tables the function calls (the KMS requests of a key-encrypted table follow its callers)

@@ -40,12 +40,13 @@ fn golden_blueprint_tables_packed() {
 /// - 10.512B messages of 300 + 130 + 16 = 446 B records on 12 shards: 333.3 records/s a shard; the 60 s window
 ///   would gather 20,000, the batch size allows 10,000, Lambda's 6 MB payload 6,291,456 / (446 × 4/3 + 500) =
 ///   5,747.37 records: the batch;
-/// - its nodes fall in all 128 buckets (128 × (1 − (127/128)^5,747) = 128.000): 44.90 readings an item;
-/// - the benchmark measured smart-home's readings at 2,469 B for 39 and 4,403 B for 78 an item: at 44.90,
-///   2,469 + 1,934 × 5.90 / 39 = 2,761.6 B, × 300 / 281 (the profile's payload over the benchmark's) = 2,948.3 B,
-///   + the item's keys and attributes (260 B): ⌈3,208 / 1,024⌉ = 4 write units;
-/// - items a month = 10.512B / 5,747.4 × 128 = 234.1M: 936.5M WRU ($585.3), and stored at 30 days:
-///   234.1M × 3,208 B × 30 / 30.42 = 690 GB (storage $0.25 and PITR $0.20 a GB-month).
+/// - shard i of 12 owns the hash keys [i/12, (i+1)/12): the buckets [128i/3, 128(i+1)/3) of 512 (a bucket is the
+///   key's top 9 bits), 43 or 44 of them, 3/128 of the shard's records each, less at the shared edges;
+/// - a bucket getting k of the 5,747 records (binomial) stores one item of the curve's bytes at k readings (the
+///   benchmark's 39 → 2,455 B, 78 → 4,374 B, 100 → 5,357 B, 1,000 → 45,584 B, linear between) × 300 / 281 (the
+///   profile's payload over the benchmark's) + 260 B of keys, attributes and storage overhead, and pays
+///   ⌈(bytes − 100) / 1,024⌉ write units (the 100 B storage overhead is not metered);
+/// - summed over k with factorials of its own (not the model's recurrence), over every bucket of every shard.
 #[test]
 fn hand_checked_smart_home_packed_write_and_storage_lines() {
     let (res, usage) = blueprint_with("smart-home", Pipeline::Packed);
@@ -57,28 +58,63 @@ fn hand_checked_smart_home_packed_write_and_storage_lines() {
     close(records, 5747.371498172961, "records per batch (6 MB)");
     let f = e.resource("TelemetryBatchFunction").unwrap();
     close(f.usage["monthly_requests"], msgs / records, "invocations");
-    let buckets = 128.0 * (1.0 - (127.0_f64 / 128.0).powf(records));
-    let per_item = records / buckets;
-    let compressed = (2469.0 + (4403.0 - 2469.0) * (per_item - 39.0) / 39.0) * 300.0 / 281.0;
-    let item = compressed + f64::from(PACKED_ITEM_OVERHEAD);
-    let wru = (item / 1024.0).ceil();
-    assert_eq!(wru, 4.0, "{item} B an item");
-    let items = msgs / records * buckets;
+    let curve = [(1.0, 230.0), (10.0, 909.0), (39.0, 2455.0), (78.0, 4374.0), (100.0, 5357.0), (1000.0, 45584.0)];
+    let compressed = |k: f64| {
+        let seg = curve.windows(2).find(|w| k <= w[1].0).unwrap_or(&curve[4..]);
+        let ((x0, y0), (x1, y1)) = (seg[0], seg[1]);
+        y0 + (y1 - y0) * (k - x0) / (x1 - x0)
+    };
+    let n = 5747usize; // the model rounds the batch to whole records for its distribution
+    let ln_fact: Vec<f64> = (0..=n)
+        .scan(0.0, |acc, i| {
+            if i > 0 {
+                *acc += (i as f64).ln();
+            }
+            Some(*acc)
+        })
+        .collect();
+    let (mut items, mut units, mut bytes) = (0.0, 0.0, 0.0);
+    for shard in 0..12 {
+        let (lo, hi) = (128.0 * shard as f64 / 3.0, 128.0 * (shard + 1) as f64 / 3.0);
+        for bucket in (lo.floor() as usize)..(hi.ceil() as usize) {
+            let share = ((hi.min(bucket as f64 + 1.0) - lo.max(bucket as f64)) / (128.0 / 3.0)).max(0.0);
+            if share <= 0.0 {
+                continue;
+            }
+            for k in 1..=n {
+                let ln_p = ln_fact[n] - ln_fact[k] - ln_fact[n - k]
+                    + k as f64 * share.ln()
+                    + if share < 1.0 { (n - k) as f64 * (1.0 - share).ln() } else { 0.0 };
+                let p = ln_p.exp();
+                let item = compressed(k as f64) * 300.0 / 281.0 + f64::from(PACKED_ITEM_OVERHEAD);
+                items += p;
+                bytes += p * item;
+                units += p * ((item - 100.0) / 1024.0).ceil();
+            }
+        }
+    }
+    let (items, units, bytes) = (items / 12.0, units / 12.0, bytes / 12.0);
+    close(items, 520.0 / 12.0, "items a batch");
+    let batches = msgs / records;
     let t = e.resource("TelemetryTable").unwrap();
     let writes = t.components.iter().find(|c| c.price_id == "dynamodb.write_units").unwrap();
-    close(writes.quantity, items * wru, "write units");
-    close(writes.monthly_usd, items * wru / 1e6 * 0.625, "write units $");
-    let gb = items * item * 30.0 / (730.0 / 24.0) / (1024.0 * 1024.0 * 1024.0);
-    close(t.usage["storage_gb"], gb, "storage GB");
+    let near = |got: f64, want: f64, what: &str| assert!((got / want - 1.0).abs() < 1e-6, "{what}: {got} vs {want}");
+    near(writes.quantity, batches * units, "write units");
+    near(writes.monthly_usd, batches * units / 1e6 * 0.625, "write units $");
+    let gb = batches * bytes * 30.0 / (730.0 / 24.0) / (1024.0 * 1024.0 * 1024.0);
+    near(t.usage["storage_gb"], gb, "storage GB");
     let storage = t.components.iter().find(|c| c.price_id == "dynamodb.storage").unwrap();
     let pitr = t.components.iter().find(|c| c.price_id == "dynamodb.pitr").unwrap();
-    close(pitr.monthly_usd, gb * 0.20, "PITR $");
+    near(pitr.monthly_usd, gb * 0.20, "PITR $");
     // the table's 25 free GB come off the account's storage, shared with the other tables
     assert!(storage.monthly_usd <= gb * 0.25 && storage.monthly_usd >= (gb - 25.0) * 0.25, "{storage:?}");
     eprintln!(
-        "smart-home packed: {records:.1} records a batch, {per_item:.2} readings an item of {item:.0} B ({wru} WRU); \
-         {:.1}M items, {:.0} GB stored",
-        items / 1e6,
+        "smart-home packed: {records:.1} records a batch, {items:.2} items of {:.1} readings, {:.0} B, {:.3} WRU \
+         each; {:.4} WRU a message; {:.0} GB stored",
+        records / items,
+        bytes / items,
+        units / items,
+        units / records,
         gb
     );
 }

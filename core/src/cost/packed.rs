@@ -6,7 +6,7 @@
 //! and fails when the table differs from what the code produces.
 
 use crate::cost::usage::Usage;
-use rainmaker_model::access::PACKED_ITEM_OVERHEAD;
+use rainmaker_model::access::{metered_item_bytes, PACKED_ITEM_OVERHEAD};
 use rainmaker_model::telemetry::packed::{BUCKETS, MAX_ITEM_READINGS, MAX_PACKED_BYTES};
 
 /// Compressed bytes of `n` readings in one packed item, per blueprint: (readings, bytes of `packed`), from
@@ -15,17 +15,17 @@ pub const MEASURED: &[Curve] = &[
     Curve {
         blueprint: "smart-home",
         message_bytes: 281.0,
-        points: &[(1.0, 226.0), (10.0, 916.0), (39.0, 2469.0), (78.0, 4403.0), (100.0, 5405.0), (1000.0, 45537.0)],
+        points: &[(1.0, 230.0), (10.0, 909.0), (39.0, 2455.0), (78.0, 4374.0), (100.0, 5357.0), (1000.0, 45584.0)],
     },
     Curve {
         blueprint: "water-meter",
         message_bytes: 117.0,
-        points: &[(1.0, 125.0), (10.0, 440.0), (39.0, 1375.0), (78.0, 2640.0), (100.0, 3331.0), (1000.0, 30197.0)],
+        points: &[(1.0, 123.0), (10.0, 430.0), (39.0, 1348.0), (78.0, 2605.0), (100.0, 3283.0), (1000.0, 30081.0)],
     },
     Curve {
         blueprint: "industrial-sensor",
         message_bytes: 407.0,
-        points: &[(1.0, 310.0), (10.0, 1194.0), (39.0, 3653.0), (78.0, 6788.0), (100.0, 8510.0), (1000.0, 77258.0)],
+        points: &[(1.0, 303.0), (10.0, 1193.0), (39.0, 3643.0), (78.0, 6782.0), (100.0, 8528.0), (1000.0, 77258.0)],
     },
 ];
 
@@ -71,35 +71,99 @@ impl Curve {
 /// docs/estimate.md).
 pub const PACKED_CPU_MS_PER_RECORD: f64 = 0.075;
 
-/// What one batch of the packed consumer writes.
+/// What one batch of the packed consumer writes (averages over the stream's shards).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PackedBatch {
     /// Items put (one per bucket the batch's readings fall in, more past the item limits).
     pub items: f64,
     pub readings_per_item: f64,
-    /// Stored bytes of one item: compressed readings + [`PACKED_ITEM_OVERHEAD`].
+    /// Stored bytes of one item on average: compressed readings + [`PACKED_ITEM_OVERHEAD`].
     pub item_bytes: f64,
+    /// Write units of one item on average: the expectation of ⌈metered bytes / 1 KB⌉ over how many readings a
+    /// bucket gets (not the units of the average item: a bucket's readings vary around the mean).
+    pub write_units_per_item: f64,
 }
 
-/// A batch of `records` messages (`readings_per_message` readings each): the expected number of the 128 buckets
-/// its nodes fall in, B × (1 − (1 − 1/B)^records) (a node's bucket is a hash of its id, so the records spread
-/// uniformly; ≈ 128 for a batch of thousands, ≈ records for a few), cut further where a bucket's readings pass
-/// `MAX_ITEM_READINGS` or `MAX_PACKED_BYTES`. `bytes_per_reading` (`device.packed_bytes_per_reading` when set)
-/// replaces the measured curve.
-pub fn batch(records: f64, usage: &Usage, blueprint: Option<&str>) -> PackedBatch {
-    let b = f64::from(BUCKETS);
+/// The share of one shard's records each bucket gets: shard `shard` of `shards` owns the hash keys
+/// `[shard, shard + 1) / shards` of the key space (CreateStream and UpdateShardCount's uniform scaling split it
+/// evenly), bucket `b` the keys `[b, b + 1) / BUCKETS` (`packed::bucket_of` is the key's high bits), so the shard
+/// receives the nodes of the buckets its range overlaps, in proportion to the overlap.
+pub fn shard_shares(shard: u32, shards: u32) -> Vec<f64> {
+    let width = f64::from(BUCKETS) / f64::from(shards.max(1));
+    let (lo, hi) = (f64::from(shard) * width, f64::from(shard + 1) * width);
+    let mut shares = Vec::new();
+    let mut b = lo.floor();
+    while b < hi {
+        let overlap = hi.min(b + 1.0) - lo.max(b);
+        if overlap > 1e-9 {
+            shares.push(overlap / width);
+        }
+        b += 1.0;
+    }
+    shares
+}
+
+/// The binomial distribution of `n` trials of probability `p`, as (k, probability) for every k that matters
+/// (probabilities below 1e-12 of the mode's left out), from the mode outwards by the ratio of neighbours.
+fn binomial(n: f64, p: f64) -> Vec<(f64, f64)> {
+    let n = n.round().max(0.0);
+    if p >= 1.0 - 1e-12 {
+        return vec![(n, 1.0)];
+    }
+    let mode = ((n + 1.0) * p).floor().min(n);
+    let odds = p / (1.0 - p);
+    let mut up = vec![(mode, 1.0)];
+    let (mut k, mut w) = (mode, 1.0);
+    while k < n && w > 1e-12 {
+        w *= (n - k) / (k + 1.0) * odds;
+        k += 1.0;
+        up.push((k, w));
+    }
+    let (mut k, mut w) = (mode, 1.0);
+    while k > 0.0 && w > 1e-12 {
+        w *= k / (n - k + 1.0) / odds;
+        k -= 1.0;
+        up.push((k, w));
+    }
+    let total: f64 = up.iter().map(|(_, w)| w).sum();
+    up.into_iter().map(|(k, w)| (k, w / total)).collect()
+}
+
+/// A batch of `records` messages (`readings_per_message` readings each) from one shard of `shards`: each bucket the
+/// shard's range overlaps gets a binomial share of the records ([`shard_shares`]); a bucket with readings is one
+/// item, cut further where its readings pass `MAX_ITEM_READINGS` or `MAX_PACKED_BYTES`; the items' bytes and
+/// write units are summed over that distribution and averaged over the shards. `bytes_per_reading`
+/// (`device.packed_bytes_per_reading` when set) replaces the measured curve.
+pub fn batch(records: f64, shards: f64, usage: &Usage, blueprint: Option<&str>) -> PackedBatch {
     let records = records.max(1.0);
+    let shards = shards.round().clamp(1.0, f64::from(BUCKETS)) as u32;
     let readings_per_message = usage.device("readings_per_message").max(1.0);
-    let buckets = b * (1.0 - (1.0 - 1.0 / b).powf(records));
-    let per_bucket = records * readings_per_message / buckets;
     let compressed = |n: f64| compressed_bytes(n, usage, blueprint);
-    let cuts =
-        (per_bucket / MAX_ITEM_READINGS as f64).max(compressed(per_bucket) / MAX_PACKED_BYTES as f64).ceil().max(1.0);
-    let readings_per_item = per_bucket / cuts;
+    let stored = f64::from(PACKED_ITEM_OVERHEAD);
+    let (mut items, mut bytes, mut units) = (0.0, 0.0, 0.0);
+    for shard in 0..shards {
+        for p in shard_shares(shard, shards) {
+            for (k, prob) in binomial(records, p) {
+                if k < 1.0 {
+                    continue;
+                }
+                let readings = k * readings_per_message;
+                let all = compressed(readings);
+                let cuts = (readings / MAX_ITEM_READINGS as f64).max(all / MAX_PACKED_BYTES as f64).ceil().max(1.0);
+                let item = all / cuts + stored;
+                items += prob * cuts;
+                bytes += prob * cuts * item;
+                units += prob * cuts * (metered_item_bytes(item) / 1024.0).ceil().max(1.0);
+            }
+        }
+    }
+    let n = f64::from(shards);
+    let (items, bytes, units) = (items / n, bytes / n, units / n);
     PackedBatch {
-        items: buckets * cuts,
-        readings_per_item,
-        item_bytes: compressed(readings_per_item) + f64::from(PACKED_ITEM_OVERHEAD),
+        items,
+        readings_per_item: records * readings_per_message / items,
+        item_bytes: bytes / items,
+        write_units_per_item: units / items,
     }
 }
 
@@ -149,34 +213,75 @@ mod tests {
     #[test]
     fn the_curve_interpolates_and_extends() {
         let c = Curve::of(Some("smart-home"));
-        assert_eq!(c.bytes(39.0), 2469.0);
-        assert_eq!(c.bytes(0.5), 113.0);
-        assert!((c.bytes(58.5) - (2469.0 + 1934.0 / 2.0)).abs() < 1e-9);
-        assert!((c.bytes(2000.0) - (45537.0 + (45537.0 - 5405.0) / 900.0 * 1000.0)).abs() < 1e-6);
+        assert_eq!(c.bytes(39.0), 2455.0);
+        assert_eq!(c.bytes(0.5), 115.0);
+        assert!((c.bytes(58.5) - (2455.0 + (4374.0 - 2455.0) / 2.0)).abs() < 1e-9);
+        assert!((c.bytes(2000.0) - (45584.0 + (45584.0 - 5357.0) / 900.0 * 1000.0)).abs() < 1e-6);
         assert_eq!(Curve::of(Some("other")).blueprint, "smart-home");
         assert_eq!(Curve::of(None).blueprint, "smart-home");
     }
 
-    /// 5,747 single-reading records over 128 buckets: 128 × (1 − (127/128)^5747) ≈ 128 items of 44.9 readings; 100
-    /// records fill ~69 buckets; a 25-reading batch of 10,000 passes no limit (1,953 readings, ~100 KB an item).
+    /// A shard owns an even slice of the hash keys: the buckets it overlaps, each in proportion.
     #[test]
-    fn a_batch_spreads_over_the_buckets() {
+    fn a_shard_receives_the_buckets_its_hash_key_range_overlaps() {
+        let one = shard_shares(0, 1);
+        assert_eq!(one.len(), BUCKETS as usize);
+        let four: Vec<Vec<f64>> = (0..4).map(|i| shard_shares(i, 4)).collect();
+        assert!(four.iter().all(|s| s.len() == 128 && s.iter().all(|p| (p - 1.0 / 128.0).abs() < 1e-12)));
+        // 12 shards: 42.67 buckets each, so 43 or 44 touched, the edge buckets shared with the neighbours
+        let twelve: Vec<Vec<f64>> = (0..12).map(|i| shard_shares(i, 12)).collect();
+        assert_eq!(twelve[0].len(), 43);
+        assert!((twelve[0][42] - (2.0 / 3.0) / (512.0 / 12.0)).abs() < 1e-12, "{:?}", twelve[0][42]);
+        assert_eq!(twelve[1].len(), 44);
+        for s in &twelve {
+            assert!((s.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        // 8 of the 11 inner boundaries fall inside a bucket (3 of them on 128, 256, 384) and split it
+        assert_eq!(twelve.iter().map(Vec::len).sum::<usize>(), 512 + 8);
+    }
+
+    /// The distribution a bucket's record count is summed over: total 1, mean np, variance np(1 − p).
+    #[test]
+    fn the_binomial_has_its_moments() {
+        for (n, p) in [(5747.0, 1.0 / 44.0), (100.0, 0.5), (10.0, 0.01), (5747.0, 1.0)] {
+            let d = binomial(n, p);
+            let total: f64 = d.iter().map(|(_, w)| w).sum();
+            let mean: f64 = d.iter().map(|(k, w)| k * w).sum();
+            let var: f64 = d.iter().map(|(k, w)| (k - mean).powi(2) * w).sum();
+            assert!((total - 1.0).abs() < 1e-9, "{n} {p}");
+            assert!((mean - n * p).abs() < 1e-6 * n, "{n} {p}: mean {mean}");
+            assert!((var - n * p * (1.0 - p)).abs() < 1e-4 * n.max(1.0), "{n} {p}: variance {var}");
+        }
+    }
+
+    /// 5,747 single-reading records: from one shard they spread over all 512 buckets (11.2 readings an item); from
+    /// one of 12 shards over its 43.3 buckets (132.6 readings an item, fewer and larger items); the expected write
+    /// units exceed those of the average item (a bucket's count varies, and ⌈⌉ is convex on average); 100 records
+    /// fill ~92 buckets; a 25-reading batch of 10,000 passes no limit.
+    #[test]
+    fn a_batch_spreads_over_the_buckets_of_its_shard() {
         let u = Usage::default();
-        let big = batch(5747.0, &u, Some("smart-home"));
-        assert!((big.items - 128.0).abs() < 1e-6, "{big:?}");
-        assert!((big.readings_per_item - 5747.0 / 128.0).abs() < 1e-6);
-        let small = batch(100.0, &u, None);
-        assert!((small.items - 69.58).abs() < 0.01, "{small:?}");
-        let one = batch(1.0, &u, None);
-        assert!((one.items - 1.0).abs() < 1e-9 && (one.readings_per_item - 1.0).abs() < 1e-9, "{one:?}");
+        let one = batch(5747.0, 1.0, &u, Some("smart-home"));
+        let expected = 512.0 * (1.0 - (1.0f64 - 1.0 / 512.0).powf(5747.0));
+        assert!((one.items - expected).abs() < 1e-3, "{one:?} vs {expected}");
+        let twelve = batch(5747.0, 12.0, &u, Some("smart-home"));
+        assert!((twelve.items - 520.0 / 12.0).abs() < 1e-6, "{twelve:?}");
+        assert!((twelve.readings_per_item * twelve.items - 5747.0).abs() < 1e-6);
+        let mean_item_units = (metered_item_bytes(twelve.item_bytes) / 1024.0).ceil();
+        assert!(twelve.write_units_per_item > mean_item_units - 1.0, "{twelve:?}");
+        assert!(twelve.write_units_per_item * twelve.items < one.write_units_per_item * one.items, "{twelve:?}");
+        let small = batch(100.0, 1.0, &u, None);
+        assert!((small.items - 512.0 * (1.0 - (511.0f64 / 512.0).powf(100.0))).abs() < 0.01, "{small:?}");
+        let single = batch(1.0, 1.0, &u, None);
+        assert!((single.items - 1.0).abs() < 1e-9 && (single.readings_per_item - 1.0).abs() < 1e-9, "{single:?}");
         let mut u25 = Usage::default();
         u25.device.insert("readings_per_message".into(), 25.0);
         u25.device.insert("telemetry_bytes".into(), 25.0 * 281.0);
-        let b = batch(10_000.0, &u25, None);
+        let b = batch(10_000.0, 4.0, &u25, None);
         assert!((b.items - 128.0).abs() < 1e-6 && b.item_bytes < MAX_PACKED_BYTES as f64, "{b:?}");
-        // an explicit bytes per reading replaces the curve
+        // an explicit bytes per reading replaces the curve; past MAX_PACKED_BYTES a bucket's readings are cut
         u25.device.insert("packed_bytes_per_reading".into(), 200.0);
-        let b = batch(10_000.0, &u25, None);
+        let b = batch(10_000.0, 4.0, &u25, None);
         assert!(b.items > 128.0 && b.readings_per_item * 200.0 <= MAX_PACKED_BYTES as f64 + 1e-6, "{b:?}");
     }
 }

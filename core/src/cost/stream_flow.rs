@@ -62,6 +62,9 @@ pub struct BatchShape {
     pub items: f64,
     /// Stored bytes of one item.
     pub item_bytes: f64,
+    /// Write units of one item on average (packed: over the distribution of a bucket's readings; batched: `None`,
+    /// the units of `item_bytes`).
+    pub write_units_per_item: Option<f64>,
     pub duration_ms: f64,
 }
 
@@ -97,9 +100,16 @@ pub fn packed_shape(
 ) -> BatchShape {
     let per_batch = records_per_batch(m, records, record_bytes, shards);
     let batches = if records > 0.0 { records / per_batch } else { 0.0 };
-    let p = packed::batch(per_batch, usage, blueprint);
+    let p = packed::batch(per_batch, shards, usage, blueprint);
     let duration_ms = consumer_ms(per_batch, packed::PACKED_CPU_MS_PER_RECORD, p.items, memory_mb);
-    BatchShape { batches, records: per_batch, items: p.items, item_bytes: p.item_bytes, duration_ms }
+    BatchShape {
+        batches,
+        records: per_batch,
+        items: p.items,
+        item_bytes: p.item_bytes,
+        write_units_per_item: Some(p.write_units_per_item),
+        duration_ms,
+    }
 }
 
 /// The consumer's batches: Lambda polls each shard and invokes when the batching window ends, the batch is full,
@@ -128,7 +138,7 @@ pub fn batch_shape(
     let share = usage.device("telemetry_bytes") / readings + access::BATCH_READING_OVERHEAD as f64;
     let item_bytes = (node_readings / items_per_node) * share + access::BATCH_ITEM_OVERHEAD as f64;
     let duration_ms = consumer_ms(per_batch, CONSUMER_CPU_MS_PER_RECORD, items, memory_mb);
-    BatchShape { batches, records: per_batch, items, item_bytes, duration_ms }
+    BatchShape { batches, records: per_batch, items, item_bytes, write_units_per_item: None, duration_ms }
 }
 
 /// The streams of the templates: their records and shards (derived), and per event source mapping the batches
@@ -192,6 +202,9 @@ pub(crate) fn streams(
             f.set(&func, "_batch_records", shape.records);
             f.set(&func, "_batch_items", shape.items);
             f.set(&func, "_batch_item_bytes", shape.item_bytes);
+            if let Some(units) = shape.write_units_per_item {
+                f.set(&func, "_batch_item_write_units", units);
+            }
             f.set(&func, "request_duration_ms", shape.duration_ms);
         }
     }

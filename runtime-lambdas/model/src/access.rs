@@ -60,6 +60,16 @@ pub const fn item_bytes(size: Size) -> Option<u32> {
     }
 }
 
+/// DynamoDB's storage overhead of every item (100 B "for indexing"): in the stored bytes billed as storage, not in the
+/// item size read and write units are metered on — "the sum of the lengths of its attribute names and values"
+/// (DynamoDB developer guide, "DynamoDB item sizes and formats"). The size classes here are stored bytes.
+pub const STORAGE_OVERHEAD: u32 = 100;
+
+/// The item size request units are metered on, of an item of `stored` bytes ([`STORAGE_OVERHEAD`] off).
+pub fn metered_item_bytes(stored: f64) -> f64 {
+    (stored - f64::from(STORAGE_OVERHEAD)).max(1.0)
+}
+
 /// Telemetry item bytes beyond the reading's payload (node id, ts, received_at, expires_at, msg_id, overhead).
 pub const TELEMETRY_ITEM_OVERHEAD: u32 = 150;
 

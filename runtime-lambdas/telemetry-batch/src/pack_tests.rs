@@ -10,13 +10,13 @@ fn entry(ts: i64, received_at: i64, seq: &str) -> Entry {
     Entry { ts, msg_id: None, params, received_at, sequence: seq.into() }
 }
 
-/// Nodes named so their buckets are known: two in bucket 0 and one in bucket 25 (pinned in the model's tests).
+/// Nodes named so their buckets are known: bucket 45 and bucket 237 (pinned in the model's tests).
 const A: &str = "SN-000001";
 const B: &str = "SN-000002";
 
 #[test]
 fn readings_of_many_nodes_go_to_their_bucket_s_item() {
-    assert_eq!((bucket_of(A), bucket_of(B)), (0, 25));
+    assert_eq!((bucket_of(A), bucket_of(B)), (45, 237));
     let items = pack(vec![
         (A.into(), vec![entry(T0 - 10, T0, "3"), entry(T0 - 20, T0 + 5, "7")]),
         (B.into(), vec![entry(T0 - 5, T0 + 1, "2")]),
@@ -24,10 +24,10 @@ fn readings_of_many_nodes_go_to_their_bucket_s_item() {
     .unwrap();
     assert_eq!(items.len(), 2);
     let (a, b) = (&items[0], &items[1]);
-    assert_eq!((a.bucket, a.partition_key().as_str(), a.readings.len()), (0, "#packed-000", 2));
+    assert_eq!((a.bucket, a.partition_key().as_str(), a.readings.len()), (45, "#packed-045", 2));
     assert_eq!((a.oldest(), a.newest(), a.ts(0), a.ts(3)), (T0, T0 + 5, T0 * 1000, T0 * 1000 + 3));
     assert_eq!(a.lowest_sequence, "3");
-    assert_eq!((b.bucket, b.readings[0].node_id.as_str(), b.lowest_sequence.as_str()), (25, B, "2"));
+    assert_eq!((b.bucket, b.readings[0].node_id.as_str(), b.lowest_sequence.as_str()), (237, B, "2"));
     // the packed attribute decodes to exactly the readings
     assert_eq!(packed::decode(&a.packed).unwrap(), a.readings);
 }
@@ -208,7 +208,8 @@ fn a_full_batch_of_smart_home_readings_is_one_item_per_bucket() {
         assert!(i.packed.len() <= MAX_PACKED_BYTES && i.readings.len() <= MAX_ITEM_READINGS);
         let overhead = stored_bytes(d) - i.packed.len();
         let declared = rainmaker_model::access::PACKED_ITEM_OVERHEAD as usize;
-        assert!(overhead <= declared && overhead + 8 >= declared, "overhead {overhead} B vs declared {declared} B");
+        // numbers are sized by their significant digits (`count`, `ts`), so an item may come in a few bytes under
+        assert!(overhead <= declared && overhead + 16 >= declared, "overhead {overhead} B vs declared {declared} B");
     }
     let packed_total: usize = items.iter().map(|i| i.packed.len()).sum();
     let stored_total: usize = ddb.iter().map(stored_bytes).sum();

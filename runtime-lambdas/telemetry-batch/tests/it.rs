@@ -17,6 +17,8 @@ use telemetry_batch::{Consumer, Outcome};
 mod fault;
 #[path = "it/packed.rs"]
 mod packed;
+#[path = "it/shards.rs"]
+mod shards;
 
 const TTL_DAYS: i64 = 7;
 

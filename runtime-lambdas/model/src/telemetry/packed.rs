@@ -21,9 +21,11 @@ use crate::telemetry::layout::StoredReading;
 use serde_json::{Map, Value};
 use std::io::{Read, Write};
 
-/// Buckets the fleet's nodes are spread over. Fixed for the life of a table: a node's bucket never changes, so
+/// Bits of a node's bucket: the high bits of the hash key Kinesis gives the node's records ([`bucket_of`]).
+pub const BUCKET_BITS: u32 = 9;
+/// Buckets the fleet's nodes are spread over (512). Fixed for the life of a table: a node's bucket never changes, so
 /// readers and erasers find every item that can hold its readings.
-pub const BUCKETS: u32 = 128;
+pub const BUCKETS: u32 = 1 << BUCKET_BITS;
 /// Longest run of `received_at` (ms) in one item.
 pub const MAX_ITEM_SPAN_MS: i64 = 5 * 60 * 1000;
 /// Most readings in one item.
@@ -70,14 +72,22 @@ pub enum PackedError {
     Line { line: usize, why: String },
 }
 
-/// The bucket of a node: FNV-1a (64-bit) of its id, modulo [`BUCKETS`]. Stable across versions and platforms.
+/// The bucket of a node: the top [`BUCKET_BITS`] bits of the MD5 digest of its id. The telemetry rule's Kinesis
+/// action puts a node's records with the node id as partition key, and Kinesis maps a partition key to a shard by the
+/// same digest read as a 128-bit integer (the hash key; each shard owns a contiguous range of it), so one shard
+/// carries the nodes of a contiguous run of buckets ([`shard_buckets`]) and one batch fills few, large items.
+/// Stable across versions and platforms.
 pub fn bucket_of(node_id: &str) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in node_id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (h % u64::from(BUCKETS)) as u32
+    use md5::{Digest, Md5};
+    let d = Md5::digest(node_id.as_bytes());
+    (u32::from(d[0]) << 8 | u32::from(d[1])) >> (16 - BUCKET_BITS)
+}
+
+/// The buckets whose nodes a shard owning the hash keys `[start, end]` (inclusive, as `ListShards` gives them)
+/// receives: the first and the last bucket its range touches.
+pub fn shard_buckets(start: u128, end: u128) -> (u32, u32) {
+    let shift = 128 - BUCKET_BITS;
+    ((start >> shift) as u32, (end >> shift) as u32)
 }
 
 /// The partition key of a bucket's items: `#packed-007`.
@@ -193,12 +203,25 @@ mod tests {
 
     #[test]
     fn buckets_are_stable_and_spread() {
-        // Pinned values: a change of the hash would strand every stored item.
-        assert_eq!((bucket_of("SN-000001"), bucket_of("SN-000002"), bucket_of("")), (0, 25, 37));
+        // Pinned values (the digests from an independent MD5: Python's hashlib): a change of the hash would strand
+        // every stored item; each is the digest's top 9 bits, the high bits of the hash key Kinesis computes.
+        let pinned = [
+            ("", "d41d8cd98f00b204e9800998ecf8427e", 424),
+            ("SN-000001", "16b7df1d812374d4d7cd917dbdbd5ace", 45),
+            ("SN-000002", "76b511ccae44b3b7099d2db1b9b2e453", 237),
+            ("x", "9dd4e461268c8034f5c8564e155c67a6", 315),
+        ];
+        for (id, digest, bucket) in pinned {
+            let key = u128::from_str_radix(digest, 16).unwrap();
+            assert_eq!(((key >> (128 - BUCKET_BITS)) as u32, bucket_of(id)), (bucket, bucket), "{id:?}");
+        }
+        // one shard of four owns hash keys [2^126, 2^127 - 1]: buckets 128..=255
+        assert_eq!(shard_buckets(1 << 126, (1 << 127) - 1), (128, 255));
+        assert_eq!(shard_buckets(0, u128::MAX), (0, BUCKETS - 1));
         assert_eq!(partition_key(7), "#packed-007");
         assert!(is_packed_partition(&partition_key(bucket_of("x"))) && !is_packed_partition("SN-1"));
         let mut counts = vec![0u32; BUCKETS as usize];
-        for i in 0..12_800 {
+        for i in 0..51_200 {
             counts[bucket_of(&format!("SN-{i:06}")) as usize] += 1;
         }
         let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());

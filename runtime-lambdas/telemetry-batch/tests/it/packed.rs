@@ -14,7 +14,7 @@ use telemetry_batch::{Consumer, Layout};
 
 type Item = HashMap<String, AttributeValue>;
 
-async fn packed_consumer(e: &Env) -> Consumer {
+pub(super) async fn packed_consumer(e: &Env) -> Consumer {
     Consumer::new(&e.moto.sdk_config().await, e.tables.clone(), Limits { max_payload_bytes: 8192, ttl_days: TTL_DAYS })
         .with_layout(Layout::Packed)
         .without_metrics()
@@ -203,15 +203,15 @@ async fn a_forged_record_is_refused_and_stores_nothing_for_its_victim() {
 #[tokio::test]
 async fn a_failed_put_reports_the_lowest_sequence_of_its_readings_and_other_buckets_are_stored() {
     let e = env("packed-fault").await;
-    // SN-000001 is in bucket 0, SN-000002 in bucket 25 (pinned by the model's tests)
+    // SN-000001 is in bucket 45, SN-000002 in bucket 237 (pinned by the model's tests)
     let (ok, bad) = ("SN-000002", "SN-000001");
     let t = now() - 60_000;
     e.put_json(ok, &rule_output(ok, json!({"ts": t, "params": {"n": 1}})));
     let bad1 = e.put_json(bad, &rule_output(bad, json!({"ts": t, "params": {"n": 1}})));
     e.put_json(bad, &rule_output(bad, json!({"ts": t + 1, "params": {"n": 2}})));
     e.put_json(ok, &rule_output(ok, json!({"ts": t + 1, "params": {"n": 2}})));
-    // DynamoDB refuses every write to bucket 0's partition (moto behind a fault-injecting client)
-    let sdk = fault::failing_for(&e.moto.sdk_config().await, "#packed-000");
+    // DynamoDB refuses every write to bucket 45's partition (moto behind a fault-injecting client)
+    let sdk = fault::failing_for(&e.moto.sdk_config().await, "#packed-045");
     let failing =
         Consumer::new(&sdk, e.tables.clone(), Limits::default()).with_layout(Layout::Packed).without_metrics();
     let event = e.event();
