@@ -171,3 +171,17 @@ fn an_explicit_bytes_per_reading_replaces_the_measured_curve() {
         "smart-home's curve",
     );
 }
+
+/// A consumer whose modeled batch takes more than half its timeout is named in a warning that says what to raise;
+/// at the blueprint's 10 s there is none.
+#[test]
+fn a_batch_near_the_consumer_s_timeout_is_a_warning() {
+    let (mut res, usage) = blueprint_with("smart-home", Pipeline::Packed);
+    let timeout_warning = |e: &Estimate| e.warnings.iter().find(|w| w.contains("timeout (a slower batch")).cloned();
+    assert_eq!(timeout_warning(&run(&res, &usage, 3_600_000)), None);
+    let f = res.list.iter_mut().find(|r| r.logical_id == "TelemetryBatchFunction").unwrap();
+    f.properties["Timeout"] = serde_json::json!(2);
+    let w = timeout_warning(&run(&res, &usage, 3_600_000)).expect("a warning at a 2 s timeout");
+    assert!(w.contains("TelemetryBatchFunction") && w.contains("of its 2 s timeout"), "{w}");
+    assert!(w.contains("lambda.timeout_seconds") && w.contains("lambda.memory_mb"), "{w}");
+}

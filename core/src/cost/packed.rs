@@ -65,11 +65,11 @@ impl Curve {
     }
 }
 
-/// The consumer's CPU per record on one full core for the packed layout: decode and check (`plan`), group by
-/// bucket, `packed::encode` — measured by the benchmark (`telemetry_batch/packed/batch10000`: 745 ms for 10,000
-/// smart-home records, 2026-12-07, this shared 2-core build machine; `packed::encode` is 57 of the ~70 µs, see
-/// docs/estimate.md).
-pub const PACKED_CPU_MS_PER_RECORD: f64 = 0.075;
+/// The consumer's CPU per record on one full core for the packed layout: decode and check (`decode_batch`), group
+/// by bucket, sort, cut, `packed::encode` — measured by the benchmark (`telemetry_batch/packed/batch10000`: 154 ms
+/// for 10,000 smart-home records, 15.4 µs a record, 2026-12-07 on this shared 2-core build machine while two builds
+/// ran; it was 745 ms before the denser line format and its single deflate write, see docs/estimate.md).
+pub const PACKED_CPU_MS_PER_RECORD: f64 = 0.0154;
 
 /// What one batch of the packed consumer writes (averages over the stream's shards).
 #[derive(Debug, Clone, Copy, PartialEq)]

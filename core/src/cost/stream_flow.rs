@@ -37,6 +37,9 @@ pub const FULL_VCPU_MB: f64 = 1769.0;
 pub const CONSUMER_MS_PER_PUT_ROUND: f64 = 8.0;
 pub const CONSUMER_CONCURRENT_PUTS: f64 = 32.0;
 
+/// Share of the consumer's timeout a modeled batch may take before the estimate warns.
+pub const TIMEOUT_MARGIN: f64 = 0.5;
+
 /// Shards a stream needs for `records` a month of `record_bytes` at `peak_to_average` times the average rate.
 pub fn stream_shards(records: f64, record_bytes: f64, peak_to_average: f64) -> f64 {
     let peak = records / MONTH_SECONDS * peak_to_average.max(1.0);
@@ -198,6 +201,18 @@ pub(crate) fn streams(
             } else {
                 (batch_shape(&mapping, records, record_bytes, shards, memory, usage), Event::TelemetryBatch)
             };
+            let timeout_ms = consumer.and_then(|r| r.prop(&["Timeout"])).and_then(number).unwrap_or(3.0) * 1000.0;
+            if shape.batches > 0.0 && shape.duration_ms > timeout_ms * TIMEOUT_MARGIN {
+                f.warn(format!(
+                    "function {func}: a batch of {:.0} records is modeled at {:.1} s, more than {:.0}% of its {:.0} s \
+                     timeout (a slower batch times out and is retried); raise lambda.timeout_seconds or \
+                     lambda.memory_mb (more memory is more CPU)",
+                    shape.records,
+                    shape.duration_ms / 1000.0,
+                    TIMEOUT_MARGIN * 100.0,
+                    timeout_ms / 1000.0
+                ));
+            }
             out.push((func.clone(), event, shape.batches));
             f.set(&func, "_batch_records", shape.records);
             f.set(&func, "_batch_items", shape.items);
