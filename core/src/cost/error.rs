@@ -29,6 +29,10 @@ pub enum CostError {
     #[diagnostic(code(rainmaker::usage::bad_value), help("give a plain number such as 0, 12 or 0.5"))]
     BadValue { file: String, scope: String, key: String, value: String },
 
+    #[error("{file}: usage key `{key}` of {scope} is {value}: it must be between {min} and {max} ({why})")]
+    #[diagnostic(code(rainmaker::usage::out_of_range), help("set `{scope}.{key}` to a number in {min}..={max}"))]
+    OutOfRange { file: String, scope: String, key: String, value: String, min: f64, max: f64, why: String },
+
     #[error("{file}: resource_usage names `{id}`, which is not a resource of the template")]
     #[diagnostic(code(rainmaker::usage::unknown_resource), help("logical ids in the template: {known}"))]
     UnknownResource { file: String, id: String, known: String },

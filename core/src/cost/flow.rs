@@ -6,13 +6,14 @@
 //! The result is *derived* usage per logical id, under the same keys a usage file can set; an explicit
 //! `resource_usage` value replaces a derived one and what flows downstream follows it.
 
+use crate::cost::read_flow::{self, ReadingsCall};
 use crate::cost::registry::Registry;
 use crate::cost::resources::{emf_metrics, metered, ResourceUsage};
 use crate::cost::stream_flow::{PARTITION_KEY_BYTES, RULE_OUTPUT_OVERHEAD};
 use crate::cost::template::{target, targets, Resource, Resources};
 use crate::cost::usage::{Usage, Values, MONTH_DAYS, MONTH_HOURS};
 use indexmap::IndexMap;
-use rainmaker_model::access::{self, Access, Event, Size};
+use rainmaker_model::access::{self, Access, Event, Op, Size};
 use rainmaker_model::log_volume;
 use serde_json::Value;
 
@@ -104,6 +105,9 @@ pub struct Flow {
     pub warnings: Vec<String>,
     /// The templates have AWS IoT resources, so devices connect to AWS IoT Core (the device fleet is priced).
     pub has_iot: bool,
+    /// One `GET /nodes/{id}/readings` call, when the API serves it (`read_flow`; `usd_per_call` is set by the
+    /// estimate from its prices).
+    pub readings: Option<ReadingsCall>,
 }
 
 impl Flow {
@@ -263,7 +267,8 @@ pub fn run(res: &Resources, usage: &Usage, devices: f64, registry: &Registry) ->
         let total = api_calls + new_devices;
         let share = if total > 0.0 { requests / total / fns.len().max(1) as f64 } else { 0.0 };
         for t in &fns {
-            for (ev, part) in access::api_mix(usage.users("api_shadow_percent") / 100.0) {
+            let (shadow, readings) = (usage.users("api_shadow_percent"), usage.users("api_readings_percent"));
+            for (ev, part) in access::api_mix_with_readings(shadow / 100.0, readings / 100.0) {
                 invoke(t.clone(), ev, api_calls * part * share);
             }
             invoke(t.clone(), Event::BindStart, new_devices * share);
@@ -361,7 +366,9 @@ pub fn iot_metering(usage: &Usage, d: f64, api_calls: f64) -> Vec<(&'static str,
     let session = reconnects * (1.0 + dev("subscribes_per_connect"));
     let lifecycle = if dev("lifecycle_events_metered") > 0.0 { 2.0 * reconnects * msg(300.0) } else { 0.0 };
     let shadow = dev("shadow_bytes");
-    let app_shadow = api_calls * usage.users("api_shadow_percent") / 100.0;
+    // the shadow routes' share of the calls that are not `GET /nodes/{id}/readings` (`access::api_mix_with_readings`)
+    let not_readings = 1.0 - (usage.users("api_readings_percent") / 100.0).clamp(0.0, 1.0);
+    let app_shadow = api_calls * not_readings * usage.users("api_shadow_percent") / 100.0;
     let (app_reads, app_updates) = (app_shadow * 2.0 / 3.0, app_shadow / 3.0);
     // Device updates: its own reports plus the report that answers each app update.
     let device_updates = d * dev("shadow_updates_per_day") * days + app_updates;
@@ -420,6 +427,10 @@ fn functions(
 ) {
     let readings = usage.device("readings_per_message").max(1.0);
     let reading_item = usage.device("telemetry_bytes") / readings + TELEMETRY_ITEM_OVERHEAD;
+    // What a `GET /nodes/{id}/readings` call reads from the layout the templates deploy (`read_flow`).
+    let minutes = usage.users("api_readings_minutes");
+    let stored = read_flow::stored(f, res, usage, d, registry, invocations, reading_item);
+    let read = stored.map(|s| read_flow::read(s, minutes)).unwrap_or_default();
     for func in res.of_type("AWS::Lambda::Function") {
         let id = func.logical_id.as_str();
         let kinds = invocations.get(id).cloned().unwrap_or_default();
@@ -465,10 +476,15 @@ fn functions(
                 } else {
                     reading_item
                 };
-                let (mut wru, rru, item) = units(a, telemetry_item, indexes);
+                let (mut wru, mut rru, item) = units(a, telemetry_item, indexes);
                 if let (true, Some(expected)) = (a.per_packed_item && a.op.writes(), batch_item_write_units) {
                     // the packed items' expected units over a bucket's varying readings (`cost::packed::batch`)
                     wru = expected * (1.0 + indexes as f64) * if a.transaction { 2.0 } else { 1.0 };
+                }
+                if (*ev, a.op) == (Event::GetReadings, Op::Query) {
+                    // the node's own partition, or its bucket's packed items (every node's of the range)
+                    let bytes = if a.size == Size::PackedItem { read.bucket_bytes } else { read.own_bytes };
+                    rru = read_flow::query_read_units(bytes);
                 }
                 let calls = n * scale * per;
                 if calls > 0.0 {
@@ -484,6 +500,9 @@ fn functions(
                 } else {
                     f.add(table, "monthly_read_units", calls * rru);
                 }
+            }
+            if *ev == Event::GetReadings {
+                readings_call(f, func, decl.accesses, *n * scale, minutes, &read);
             }
         }
         if let Some(t) = env.get("TELEMETRY_TABLE") {
@@ -502,6 +521,50 @@ fn functions(
             None => f.set(id, "_unlinked_log_gb", log_gb),
         }
     }
+}
+
+/// The scan CPU of a function's `GET /nodes/{id}/readings` calls (`read_flow::SCAN_MS_KEY`, its own duration line)
+/// and what one call reads (`Flow::readings`).
+fn readings_call(f: &mut Flow, func: &Resource, accesses: &[Access], calls: f64, minutes: f64, read: &read_flow::Read) {
+    let memory = crate::cost::resources::lambda::memory_mb(func);
+    let scan_ms = read_flow::scan_ms(read.scanned_readings, memory);
+    f.add(&func.logical_id, read_flow::SCAN_MS_KEY, calls * scan_ms);
+    // a call that cannot finish: the function's Timeout (3 s when the template sets none) or API Gateway's 29 s
+    let timeout_ms = func.prop(&["Timeout"]).and_then(number).unwrap_or(3.0) * 1000.0;
+    let (limit, what) = if timeout_ms < read_flow::API_INTEGRATION_TIMEOUT_MS {
+        (timeout_ms, format!("its Timeout of {} s", timeout_ms / 1000.0))
+    } else {
+        (read_flow::API_INTEGRATION_TIMEOUT_MS, "API Gateway's 29 s integration timeout".to_string())
+    };
+    if calls > 0.0 && scan_ms > limit {
+        f.warn(format!(
+            "function {}: a GET /nodes/{{id}}/readings call over {minutes} minutes decodes {:.0} readings of its packed bucket, ~{:.1} s at {memory} MB, beyond {what}: such calls fail; give the function more memory, ask for shorter ranges (users.api_readings_minutes) or spread the readings over more packed buckets",
+            func.logical_id,
+            read.scanned_readings,
+            scan_ms / 1000.0
+        ));
+    }
+    let bucket = read_flow::query_read_units(read.bucket_bytes);
+    let units: f64 = accesses
+        .iter()
+        .map(|a| match (a.op, a.size) {
+            (Op::Query, Size::PackedItem) => bucket,
+            (Op::Query, _) => read_flow::query_read_units(read.own_bytes),
+            _ => units(a, 0.0, 0).1,
+        })
+        .sum();
+    let prev = f.readings.map_or(0.0, |r| r.calls_monthly);
+    f.readings = Some(ReadingsCall {
+        calls_monthly: prev + calls,
+        range_minutes: minutes,
+        read_units_per_call: units,
+        bucket_read_units_per_call: bucket,
+        scanned_items_per_call: read.bucket_items,
+        scanned_readings_per_call: read.scanned_readings,
+        scan_ms_per_call: scan_ms,
+        scan_gb_s_per_call: scan_ms / 1000.0 * memory / 1024.0,
+        usd_per_call: 0.0,
+    });
 }
 
 /// A number or a numeric string.

@@ -51,7 +51,8 @@ fn reproduces_the_thesis_sqs_and_lambda_rows() {
     assert!(always.unpriced.is_empty() && always.free.is_empty());
 }
 
-/// One device profile, every component, checked by hand (free tier off, 1,000 devices, arm64 128 MB, 10 ms).
+/// One device profile, every component, checked by hand (free tier off, 1,000 devices, arm64 128 MB, 10 ms; no
+/// `GET /nodes/{id}/readings` calls: `golden_reads` checks those).
 #[test]
 fn hand_checked_small_case() {
     let usage = Usage::parse(
@@ -60,7 +61,8 @@ fn hand_checked_small_case() {
 device: {connected_minutes_per_day: 1440, reconnects_per_day: 1, telemetry_per_hour: 2, telemetry_bytes: 600,
   basic_ingest: true, downlink_per_day: 4, downlink_bytes: 6000, shadow_updates_per_day: 2, shadow_bytes: 1500}
 fleet: {new_devices_percent_per_month: 10, rule_error_percent: 0.1}
-users: {users_per_device: 2, monthly_active_percent: 50, api_calls_per_user_per_day: 3, api_shadow_percent: 50}
+users: {users_per_device: 2, monthly_active_percent: 50, api_calls_per_user_per_day: 3, api_shadow_percent: 50,
+  api_readings_percent: 0}
 resource_type_default_usage:
   AWS::Lambda::Function: {request_duration_ms: 10}
 ",

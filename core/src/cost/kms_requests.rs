@@ -46,7 +46,8 @@ struct FnLoad {
 fn load(f: &Flow, r: &Resource, usage: &Usage, d: f64, registry: &Registry) -> FnLoad {
     let ru = f.usage_of(r, usage, registry, d);
     let requests = ru.get("monthly_requests");
-    let busy = requests * ru.get("request_duration_ms") / 1000.0 / MONTH_SECONDS;
+    let scan_ms = ru.derived(crate::cost::read_flow::SCAN_MS_KEY).unwrap_or(0.0);
+    let busy = (requests * ru.get("request_duration_ms") + scan_ms) / 1000.0 / MONTH_SECONDS;
     let callers = if requests > 0.0 { busy.ceil().max(1.0) } else { 0.0 };
     let cold_starts = requests.min(callers * MONTH_HOURS / ENVIRONMENT_LIFETIME_HOURS);
     FnLoad { requests, callers, cold_starts }

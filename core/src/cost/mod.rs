@@ -15,11 +15,14 @@ mod golden;
 mod golden_packed;
 #[cfg(test)]
 mod golden_pipeline;
+#[cfg(test)]
+mod golden_reads;
 pub mod kms_requests;
 pub mod packed;
 pub mod price_list;
 pub mod prices;
 pub mod quotas;
+pub mod read_flow;
 pub mod registry;
 pub mod report;
 pub mod resources;
@@ -73,6 +76,10 @@ pub struct Estimate {
     /// The telemetry path's marginal and fixed cost (`None` without telemetry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_costs: Option<unit::UnitCosts>,
+    /// One `GET /nodes/{id}/readings` call: its reads, the readings it decodes and what they cost (`None` without
+    /// the API's function).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_readings: Option<read_flow::ReadingsCall>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -343,6 +350,21 @@ pub(crate) fn estimate_once(
         .map(|(r, v, _)| quotas::Resolved { id: &r.logical_id, type_name: &r.type_name, values: v })
         .collect();
     let mut warnings = quotas::check(&resolved, usage);
+    // a call's reads and scan at the account's effective prices (the first tier's when nothing is used yet)
+    let avg = |id: &str| match (totals.get(id), cost.get(id), prices.get(id)) {
+        (Some(t), Some(c), _) if *t > 0.0 => c / t,
+        (_, _, Some(p)) => p.tiers[0].usd / p.per,
+        _ => 0.0,
+    };
+    let api_readings = flow.readings.map(|mut r| {
+        let duration = drafts
+            .iter()
+            .flat_map(|(_, _, lines)| lines.iter())
+            .find(|l| l.name.starts_with("Duration of GET /nodes/{id}/readings"))
+            .map_or("lambda.duration_arm64", |l| l.price_id);
+        r.usd_per_call = r.read_units_per_call * avg("dynamodb.read_units") + r.scan_gb_s_per_call * avg(duration);
+        r
+    });
     warnings.extend(flow.warnings);
     warnings.extend(other_pipeline(res, usage));
     for u in &unpriced {
@@ -379,6 +401,7 @@ pub(crate) fn estimate_once(
         warnings,
         prices: prices_used,
         unit_costs: None,
+        api_readings,
     })
 }
 

@@ -65,7 +65,10 @@ pub fn check(resources: &[Resolved], usage: &Usage) -> Vec<String> {
         ));
     }
     let concurrency: f64 = of("AWS::Lambda::Function")
-        .map(|r| v(r, "monthly_requests") / SECONDS * v(r, "request_duration_ms") / 1000.0 * peak)
+        .map(|r| {
+            let ms = v(r, "monthly_requests") * v(r, "request_duration_ms") + v(r, crate::cost::read_flow::SCAN_MS_KEY);
+            ms / SECONDS / 1000.0 * peak
+        })
         .sum();
     if concurrency > LAMBDA_CONCURRENCY {
         out.push(format!(

@@ -89,8 +89,12 @@ pub fn unit_costs(
 }
 
 /// The smallest fleet (devices, between 1 and 10^9) at which `cheaper_at_scale` costs less a month than `base`
-/// under the same usage profile, found by bisection on the device count (the totals are monotone in it); `None`
-/// when it is not cheaper even at 10^9 devices, `Some(1)` when it is cheaper from the first device.
+/// under the same usage profile: the first of 10 log-spaced device counts a decade (1, 1.26, 1.58, ... × 10^k) at
+/// which it is cheaper, then bisection on the device count between that count and the one before. The difference
+/// need not be monotone — a packed read scans every node's items of its bucket, so its reads grow with the square of
+/// the fleet and `direct` can be cheaper again at very large fleets —, so a plain bisection over 1..10^9 would miss
+/// a crossing; a crossing and its return inside one grid step (26 %) would still be missed. `None` when it is not
+/// cheaper at any count up to 10^9, `Some(1)` when it is cheaper from the first device.
 pub fn crossover(
     base: &Resources,
     cheaper_at_scale: &Resources,
@@ -103,13 +107,23 @@ pub fn crossover(
         Ok(estimate_once(cheaper_at_scale, usage, prices, opts)?.total_monthly_usd
             - estimate_once(base, usage, prices, opts)?.total_monthly_usd)
     };
-    let (mut lo, mut hi) = (1u64, 1_000_000_000u64);
-    if diff(lo)? < 0.0 {
+    if diff(1)? < 0.0 {
         return Ok(Some(1));
     }
-    if diff(hi)? >= 0.0 {
-        return Ok(None);
+    let mut lo = 1u64;
+    let mut found = None;
+    for step in 1..=90 {
+        let at = 10f64.powf(f64::from(step) / 10.0).round() as u64;
+        if at <= lo {
+            continue;
+        }
+        if diff(at)? < 0.0 {
+            found = Some(at);
+            break;
+        }
+        lo = at;
     }
+    let Some(mut hi) = found else { return Ok(None) };
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         if diff(mid)? < 0.0 {

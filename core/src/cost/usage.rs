@@ -5,6 +5,7 @@
 
 use crate::cost::error::CostError;
 use indexmap::IndexMap;
+use rainmaker_model::telemetry::read_range::{DEFAULT_WINDOW_MS, MAX_WINDOW_MS};
 use serde_json::Value;
 
 /// Hours in the month AWS prices with.
@@ -81,6 +82,44 @@ pub const USER_KEYS: &[Key] = &[
     key("monthly_active_percent", 60.0, "users who sign in during a month, in % (Cognito MAU)"),
     key("api_calls_per_user_per_day", 10.0, "REST API calls a user makes a day"),
     key("api_shadow_percent", 30.0, "API calls that read or update a device shadow, in %"),
+    key(
+        "api_readings_percent",
+        2.0,
+        "API calls that are GET /nodes/{id}/readings (a node's recent readings), in %; the other routes keep their mix of the rest",
+    ),
+    key(
+        "api_readings_minutes",
+        READINGS_DEFAULT_MINUTES,
+        "the range a GET /nodes/{id}/readings call asks for, in minutes (1..=60; 15 = the route's default)",
+    ),
+];
+
+/// The range `GET /nodes/{id}/readings` reads without `from` (`read_range::DEFAULT_WINDOW_MS`), in minutes.
+pub const READINGS_DEFAULT_MINUTES: f64 = DEFAULT_WINDOW_MS as f64 / 60_000.0;
+/// The longest range it allows (`read_range::MAX_WINDOW_MS`), in minutes.
+pub const READINGS_MAX_MINUTES: f64 = MAX_WINDOW_MS as f64 / 60_000.0;
+
+/// A usage key that takes only values in `min..=max` (every other key: any finite number, zero or more).
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    pub scope: &'static str,
+    pub key: &'static str,
+    pub min: f64,
+    pub max: f64,
+    /// Why those bounds (shown in the error).
+    pub why: &'static str,
+}
+
+/// The bounded keys.
+pub const BOUNDS: &[Bound] = &[
+    Bound { scope: "users", key: "api_readings_percent", min: 0.0, max: 100.0, why: "a share of the API calls" },
+    Bound {
+        scope: "users",
+        key: "api_readings_minutes",
+        min: 1.0,
+        max: READINGS_MAX_MINUTES,
+        why: "GET /nodes/{id}/readings answers at most an hour, MAX_WINDOW_MS",
+    },
 ];
 
 /// Per-resource usage values (`key -> number`).
@@ -204,7 +243,21 @@ fn read_section(file: &str, scope: &str, v: &Value, keys: &[Key], into: &mut Val
                 valid: names(keys),
             });
         }
-        into.insert(k.clone(), number(file, scope, k, val)?);
+        let n = number(file, scope, k, val)?;
+        if let Some(b) = BOUNDS.iter().find(|b| b.scope == scope && b.key == k) {
+            if n < b.min || n > b.max {
+                return Err(CostError::OutOfRange {
+                    file: file.into(),
+                    scope: scope.into(),
+                    key: k.clone(),
+                    value: val.to_string(),
+                    min: b.min,
+                    max: b.max,
+                    why: b.why.into(),
+                });
+            }
+        }
+        into.insert(k.clone(), n);
     }
     Ok(())
 }
@@ -267,6 +320,42 @@ mod tests {
         assert!(e.contains("`peak_to_average` of fleet is \"lots\""), "{e}");
         assert!(Usage::parse("u.yaml", "version: 1\ndevice: [1]\n").is_err());
         assert!(Usage::parse("u.yaml", ": : :\n  - [").is_err());
+    }
+
+    #[test]
+    fn bounded_keys_refuse_values_outside_their_range() {
+        let e = Usage::parse("u.yaml", "version: 1\nusers: {api_readings_percent: 101}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "u.yaml: usage key `api_readings_percent` of users is 101: it must be between 0 and 100 (a share of the API calls)"
+        );
+        assert!(matches!(e, CostError::OutOfRange { .. }));
+        let e = Usage::parse("u.yaml", "version: 1\nusers: {api_readings_minutes: 61}\n").unwrap_err().to_string();
+        assert_eq!(e, "u.yaml: usage key `api_readings_minutes` of users is 61: it must be between 1 and 60 (GET /nodes/{id}/readings answers at most an hour, MAX_WINDOW_MS)");
+        let e = Usage::parse("u.yaml", "version: 1\nusers: {api_readings_minutes: 0.5}\n").unwrap_err().to_string();
+        assert!(e.contains("`api_readings_minutes` of users is 0.5: it must be between 1 and 60"), "{e}");
+        // negative values stay the general error
+        let e = Usage::parse("u.yaml", "version: 1\nusers: {api_readings_percent: -1}\n").unwrap_err();
+        assert!(matches!(e, CostError::BadValue { .. }), "{e:?}");
+        // the bounds themselves are valid, and the defaults are the route's
+        let u = Usage::parse("u.yaml", "version: 1\nusers: {api_readings_percent: 100, api_readings_minutes: 1}\n")
+            .unwrap();
+        assert_eq!((u.users("api_readings_percent"), u.users("api_readings_minutes")), (100.0, 1.0));
+        assert!(
+            Usage::parse("u.yaml", "version: 1\nusers: {api_readings_percent: 0, api_readings_minutes: 60}\n").is_ok()
+        );
+        assert_eq!(Usage::default().users("api_readings_minutes"), 15.0);
+        assert_eq!(Usage::default().users("api_readings_percent"), 2.0);
+        // a bound names a declared key of its section, with a default inside it
+        for b in BOUNDS {
+            let keys = match b.scope {
+                "device" => DEVICE_KEYS,
+                "fleet" => FLEET_KEYS,
+                _ => USER_KEYS,
+            };
+            let k = keys.iter().find(|k| k.name == b.key).unwrap_or_else(|| panic!("{}", b.key));
+            assert!((b.min..=b.max).contains(&k.default), "{}", b.key);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! partition, packed items in its bucket's. Authorized like `GET /nodes/{id}`.
 //!
 //! Two eventually consistent Queries (each paged): the node's partition by `ts` around the range (a reading's
-//! device `ts` is at most [`MAX_FUTURE_SKEW_MS`] after its arrival and, for this route, at most [`MAX_DEVICE_LAG_MS`]
+//! device `ts` is at most `MAX_FUTURE_SKEW_MS` after its arrival and, for this route, at most [`MAX_DEVICE_LAG_MS`]
 //! before it), its items filtered on their newest `received_at`; and the bucket's items in
 //! [`packed::query_range`], decoded one at a time, only the node's readings kept ([`packed::select`]). The answer is
 //! ascending by `ts`, a repeated `ts` once ([`dedup_by_ts`]).
@@ -13,20 +13,15 @@ use crate::Api;
 use aws_sdk_dynamodb::types::AttributeValue;
 use rainmaker_model::ddb::{map_to_json, n, s, Item};
 use rainmaker_model::telemetry::layout::{dedup_by_ts, readings_in, StoredReading};
-use rainmaker_model::telemetry::packed::{self, MAX_ITEM_SPAN_MS};
-use rainmaker_model::telemetry::MAX_FUTURE_SKEW_MS;
+use rainmaker_model::telemetry::packed;
+/// The default and longest range, and how far beyond the range the node's own partition is read (shared with
+/// `estimate`, which prices these Queries).
+pub use rainmaker_model::telemetry::read_range::{own_ts_bounds, DEFAULT_WINDOW_MS, MAX_DEVICE_LAG_MS, MAX_WINDOW_MS};
 use rainmaker_model::{attr, time};
 use serde_json::{json, Value};
 
-/// The range when the request names none: the last 15 minutes.
-pub const DEFAULT_WINDOW_MS: i64 = 15 * 60 * 1000;
-/// Longest range one request may ask for.
-pub const MAX_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// How far `to` may lie ahead of the function's clock (a client's clock runs a little fast).
 pub const MAX_CLIENT_SKEW_MS: i64 = 60 * 1000;
-/// In the per-reading and per-node layouts (keyed by the device's `ts`), a reading whose `ts` is more than this
-/// before its arrival (a device that buffered it for longer) is not in this route's answer; export still has it.
-pub const MAX_DEVICE_LAG_MS: i64 = 60 * 60 * 1000;
 /// The packed layout's binary attribute (`rainmaker_model::telemetry::packed`).
 const PACKED: &str = "packed";
 
@@ -103,8 +98,7 @@ impl Api {
 
     /// Readings of the node's per-reading and per-node items received in `[from, to)`.
     async fn own_readings(&self, node_id: &str, from: i64, to: i64) -> Result<Vec<StoredReading>, ApiError> {
-        let lo = from - MAX_DEVICE_LAG_MS - MAX_ITEM_SPAN_MS;
-        let hi = to + MAX_FUTURE_SKEW_MS - 1;
+        let (lo, hi) = own_ts_bounds(from, to);
         let items = self.query_items(node_id, lo, hi, Some(from)).await?;
         let mut out = Vec::new();
         for item in items {

@@ -291,10 +291,12 @@ pub const DECLARED: &[Declaration] = &[
         accesses: &[
             AUTHZ,
             AUTHZ_NODE,
-            // The node's own partition (per-reading and per-node items) by `ts` around the range, then its
-            // bucket's packed items in `telemetry::packed::query_range`: eventual, one call per page (one here).
+            // The node's own partition (per-reading and per-node items) by `ts` in `read_range::own_ts_bounds`,
+            // then its bucket's packed items in `telemetry::packed::query_range`: eventual, one call per page
+            // (one here). The cost model sizes both from the layout the templates deploy
+            // (`core/src/cost/read_flow.rs`): the bucket Query reads every node's packed items of the range.
             Access { op: Op::Query, ..read(Table::Telemetry, Size::Reading, false) },
-            Access { op: Op::Query, ..read(Table::Telemetry, Size::ReadingBatch, false) },
+            Access { op: Op::Query, ..read(Table::Telemetry, Size::PackedItem, false) },
         ],
     },
     Declaration { function: "api", event: Event::PutParams, accesses: &[AUTHZ, AUTHZ_NODE] },
@@ -333,6 +335,14 @@ pub fn api_mix(shadow_share: f64) -> [(Event, f64); 4] {
     ]
 }
 
+/// The REST API's calls over the routes with `GET /nodes/{id}/readings` taking `readings_share` of them (clamped to
+/// 0..=1) and the other routes [`api_mix`] of the rest.
+pub fn api_mix_with_readings(shadow_share: f64, readings_share: f64) -> [(Event, f64); 5] {
+    let readings = readings_share.clamp(0.0, 1.0);
+    let [a, b, c, d] = api_mix(shadow_share).map(|(ev, part)| (ev, part * (1.0 - readings)));
+    [a, b, c, d, (Event::GetReadings, readings)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +369,10 @@ mod tests {
         }
         let mix: f64 = api_mix(0.3).iter().map(|(_, s)| s).sum();
         assert!((mix - 1.0).abs() < 1e-12);
+        let with = api_mix_with_readings(0.3, 0.02);
+        assert!((with.iter().map(|(_, s)| s).sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(with[4], (Event::GetReadings, 0.02));
+        assert!((with[2].1 - 0.3 * 2.0 / 3.0 * 0.98).abs() < 1e-12, "the other routes keep their mix of the rest");
+        assert_eq!(api_mix_with_readings(0.3, 0.0)[..4], api_mix(0.3)[..]);
     }
 }

@@ -58,6 +58,15 @@ impl Priced for LambdaFunction {
             Line::new("Requests", "lambda.requests", requests),
             Line::new(named("Duration", &format!("{arch}, {mb} MB, {ms} ms")), price, gb_s),
         ];
+        if let Some(scan_ms) = u.derived(crate::cost::read_flow::SCAN_MS_KEY).filter(|ms| *ms > 0.0) {
+            // `GET /nodes/{id}/readings` decoding its bucket's packed items, beyond `request_duration_ms`
+            let gb_s = scan_ms / 1000.0 * mb / 1024.0;
+            lines.push(Line::new(
+                format!("Duration of GET /nodes/{{id}}/readings scans ({arch}, {mb} MB)"),
+                price,
+                gb_s,
+            ));
+        }
         if let Some(gb) = u.derived("_unlinked_log_gb") {
             lines.push(Line::new("Log ingestion (log group not in the template)", "logs.lambda_ingestion", gb));
         }

@@ -11,6 +11,7 @@ mod limits;
 
 pub mod layout;
 pub mod packed;
+pub mod read_range;
 
 pub use decode::{decode, is_thing_name, Message, Reading, Reject, MAX_BATCH, MAX_FUTURE_SKEW_MS};
 pub use limits::Limits;

@@ -1,0 +1,146 @@
+//! `GET /nodes/{id}/readings` in the estimate: one smart-home read at 3.6M packed devices recomputed from first
+//! principles, what the read share and the range do, and the direct pipeline's cheap reads.
+
+use super::golden_pipeline::blueprint_with;
+use super::*;
+use crate::config::Pipeline;
+use rainmaker_model::access::PACKED_ITEM_OVERHEAD;
+
+fn run(res: &Resources, usage: &Usage, devices: u64) -> Estimate {
+    let prices = PriceTable::embedded("us-east-1").unwrap();
+    estimate(res, usage, &prices, Options { devices, free_tier: FreeTierMode::Always }).unwrap()
+}
+
+fn close(got: f64, want: f64, what: &str) {
+    assert!((got - want).abs() <= 1e-6_f64.max(want.abs() * 1e-9), "{what}: got {got}, want {want}");
+}
+
+/// Read units of an eventually consistent Query of `bytes`, by hand: 128 a full 1 MB page (256 steps of 4 KB, ½
+/// each), then ⌈rest / 4 KB⌉ × ½.
+fn by_hand_query_units(bytes: f64) -> f64 {
+    let mb = 1024.0 * 1024.0;
+    let pages = (bytes / mb).floor();
+    pages * 128.0 + ((bytes - pages * mb) / 4096.0).ceil().max(1.0) * 0.5
+}
+
+/// smart-home, 3.6M devices, packed, us-east-1, the blueprint's 2 % of API calls reading the last 15 minutes:
+/// - the consumer: 10.512B records a month in batches of 5,747.4 (the 6 MB payload), 128 items of 44.90 readings
+///   and 3,208 B each (`golden_packed`): 1.829M batches, so 1.829M × 128 / 2,628,000 s / 128 buckets = 0.696 items
+///   a second in one bucket;
+/// - the bucket Query covers 15 minutes + the 5-minute item span = 1,200 s: 835.2 items, 2.68 MB: two full pages
+///   (256 units) + ⌈0.68 MB / 4 KB⌉ × ½ = 327.5 units; the node's own partition holds nothing (½ unit); the grant
+///   and the node, strongly read (1 + 1): **330 read units a call**;
+/// - 835.2 items × 44.90 = 37,500 readings inflated at 2.1 µs on a full core, at 128 / 1,769 of a vCPU: 1,088 ms,
+///   0.136 GB-s a call, priced as the api function's own duration line;
+/// - calls: 3.6M × 0.5 users × 15 a day × 30.42 days × 2 % = 16.43M a month.
+#[test]
+fn hand_checked_smart_home_packed_read() {
+    let (res, usage) = blueprint_with("smart-home", Pipeline::Packed);
+    assert_eq!((usage.users("api_readings_percent"), usage.users("api_readings_minutes")), (2.0, 15.0));
+    let e = run(&res, &usage, 3_600_000);
+    let msgs = 3_600_000.0 * 4.0 * 730.0;
+    let records = 6.0 * 1024.0 * 1024.0 / (446.0 * 4.0 / 3.0 + 500.0);
+    let batches = msgs / records;
+    let buckets = 128.0 * (1.0 - (127.0_f64 / 128.0).powf(records));
+    let per_item = records / buckets;
+    let item =
+        (2469.0 + (4403.0 - 2469.0) * (per_item - 39.0) / 39.0) * 300.0 / 281.0 + f64::from(PACKED_ITEM_OVERHEAD);
+    let per_bucket_second = batches * buckets / (730.0 * 3600.0) / 128.0;
+    let items = per_bucket_second * (15.0 * 60.0 + 5.0 * 60.0);
+    assert!((items - 835.2).abs() < 0.1, "{items} items");
+    let bucket_units = by_hand_query_units(items * item);
+    assert_eq!(bucket_units, 327.5, "{} B", items * item);
+    let units = bucket_units + 0.5 + 1.0 + 1.0;
+    let readings = items * per_item;
+    close(readings, 4000.0 / 128.0 * 1200.0, "every reading of the bucket in 1,200 s");
+    let scan_ms = readings * 0.0021 * 1769.0 / 128.0;
+    let gb_s = scan_ms / 1000.0 * 128.0 / 1024.0;
+
+    let r = e.api_readings.expect("the API serves the route");
+    let calls = 3_600_000.0 * 0.5 * 15.0 * (730.0 / 24.0) * 0.02;
+    close(r.calls_monthly, calls, "calls");
+    close(r.read_units_per_call, units, "read units a call");
+    close(r.bucket_read_units_per_call, bucket_units, "bucket units");
+    close(r.scanned_items_per_call, items, "items scanned");
+    close(r.scanned_readings_per_call, readings, "readings scanned");
+    close(r.scan_ms_per_call, scan_ms, "scan ms");
+    close(r.scan_gb_s_per_call, gb_s, "scan GB-s");
+    // $: the read units at $0.125 per million, the scan at no more than the list GB-s price (the free GB-s lower it)
+    let reads_usd = units * 0.125e-6;
+    assert!(r.usd_per_call > reads_usd && r.usd_per_call <= reads_usd + gb_s * 0.0000133334 + 1e-12, "{r:?}");
+
+    // the telemetry table's read units: the readings calls, plus the newest-reading Query (½ unit) of the
+    // non-shadow routes (`GET /nodes`, `GET /nodes/{id}`), which keep 60 % of the other 98 % of the calls
+    let api_calls = 3_600_000.0 * 0.5 * 15.0 * (730.0 / 24.0);
+    let t = e.resource("TelemetryTable").unwrap();
+    let rru = t.components.iter().find(|c| c.price_id == "dynamodb.read_units").unwrap();
+    close(rru.quantity, calls * (bucket_units + 0.5) + api_calls * 0.98 * 0.6 * 0.5, "telemetry read units");
+    // the scan is the api function's own duration line
+    let api = e.resource("ApiFunction").unwrap();
+    let scan = api.components.iter().find(|c| c.name.starts_with("Duration of GET /nodes/{id}/readings")).unwrap();
+    close(scan.quantity, calls * gb_s, "scan GB-s a month");
+    assert_eq!(scan.price_id, "lambda.duration_arm64");
+    eprintln!(
+        "smart-home packed read: {items:.1} items of {item:.0} B, {units} read units, {readings:.0} readings, \
+         {scan_ms:.0} ms at 128 MB; ${:.8} a call",
+        r.usd_per_call
+    );
+}
+
+/// Doubling the message rate doubles the bytes a packed read scans, so the per-million unit cost carries the reads:
+/// the unit cost with reads minus without is the reads' added units and GB-s at 2× over the added messages.
+#[test]
+fn the_per_million_unit_cost_includes_the_packed_reads() {
+    let (res, usage) = blueprint_with("smart-home", Pipeline::Packed);
+    let mut none = usage.clone();
+    none.users.insert("api_readings_percent".into(), 0.0);
+    let with = run(&res, &usage, 3_600_000);
+    let without = run(&res, &none, 3_600_000);
+    assert!(without.api_readings.unwrap().calls_monthly == 0.0);
+    let r = with.api_readings.unwrap();
+    let per_m = |e: &Estimate| e.unit_costs.as_ref().unwrap().per_million_device_messages_usd;
+    let msgs = 3_600_000.0 * 4.0 * 730.0;
+    let items = r.scanned_items_per_call;
+    let item = {
+        let records = 6.0 * 1024.0 * 1024.0 / (446.0 * 4.0 / 3.0 + 500.0);
+        let per_item = records / (128.0 * (1.0 - (127.0_f64 / 128.0).powf(records)));
+        (2469.0 + (4403.0 - 2469.0) * (per_item - 39.0) / 39.0) * 300.0 / 281.0 + f64::from(PACKED_ITEM_OVERHEAD)
+    };
+    let added_units = by_hand_query_units(2.0 * items * item) - by_hand_query_units(items * item);
+    let added_usd = r.calls_monthly * (added_units * 0.125e-6 + r.scan_gb_s_per_call * 0.0000133334);
+    let want = added_usd / msgs * 1e6;
+    let got = per_m(&with) - per_m(&without);
+    assert!((got - want).abs() < want * 0.02, "reads add ${got:.4} per million messages, by hand ${want:.4}");
+    eprintln!(
+        "smart-home packed per million messages: ${:.4} without reads, ${:.4} with",
+        per_m(&without),
+        per_m(&with)
+    );
+}
+
+/// With `direct` a read is the node's own 85 minutes (4 items of 450 B a hour: ½ unit) and an empty bucket Query;
+/// a longer range or a larger share costs more with `packed`, and a read over the API's limits is warned about.
+#[test]
+fn direct_reads_are_cheap_and_packed_ones_grow_with_the_range() {
+    let (direct, usage) = blueprint_with("smart-home", Pipeline::Direct);
+    let r = run(&direct, &usage, 3_600_000).api_readings.unwrap();
+    assert_eq!((r.read_units_per_call, r.scanned_readings_per_call, r.scan_ms_per_call), (3.0, 0.0, 0.0));
+    let (packed, _) = blueprint_with("smart-home", Pipeline::Packed);
+    let mut hour = usage.clone();
+    hour.users.insert("api_readings_minutes".into(), 60.0);
+    let r15 = run(&packed, &usage, 3_600_000).api_readings.unwrap();
+    let r60 = run(&packed, &hour, 3_600_000).api_readings.unwrap();
+    close(r60.scanned_items_per_call, r15.scanned_items_per_call * 3900.0 / 1200.0, "65 minutes against 20");
+    assert!(r60.usd_per_call > 3.0 * r15.usd_per_call);
+    // industrial at 3.6M: a 15-minute read decodes every reading of a bucket, 360,000 a second / 128 × 1,200 s
+    let (res, usage) = blueprint_with("industrial-sensor", Pipeline::Packed);
+    let e = run(&res, &usage, 3_600_000);
+    let r = e.api_readings.unwrap();
+    close(r.scanned_readings_per_call, 3_600_000.0 * 360.0 / 3600.0 / 128.0 * 1200.0, "industrial readings scanned");
+    assert!(r.scan_ms_per_call > 29_000.0, "{r:?}");
+    assert!(
+        e.warnings.iter().any(|w| w.contains("GET /nodes/{id}/readings call over 15 minutes decodes 3375000 readings")),
+        "{:?}",
+        e.warnings
+    );
+}
