@@ -221,18 +221,19 @@ mod tests {
         assert_eq!(bucket_seconds(60.0), 65.0 * 60.0);
     }
 
-    /// 3.6M smart-home devices, packed: 1.829M batches of 128 items a month are 0.696 items a second a bucket; 15
-    /// minutes + 5 read 835 items.
+    /// 3.6M smart-home devices, packed: 1.829M batches a month, each an item in every bucket, are 0.696 items a
+    /// second a bucket; 15 minutes + 5 read 835 items.
     #[test]
     fn a_packed_read_scans_every_node_of_the_bucket() {
-        let s = Stored::packed(1_829_000.0, 128.0, 3208.0, 44.9);
+        let b = f64::from(BUCKETS);
+        let s = Stored::packed(1_829_000.0, b, 3208.0, 44.9);
         let r = read(s, 15.0);
-        assert!((r.bucket_items - 1_829_000.0 * 128.0 / MONTH_SECONDS / 128.0 * 1200.0).abs() < 1e-9, "{r:?}");
+        assert!((r.bucket_items - 1_829_000.0 * b / MONTH_SECONDS / b * 1200.0).abs() < 1e-9, "{r:?}");
         assert!((r.bucket_items - 835.2).abs() < 0.1, "{r:?}");
         assert_eq!(r.own_bytes, 0.0);
         assert!((r.scanned_readings - r.bucket_items * 44.9).abs() < 1e-9);
         // twice the message rate, twice the bytes; a longer range, more
-        let twice = read(Stored::packed(2.0 * 1_829_000.0, 128.0, 3208.0, 44.9), 15.0);
+        let twice = read(Stored::packed(2.0 * 1_829_000.0, b, 3208.0, 44.9), 15.0);
         assert!((twice.bucket_bytes - 2.0 * r.bucket_bytes).abs() < 1e-6);
         assert!(read(s, 60.0).bucket_bytes > 3.0 * r.bucket_bytes);
         // a direct node's own 85 minutes: 4 messages an hour of 450 B
