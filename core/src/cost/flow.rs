@@ -502,7 +502,7 @@ fn functions(
                 }
             }
             if *ev == Event::GetReadings {
-                readings_call(f, func, decl.accesses, *n * scale, minutes, &read);
+                read_flow::price_calls(f, func, decl.accesses, *n * scale, minutes, &read);
             }
         }
         if let Some(t) = env.get("TELEMETRY_TABLE") {
@@ -521,50 +521,6 @@ fn functions(
             None => f.set(id, "_unlinked_log_gb", log_gb),
         }
     }
-}
-
-/// The scan CPU of a function's `GET /nodes/{id}/readings` calls (`read_flow::SCAN_MS_KEY`, its own duration line)
-/// and what one call reads (`Flow::readings`).
-fn readings_call(f: &mut Flow, func: &Resource, accesses: &[Access], calls: f64, minutes: f64, read: &read_flow::Read) {
-    let memory = crate::cost::resources::lambda::memory_mb(func);
-    let scan_ms = read_flow::scan_ms(read.scanned_readings, memory);
-    f.add(&func.logical_id, read_flow::SCAN_MS_KEY, calls * scan_ms);
-    // a call that cannot finish: the function's Timeout (3 s when the template sets none) or API Gateway's 29 s
-    let timeout_ms = func.prop(&["Timeout"]).and_then(number).unwrap_or(3.0) * 1000.0;
-    let (limit, what) = if timeout_ms < read_flow::API_INTEGRATION_TIMEOUT_MS {
-        (timeout_ms, format!("its Timeout of {} s", timeout_ms / 1000.0))
-    } else {
-        (read_flow::API_INTEGRATION_TIMEOUT_MS, "API Gateway's 29 s integration timeout".to_string())
-    };
-    if calls > 0.0 && scan_ms > limit {
-        f.warn(format!(
-            "function {}: a GET /nodes/{{id}}/readings call over {minutes} minutes decodes {:.0} readings of its packed bucket, ~{:.1} s at {memory} MB, beyond {what}: such calls fail; give the function more memory, ask for shorter ranges (users.api_readings_minutes) or spread the readings over more packed buckets",
-            func.logical_id,
-            read.scanned_readings,
-            scan_ms / 1000.0
-        ));
-    }
-    let bucket = read_flow::query_read_units(read.bucket_bytes);
-    let units: f64 = accesses
-        .iter()
-        .map(|a| match (a.op, a.size) {
-            (Op::Query, Size::PackedItem) => bucket,
-            (Op::Query, _) => read_flow::query_read_units(read.own_bytes),
-            _ => units(a, 0.0, 0).1,
-        })
-        .sum();
-    let prev = f.readings.map_or(0.0, |r| r.calls_monthly);
-    f.readings = Some(ReadingsCall {
-        calls_monthly: prev + calls,
-        range_minutes: minutes,
-        read_units_per_call: units,
-        bucket_read_units_per_call: bucket,
-        scanned_items_per_call: read.bucket_items,
-        scanned_readings_per_call: read.scanned_readings,
-        scan_ms_per_call: scan_ms,
-        scan_gb_s_per_call: scan_ms / 1000.0 * memory / 1024.0,
-        usd_per_call: 0.0,
-    });
 }
 
 /// A number or a numeric string.

@@ -19,14 +19,14 @@
 //! duration line on the api function (`_readings_scan_ms`, the GetReadings calls' scan ms a month) on top of
 //! `request_duration_ms`, which every call, this one too, still pays.
 
-use crate::cost::flow::Flow;
+use crate::cost::flow::{number, units, Flow};
 use crate::cost::registry::Registry;
 use crate::cost::resources::ResourceUsage;
 use crate::cost::stream_flow::{FULL_VCPU_MB, MONTH_SECONDS};
-use crate::cost::template::Resources;
+use crate::cost::template::{Resource, Resources};
 use crate::cost::usage::{Usage, Values};
 use indexmap::IndexMap;
-use rainmaker_model::access::Event;
+use rainmaker_model::access::{Access, Event, Op, Size};
 use rainmaker_model::telemetry::packed::{query_range, BUCKETS};
 use rainmaker_model::telemetry::read_range::own_ts_bounds;
 use serde::Serialize;
@@ -198,6 +198,50 @@ pub struct ReadingsCall {
     /// the api function's GB-s); the request itself (API Gateway, WAF, Lambda request, `request_duration_ms`) is
     /// priced like every other route.
     pub usd_per_call: f64,
+}
+
+/// The scan CPU of a function's `GET /nodes/{id}/readings` calls (`SCAN_MS_KEY`, its own duration line)
+/// and what one call reads (`Flow::readings`).
+pub(crate) fn price_calls(f: &mut Flow, func: &Resource, accesses: &[Access], calls: f64, minutes: f64, read: &Read) {
+    let memory = crate::cost::resources::lambda::memory_mb(func);
+    let scan_ms = scan_ms(read.scanned_readings, memory);
+    f.add(&func.logical_id, SCAN_MS_KEY, calls * scan_ms);
+    // a call that cannot finish: the function's Timeout (3 s when the template sets none) or API Gateway's 29 s
+    let timeout_ms = func.prop(&["Timeout"]).and_then(number).unwrap_or(3.0) * 1000.0;
+    let (limit, what) = if timeout_ms < API_INTEGRATION_TIMEOUT_MS {
+        (timeout_ms, format!("its Timeout of {} s", timeout_ms / 1000.0))
+    } else {
+        (API_INTEGRATION_TIMEOUT_MS, "API Gateway's 29 s integration timeout".to_string())
+    };
+    if calls > 0.0 && scan_ms > limit {
+        f.warn(format!(
+            "function {}: a GET /nodes/{{id}}/readings call over {minutes} minutes decodes {:.0} readings of its packed bucket, ~{:.1} s at {memory} MB, beyond {what}: such calls fail; give the function more memory, ask for shorter ranges (users.api_readings_minutes) or spread the readings over more packed buckets",
+            func.logical_id,
+            read.scanned_readings,
+            scan_ms / 1000.0
+        ));
+    }
+    let bucket = query_read_units(read.bucket_bytes);
+    let units: f64 = accesses
+        .iter()
+        .map(|a| match (a.op, a.size) {
+            (Op::Query, Size::PackedItem) => bucket,
+            (Op::Query, _) => query_read_units(read.own_bytes),
+            _ => units(a, 0.0, 0).1,
+        })
+        .sum();
+    let prev = f.readings.map_or(0.0, |r| r.calls_monthly);
+    f.readings = Some(ReadingsCall {
+        calls_monthly: prev + calls,
+        range_minutes: minutes,
+        read_units_per_call: units,
+        bucket_read_units_per_call: bucket,
+        scanned_items_per_call: read.bucket_items,
+        scanned_readings_per_call: read.scanned_readings,
+        scan_ms_per_call: scan_ms,
+        scan_gb_s_per_call: scan_ms / 1000.0 * memory / 1024.0,
+        usd_per_call: 0.0,
+    });
 }
 
 #[cfg(test)]
