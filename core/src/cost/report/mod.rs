@@ -94,13 +94,31 @@ pub fn render(view: &View, format: Format) -> String {
     }
 }
 
-/// The telemetry path's unit costs under a single estimate's table (each side's under a comparison).
+/// The telemetry path's unit costs under a single estimate's table (each side's under a comparison), and what one
+/// `GET /nodes/{id}/readings` call reads.
 fn unit_line(view: &View) -> String {
     let line = |e: &Estimate, who: &str| {
-        let Some(u) = &e.unit_costs else { return String::new() };
+        let reads = match &e.api_readings {
+            Some(r) if r.calls_monthly > 0.0 => format!(
+                "GET /nodes/{{id}}/readings{who}: {} calls a month over {} minutes, each {} read units and {} readings \
+                 decoded ({} ms): {} a call\n",
+                fmt_int(r.calls_monthly),
+                fmt_qty(r.range_minutes),
+                // whole or half units (eventual reads)
+                match r.read_units_per_call {
+                    u if u.fract() == 0.0 => fmt_int(u),
+                    u => format!("{}.5", fmt_int(u.trunc())),
+                },
+                fmt_int(r.scanned_readings_per_call),
+                fmt_int(r.scan_ms_per_call),
+                fmt_price(r.usd_per_call),
+            ),
+            _ => String::new(),
+        };
+        let Some(u) = &e.unit_costs else { return reads };
         format!(
             "Telemetry path{who} (marginal): {} per million device messages, {} per million readings ({} a message); \
-             {} per million readings at 25 a message; fixed {} a month\n",
+             {} per million readings at 25 a message; fixed {} a month\n{reads}",
             fmt_price(u.per_million_device_messages_usd),
             fmt_price(u.per_million_readings_usd),
             fmt_qty(u.readings_per_message),
