@@ -36,6 +36,59 @@ fn golden_blueprint_tables_packed() {
     }
 }
 
+/// The smart-home packed batch by hand (doc of the test below) from one of `shards` shards of 333 records a second
+/// (12 at 3.6M devices, 24 at twice the message rate), averaged over the shards: the items, their stored bytes and
+/// their write units.
+pub(super) struct HandBatch {
+    pub records: f64,
+    pub items: f64,
+    pub bytes: f64,
+    pub units: f64,
+}
+
+pub(super) fn smart_home_batch_by_hand(shards: usize) -> HandBatch {
+    let records = 6.0 * 1024.0 * 1024.0 / (446.0 * 4.0 / 3.0 + 500.0);
+    let curve = [(1.0, 230.0), (10.0, 909.0), (39.0, 2455.0), (78.0, 4374.0), (100.0, 5357.0), (1000.0, 45584.0)];
+    let compressed = |k: f64| {
+        let seg = curve.windows(2).find(|w| k <= w[1].0).unwrap_or(&curve[4..]);
+        let ((x0, y0), (x1, y1)) = (seg[0], seg[1]);
+        y0 + (y1 - y0) * (k - x0) / (x1 - x0)
+    };
+    let n = 5747usize; // the model rounds the batch to whole records for its distribution
+    let ln_fact: Vec<f64> = (0..=n)
+        .scan(0.0, |acc, i| {
+            if i > 0 {
+                *acc += (i as f64).ln();
+            }
+            Some(*acc)
+        })
+        .collect();
+    let (mut items, mut units, mut bytes) = (0.0, 0.0, 0.0);
+    let width = 512.0 / shards as f64;
+    for shard in 0..shards {
+        let (lo, hi) = (width * shard as f64, width * (shard + 1) as f64);
+        for bucket in (lo.floor() as usize)..(hi.ceil() as usize) {
+            let share = ((hi.min(bucket as f64 + 1.0) - lo.max(bucket as f64)) / width).max(0.0);
+            if share <= 0.0 {
+                continue;
+            }
+            for k in 1..=n {
+                let ln_p = ln_fact[n] - ln_fact[k] - ln_fact[n - k]
+                    + k as f64 * share.ln()
+                    + if share < 1.0 { (n - k) as f64 * (1.0 - share).ln() } else { 0.0 };
+                let p = ln_p.exp();
+                let item = compressed(k as f64) * 300.0 / 281.0 + f64::from(PACKED_ITEM_OVERHEAD);
+                items += p;
+                bytes += p * item;
+                units += p * ((item - 100.0) / 1024.0).ceil();
+            }
+        }
+    }
+    let n = shards as f64;
+    let (items, units, bytes) = (items / n, units / n, bytes / n);
+    HandBatch { records, items, bytes, units }
+}
+
 /// smart-home, 3.6M devices, packed, recomputed by hand (us-east-1):
 /// - 10.512B messages of 300 + 130 + 16 = 446 B records on 12 shards: 333.3 records/s a shard; the 60 s window
 ///   would gather 20,000, the batch size allows 10,000, Lambda's 6 MB payload 6,291,456 / (446 × 4/3 + 500) =
@@ -58,42 +111,7 @@ fn hand_checked_smart_home_packed_write_and_storage_lines() {
     close(records, 5747.371498172961, "records per batch (6 MB)");
     let f = e.resource("TelemetryBatchFunction").unwrap();
     close(f.usage["monthly_requests"], msgs / records, "invocations");
-    let curve = [(1.0, 230.0), (10.0, 909.0), (39.0, 2455.0), (78.0, 4374.0), (100.0, 5357.0), (1000.0, 45584.0)];
-    let compressed = |k: f64| {
-        let seg = curve.windows(2).find(|w| k <= w[1].0).unwrap_or(&curve[4..]);
-        let ((x0, y0), (x1, y1)) = (seg[0], seg[1]);
-        y0 + (y1 - y0) * (k - x0) / (x1 - x0)
-    };
-    let n = 5747usize; // the model rounds the batch to whole records for its distribution
-    let ln_fact: Vec<f64> = (0..=n)
-        .scan(0.0, |acc, i| {
-            if i > 0 {
-                *acc += (i as f64).ln();
-            }
-            Some(*acc)
-        })
-        .collect();
-    let (mut items, mut units, mut bytes) = (0.0, 0.0, 0.0);
-    for shard in 0..12 {
-        let (lo, hi) = (128.0 * shard as f64 / 3.0, 128.0 * (shard + 1) as f64 / 3.0);
-        for bucket in (lo.floor() as usize)..(hi.ceil() as usize) {
-            let share = ((hi.min(bucket as f64 + 1.0) - lo.max(bucket as f64)) / (128.0 / 3.0)).max(0.0);
-            if share <= 0.0 {
-                continue;
-            }
-            for k in 1..=n {
-                let ln_p = ln_fact[n] - ln_fact[k] - ln_fact[n - k]
-                    + k as f64 * share.ln()
-                    + if share < 1.0 { (n - k) as f64 * (1.0 - share).ln() } else { 0.0 };
-                let p = ln_p.exp();
-                let item = compressed(k as f64) * 300.0 / 281.0 + f64::from(PACKED_ITEM_OVERHEAD);
-                items += p;
-                bytes += p * item;
-                units += p * ((item - 100.0) / 1024.0).ceil();
-            }
-        }
-    }
-    let (items, units, bytes) = (items / 12.0, units / 12.0, bytes / 12.0);
+    let HandBatch { items, bytes, units, .. } = smart_home_batch_by_hand(12);
     close(items, 520.0 / 12.0, "items a batch");
     let batches = msgs / records;
     let t = e.resource("TelemetryTable").unwrap();

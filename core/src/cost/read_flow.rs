@@ -88,12 +88,10 @@ pub fn bucket_seconds(minutes: f64) -> f64 {
     (hi + 1 - lo) as f64 / 1_000_000.0
 }
 
-/// The metered bytes of an item of `stored` bytes.
-// TODO(lead, on merge): the shared `flow::units` helper is being changed to meter an item's attribute bytes, without
-// DynamoDB's 100-byte storage overhead; take the metered bytes from that helper here once it lands (today the stored
-// bytes, as `units` meters every other read).
+/// The metered bytes of an item of `stored` bytes: without DynamoDB's 100-byte storage overhead, as every other
+/// request unit (`access::metered_item_bytes`, `flow::units`).
 pub fn metered_item_bytes(stored: f64) -> f64 {
-    stored
+    rainmaker_model::access::metered_item_bytes(stored)
 }
 
 /// What one call over `minutes` reads.
@@ -280,9 +278,9 @@ mod tests {
         let twice = read(Stored::packed(2.0 * 1_829_000.0, b, 3208.0, 44.9), 15.0);
         assert!((twice.bucket_bytes - 2.0 * r.bucket_bytes).abs() < 1e-6);
         assert!(read(s, 60.0).bucket_bytes > 3.0 * r.bucket_bytes);
-        // a direct node's own 85 minutes: 4 messages an hour of 450 B
+        // a direct node's own 85 minutes: 4 messages an hour of 450 B stored, 350 B metered (no storage overhead)
         let d = read(Stored::PerReading { node_items_per_second: 4.0 / 3600.0, item_bytes: 450.0 }, 15.0);
-        assert!((d.own_bytes - 4.0 * 85.0 / 60.0 * 450.0).abs() < 1e-9 && d.bucket_bytes == 0.0, "{d:?}");
+        assert!((d.own_bytes - 4.0 * 85.0 / 60.0 * 350.0).abs() < 1e-9 && d.bucket_bytes == 0.0, "{d:?}");
         assert_eq!(query_read_units(d.own_bytes), 0.5);
     }
 
