@@ -42,8 +42,8 @@ pub struct FailedResource {
 pub struct StackOutcome {
     pub stack: String,
     pub stack_name: String,
-    /// `created`, `updated`, `unchanged`, `failed` (its operation ended badly or the run stopped on it) or
-    /// `not_reached`.
+    /// apply: `created`, `updated`, `unchanged`; destroy: `deleted`, `already_gone`; both: `failed` (its
+    /// operation ended badly or the run stopped on it, with the last status seen) or `not_reached`.
     pub result: String,
     /// The stack's last status seen in this run (none: not seen).
     pub status: Option<String>,
@@ -59,29 +59,86 @@ pub struct OutputsFile {
     pub action: String,
 }
 
-/// The report of a failed apply.
+/// The report of a failed run (`apply` or `destroy`): who and where, the error, each stack's result, the resource
+/// that failed first, what the run did (`D`: [`ApplyDid`], a destroy's [`crate::aws::destroy::failure::DestroyDid`]),
+/// the API calls made.
 #[derive(Debug, Clone, Serialize)]
-pub struct FailureReport {
+pub struct RunFailure<D> {
     pub tenant: String,
     pub account: Option<String>,
     pub region: String,
     /// The error, as printed.
     pub error: String,
-    /// Its diagnostic code (`rainmaker::deploy::stack_failed`, ...).
+    /// Its diagnostic code (`rainmaker::deploy::stack_failed`, `rainmaker::deploy::delete_failed`, ...).
     pub error_code: Option<String>,
+    /// In the order the run takes them (apply: bootstrap, backend; destroy: backend, bootstrap).
     pub stacks: Vec<StackOutcome>,
     pub failing_resource: Option<FailedResource>,
-    pub artifacts: Vec<Uploaded>,
-    pub outputs_file: OutputsFile,
+    #[serde(flatten)]
+    pub did: D,
     pub api_calls: CallSummary,
     pub elapsed_ms: u64,
 }
 
-/// A failed apply: the error and what the run did.
+/// What a failed apply did besides its stacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyDid {
+    pub artifacts: Vec<Uploaded>,
+    pub outputs_file: OutputsFile,
+}
+
+/// The report of a failed apply.
+pub type FailureReport = RunFailure<ApplyDid>;
+
+/// A failed run: the error and what the run did.
 #[derive(Debug)]
-pub struct FailedApply {
+pub struct Failed<D> {
     pub error: DeployError,
-    pub report: Box<FailureReport>,
+    pub report: Box<RunFailure<D>>,
+}
+
+/// A failed apply: the error and what the run did.
+pub type FailedApply = Failed<ApplyDid>;
+
+/// A run being recorded (`apply_reporting`, `destroy_reporting`): when it started, its clients (they count the
+/// calls) and the recorder its progress goes through.
+pub(crate) struct Run<'a> {
+    started: Instant,
+    pub clients: Clients,
+    pub recorder: Recorder<'a>,
+}
+
+impl<'a> Run<'a> {
+    pub fn start(t: &Tenant, progress: &'a dyn Progress) -> Run<'a> {
+        Run { started: Instant::now(), clients: Clients::new(&t.sdk), recorder: Recorder::new(progress) }
+    }
+
+    /// The run failed with `error`: its report, from what the recorder saw and the run's own part (`did`: given
+    /// what was seen, the stack the error names and the tenant's stack names, each stack's outcome and the rest).
+    pub fn failed<D>(
+        self,
+        t: &Tenant,
+        error: DeployError,
+        account: Option<String>,
+        did: impl FnOnce(&Seen, Option<&str>, &crate::template::Names) -> (Vec<StackOutcome>, D),
+    ) -> Failed<D> {
+        let seen = self.recorder.into_seen();
+        let names = crate::template::Names::new(&t.config.name);
+        let (stacks, did) = did(&seen, failed_stack(&error), &names);
+        let report = RunFailure {
+            tenant: t.config.name.clone(),
+            account,
+            region: t.config.region.clone(),
+            error: error.to_string(),
+            error_code: miette::Diagnostic::code(&error).map(|c| c.to_string()),
+            stacks,
+            failing_resource: seen.first_failure,
+            did,
+            api_calls: self.clients.calls.summary(),
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+        };
+        Failed { error, report: Box::new(report) }
+    }
 }
 
 /// Forwards progress, and remembers per stack the last status and the first failed resource (`apply` and
@@ -213,46 +270,31 @@ pub async fn apply_reporting(
     prompter: &dyn Prompter,
     progress: &dyn Progress,
 ) -> Result<ApplyReport, FailedApply> {
-    let started = Instant::now();
-    let c = Clients::new(&t.sdk);
-    let recorder = Recorder::new(progress);
+    let run = Run::start(t, progress);
     let mut partial = Partial::default();
-    let error = match super::deploy::apply_with(t, &c, opts, prompter, &recorder, &mut partial).await {
+    let error = match super::deploy::apply_with(t, &run.clients, opts, prompter, &run.recorder, &mut partial).await {
         Ok(r) => return Ok(r),
         Err(e) => e,
     };
-    let seen = recorder.into_seen();
-    let names = crate::template::Names::new(&t.config.name);
-    let stacks = outcomes(
-        &[("bootstrap", &names.bootstrap_stack), ("backend", &names.backend_stack)],
-        &partial.stacks,
-        &seen.status,
-        failed_stack(&error),
-    );
-    let moved = seen.moved
-        || partial
-            .stacks
-            .iter()
-            .any(|s| s.result != super::converge::StackResult::Unchanged || !s.recovered.is_empty());
-    let outputs_file = match &partial.state_dir {
-        // failed before the account was known: nothing was read or written
-        None => OutputsFile { path: None, action: "untouched".into() },
-        Some(dir) => stale_outputs(&dir.join("outputs.json"), moved),
-    };
-    let report = FailureReport {
-        tenant: t.config.name.clone(),
-        account: partial.account,
-        region: t.config.region.clone(),
-        error: error.to_string(),
-        error_code: miette::Diagnostic::code(&error).map(|c| c.to_string()),
-        stacks,
-        failing_resource: seen.first_failure,
-        artifacts: partial.artifacts,
-        outputs_file,
-        api_calls: c.calls.summary(),
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    };
-    Err(FailedApply { error, report: Box::new(report) })
+    Err(run.failed(t, error, partial.account, |seen, failed, names| {
+        let stacks = outcomes(
+            &[("bootstrap", &names.bootstrap_stack), ("backend", &names.backend_stack)],
+            &partial.stacks,
+            &seen.status,
+            failed,
+        );
+        let moved = seen.moved
+            || partial
+                .stacks
+                .iter()
+                .any(|s| s.result != super::converge::StackResult::Unchanged || !s.recovered.is_empty());
+        let outputs_file = match &partial.state_dir {
+            // failed before the account was known: nothing was read or written
+            None => OutputsFile { path: None, action: "untouched".into() },
+            Some(dir) => stale_outputs(&dir.join("outputs.json"), moved),
+        };
+        (stacks, ApplyDid { artifacts: partial.artifacts, outputs_file })
+    }))
 }
 
 /// Remove `outputs.json` when a stack moved (it may describe what is gone); leave it when nothing moved.

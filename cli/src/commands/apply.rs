@@ -1,8 +1,10 @@
 //! `rainmaker-deploy apply`: plan, confirm (or `--yes`), execute, wait, claim certificate, verify, outputs.
 
 use super::common::{
-    cancel_on_ctrl_c, display, failed_run, require_yes_or_terminal, runtime, tenant, TerminalPrompter,
+    calls_text, cancel_on_ctrl_c, display, failed_run, failing_resource_text, require_yes_or_terminal, runtime, tenant,
+    TerminalPrompter,
 };
+use crate::aws::artifacts::Uploaded;
 use crate::aws::deploy::{ApplyOptions, ApplyReport};
 use crate::aws::events::WaitOptions;
 use crate::aws::failure::FailureReport;
@@ -30,10 +32,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<()> {
     display.finish();
     let report = match report? {
         Ok(r) => r,
-        Err(f) => {
-            let code = f.report.error_code.clone();
-            return Err(failed_run(g, f.error, code.as_deref(), &f.report, || failure_text(&f.report)));
-        }
+        Err(f) => return Err(failed_run(g, f, failure_text)),
     };
     crate::output::emit(g.output, &report, || text(&report))?;
     let failed = report.failed_checks();
@@ -64,13 +63,7 @@ pub fn text(r: &ApplyReport) -> String {
     if !r.changed {
         s.push_str("nothing changed: the stacks already match this configuration\n");
     }
-    let uploaded = r.artifacts.iter().filter(|a| a.uploaded).count();
-    if !r.artifacts.is_empty() {
-        s.push_str(&format!(
-            "artifacts: {uploaded} uploaded, {} already in the bucket\n",
-            r.artifacts.len() - uploaded
-        ));
-    }
+    s.push_str(&artifacts_text(&r.artifacts));
     if !r.verification.is_empty() {
         let ok = r.verification.iter().filter(|c| c.ok).count();
         s.push_str(&format!("verified: {ok}/{} resources through their own APIs\n", r.verification.len()));
@@ -90,7 +83,8 @@ pub fn text(r: &ApplyReport) -> String {
         }
     }
     s.push_str(&format!("  (all outputs: {})\n", r.outputs_file.display()));
-    s.push_str(&format!("\n{} AWS API calls in {:.1} s\n", r.api_calls.total, r.elapsed_ms as f64 / 1000.0));
+    s.push('\n');
+    s.push_str(&calls_text(&r.api_calls, r.elapsed_ms));
     s
 }
 
@@ -110,21 +104,9 @@ pub fn failure_text(r: &FailureReport) -> String {
             s.push_str(&format!("           recovered: {rec}\n"));
         }
     }
-    let uploaded = r.artifacts.iter().filter(|a| a.uploaded).count();
-    if !r.artifacts.is_empty() {
-        s.push_str(&format!(
-            "artifacts: {uploaded} uploaded, {} already in the bucket\n",
-            r.artifacts.len() - uploaded
-        ));
-    }
-    if let Some(f) = &r.failing_resource {
-        let what = f.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        s.push_str(&format!(
-            "failed first: {} {}{what} in {}: {}\n  {}\n",
-            f.logical_id, f.resource_type, f.stack, f.status, f.reason
-        ));
-    }
-    match (r.outputs_file.action.as_str(), &r.outputs_file.path) {
+    s.push_str(&artifacts_text(&r.did.artifacts));
+    s.push_str(&failing_resource_text(r.failing_resource.as_ref()));
+    match (r.did.outputs_file.action.as_str(), &r.did.outputs_file.path) {
         ("removed", Some(p)) => s.push_str(&format!(
             "removed {} (a stack changed; the next successful apply writes it again)\n",
             p.display()
@@ -133,6 +115,15 @@ pub fn failure_text(r: &FailureReport) -> String {
         (other, Some(p)) if other != "none" => s.push_str(&format!("{}: {other}\n", p.display())),
         _ => {}
     }
-    s.push_str(&format!("{} AWS API calls in {:.1} s\n", r.api_calls.total, r.elapsed_ms as f64 / 1000.0));
+    s.push_str(&calls_text(&r.api_calls, r.elapsed_ms));
     s
+}
+
+/// How many artifacts were uploaded and how many were already in the bucket (none: no line).
+fn artifacts_text(artifacts: &[Uploaded]) -> String {
+    if artifacts.is_empty() {
+        return String::new();
+    }
+    let uploaded = artifacts.iter().filter(|a| a.uploaded).count();
+    format!("artifacts: {uploaded} uploaded, {} already in the bucket\n", artifacts.len() - uploaded)
 }

@@ -2,7 +2,9 @@
 //! SDK configuration, tracing for `-v`/`-vv`, the progress display, and the terminal prompts.
 
 use super::usage::UsageError;
+use crate::aws::calls::CallSummary;
 use crate::aws::events::{cancel_pair, CancelSignal};
+use crate::aws::failure::{Failed, FailedResource, RunFailure};
 use crate::aws::sdk::{self, AwsOptions, Tenant};
 use crate::aws::{DeployError, Prompter, Question};
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -97,20 +99,32 @@ pub fn deploy_error(e: DeployError, g: &GlobalArgs) -> miette::Report {
 
 /// A failed `apply` or `destroy`: what it did on stdout (like a result, text or JSON), then the error for stderr
 /// (exit 1). A refused input (exit 2: wrong account, another tenant, ...) changed nothing: the error says it all.
-pub fn failed_run<T: serde::Serialize>(
+pub fn failed_run<D: serde::Serialize>(
     g: &GlobalArgs,
-    error: DeployError,
-    error_code: Option<&str>,
-    report: &T,
-    text: impl FnOnce() -> String,
+    failed: Failed<D>,
+    text: impl FnOnce(&RunFailure<D>) -> String,
 ) -> miette::Report {
-    let refused = error_code.is_some_and(|c| c.starts_with("rainmaker::config") || c.starts_with("rainmaker::usage"));
+    let Failed { error, report } = failed;
+    let code = report.error_code.as_deref();
+    let refused = code.is_some_and(|c| c.starts_with("rainmaker::config") || c.starts_with("rainmaker::usage"));
     if !refused {
-        if let Err(e) = crate::output::emit(g.output, report, text) {
+        if let Err(e) = crate::output::emit(g.output, &report, || text(&report)) {
             return e;
         }
     }
     deploy_error(error, g)
+}
+
+/// A failed run's lines for the resource that failed first and why (none seen: no line).
+pub fn failing_resource_text(f: Option<&FailedResource>) -> String {
+    let Some(f) = f else { return String::new() };
+    let what = f.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    format!("failed first: {} {}{what} in {}: {}\n  {}\n", f.logical_id, f.resource_type, f.stack, f.status, f.reason)
+}
+
+/// The last line of a run's text: how many API calls it made, in how long.
+pub fn calls_text(api_calls: &CallSummary, elapsed_ms: u64) -> String {
+    format!("{} AWS API calls in {:.1} s\n", api_calls.total, elapsed_ms as f64 / 1000.0)
 }
 
 /// Where the credentials come from, in words: the profile (`--profile` or `AWS_PROFILE`), the environment's keys,

@@ -1,6 +1,8 @@
 //! `rainmaker-deploy destroy`: delete the stacks and the claim certificate; keep the data unless --delete-data.
 
-use super::common::{ask, display, failed_run, require_yes_or_terminal, runtime, tenant};
+use super::common::{
+    ask, calls_text, display, failed_run, failing_resource_text, require_yes_or_terminal, runtime, tenant,
+};
 use crate::aws::destroy::{self, DestroyOptions};
 use crate::aws::events::WaitOptions;
 use crate::cli::{DestroyArgs, GlobalArgs};
@@ -37,10 +39,7 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<()> {
     display.finish();
     let report = match report? {
         Ok(r) => r,
-        Err(f) => {
-            let code = f.report.error_code.clone();
-            return Err(failed_run(g, f.error, code.as_deref(), &f.report, || failure_text(&f.report)));
-        }
+        Err(f) => return Err(failed_run(g, f, failure_text)),
     };
     crate::output::emit(g.output, &report, || text(&report))
 }
@@ -53,32 +52,26 @@ pub fn failure_text(r: &destroy::failure::DestroyFailure) -> String {
         let status = st.status.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
         s.push_str(&format!("{:<10} {:<32} {}{}\n", st.stack, st.stack_name, st.result.replace('_', " "), status));
     }
-    if let Some(f) = &r.failing_resource {
-        let what = f.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        s.push_str(&format!(
-            "failed first: {} {}{what} in {}: {}\n  {}\n",
-            f.logical_id, f.resource_type, f.stack, f.status, f.reason
-        ));
-    }
-    for c in &r.claim_certificates_deleted {
+    s.push_str(&failing_resource_text(r.failing_resource.as_ref()));
+    for c in &r.did.claim_certificates_deleted {
         s.push_str(&format!("deleted claim certificate {c}\n"));
     }
-    for d in &r.deleted_data {
+    for d in &r.did.deleted_data {
         let id = d.resource.physical_id.as_deref().or(d.resource.name.as_deref()).unwrap_or("?");
         s.push_str(&format!("deleted {} {id}\n", d.resource.resource_type));
     }
-    match (r.outputs_file.action.as_str(), &r.outputs_file.path) {
+    match (r.did.outputs_file.action.as_str(), &r.did.outputs_file.path) {
         ("removed", Some(p)) => s.push_str(&format!("removed {} (it described stacks that changed)\n", p.display())),
         (other, Some(p)) if other != "none" => s.push_str(&format!("{}: {other}\n", p.display())),
         _ => {}
     }
-    if r.claim_copy != "none" && r.claim_copy != "untouched" {
-        s.push_str(&format!("local claim copy: {}\n", r.claim_copy));
+    if r.did.claim_copy != "none" && r.did.claim_copy != "untouched" {
+        s.push_str(&format!("local claim copy: {}\n", r.did.claim_copy));
     }
-    if let Some(p) = &r.retained_record {
+    if let Some(p) = &r.did.retained_record {
         s.push_str(&format!("kept {} (what the stacks retain; the next destroy deletes from it)\n", p.display()));
     }
-    s.push_str(&format!("{} AWS API calls in {:.1} s\n", r.api_calls.total, r.elapsed_ms as f64 / 1000.0));
+    s.push_str(&calls_text(&r.api_calls, r.elapsed_ms));
     s
 }
 

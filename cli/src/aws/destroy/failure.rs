@@ -3,16 +3,14 @@
 //! claim certificates and data deleted before, the API calls, and the local state with nothing stale left in it.
 
 use super::{DeletedResource, DestroyOptions, DestroyReport};
-use crate::aws::calls::CallSummary;
-use crate::aws::failure::{failed_stack, stale_outputs, FailedResource, OutputsFile, Recorder, StackOutcome};
+use crate::aws::failure::{stale_outputs, Failed, OutputsFile, Run, RunFailure, StackOutcome};
 use crate::aws::iot;
 use crate::aws::progress::{Progress, ProgressEvent};
-use crate::aws::sdk::{Clients, Tenant};
+use crate::aws::sdk::Tenant;
 use crate::aws::DeployError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// What the run got done before it failed, filled in by `destroy_with` as it goes.
 #[derive(Debug, Default)]
@@ -30,20 +28,10 @@ pub struct Partial {
     pub deleted_data: Vec<DeletedResource>,
 }
 
-/// The report of a failed destroy.
+/// What a failed destroy did besides its stacks (backend first, then bootstrap: `deleted`, `already_gone`, `failed`
+/// or `not_reached`).
 #[derive(Debug, Clone, Serialize)]
-pub struct DestroyFailure {
-    pub tenant: String,
-    pub account: Option<String>,
-    pub region: String,
-    /// The error, as printed.
-    pub error: String,
-    /// Its diagnostic code (`rainmaker::deploy::delete_failed`, ...).
-    pub error_code: Option<String>,
-    /// Backend first, then bootstrap: `deleted`, `already_gone`, `failed` (its deletion ended badly or the run
-    /// stopped on it, with the last status seen) or `not_reached`.
-    pub stacks: Vec<StackOutcome>,
-    pub failing_resource: Option<FailedResource>,
+pub struct DestroyDid {
     pub claim_certificates_deleted: Vec<String>,
     pub deleted_data: Vec<DeletedResource>,
     pub outputs_file: OutputsFile,
@@ -51,16 +39,13 @@ pub struct DestroyFailure {
     pub claim_copy: String,
     /// The record of what the stacks retain (`retained.json`): kept on purpose, the next run deletes from it.
     pub retained_record: Option<PathBuf>,
-    pub api_calls: CallSummary,
-    pub elapsed_ms: u64,
 }
 
+/// The report of a failed destroy.
+pub type DestroyFailure = RunFailure<DestroyDid>;
+
 /// A failed destroy: the error and what the run did.
-#[derive(Debug)]
-pub struct FailedDestroy {
-    pub error: DeployError,
-    pub report: Box<DestroyFailure>,
-}
+pub type FailedDestroy = Failed<DestroyDid>;
 
 /// Per stack (backend, bootstrap): deleted, already gone, failed, or not reached. Pure.
 pub fn outcomes(
@@ -100,55 +85,44 @@ pub async fn destroy_reporting(
     opts: &DestroyOptions,
     progress: &dyn Progress,
 ) -> Result<DestroyReport, FailedDestroy> {
-    let started = Instant::now();
-    let c = Clients::new(&t.sdk);
-    let recorder = Recorder::new(progress);
+    let run = Run::start(t, progress);
     let mut partial = Partial::default();
-    let error = match super::destroy_with(t, &c, opts, &recorder, &mut partial).await {
+    let error = match super::destroy_with(t, &run.clients, opts, &run.recorder, &mut partial).await {
         Ok(r) => return Ok(r),
         Err(e) => e,
     };
-    let seen = recorder.into_seen();
-    let names = crate::template::Names::new(&t.config.name);
-    let stacks = outcomes(
-        &[("backend", &names.backend_stack), ("bootstrap", &names.bootstrap_stack)],
-        &partial,
-        &seen.status,
-        failed_stack(&error),
-    );
-    let moved = seen.moved
-        || !partial.delete_sent.is_empty()
-        || !partial.claim_deleted.is_empty()
-        || !partial.deleted_data.is_empty();
-    let (outputs_file, claim_copy, retained_record) = match &partial.state_dir {
-        // failed before the account was known: nothing was read or written
-        None => (OutputsFile { path: None, action: "untouched".into() }, "untouched".to_string(), None),
-        Some(dir) => {
-            let record = super::journal::path(dir);
-            (
-                stale_outputs(&dir.join("outputs.json"), moved),
-                stale_claim_copy(dir, &partial.claim_deleted),
-                record.exists().then_some(record),
-            )
-        }
-    };
-    let report = DestroyFailure {
-        tenant: t.config.name.clone(),
-        account: partial.account,
-        region: t.config.region.clone(),
-        error: error.to_string(),
-        error_code: miette::Diagnostic::code(&error).map(|c| c.to_string()),
-        stacks,
-        failing_resource: seen.first_failure,
-        claim_certificates_deleted: partial.claim_deleted,
-        deleted_data: partial.deleted_data,
-        outputs_file,
-        claim_copy,
-        retained_record,
-        api_calls: c.calls.summary(),
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    };
-    Err(FailedDestroy { error, report: Box::new(report) })
+    Err(run.failed(t, error, partial.account.take(), |seen, failed, names| {
+        let stacks = outcomes(
+            &[("backend", &names.backend_stack), ("bootstrap", &names.bootstrap_stack)],
+            &partial,
+            &seen.status,
+            failed,
+        );
+        let moved = seen.moved
+            || !partial.delete_sent.is_empty()
+            || !partial.claim_deleted.is_empty()
+            || !partial.deleted_data.is_empty();
+        let (outputs_file, claim_copy, retained_record) = match &partial.state_dir {
+            // failed before the account was known: nothing was read or written
+            None => (OutputsFile { path: None, action: "untouched".into() }, "untouched".to_string(), None),
+            Some(dir) => {
+                let record = super::journal::path(dir);
+                (
+                    stale_outputs(&dir.join("outputs.json"), moved),
+                    stale_claim_copy(dir, &partial.claim_deleted),
+                    record.exists().then_some(record),
+                )
+            }
+        };
+        let did = DestroyDid {
+            claim_certificates_deleted: partial.claim_deleted,
+            deleted_data: partial.deleted_data,
+            outputs_file,
+            claim_copy,
+            retained_record,
+        };
+        (stacks, did)
+    }))
 }
 
 /// Remove the local claim copy when the certificate it names was deleted (a run stopped between the deletion and

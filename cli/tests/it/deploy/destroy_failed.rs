@@ -195,10 +195,10 @@ async fn a_failed_destroy_returns_each_stack_the_failing_resource_and_the_calls_
     );
     // local state: outputs.json described stacks that changed (removed); the record of what the stacks retain is
     // kept, read from the live stack (the next destroy deletes from it); no claim copy was there
-    assert_eq!(r.outputs_file.action, "removed");
+    assert_eq!(r.did.outputs_file.action, "removed");
     assert!(!state.join("outputs.json").exists());
-    assert_eq!(r.claim_copy, "none");
-    let record = r.retained_record.as_ref().expect("retained.json");
+    assert_eq!(r.did.claim_copy, "none");
+    let record = r.did.retained_record.as_ref().expect("retained.json");
     let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
     let kept: Vec<&str> =
         kept["stacks"][BACKEND].as_array().unwrap().iter().map(|x| x["physical_id"].as_str().unwrap()).collect();

@@ -175,8 +175,8 @@ async fn a_failed_update_returns_each_stack_the_calls_and_the_failing_resource_a
     );
     // outputs.json of the earlier apply described a state that moved: removed, and said so
     let outputs = t.state_dir(ACCOUNT).join("outputs.json");
-    assert_eq!(r.outputs_file.action, "removed");
-    assert_eq!(r.outputs_file.path.as_deref(), Some(outputs.as_path()));
+    assert_eq!(r.did.outputs_file.action, "removed");
+    assert_eq!(r.did.outputs_file.path.as_deref(), Some(outputs.as_path()));
     assert!(!outputs.exists());
 
     // the requests: our change set (UPDATE of this stack, this template, IAM capability, tags with the new hash,
