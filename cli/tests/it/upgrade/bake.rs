@@ -6,7 +6,7 @@
 //! CloudFormation would do is replayed by rewriting moto's DescribeStacks answer (`StackStatus`
 //! `UPDATE_ROLLBACK_COMPLETE`, as the API reference spells it) after our ExecuteChangeSet.
 
-use super::fleet::{sdk_in, statuses, Entry, Fleet};
+use super::fleet::{memories, sdk_in, statuses, Entry, Fleet};
 use super::schema::check_report;
 use rainmaker_deploy::template::Names;
 use rainmaker_test_support::{MotoServer, Proxy, Received};
@@ -109,20 +109,6 @@ fn set_memory(f: &Fleet, from: u32, to: u32) {
         let text = std::fs::read_to_string(&p).unwrap();
         std::fs::write(&p, text.replace(&format!("memory_mb: {from}"), &format!("memory_mb: {to}"))).unwrap();
     }
-}
-
-async fn memories(moto: &MotoServer, t: &Entry) -> Vec<i32> {
-    let sdk = sdk_in(moto, &t.account, &t.region).await;
-    let prefix = format!("{}-", Names::new(&t.name).prefix);
-    let fns = aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.unwrap();
-    let m: Vec<i32> = fns
-        .functions()
-        .iter()
-        .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&prefix)))
-        .map(|f| f.memory_size().unwrap())
-        .collect();
-    assert!(!m.is_empty(), "{}: its functions", t.name);
-    m
 }
 
 fn wave<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {

@@ -3,7 +3,7 @@
 //! CloudFormation API reference shapes a `ResourceChange`) to one tenant's DescribeChangeSet answers; the rest of
 //! every call is moto's.
 
-use super::fleet::{sdk_in, statuses, Entry, Fleet};
+use super::fleet::{memories, sdk_in, statuses, Fleet};
 use super::schema::check_report;
 use rainmaker_deploy::template::Names;
 use rainmaker_test_support::{MotoServer, Proxy, Received};
@@ -17,17 +17,6 @@ const REPLACE_USERS: &str = "<member><Type>Resource</Type><ResourceChange><Actio
     <Details><member><Evaluation>Static</Evaluation><ChangeSource>DirectModification</ChangeSource>\
     <Target><Attribute>Properties</Attribute><Name>KeySchema</Name><RequiresRecreation>Always</RequiresRecreation></Target>\
     </member></Details></ResourceChange></member>";
-
-async fn memories(moto: &MotoServer, t: &Entry) -> Vec<i32> {
-    let sdk = sdk_in(moto, &t.account, &t.region).await;
-    let prefix = format!("{}-", Names::new(&t.name).prefix);
-    let fns = aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.unwrap();
-    fns.functions()
-        .iter()
-        .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&prefix)))
-        .map(|f| f.memory_size().unwrap())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stateful_replacement_is_blocked_unless_allowed() {

@@ -8,7 +8,7 @@
 //! NextToken of each DescribeStackResourceDrifts. Everything else is moto's.
 
 use super::bake::form;
-use super::fleet::{sdk_in, statuses, Entry, Fleet};
+use super::fleet::{memories, statuses, Entry, Fleet};
 use super::schema::check_report;
 use crate::deploy::cli::{own_account, run_aws};
 use rainmaker_deploy::template::Names;
@@ -165,17 +165,6 @@ fn polls_for(calls: &[(String, BTreeMap<String, String>)], replay: &Replay, stac
 
 fn row<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     v["tenants"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("{name}: {v}"))
-}
-
-async fn memories(moto: &MotoServer, t: &Entry) -> Vec<i32> {
-    let sdk = sdk_in(moto, &t.account, &t.region).await;
-    let prefix = format!("{}-", Names::new(&t.name).prefix);
-    let fns = aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.unwrap();
-    fns.functions()
-        .iter()
-        .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&prefix)))
-        .map(|f| f.memory_size().unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

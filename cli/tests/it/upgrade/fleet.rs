@@ -5,6 +5,7 @@ use crate::deploy::cli::{own_account, run_aws};
 use crate::deploy::fixtures::write_artifacts;
 use crate::support::{run, tempdir, Run};
 use aws_config::{Region, SdkConfig};
+use rainmaker_deploy::template::Names;
 use rainmaker_test_support::{account_for, MotoServer};
 use std::path::{Path, PathBuf};
 
@@ -92,6 +93,21 @@ impl Fleet {
 /// An SDK config acting in `account` (a new IAM user's keys there), in `region`.
 pub async fn sdk_in(moto: &MotoServer, account: &str, region: &str) -> SdkConfig {
     moto.sdk_config_in(account).await.to_builder().region(Region::new(region.to_string())).build()
+}
+
+/// The memory of each of the tenant's Lambda functions (through Lambda in its account and region); it has some.
+pub async fn memories(moto: &MotoServer, t: &Entry) -> Vec<i32> {
+    let sdk = sdk_in(moto, &t.account, &t.region).await;
+    let prefix = format!("{}-", Names::new(&t.name).prefix);
+    let fns = aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.unwrap();
+    let m: Vec<i32> = fns
+        .functions()
+        .iter()
+        .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&prefix)))
+        .map(|f| f.memory_size().unwrap())
+        .collect();
+    assert!(!m.is_empty(), "{}: its functions", t.name);
+    m
 }
 
 /// The status of each tenant in a report, by name.

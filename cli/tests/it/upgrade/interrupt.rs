@@ -10,7 +10,7 @@
 //! exit 130; a re-run converges.
 
 use super::bake::form;
-use super::fleet::{sdk_in, statuses, Entry, Fleet};
+use super::fleet::{memories, statuses, Fleet};
 use super::schema::check_report;
 use crate::deploy::cli::aws_cmd;
 use rainmaker_deploy::template::Names;
@@ -55,17 +55,6 @@ fn event(stack: &str, id: &str, at: &str, status: &str, reason: &str, token: &st
 fn now_plus(secs: u64) -> String {
     let t = std::time::SystemTime::now() + Duration::from_secs(secs);
     aws_smithy_types::DateTime::from(t).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap()
-}
-
-async fn memories(moto: &MotoServer, t: &Entry) -> Vec<i32> {
-    let sdk = sdk_in(moto, &t.account, &t.region).await;
-    let prefix = format!("{}-", Names::new(&t.name).prefix);
-    let fns = aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.unwrap();
-    fns.functions()
-        .iter()
-        .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&prefix)))
-        .map(|f| f.memory_size().unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

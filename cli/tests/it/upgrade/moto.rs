@@ -3,7 +3,7 @@
 //! any role ARN be assumed and the returned keys act in the role's account, so every check below reads the tenant's
 //! resources with keys of that account, in the tenant's region, through each service's own API.
 
-use super::fleet::{sdk_in, statuses, Entry, Fleet};
+use super::fleet::{memories, sdk_in, statuses, Entry, Fleet};
 use super::schema::check_report;
 use rainmaker_deploy::template::Names;
 use rainmaker_deploy::TEMPLATE_VERSION;
@@ -55,19 +55,7 @@ async fn verify_deployed(moto: &MotoServer, t: &Entry) -> Vec<i32> {
     let targets = iot.list_targets_for_policy().policy_name(&n.claim_policy).send().await.unwrap();
     assert_eq!(targets.targets().len(), 1, "{}: claim certificate attached: {:?}", t.name, targets.targets());
     iot.get_policy().policy_name(&n.device_policy).send().await.unwrap();
-    let fns = aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.unwrap();
-    let mem: Vec<i32> = fns
-        .functions()
-        .iter()
-        .filter(|f| f.function_name().is_some_and(|n| n.starts_with(&format!("{}-", n_prefix(t)))))
-        .map(|f| f.memory_size().unwrap())
-        .collect();
-    assert!(!mem.is_empty(), "{}: no functions", t.name);
-    mem
-}
-
-fn n_prefix(t: &Entry) -> String {
-    Names::new(&t.name).prefix
+    memories(moto, t).await
 }
 
 fn all(f: &Fleet, status: &str) -> BTreeMap<String, String> {
