@@ -1,4 +1,5 @@
-//! Helpers for the integration tests: run the built binary, paths of the workspace, temp dirs.
+//! Helpers for the integration tests: run the built binary (also on a pseudo-terminal), paths of the workspace, temp
+//! dirs.
 
 #![allow(dead_code)]
 
@@ -55,4 +56,25 @@ impl From<std::process::Output> for Run {
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("creating a temp dir")
+}
+
+/// `cmd` run on a pseudo-terminal (`script`), as an operator at a terminal runs it: its exit code and everything
+/// it drew there (stdout and stderr).
+pub fn on_a_terminal(cmd: &Command) -> (i32, String) {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+    let line: Vec<String> = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(quote).collect();
+    let mut s = Command::new("script");
+    s.args(["-qefc", &line.join(" "), "/dev/null"]).stdin(std::process::Stdio::null());
+    if let Some(d) = cmd.get_current_dir() {
+        s.current_dir(d);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => s.env(k, v),
+            None => s.env_remove(k),
+        };
+    }
+    s.env_remove("CI").env("TERM", "xterm");
+    let out = s.output().expect("running script (util-linux) for a pseudo-terminal");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }

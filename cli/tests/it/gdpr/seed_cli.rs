@@ -4,6 +4,7 @@
 
 use super::{json, unzip};
 use crate::deploy::cli::{run_aws, CREDENTIALS};
+use crate::support::on_a_terminal;
 use rainmaker_test_support::MotoServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,27 +45,6 @@ fn run_xtask(dir: &Path, args: &[&str]) -> crate::support::Run {
         .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
         .env("AWS_EC2_METADATA_DISABLED", "true");
     crate::support::Run::from(c.args(args).output().expect("running xtask"))
-}
-
-/// `cmd` run on a pseudo-terminal (`script`), as an operator at a terminal runs it: its exit code and everything
-/// it drew there (stdout and stderr).
-fn on_a_terminal(cmd: &Command) -> (i32, String) {
-    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
-    let line: Vec<String> = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(quote).collect();
-    let mut s = Command::new("script");
-    s.args(["-qefc", &line.join(" "), "/dev/null"]).stdin(std::process::Stdio::null());
-    if let Some(d) = cmd.get_current_dir() {
-        s.current_dir(d);
-    }
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => s.env(k, v),
-            None => s.env_remove(k),
-        };
-    }
-    s.env_remove("CI").env("TERM", "xterm");
-    let out = s.output().expect("running script (util-linux) for a pseudo-terminal");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {

@@ -5,29 +5,8 @@
 
 use super::refusals::{setup, GOOD};
 use crate::deploy::cli::aws_cmd;
-use crate::support::tempdir;
+use crate::support::{on_a_terminal, tempdir};
 use rainmaker_test_support::closed_port_url;
-use std::process::Command;
-
-/// `cmd` run on a pseudo-terminal: its exit code and everything drawn there (stdout and stderr).
-fn on_a_terminal(cmd: &Command) -> (i32, String) {
-    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
-    let line: Vec<String> = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(quote).collect();
-    let mut s = Command::new("script");
-    s.args(["-qefc", &line.join(" "), "/dev/null"]).stdin(std::process::Stdio::null());
-    if let Some(d) = cmd.get_current_dir() {
-        s.current_dir(d);
-    }
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => s.env(k, v),
-            None => s.env_remove(k),
-        };
-    }
-    s.env_remove("CI").env("TERM", "xterm");
-    let out = s.output().expect("running script (util-linux) for a pseudo-terminal");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
 #[test]
 fn a_terminal_gets_one_row_per_tenant_and_no_progress_gets_plain_lines() {
