@@ -5,14 +5,15 @@
 //! report names each stack's result, the failing resource and its reason, the calls made; outputs.json goes (it
 //! described stacks that changed), the record of what the stacks retain stays; the requests sent are read back.
 
-use super::failed::{at, stack_event, stack_id_of};
+use super::failed::{
+    at, calls_by_operation, report_snapshot_settings, stack_event, stack_id_of, stack_results, tenant_with_outputs,
+};
 use super::fastpath::{caller_identity, fields, get_template, stack_member, xml_escape, ACCOUNT, TENANT};
 use super::replay::{ok, replay_sdk};
 use aws_smithy_runtime::client::http::test_util::ReplayEvent;
 use aws_smithy_types::body::SdkBody;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::NoProgress;
-use rainmaker_deploy::aws::sdk::Tenant;
 use rainmaker_deploy::aws::DeployError;
 use rainmaker_deploy::template::Names;
 use std::collections::BTreeMap;
@@ -78,19 +79,11 @@ fn resources(template: &serde_json::Value, policy: &str) -> (String, Vec<(String
 #[tokio::test]
 async fn a_failed_destroy_returns_each_stack_the_failing_resource_and_the_calls_and_leaves_nothing_stale() {
     let dir = tempfile::tempdir().unwrap();
-    let config = rainmaker_deploy::config::blueprint_config("smart-home", TENANT, "us-east-1").unwrap();
-    let names = Names::new(&config.name);
-    let mut t = Tenant {
-        config,
-        sdk: aws_config::SdkConfig::builder().build(),
-        config_dir: dir.path().to_path_buf(),
-        artifacts_dir: dir.path().join("artifacts"),
-    };
+    let mut t = tenant_with_outputs(dir.path());
+    let names = Names::new(&t.config.name);
     let p = rainmaker_deploy::aws::deploy::prepare(&t).unwrap();
     let (body, template) = (p.backend.0.body.clone(), p.backend.2.clone());
     let state = t.state_dir(ACCOUNT);
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(state.join("outputs.json"), "{\"ApiUrl\": \"https://old.example/v1\"}\n").unwrap();
 
     let (claim, listed) = resources(&template, &names.claim_policy);
     let members: String = listed
@@ -171,17 +164,14 @@ async fn a_failed_destroy_returns_each_stack_the_failing_resource_and_the_calls_
         (f.stack.as_str(), f.logical_id.as_str(), f.resource_type.as_str(), f.status.as_str(), f.reason.as_str()),
         (BACKEND, claim.as_str(), "AWS::IoT::Policy", "DELETE_FAILED", REASON)
     );
-    let stacks: Vec<(&str, &str, Option<&str>)> =
-        r.stacks.iter().map(|s| (s.stack_name.as_str(), s.result.as_str(), s.status.as_deref())).collect();
     assert_eq!(
-        stacks,
+        stack_results(r),
         [(BACKEND, "failed", Some("DELETE_FAILED")), (names.bootstrap_stack.as_str(), "not_reached", None)],
         "{r:#?}"
     );
     assert_eq!(r.account.as_deref(), Some(ACCOUNT));
-    let calls: BTreeMap<&str, u32> = r.api_calls.by_operation.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(
-        calls,
+        calls_by_operation(r),
         BTreeMap::from([
             ("STS.GetCallerIdentity", 1),
             ("IoT.ListTargetsForPolicy", 1),
@@ -235,10 +225,7 @@ async fn a_failed_destroy_returns_each_stack_the_failing_resource_and_the_calls_
 
     // as the CLI prints it: JSON (snapshot) and text
     let json = serde_json::to_string_pretty(&failed.report).unwrap();
-    let root = regex::escape(&dir.path().display().to_string());
-    insta::with_settings!({ filters => vec![(root.as_str(), "[DIR]"), (r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#)] }, {
-        insta::assert_snapshot!("failed-destroy-json", json);
-    });
+    report_snapshot_settings(dir.path()).bind(|| insta::assert_snapshot!("failed-destroy-json", json));
     let text = rainmaker_deploy::commands::destroy::failure_text(&failed.report);
     assert!(text.starts_with("destroy failed; what it did:"), "{text}");
     assert!(
@@ -324,12 +311,7 @@ fn the_cli_prints_what_a_failed_destroy_did_on_stdout_and_the_error_on_stderr_ex
             .env("AWS_SHARED_CREDENTIALS_FILE", d.path().join("no-aws-credentials"))
             .args(["--endpoint-url", endpoint.as_str(), "destroy", "--yes"])
             .args(extra);
-        let out = c.output().unwrap();
-        crate::support::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        crate::support::Run::from(c.output().unwrap())
     };
     let j = cli(&["--output", "json"]);
     assert_eq!(j.code, 1, "{}", j.transcript());

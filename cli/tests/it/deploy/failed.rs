@@ -11,11 +11,12 @@ use super::fixtures::{fast_wait, write_artifacts};
 use super::replay::{ok, replay_sdk};
 use rainmaker_deploy::aws::changeset::execute_token;
 use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
-use rainmaker_deploy::aws::failure;
+use rainmaker_deploy::aws::failure::{self, RunFailure};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::sdk::Tenant;
 use rainmaker_deploy::aws::DeployError;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 const BOOT: &str = "rm-acme-home-bootstrap";
 const REASON: &str = "Resource handler returned message: \"Access Denied (Service: S3, Status Code: 403, Request ID: \
@@ -64,9 +65,9 @@ pub(super) fn stack_event(
     )
 }
 
-/// A tenant whose bootstrap stack was deployed from another template (its hash tag and GetTemplate say so), with
-/// the outputs.json and claim record of that earlier apply.
-fn tenant(dir: &std::path::Path) -> (Tenant, String, String) {
+/// The smart-home tenant [`TENANT`] (us-east-1) configured in `dir` (its SDK config is for the test to replace), with
+/// the outputs.json an earlier apply wrote in its state folder in [`ACCOUNT`].
+pub(super) fn tenant_with_outputs(dir: &Path) -> Tenant {
     let config = rainmaker_deploy::config::blueprint_config("smart-home", TENANT, "us-east-1").unwrap();
     let t = Tenant {
         config,
@@ -74,13 +75,38 @@ fn tenant(dir: &std::path::Path) -> (Tenant, String, String) {
         config_dir: dir.to_path_buf(),
         artifacts_dir: dir.join("artifacts"),
     };
+    let state = t.state_dir(ACCOUNT);
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("outputs.json"), "{\"ApiUrl\": \"https://old.example/v1\"}\n").unwrap();
+    t
+}
+
+/// Each stack's (name, result, last status seen) in a failure report.
+pub(super) fn stack_results<D>(r: &RunFailure<D>) -> Vec<(&str, &str, Option<&str>)> {
+    r.stacks.iter().map(|s| (s.stack_name.as_str(), s.result.as_str(), s.status.as_deref())).collect()
+}
+
+/// The API calls a failure report counts, by operation.
+pub(super) fn calls_by_operation<D>(r: &RunFailure<D>) -> BTreeMap<&str, u32> {
+    r.api_calls.by_operation.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+}
+
+/// Snapshot settings for a failure report's JSON: the temp dir `dir` reads `[DIR]`, the elapsed time `[MS]`.
+pub(super) fn report_snapshot_settings(dir: &Path) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(&dir.display().to_string()), "[DIR]");
+    settings.add_filter(r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#);
+    settings
+}
+
+/// A tenant whose bootstrap stack was deployed from another template (its hash tag and GetTemplate say so), with
+/// the outputs.json of that earlier apply.
+fn tenant(dir: &Path) -> (Tenant, String, String) {
+    let t = tenant_with_outputs(dir);
     write_artifacts(&t.artifacts_dir, "v1");
     let body = deploy::prepare(&t).unwrap().bootstrap.0.body;
     let older = body.replace("expire-replaced-artifacts", "expire-old-artifacts");
     assert_ne!(older, body);
-    let state = t.state_dir(ACCOUNT);
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(state.join("outputs.json"), "{\"ApiUrl\": \"https://old.example/v1\"}\n").unwrap();
     (t, body, older)
 }
 
@@ -151,18 +177,15 @@ async fn a_failed_update_returns_each_stack_the_calls_and_the_failing_resource_a
     );
     assert_eq!((f.resource_type.as_str(), f.reason.as_str()), (bucket, REASON));
     assert_eq!(f.description.as_deref(), Some("Artifacts bucket (Lambda zips under content-hash keys)"));
-    let stacks: Vec<(&str, &str, Option<&str>)> =
-        r.stacks.iter().map(|s| (s.stack_name.as_str(), s.result.as_str(), s.status.as_deref())).collect();
     assert_eq!(
-        stacks,
+        stack_results(r),
         [(BOOT, "failed", Some("UPDATE_ROLLBACK_COMPLETE")), ("rm-acme-home", "not_reached", None)],
         "{r:#?}"
     );
     assert_eq!(r.error_code.as_deref(), Some("rainmaker::deploy::stack_failed"));
     assert_eq!(r.account.as_deref(), Some(ACCOUNT));
-    let calls: BTreeMap<&str, u32> = r.api_calls.by_operation.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(
-        calls,
+        calls_by_operation(r),
         BTreeMap::from([
             ("STS.GetCallerIdentity", 1),
             ("CloudFormation.DescribeStacks", 2),
@@ -220,10 +243,7 @@ async fn a_failed_update_returns_each_stack_the_calls_and_the_failing_resource_a
 
     // as the CLI prints it with --output json (and the text)
     let json = serde_json::to_string_pretty(&failed.report).unwrap();
-    let root = regex::escape(&dir.path().display().to_string());
-    insta::with_settings!({ filters => vec![(root.as_str(), "[DIR]"), (r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#)] }, {
-        insta::assert_snapshot!("failed-update-json", json);
-    });
+    report_snapshot_settings(dir.path()).bind(|| insta::assert_snapshot!("failed-update-json", json));
     let text = rainmaker_deploy::commands::apply::failure_text(&failed.report);
     assert!(text.contains("failed first: ArtifactsBucket AWS::S3::Bucket (Artifacts bucket"), "{text}");
     assert!(text.contains("backend    rm-acme-home                     not reached"), "{text}");
