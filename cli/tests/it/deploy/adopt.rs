@@ -5,11 +5,11 @@
 //! replayed in [`super::adopt_replay`] with responses shaped like the CloudFormation API reference.
 
 use super::cli::run_aws;
-use super::fixtures::{applied_smart_home, fast_wait, moto_apply_options};
+use super::fixtures::{applied_smart_home, fast_wait, moto_apply_options, moto_destroy_options};
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType};
 use rainmaker_deploy::aws::deploy;
-use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
+use rainmaker_deploy::aws::destroy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::{stack, DeployError};
 use rainmaker_deploy::template::Names;
@@ -34,18 +34,7 @@ async fn after_destroy_plan_imports_what_was_kept_and_a_changed_table_is_refused
     };
     let users_created = created(ddb.describe_table().table_name(&users).send().await.unwrap());
 
-    let d = destroy::destroy(
-        &t,
-        &DestroyOptions {
-            keep_data: true,
-            wait: fast_wait(),
-            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-            ..DestroyOptions::default()
-        },
-        &NoProgress,
-    )
-    .await
-    .expect("destroy");
+    let d = destroy::destroy(&t, &moto_destroy_options(), &NoProgress).await.expect("destroy");
     assert_eq!(d.deleted_stacks.len(), 2, "{d:#?}");
     // moto's CloudFormation skips AWS::Cognito::UserPool (moto-notes.md): make the pool a real destroy keeps
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&t.sdk);
@@ -164,18 +153,7 @@ async fn apply_after_destroy_executes_an_import_of_what_was_kept_and_never_recre
         times
     };
     let before = table_times().await;
-    destroy::destroy(
-        &t,
-        &DestroyOptions {
-            keep_data: true,
-            wait: fast_wait(),
-            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-            ..DestroyOptions::default()
-        },
-        &NoProgress,
-    )
-    .await
-    .expect("destroy");
+    destroy::destroy(&t, &moto_destroy_options(), &NoProgress).await.expect("destroy");
 
     let progress = rainmaker_deploy::aws::progress::Collect::default();
     let opts = moto_apply_options();

@@ -1,8 +1,9 @@
 //! Shared fixtures of the deploy tests: a tenant, tiny Lambda zips with a manifest (from test-support), fast wait
-//! options, a config edited in place.
+//! options, the apply and destroy options of a moto test, a config edited in place.
 
 use crate::support::{run, tempdir};
 use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
+use rainmaker_deploy::aws::destroy::DestroyOptions;
 use rainmaker_deploy::aws::events::WaitOptions;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::sdk::Tenant;
@@ -32,6 +33,16 @@ pub fn moto_apply_options() -> ApplyOptions {
         wait: fast_wait(),
         verify_omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
         ..ApplyOptions::default()
+    }
+}
+
+/// The destroy options of a moto test: keep the data (the default), [`fast_wait`], and moto's omissions
+/// (`Omissions::Moto`: the Device Defender calls moto lacks are skipped, never reachable from the CLI).
+pub fn moto_destroy_options() -> DestroyOptions {
+    DestroyOptions {
+        wait: fast_wait(),
+        omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
+        ..DestroyOptions::default()
     }
 }
 

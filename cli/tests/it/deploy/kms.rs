@@ -5,7 +5,7 @@
 //! `AWS::SecretsManager::Secret`: those are held by the template tests (security.rs), and the tripwires below fail
 //! once moto applies them, so that the assertion can move here. `destroy --delete-data` keeps the key.
 
-use super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use super::fixtures::{moto_apply_options, moto_destroy_options, tenant, write_artifacts};
 use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
@@ -103,12 +103,7 @@ async fn customer_managed_tenant_key_is_rotated_scoped_and_encrypts_the_queue_an
     // secrets): it stays enabled, not scheduled for deletion
     let d = destroy::destroy(
         &t,
-        &DestroyOptions {
-            keep_data: false,
-            force_delete_secrets: false,
-            wait: fast_wait(),
-            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        },
+        &DestroyOptions { keep_data: false, force_delete_secrets: false, ..moto_destroy_options() },
         &NoProgress,
     )
     .await

@@ -2,9 +2,9 @@
 //! resource is checked through its own service's API, not through the stack status (moto-notes.md: moto's
 //! CloudFormation silently skips some types; those are checked in the rendered template by the template tests).
 
-use super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use super::fixtures::{moto_apply_options, moto_destroy_options, tenant, write_artifacts};
 use rainmaker_deploy::aws::deploy;
-use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
+use rainmaker_deploy::aws::destroy;
 use rainmaker_deploy::aws::progress::{Always, Collect, NoProgress};
 use rainmaker_deploy::aws::verify::{base64_of_hex, Expectations};
 use rainmaker_deploy::aws::{converge::StackResult, status};
@@ -142,18 +142,7 @@ async fn apply_verifies_through_each_service_then_noop_then_destroy_keeps_the_ta
     assert!(st.claim.attached && st.claim.warnings.is_empty(), "{:#?}", st.claim);
 
     // destroy keeps the data: stacks gone, tables still there
-    let d = destroy::destroy(
-        &t,
-        &DestroyOptions {
-            keep_data: true,
-            wait: fast_wait(),
-            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-            ..DestroyOptions::default()
-        },
-        &NoProgress,
-    )
-    .await
-    .expect("destroy");
+    let d = destroy::destroy(&t, &moto_destroy_options(), &NoProgress).await.expect("destroy");
     assert_eq!(d.deleted_stacks.len(), 2, "{d:#?}");
     assert!(
         d.kept.iter().filter(|k| k.resource.resource_type == "AWS::DynamoDB::Table").count() == 6,

@@ -2,7 +2,7 @@
 //! the same account and region is refused before any change and leaves the first untouched; once the first is
 //! destroyed, the second deploys.
 
-use super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use super::fixtures::{fast_wait, moto_apply_options, moto_destroy_options, tenant, write_artifacts};
 use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
@@ -71,18 +71,9 @@ async fn high5_second_tenant_in_one_account_and_region_is_refused() {
     assert_eq!(cert.certificate_description().unwrap().status().unwrap().as_str(), "ACTIVE");
 
     // once the first tenant is destroyed, the second one deploys
-    destroy::destroy(
-        &first,
-        &DestroyOptions {
-            keep_data: false,
-            wait: fast_wait(),
-            omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-            ..DestroyOptions::default()
-        },
-        &NoProgress,
-    )
-    .await
-    .expect("destroy the first");
+    destroy::destroy(&first, &DestroyOptions { keep_data: false, ..moto_destroy_options() }, &NoProgress)
+        .await
+        .expect("destroy the first");
     let ok = deploy::apply(&second, &opts, &Always(true), &NoProgress).await.expect("the second, alone now");
     assert!(ok.changed && ok.failed_checks().is_empty(), "{:#?}", ok.verification);
 }

@@ -1,7 +1,7 @@
 //! Helpers of the destroy tests: an applied tenant with moto's skipped resources stood in, and each resource's
 //! state read through its own service.
 
-use super::super::fixtures::{fast_wait, moto_apply_options, tenant, write_artifacts};
+use super::super::fixtures::{moto_apply_options, moto_destroy_options, tenant, write_artifacts};
 use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::destroy::delete::Outcome;
 use rainmaker_deploy::aws::destroy::{self, DestroyOptions, DestroyReport};
@@ -108,12 +108,7 @@ pub fn s3(t: &Tenant) -> aws_sdk_s3::Client {
 }
 
 pub async fn run(t: &Tenant, keep_data: bool) -> DestroyReport {
-    let opts = DestroyOptions {
-        keep_data,
-        wait: fast_wait(),
-        omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
-        ..DestroyOptions::default()
-    };
+    let opts = DestroyOptions { keep_data, ..moto_destroy_options() };
     destroy::destroy(t, &opts, &NoProgress).await.expect("destroy")
 }
 
