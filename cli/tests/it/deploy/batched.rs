@@ -7,36 +7,63 @@
 //! function's environment) as Lambda's Kinesis event: its reading lands in the deployed telemetry table.
 
 use super::fixtures::{moto_apply_options, tenant};
+use aws_config::SdkConfig;
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use rainmaker_deploy::aws::deploy;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_kinesis::types::StreamDescriptionSummary;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput as FunctionConfiguration;
+use rainmaker_deploy::aws::deploy::{self, ApplyReport};
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
-use rainmaker_deploy::config::Pipeline;
+use rainmaker_deploy::aws::sdk::Tenant;
+use rainmaker_deploy::config::{Pipeline, Telemetry};
+use rainmaker_model::TableNames;
 use rainmaker_test_support::{account_for, MotoServer, REGION};
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
+/// A tenant with every artifact (telemetry-batch too), its telemetry set by `telemetry` (its pipeline and the
+/// rest), applied to moto in the account of `label`, named `<prefix>-<pid>`; the apply verified every resource.
+pub(super) struct Deployed {
+    pub sdk: SdkConfig,
+    pub name: String,
+    pub t: Tenant,
+    pub applied: ApplyReport,
+    /// The tenant's folder (config, artifacts, local state): bind it for as long as the tenant is used.
+    pub dir: tempfile::TempDir,
+}
+
+pub(super) async fn deployed(label: &str, prefix: &str, telemetry: impl FnOnce(&mut Telemetry)) -> Deployed {
     let moto = MotoServer::shared();
-    let sdk = moto.sdk_config_in(&account_for("it-batched")).await;
+    let sdk = moto.sdk_config_in(&account_for(label)).await;
     let dir = tempfile::tempdir().unwrap();
-    let name = format!("it-batch-{}", std::process::id() % 100_000);
+    let name = format!("{prefix}-{}", std::process::id() % 100_000);
     let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
-    t.config.telemetry.pipeline = Pipeline::Batched;
-    t.config.telemetry.stream_shards = 2;
+    telemetry(&mut t.config.telemetry);
     rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = moto_apply_options();
-    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
+    let applied = deploy::apply(&t, &moto_apply_options(), &Always(true), &NoProgress).await.expect("apply");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
+    Deployed { sdk, name, t, applied, dir }
+}
+
+/// The functions whose code the apply uploaded, sorted.
+pub(super) fn uploaded(applied: &ApplyReport) -> Vec<&str> {
     let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();
     uploaded.sort();
-    assert_eq!(uploaded, ["api", "binding-confirm", "presence", "provisioning-hook", "telemetry-batch"]);
+    uploaded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
+    let Deployed { sdk, name, applied, dir: _dir, .. } = deployed("it-batched", "it-batch", |t| {
+        t.pipeline = Pipeline::Batched;
+        t.stream_shards = 2;
+    })
+    .await;
+    assert_eq!(uploaded(&applied), ["api", "binding-confirm", "presence", "provisioning-hook", "telemetry-batch"]);
 
     // the stream, through Kinesis
     let kinesis = aws_sdk_kinesis::Client::new(&sdk);
     let stream = format!("rm-{name}-telemetry");
-    let summary =
-        kinesis.describe_stream_summary().stream_name(&stream).send().await.expect("Kinesis DescribeStreamSummary");
-    let s = summary.stream_description_summary().expect("a summary");
+    let s = stream_summary(&kinesis, &stream).await;
     assert_eq!(s.stream_status().as_str(), "ACTIVE");
     assert_eq!(s.open_shard_count(), 2, "telemetry.stream_shards");
     assert_eq!(s.retention_period_hours(), 24);
@@ -53,17 +80,7 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
     // the consumer and its mapping, through Lambda; telemetry-ingest is not deployed
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let consumer = format!("rm-{name}-telemetry-batch");
-    let f = lambda
-        .get_function_configuration()
-        .function_name(&consumer)
-        .send()
-        .await
-        .expect("Lambda GetFunctionConfiguration");
-    let gone = lambda.get_function().function_name(format!("rm-{name}-telemetry-ingest")).send().await;
-    assert!(
-        gone.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
-        "telemetry-ingest is not deployed"
-    );
+    let f = consumer_without_ingest(&lambda, &name).await;
     let m = &the_mapping(&lambda, &consumer).await;
     assert_eq!(m.event_source_arn(), Some(stream_arn.as_str()));
     assert_eq!(m.function_arn(), f.function_arn());
@@ -123,37 +140,87 @@ async fn batched_pipeline_deploys_the_stream_the_mapping_and_the_consumer() {
     // a record as the rule's action puts it, read back and consumed
     let node = "SN-BATCH-1";
     let now = rainmaker_model::time::now_ms();
+    let shard = put_reading(&kinesis, &stream, node, now - 1000, now).await;
+    let event = stream_event(&kinesis, &stream, &shard, &stream_arn).await;
+    assert_eq!(event.records.len(), 1, "the record put");
+    let (tables, c) = deployed_consumer(&sdk, &f);
+    let out = c.process(serde_json::to_value(&event).unwrap()).await;
+    assert_eq!((out.accepted, out.failed.len(), out.rejected), (1, 0, 0), "{out:?}");
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let q = telemetry_items(&ddb, &tables, node.to_string()).await;
+    assert_eq!(q.count(), 1, "{q:?}");
+    let item = &q.items()[0];
+    assert!(item.contains_key("readings") && item.contains_key("batch"), "the batched layout: {item:?}");
+}
+
+/// The deployed stream's summary (Kinesis DescribeStreamSummary).
+pub(super) async fn stream_summary(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> StreamDescriptionSummary {
+    let summary =
+        kinesis.describe_stream_summary().stream_name(stream).send().await.expect("Kinesis DescribeStreamSummary");
+    summary.stream_description_summary().expect("a summary").clone()
+}
+
+/// The deployed telemetry-batch function's configuration (Lambda GetFunctionConfiguration); telemetry-ingest is not
+/// deployed beside it (Lambda GetFunction: ResourceNotFoundException).
+pub(super) async fn consumer_without_ingest(lambda: &aws_sdk_lambda::Client, name: &str) -> FunctionConfiguration {
+    let f = lambda
+        .get_function_configuration()
+        .function_name(format!("rm-{name}-telemetry-batch"))
+        .send()
+        .await
+        .expect("Lambda GetFunctionConfiguration");
+    let gone = lambda.get_function().function_name(format!("rm-{name}-telemetry-ingest")).send().await;
+    assert!(
+        gone.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
+        "telemetry-ingest is not deployed"
+    );
+    f
+}
+
+/// One reading of `node` at `ts` put into the deployed stream as the rule's action puts it (Kinesis PutRecord,
+/// partitioned by node); the shard it went to.
+pub(super) async fn put_reading(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+    node: &str,
+    ts: i64,
+    received_at: i64,
+) -> String {
     let data =
-        json!({"ts": now - 1000, "params": {"Power": true}, "node_id": node, "received_at": now, "principal": "cert"});
+        json!({"ts": ts, "params": {"Power": true}, "node_id": node, "received_at": received_at, "principal": "cert"});
     let put = kinesis
         .put_record()
-        .stream_name(&stream)
+        .stream_name(stream)
         .partition_key(node)
         .data(aws_sdk_kinesis::primitives::Blob::new(data.to_string()))
         .send()
         .await
         .expect("Kinesis PutRecord");
-    let event = stream_event(&kinesis, &stream, put.shard_id(), &stream_arn).await;
-    assert_eq!(event.records.len(), 1, "the record put");
+    put.shard_id().to_string()
+}
+
+/// The consumer as the deployed function `f` runs it: its tables, limits and layout from its environment (metrics
+/// off); with the tables it writes.
+pub(super) fn deployed_consumer(sdk: &SdkConfig, f: &FunctionConfiguration) -> (TableNames, telemetry_batch::Consumer) {
     let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
     let lookup = |k: &str| env.get(k).cloned();
-    let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("the deployed function names its tables");
+    let tables = TableNames::from_lookup(lookup).expect("the deployed function names its tables");
     let limits = rainmaker_model::telemetry::Limits::from_lookup(lookup).expect("and its limits");
-    let c = telemetry_batch::Consumer::new(&sdk, tables.clone(), limits).without_metrics();
-    let out = c.process(serde_json::to_value(&event).unwrap()).await;
-    assert_eq!((out.accepted, out.failed.len(), out.rejected), (1, 0, 0), "{out:?}");
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let q = ddb
-        .query()
+    let layout = telemetry_batch::Layout::from_lookup(lookup).expect("and its layout");
+    let c = telemetry_batch::Consumer::new(sdk, tables.clone(), limits).with_layout(layout).without_metrics();
+    (tables, c)
+}
+
+/// The telemetry table's items under partition key `pk` (DynamoDB Query, consistent).
+pub(super) async fn telemetry_items(ddb: &aws_sdk_dynamodb::Client, tables: &TableNames, pk: String) -> QueryOutput {
+    ddb.query()
         .table_name(&tables.telemetry)
         .key_condition_expression("node_id = :n")
-        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(node.into()))
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .consistent_read(true)
         .send()
         .await
-        .expect("DynamoDB Query");
-    assert_eq!(q.count(), 1, "{q:?}");
-    let item = &q.items()[0];
-    assert!(item.contains_key("readings") && item.contains_key("batch"), "the batched layout: {item:?}");
+        .expect("DynamoDB Query")
 }
 
 /// Every record of `shard` of the deployed stream from its start (Kinesis GetShardIterator, GetRecords), as Lambda's

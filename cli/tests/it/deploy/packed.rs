@@ -6,55 +6,36 @@
 //! library, configured from the deployed function's environment) as Lambda's Kinesis event: they land in the
 //! deployed telemetry table as one packed item per bucket.
 
-use super::batched::{stream_event, the_mapping};
-use super::fixtures::{moto_apply_options, tenant};
+use super::batched::{
+    consumer_without_ingest, deployed, deployed_consumer, put_reading, stream_event, stream_summary, telemetry_items,
+    the_mapping, uploaded, Deployed,
+};
+use super::fixtures::moto_apply_options;
 use rainmaker_deploy::aws::deploy;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::config::Pipeline;
 use rainmaker_model::telemetry::packed::{self, bucket_of, ATTR_COUNT, ATTR_PACKED};
-use rainmaker_test_support::{account_for, MotoServer, REGION};
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_items() {
-    let moto = MotoServer::shared();
-    let sdk = moto.sdk_config_in(&account_for("it-packed")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("it-pack-{}", std::process::id() % 100_000);
-    let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
-    t.config.telemetry.pipeline = Pipeline::Packed;
-    t.config.telemetry.batch_window_seconds = Some(120);
-    rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = moto_apply_options();
-    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply");
-    assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
-    let mut uploaded: Vec<&str> = applied.artifacts.iter().map(|a| a.function.as_str()).collect();
-    uploaded.sort();
-    assert_eq!(uploaded, ["api", "binding-confirm", "presence", "provisioning-hook", "telemetry-batch"]);
+    let Deployed { sdk, name, applied, dir: _dir, .. } = deployed("it-packed", "it-pack", |t| {
+        t.pipeline = Pipeline::Packed;
+        t.batch_window_seconds = Some(120);
+    })
+    .await;
+    assert_eq!(uploaded(&applied), ["api", "binding-confirm", "presence", "provisioning-hook", "telemetry-batch"]);
 
     // the consumer, through Lambda: the packed layout; telemetry-ingest is not deployed
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let consumer = format!("rm-{name}-telemetry-batch");
-    let f = lambda
-        .get_function_configuration()
-        .function_name(&consumer)
-        .send()
-        .await
-        .expect("Lambda GetFunctionConfiguration");
+    let f = consumer_without_ingest(&lambda, &name).await;
     let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
     assert_eq!(env.get("TELEMETRY_LAYOUT").map(String::as_str), Some("packed"), "{env:?}");
-    let gone = lambda.get_function().function_name(format!("rm-{name}-telemetry-ingest")).send().await;
-    assert!(
-        gone.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
-        "telemetry-ingest is not deployed"
-    );
 
     // the stream, through Kinesis, and the mapping from it, through Lambda: full batches over the window set
     let kinesis = aws_sdk_kinesis::Client::new(&sdk);
     let stream = format!("rm-{name}-telemetry");
-    let summary =
-        kinesis.describe_stream_summary().stream_name(&stream).send().await.expect("Kinesis DescribeStreamSummary");
-    let s = summary.stream_description_summary().expect("a summary");
+    let s = stream_summary(&kinesis, &stream).await;
     assert_eq!((s.stream_status().as_str(), s.open_shard_count()), ("ACTIVE", 1));
     let stream_arn = s.stream_arn().to_string();
     let m = &the_mapping(&lambda, &consumer).await;
@@ -72,46 +53,25 @@ async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_
     assert_ne!(bucket_of(a), bucket_of(b));
     let mut shard = String::new();
     for (node, ts) in [(a, now - 3000), (b, now - 2000), (a, now - 1000)] {
-        let data = json!({"ts": ts, "params": {"Power": true}, "node_id": node, "received_at": now, "principal": "c"});
-        let put = kinesis
-            .put_record()
-            .stream_name(&stream)
-            .partition_key(node)
-            .data(aws_sdk_kinesis::primitives::Blob::new(data.to_string()))
-            .send()
-            .await
-            .expect("Kinesis PutRecord");
-        shard = put.shard_id().to_string();
+        shard = put_reading(&kinesis, &stream, node, ts, now).await;
     }
     let event = stream_event(&kinesis, &stream, &shard, &stream_arn).await;
     assert_eq!(event.records.len(), 3, "the records put");
-    let lookup = |k: &str| env.get(k).cloned();
-    let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("the deployed function names its tables");
-    let limits = rainmaker_model::telemetry::Limits::from_lookup(lookup).expect("and its limits");
-    let layout = telemetry_batch::Layout::from_lookup(lookup).expect("and its layout");
-    let c = telemetry_batch::Consumer::new(&sdk, tables.clone(), limits).with_layout(layout).without_metrics();
+    let (tables, c) = deployed_consumer(&sdk, &f);
     let out = c.process(serde_json::to_value(&event).unwrap()).await;
     assert_eq!((out.accepted, out.puts, out.failed.len(), out.rejected), (3, 2, 0, 0), "{out:?}");
 
     // in the deployed table: one packed item in each node's bucket, none in the nodes' own partitions
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let query = |pk: String| {
-        ddb.query()
-            .table_name(&tables.telemetry)
-            .key_condition_expression("node_id = :n")
-            .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-    };
     for (node, want) in [(a, vec![now - 3000, now - 1000]), (b, vec![now - 2000])] {
-        let q = query(packed::partition_key(bucket_of(node))).await.expect("DynamoDB Query");
+        let q = telemetry_items(&ddb, &tables, packed::partition_key(bucket_of(node))).await;
         assert_eq!(q.count(), 1, "{node}: {q:?}");
         let item = &q.items()[0];
         assert_eq!(item[ATTR_COUNT].as_n().map(String::as_str), Ok(want.len().to_string().as_str()));
         let readings = packed::decode(item[ATTR_PACKED].as_b().expect("binary").as_ref()).expect("decodes");
         assert!(readings.iter().all(|r| r.node_id == node));
         assert_eq!(readings.iter().map(|r| r.ts).collect::<Vec<_>>(), want, "{node}");
-        assert_eq!(query(node.to_string()).await.expect("DynamoDB Query").count(), 0, "{node}: no per-node item");
+        assert_eq!(telemetry_items(&ddb, &tables, node.to_string()).await.count(), 0, "{node}: no per-node item");
     }
 }
 
@@ -120,32 +80,15 @@ async fn packed_pipeline_deploys_the_consumer_with_its_layout_and_stores_packed_
 /// per-node item stored before is still there, and the next record is stored packed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_batched_to_packed_keeps_the_stream_and_what_is_stored() {
-    let moto = MotoServer::shared();
-    let sdk = moto.sdk_config_in(&account_for("it-packed-switch")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("it-pksw-{}", std::process::id() % 100_000);
-    let mut t = tenant(&name, REGION, sdk.clone(), dir.path());
-    t.config.telemetry.pipeline = Pipeline::Batched;
-    rainmaker_test_support::write_all_artifacts(&t.artifacts_dir, "v1", rainmaker_deploy::TEMPLATE_VERSION);
-    let opts = moto_apply_options();
-    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply batched");
-    assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
+    let Deployed { sdk, name, mut t, dir: _dir, .. } =
+        deployed("it-packed-switch", "it-pksw", |t| t.pipeline = Pipeline::Batched).await;
 
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let kinesis = aws_sdk_kinesis::Client::new(&sdk);
     let consumer = format!("rm-{name}-telemetry-batch");
     let stream = format!("rm-{name}-telemetry");
-    let mapping = || lambda.list_event_source_mappings().function_name(&consumer).send();
-    let stream_arn = || kinesis.describe_stream_summary().stream_name(&stream).send();
-    let arn_before = stream_arn()
-        .await
-        .expect("Kinesis DescribeStreamSummary")
-        .stream_description_summary()
-        .unwrap()
-        .stream_arn()
-        .to_string();
-    let before = mapping().await.expect("Lambda ListEventSourceMappings");
-    let m = &before.event_source_mappings()[0];
+    let arn_before = stream_summary(&kinesis, &stream).await.stream_arn().to_string();
+    let m = &the_mapping(&lambda, &consumer).await;
     assert_eq!((m.batch_size(), m.maximum_batching_window_in_seconds()), (Some(1000), Some(10)));
     let uuid = m.uuid().expect("a mapping id").to_string();
 
@@ -153,38 +96,16 @@ async fn switching_batched_to_packed_keeps_the_stream_and_what_is_stored() {
     let now = rainmaker_model::time::now_ms();
     let node = "SN-000001";
     let consume = |skip: usize, ts: i64| {
-        let (kinesis, lambda, sdk, stream, consumer, arn) = (&kinesis, &lambda, &sdk, &stream, &consumer, &arn_before);
+        let (kinesis, lambda, sdk, stream, name, arn) = (&kinesis, &lambda, &sdk, &stream, &name, &arn_before);
         async move {
-            let data =
-                json!({"ts": ts, "params": {"Power": true}, "node_id": node, "received_at": now, "principal": "c"});
-            let put = kinesis
-                .put_record()
-                .stream_name(stream)
-                .partition_key(node)
-                .data(aws_sdk_kinesis::primitives::Blob::new(data.to_string()))
-                .send()
-                .await
-                .expect("Kinesis PutRecord");
-            let mut event = stream_event(kinesis, stream, put.shard_id(), arn).await;
+            let shard = put_reading(kinesis, stream, node, ts, now).await;
+            let mut event = stream_event(kinesis, stream, &shard, arn).await;
             event.records.drain(..skip); // the records the mapping already checkpointed
-            let f = lambda
-                .get_function_configuration()
-                .function_name(consumer)
-                .send()
-                .await
-                .expect("Lambda GetFunctionConfiguration");
-            let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
-            let lookup = |k: &str| env.get(k).cloned();
-            let tables = rainmaker_model::TableNames::from_lookup(lookup).expect("tables");
-            let c = telemetry_batch::Consumer::new(
-                sdk,
-                tables.clone(),
-                rainmaker_model::telemetry::Limits::from_lookup(lookup).unwrap(),
-            )
-            .with_layout(telemetry_batch::Layout::from_lookup(lookup).unwrap())
-            .without_metrics();
+            let f = consumer_without_ingest(lambda, name).await;
+            let (tables, c) = deployed_consumer(sdk, &f);
             let out = c.process(serde_json::to_value(&event).unwrap()).await;
             assert_eq!((out.records, out.accepted, out.failed.len()), (1, 1, 0), "{out:?}");
+            let env = f.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
             (tables, env.get("TELEMETRY_LAYOUT").cloned())
         }
     };
@@ -192,39 +113,21 @@ async fn switching_batched_to_packed_keeps_the_stream_and_what_is_stored() {
     assert_eq!(layout.as_deref(), Some("per-node"));
 
     t.config.telemetry.pipeline = Pipeline::Packed;
-    let applied = deploy::apply(&t, &opts, &Always(true), &NoProgress).await.expect("apply packed");
+    let applied = deploy::apply(&t, &moto_apply_options(), &Always(true), &NoProgress).await.expect("apply packed");
     assert!(applied.failed_checks().is_empty(), "verification: {:#?}", applied.verification);
-    let arn_after = stream_arn()
-        .await
-        .expect("Kinesis DescribeStreamSummary")
-        .stream_description_summary()
-        .unwrap()
-        .stream_arn()
-        .to_string();
+    let arn_after = stream_summary(&kinesis, &stream).await.stream_arn().to_string();
     assert_eq!(arn_after, arn_before, "the stream is the same (its records kept)");
-    let after = mapping().await.expect("Lambda ListEventSourceMappings");
-    let m = match after.event_source_mappings() {
-        [m] => m,
-        other => panic!("one mapping: {other:?}"),
-    };
+    let m = &the_mapping(&lambda, &consumer).await;
     assert_eq!(m.uuid(), Some(uuid.as_str()), "the mapping is updated in place, not replaced");
     assert_eq!((m.batch_size(), m.maximum_batching_window_in_seconds()), (Some(10_000), Some(60)));
     let (_, layout) = consume(1, now - 1000).await;
     assert_eq!(layout.as_deref(), Some("packed"));
 
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    let count = |pk: String| {
-        ddb.query()
-            .table_name(&tables.telemetry)
-            .key_condition_expression("node_id = :n")
-            .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-    };
-    let per_node = count(node.to_string()).await.expect("DynamoDB Query");
+    let per_node = telemetry_items(&ddb, &tables, node.to_string()).await;
     assert_eq!(per_node.count(), 1, "the per-node item stored before the switch is kept");
     assert!(per_node.items()[0].contains_key("readings"));
-    let bucket = count(packed::partition_key(bucket_of(node))).await.expect("DynamoDB Query");
+    let bucket = telemetry_items(&ddb, &tables, packed::partition_key(bucket_of(node))).await;
     assert_eq!(bucket.count(), 1, "the reading after the switch is packed");
     let readings = packed::decode(bucket.items()[0][ATTR_PACKED].as_b().unwrap().as_ref()).unwrap();
     assert_eq!(readings.iter().map(|r| (r.node_id.as_str(), r.ts)).collect::<Vec<_>>(), [(node, now - 1000)]);
