@@ -3,7 +3,9 @@
 //! responses shaped like the CloudFormation API reference; each test reads the SetStackPolicy request bodies.
 
 use super::fixtures::fast_wait;
-use super::replay::{actions, at, clients, event, events, info, ok, target, updated_stack, CtrlCOnFirstEvent};
+use super::replay::{
+    actions, at, cancelled_update, clients, event, executed_update, info, ok, target, CtrlCOnFirstEvent,
+};
 use super::replay::{STACK, TABLE, TOKEN};
 use aws_smithy_runtime::client::http::test_util::{ReplayEvent, StaticReplayClient};
 use rainmaker_deploy::aws::converge;
@@ -80,6 +82,14 @@ fn assert_lifted_then_restored(http: &StaticReplayClient) {
     assert_eq!(acts.last().map(String::as_str), Some("SetStackPolicy"), "{acts:?}");
 }
 
+/// `replies` between the policy lifted (SetStackPolicy) and restored (SetStackPolicy).
+fn lifted(replies: Vec<ReplayEvent>) -> Vec<ReplayEvent> {
+    let mut all = vec![ok("SetStackPolicy", "")];
+    all.extend(replies);
+    all.push(ok("SetStackPolicy", ""));
+    all
+}
+
 async fn run(
     replies: Vec<ReplayEvent>,
     wait: &WaitOptions,
@@ -101,36 +111,17 @@ async fn allow_replace_restores_the_policy_after_a_successful_update() {
         event("UsersTable", TABLE, "UPDATE_COMPLETE", None, &at(2), TOKEN),
         event("rm-acme", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"), &at(0), TOKEN),
     ];
-    let (out, http) = run(
-        vec![
-            ok("SetStackPolicy", ""),
-            ok("ExecuteChangeSet", ""),
-            events(&done),
-            updated_stack("UPDATE_COMPLETE", &at(0)),
-            ok("SetStackPolicy", ""),
-        ],
-        &fast_wait(),
-        &NoProgress,
-    )
-    .await;
+    let (out, http) = run(lifted(executed_update(&done, "UPDATE_COMPLETE")), &fast_wait(), &NoProgress).await;
     out.expect("the update succeeded");
     assert_lifted_then_restored(&http);
 }
 
 #[tokio::test]
 async fn allow_replace_restores_the_policy_when_execute_change_set_fails() {
-    let (out, http) = run(
-        vec![
-            ok("SetStackPolicy", ""),
-            super::replay::validation_error(
-                "ChangeSet [arn:aws:cloudformation:us-east-1:123456789012:changeSet/rainmaker-1/abc] cannot be executed in its current status of [OBSOLETE]",
-            ),
-            ok("SetStackPolicy", ""),
-        ],
-        &fast_wait(),
-        &NoProgress,
-    )
-    .await;
+    let obsolete = super::replay::validation_error(
+        "ChangeSet [arn:aws:cloudformation:us-east-1:123456789012:changeSet/rainmaker-1/abc] cannot be executed in its current status of [OBSOLETE]",
+    );
+    let (out, http) = run(lifted(vec![obsolete]), &fast_wait(), &NoProgress).await;
     let err = out.unwrap_err();
     assert!(err.to_string().starts_with("CloudFormation ExecuteChangeSet failed: ValidationError: "), "{err}");
     assert_lifted_then_restored(&http);
@@ -158,18 +149,8 @@ async fn allow_replace_restores_the_policy_after_a_rollback() {
         ),
         event("rm-acme", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"), &at(0), TOKEN),
     ];
-    let (out, http) = run(
-        vec![
-            ok("SetStackPolicy", ""),
-            ok("ExecuteChangeSet", ""),
-            events(&rolled_back),
-            updated_stack("UPDATE_ROLLBACK_COMPLETE", &at(0)),
-            ok("SetStackPolicy", ""),
-        ],
-        &fast_wait(),
-        &NoProgress,
-    )
-    .await;
+    let replies = lifted(executed_update(&rolled_back, "UPDATE_ROLLBACK_COMPLETE"));
+    let (out, http) = run(replies, &fast_wait(), &NoProgress).await;
     let err = out.unwrap_err();
     assert!(
         matches!(&err, DeployError::StackFailed { status, reason, .. } if status == "UPDATE_ROLLBACK_COMPLETE" && reason.contains("custom-named")),
@@ -193,21 +174,7 @@ async fn allow_replace_restores_the_policy_after_ctrl_c_cancelled_the_update() {
     ];
     rolled_back.extend(running.iter().cloned());
     let progress = CtrlCOnFirstEvent(Collect::default(), canceller);
-    let (out, http) = run(
-        vec![
-            ok("SetStackPolicy", ""),
-            ok("ExecuteChangeSet", ""),
-            events(&running),
-            updated_stack("UPDATE_IN_PROGRESS", &at(0)),
-            ok("CancelUpdateStack", ""),
-            events(&rolled_back),
-            updated_stack("UPDATE_ROLLBACK_COMPLETE", &at(0)),
-            ok("SetStackPolicy", ""),
-        ],
-        &wait,
-        &progress,
-    )
-    .await;
+    let (out, http) = run(lifted(cancelled_update(&running, &rolled_back)), &wait, &progress).await;
     assert!(matches!(out, Err(DeployError::Cancelled { .. })), "{out:?}");
     assert!(actions(&http).contains(&"CancelUpdateStack".to_string()));
     assert_lifted_then_restored(&http);
@@ -217,18 +184,7 @@ async fn allow_replace_restores_the_policy_after_ctrl_c_cancelled_the_update() {
 async fn allow_replace_restores_the_policy_when_the_wait_times_out() {
     let wait = WaitOptions { timeout: Duration::ZERO, ..fast_wait() };
     let running = [event("rm-acme", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"), &at(0), TOKEN)];
-    let (out, http) = run(
-        vec![
-            ok("SetStackPolicy", ""),
-            ok("ExecuteChangeSet", ""),
-            events(&running),
-            updated_stack("UPDATE_IN_PROGRESS", &at(0)),
-            ok("SetStackPolicy", ""),
-        ],
-        &wait,
-        &NoProgress,
-    )
-    .await;
+    let (out, http) = run(lifted(executed_update(&running, "UPDATE_IN_PROGRESS")), &wait, &NoProgress).await;
     assert!(matches!(&out, Err(DeployError::Stuck { status, .. }) if status == "UPDATE_IN_PROGRESS"), "{out:?}");
     assert_lifted_then_restored(&http);
 }
@@ -268,7 +224,9 @@ fn updated() -> Vec<ReplayEvent> {
         event("rm-acme", STACK, "UPDATE_COMPLETE", None, &at(3), TOKEN),
         event("rm-acme", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"), &at(0), TOKEN),
     ];
-    vec![ok("ExecuteChangeSet", ""), events(&done), updated_stack("UPDATE_COMPLETE", &at(0)), ok("SetStackPolicy", "")]
+    let mut replies = executed_update(&done, "UPDATE_COMPLETE");
+    replies.push(ok("SetStackPolicy", ""));
+    replies
 }
 
 #[tokio::test]

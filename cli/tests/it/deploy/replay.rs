@@ -240,6 +240,21 @@ pub(super) fn events(members: &[String]) -> ReplayEvent {
     ok("DescribeStackEvents", &format!("<StackEvents>{}</StackEvents>", members.concat()))
 }
 
+/// An executed update as the waiter reads it: ExecuteChangeSet's answer, one DescribeStackEvents page (`history`),
+/// then DescribeStacks with the stack in `status`.
+pub(super) fn executed_update(history: &[String], status: &str) -> Vec<ReplayEvent> {
+    vec![ok("ExecuteChangeSet", ""), events(history), updated_stack(status, &at(0))]
+}
+
+/// An update that Ctrl-C cancels, as the waiter reads it: executed and seen running (`running`, UPDATE_IN_PROGRESS),
+/// CancelUpdateStack's answer, then its rollback (`rolled_back`) to UPDATE_ROLLBACK_COMPLETE.
+pub(super) fn cancelled_update(running: &[String], rolled_back: &[String]) -> Vec<ReplayEvent> {
+    let mut replies = executed_update(running, "UPDATE_IN_PROGRESS");
+    replies.push(ok("CancelUpdateStack", ""));
+    replies.extend([events(rolled_back), updated_stack("UPDATE_ROLLBACK_COMPLETE", &at(0))]);
+    replies
+}
+
 /// GetStackPolicy answering the protecting policy of [`info`]'s data (the users table): nothing to restore first.
 pub(super) fn protected_policy() -> ReplayEvent {
     let body = rainmaker_deploy::aws::policy::protecting(&["UsersTable".into()]);
@@ -570,15 +585,9 @@ async fn ctrl_c_during_an_update_cancels_it_and_it_rolls_back() {
         event("DeadLetterQueue", QUEUE, "UPDATE_FAILED", Some("Resource update cancelled"), &at(2), TOKEN),
     ];
     rolled_back.extend(running.iter().cloned());
-    let (c, http) = clients(vec![
-        protected_policy(),
-        ok("ExecuteChangeSet", ""),
-        events(&running),
-        updated_stack("UPDATE_IN_PROGRESS", &at(0)),
-        ok("CancelUpdateStack", ""),
-        events(&rolled_back),
-        updated_stack("UPDATE_ROLLBACK_COMPLETE", &at(0)),
-    ]);
+    let mut replies = vec![protected_policy()];
+    replies.extend(cancelled_update(&running, &rolled_back));
+    let (c, http) = clients(replies);
     let (info, params) = (info(), BTreeMap::new());
     let progress = CtrlCOnFirstEvent(Collect::default(), canceller);
     let err = converge::execute(&c, &target(&info, &params), &queue_update(), false, &wait, &Always(true), &progress)

@@ -136,15 +136,9 @@ async fn ctrl_c_during_our_own_update_cancels_it_with_the_stack_named() {
         event("rm-acme", STACK, "UPDATE_ROLLBACK_IN_PROGRESS", Some("Stack update cancelled"), &at(3), &ours),
     ];
     rolled_back.extend(running.iter().cloned());
-    let (c, http) = clients(vec![
-        super::replay::protected_policy(),
-        ok("ExecuteChangeSet", ""),
-        events(&running),
-        updated_stack("UPDATE_IN_PROGRESS", &at(0)),
-        ok("CancelUpdateStack", ""),
-        events(&rolled_back),
-        updated_stack("UPDATE_ROLLBACK_COMPLETE", &at(0)),
-    ]);
+    let mut replies = vec![super::replay::protected_policy()];
+    replies.extend(super::replay::cancelled_update(&running, &rolled_back));
+    let (c, http) = clients(replies);
     let (info, params) = (info(), BTreeMap::new());
     let progress = CtrlCOnFirstEvent(Collect::default(), canceller);
     let plan = super::replay::queue_update();
