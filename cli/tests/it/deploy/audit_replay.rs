@@ -46,13 +46,8 @@ fn created() -> Answer {
     Answer::new(&[CREATE], "{}").header("Content-Type", "application/json").once()
 }
 
-async fn run(script: Vec<Answer>, start: Start) -> (Result<Suppression, String>, Vec<(String, Value)>) {
-    let server = ScriptServer::start(script);
-    let c = Clients::new(&sdk_config_for(&server.endpoint_url()).await);
-    let got = audit::ensure(&c, TENANT, POLICY, start).await.map_err(|e| {
-        let help = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
-        format!("{e}\nhelp: {help}")
-    });
+/// Each request the server got, as (method and path, JSON body): every one scripted, every scripted answer used.
+fn requests(server: &ScriptServer) -> Vec<(String, Value)> {
     let requests = server
         .exchanges()
         .iter()
@@ -63,7 +58,17 @@ async fn run(script: Vec<Answer>, start: Start) -> (Result<Suppression, String>,
         })
         .collect();
     assert!(server.left_over().is_empty(), "scripted answers not used: {:?}", server.left_over());
-    (got, requests)
+    requests
+}
+
+async fn run(script: Vec<Answer>, start: Start) -> (Result<Suppression, String>, Vec<(String, Value)>) {
+    let server = ScriptServer::start(script);
+    let c = Clients::new(&sdk_config_for(&server.endpoint_url()).await);
+    let got = audit::ensure(&c, TENANT, POLICY, start).await.map_err(|e| {
+        let help = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
+        format!("{e}\nhelp: {help}")
+    });
+    (got, requests(&server))
 }
 
 fn identifier() -> Value {
@@ -174,17 +179,7 @@ async fn remove(script: Vec<Answer>, start: Start) -> (Result<Removed, String>, 
     let server = ScriptServer::start(script);
     let c = Clients::new(&sdk_config_for(&server.endpoint_url()).await);
     let got = audit::remove(&c, POLICY, start).await.map_err(|e| e.to_string());
-    let requests = server
-        .exchanges()
-        .iter()
-        .map(|e| {
-            assert!(e.answer.is_some(), "unscripted request: {} {}", e.request.request_line, e.request.body);
-            let line = e.request.request_line.split(' ').take(2).collect::<Vec<_>>().join(" ");
-            (line, serde_json::from_str(&e.request.body).unwrap_or(Value::Null))
-        })
-        .collect();
-    assert!(server.left_over().is_empty(), "scripted answers not used: {:?}", server.left_over());
-    (got, requests)
+    (got, requests(&server))
 }
 
 #[tokio::test]

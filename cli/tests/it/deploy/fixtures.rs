@@ -1,5 +1,6 @@
 //! Shared fixtures of the deploy tests: a tenant, tiny Lambda zips with a manifest (from test-support), fast wait
-//! options, the apply and destroy options of a moto test, a config edited in place.
+//! options, the apply and destroy options of a moto test, a proxy rewrite replacing the users table, a config edited
+//! in place.
 
 use crate::support::{run, tempdir};
 use rainmaker_deploy::aws::deploy::{self, ApplyOptions};
@@ -8,8 +9,10 @@ use rainmaker_deploy::aws::events::WaitOptions;
 use rainmaker_deploy::aws::progress::{Always, NoProgress};
 use rainmaker_deploy::aws::sdk::Tenant;
 use rainmaker_deploy::config;
-use rainmaker_test_support::{MotoServer, REGION};
+use rainmaker_test_support::{MotoServer, Received, Rewrite, REGION};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use rainmaker_test_support::tiny_zip;
@@ -44,6 +47,27 @@ pub fn moto_destroy_options() -> DestroyOptions {
         omissions: rainmaker_deploy::aws::verify::Omissions::Moto,
         ..DestroyOptions::default()
     }
+}
+
+/// The DescribeChangeSet `Changes` member moto never answers: the users table replaced (API-reference shape).
+const REPLACE_USERS: &str = "<member><Type>Resource</Type><ResourceChange><Action>Modify</Action>\
+    <LogicalResourceId>UsersTable</LogicalResourceId><PhysicalResourceId>users</PhysicalResourceId>\
+    <ResourceType>AWS::DynamoDB::Table</ResourceType><Replacement>True</Replacement><Scope><member>Properties</member></Scope>\
+    <Details><member><Evaluation>Static</Evaluation><ChangeSource>DirectModification</ChangeSource>\
+    <Target><Attribute>Properties</Attribute><Name>KeySchema</Name><RequiresRecreation>Always</RequiresRecreation></Target>\
+    </member></Details></ResourceChange></member>";
+
+/// A proxy rewrite adding [`REPLACE_USERS`] to moto's DescribeChangeSet answers about `stack` while `armed` is set
+/// (moto never answers `Replacement: True`); every other answer is moto's.
+pub fn users_table_replaced(stack: &str, armed: Arc<AtomicBool>) -> Rewrite {
+    let marker = format!("<StackName>{stack}</StackName>");
+    Arc::new(move |req: &Received, body: &str| {
+        if armed.load(Ordering::SeqCst) && req.body.contains("Action=DescribeChangeSet") && body.contains(&marker) {
+            body.replacen("<Changes>", &format!("<Changes>{REPLACE_USERS}"), 1)
+        } else {
+            body.to_string()
+        }
+    })
 }
 
 /// Polls without sleeping much (moto finishes synchronously; replays need no wait at all).

@@ -5,19 +5,11 @@
 //! ExecuteChangeSet.
 
 use super::cli::{aws_cmd, own_account, run_aws};
-use super::fixtures::write_artifacts;
+use super::fixtures::{users_table_replaced, write_artifacts};
 use crate::support::{run, tempdir};
 use rainmaker_test_support::{MotoServer, REGION};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-
-/// The DescribeChangeSet `Changes` member moto never answers: the users table replaced (API-reference shape).
-const REPLACE_USERS: &str = "<member><Type>Resource</Type><ResourceChange><Action>Modify</Action>\
-    <LogicalResourceId>UsersTable</LogicalResourceId><PhysicalResourceId>users</PhysicalResourceId>\
-    <ResourceType>AWS::DynamoDB::Table</ResourceType><Replacement>True</Replacement><Scope><member>Properties</member></Scope>\
-    <Details><member><Evaluation>Static</Evaluation><ChangeSource>DirectModification</ChangeSource>\
-    <Target><Attribute>Properties</Attribute><Name>KeySchema</Name><RequiresRecreation>Always</RequiresRecreation></Target>\
-    </member></Details></ResourceChange></member>";
 
 /// The StackPolicyBody of every SetStackPolicy request for `stack`, and where ExecuteChangeSet came, in order.
 fn policy_calls(received: &[rainmaker_test_support::Received], stack: &str) -> Vec<String> {
@@ -42,7 +34,7 @@ fn policy_calls(received: &[rainmaker_test_support::Received], stack: &str) -> V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_while_allow_replace_has_lifted_the_policy_status_warns_and_the_next_change_restores_it_first() {
     use rainmaker_deploy::aws::policy;
-    use rainmaker_test_support::{Proxy, Received};
+    use rainmaker_test_support::Proxy;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let moto = MotoServer::shared();
@@ -59,16 +51,7 @@ async fn killed_while_allow_replace_has_lifted_the_policy_status_warns_and_the_n
     // a change that replaces the users table (the proxy adds what moto never says), applied with --allow-replace
     // and killed once the change set runs: the policy was lifted for it and is never restored
     let armed = Arc::new(AtomicBool::new(true));
-    let rewrite = {
-        let (armed, marker) = (armed.clone(), format!("<StackName>{stack}</StackName>"));
-        Arc::new(move |req: &Received, body: &str| {
-            if armed.load(Ordering::SeqCst) && req.body.contains("Action=DescribeChangeSet") && body.contains(&marker) {
-                body.replacen("<Changes>", &format!("<Changes>{REPLACE_USERS}"), 1)
-            } else {
-                body.to_string()
-            }
-        })
-    };
+    let rewrite = users_table_replaced(&stack, armed.clone());
     let proxy = Proxy::moto(moto, std::time::Duration::ZERO, Some(rewrite));
     let config = dir.join("rainmaker.yaml");
     let text = std::fs::read_to_string(&config).unwrap();

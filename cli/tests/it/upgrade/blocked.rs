@@ -5,18 +5,12 @@
 
 use super::fleet::{memories, sdk_in, statuses, Fleet};
 use super::schema::check_report;
+use crate::deploy::fixtures::users_table_replaced;
 use rainmaker_deploy::template::Names;
-use rainmaker_test_support::{MotoServer, Proxy, Received};
+use rainmaker_test_support::{MotoServer, Proxy};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-const REPLACE_USERS: &str = "<member><Type>Resource</Type><ResourceChange><Action>Modify</Action>\
-    <LogicalResourceId>UsersTable</LogicalResourceId><PhysicalResourceId>users</PhysicalResourceId>\
-    <ResourceType>AWS::DynamoDB::Table</ResourceType><Replacement>True</Replacement><Scope><member>Properties</member></Scope>\
-    <Details><member><Evaluation>Static</Evaluation><ChangeSource>DirectModification</ChangeSource>\
-    <Target><Attribute>Properties</Attribute><Name>KeySchema</Name><RequiresRecreation>Always</RequiresRecreation></Target>\
-    </member></Details></ResourceChange></member>";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stateful_replacement_is_blocked_unless_allowed() {
@@ -25,16 +19,7 @@ async fn a_stateful_replacement_is_blocked_unless_allowed() {
     let victim = f.tenants[1].clone();
     let stack = Names::new(&victim.name).backend_stack;
     let armed = Arc::new(AtomicBool::new(false));
-    let rewrite = {
-        let (armed, marker) = (armed.clone(), format!("<StackName>{stack}</StackName>"));
-        Arc::new(move |req: &Received, body: &str| {
-            if armed.load(Ordering::SeqCst) && req.body.contains("Action=DescribeChangeSet") && body.contains(&marker) {
-                body.replacen("<Changes>", &format!("<Changes>{REPLACE_USERS}"), 1)
-            } else {
-                body.to_string()
-            }
-        })
-    };
+    let rewrite = users_table_replaced(&stack, armed.clone());
     let proxy = Proxy::moto(moto, Duration::ZERO, Some(rewrite));
     f.endpoint = proxy.endpoint_url();
 
