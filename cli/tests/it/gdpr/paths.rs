@@ -9,12 +9,25 @@ use aws_sdk_dynamodb::operation::query::QueryInput;
 use rainmaker_deploy::gdpr::archive::Format;
 use rainmaker_deploy::gdpr::erase::{self, EraseOptions, EraseOutcome};
 use rainmaker_deploy::gdpr::export::{self, Out};
+use rainmaker_deploy::gdpr::seed::SeededUser;
 use rainmaker_deploy::gdpr::user::UserRef;
 use rainmaker_deploy::gdpr::{GdprClients, GdprError, NoReport, Report};
 use rainmaker_test_support::{Reply, ReplyServer, REGION};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// The membership of `with` in the first node `owner` owns, as `owner` shares it (role `shared`, granted at 5).
+pub(super) fn shared_node(owner: &SeededUser, with: &SeededUser) -> rainmaker_model::UserNode {
+    rainmaker_model::UserNode {
+        user_id: with.user_id.clone(),
+        node_id: owner.owned_nodes[0].clone(),
+        role: rainmaker_model::Role::Shared,
+        granted_by: owner.user_id.clone(),
+        granted_at: 5,
+        epoch: None,
+    }
+}
 
 /// Sets `Limit` on every Query and counts the Queries of the telemetry table that continue a page.
 #[derive(Debug)]
@@ -198,14 +211,7 @@ impl Report for WriteBeforeVerify {
 async fn a_verify_pass_finding_an_item_left_fails_and_the_receipt_says_so() {
     let f = fixture("gv", opts(2, 1, 3, 0)).await;
     let (victim, other) = (f.seed.users[0].clone(), f.seed.users[1].clone());
-    let share = rainmaker_model::UserNode {
-        user_id: victim.user_id.clone(),
-        node_id: other.owned_nodes[0].clone(),
-        role: rainmaker_model::Role::Shared,
-        granted_by: other.user_id.clone(),
-        granted_at: 5,
-        epoch: None,
-    };
+    let share = shared_node(&other, &victim);
     let late = WriteBeforeVerify {
         ddb: f.clients.ddb.clone(),
         table: f.resources.tables.user_nodes.clone(),

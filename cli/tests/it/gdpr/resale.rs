@@ -30,7 +30,9 @@ pub(super) async fn pool_user(f: &Fixture, name: &str) -> String {
     sub.value().unwrap().to_string()
 }
 
-fn api_request(method: &str, path: &str, user: &str, body: Option<Value>) -> Value {
+/// API Gateway's proxy event (the AWS event reference's shape, the api function's test fixture) of `method` `path`
+/// by the Cognito user `user` (and `email`: else the fixture's), with `body` as JSON text (none: null).
+pub(super) fn api_request(method: &str, path: &str, user: &str, email: Option<&str>, body: Option<Value>) -> Value {
     let mut ev: Value =
         serde_json::from_str(include_str!("../../../../runtime-lambdas/api/tests/fixtures/apigw-proxy-request.json"))
             .unwrap();
@@ -39,6 +41,9 @@ fn api_request(method: &str, path: &str, user: &str, body: Option<Value>) -> Val
     ev["requestContext"]["httpMethod"] = json!(method);
     ev["requestContext"]["path"] = json!(format!("/prod{path}"));
     ev["requestContext"]["authorizer"]["claims"]["sub"] = json!(user);
+    if let Some(email) = email {
+        ev["requestContext"]["authorizer"]["claims"]["email"] = json!(email);
+    }
     ev["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
     ev
 }
@@ -78,7 +83,8 @@ impl Backend {
 
     /// `POST /nodes/bind` as `user`, then the device confirms the code (the binding rule's event).
     pub(super) async fn bind(&self, user: &str) {
-        let resp = self.api.handle(api_request("POST", "/nodes/bind", user, Some(json!({"node_id": self.node})))).await;
+        let resp =
+            self.api.handle(api_request("POST", "/nodes/bind", user, None, Some(json!({"node_id": self.node})))).await;
         assert_eq!(resp["statusCode"], 201, "{resp}");
         let code = serde_json::from_str::<Value>(resp["body"].as_str().unwrap()).unwrap()["binding_code"].clone();
         let ev = json!({"binding_code": code, "node_id": self.node, "received_at": 1, "principal": self.cert});
@@ -87,7 +93,7 @@ impl Backend {
     }
 
     pub(super) async fn unbind(&self, user: &str) {
-        let resp = self.api.handle(api_request("DELETE", &format!("/nodes/{}", self.node), user, None)).await;
+        let resp = self.api.handle(api_request("DELETE", &format!("/nodes/{}", self.node), user, None, None)).await;
         assert_eq!(resp["statusCode"], 200, "{resp}");
     }
 

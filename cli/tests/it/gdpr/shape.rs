@@ -2,6 +2,7 @@
 //! real api and binding-confirm and shared through the real api, next to a seeded node, against moto; the items'
 //! attribute sets must be the same (the seed may add only what the presence and telemetry-ingest functions record).
 
+use super::resale::api_request;
 use rainmaker_core::gdpr::manifest::{Retention, PITR_DAYS};
 use rainmaker_deploy::gdpr::seed::{self, SeedOptions};
 use rainmaker_deploy::gdpr::{GdprClients, NoReport, Resources};
@@ -23,20 +24,6 @@ async fn get(c: &GdprClients, table: &str, key: &[(&str, &str)]) -> Item {
         q = q.key(*k, s(*v));
     }
     q.send().await.unwrap().item().cloned().unwrap_or_else(|| panic!("{table} {key:?} missing"))
-}
-
-fn api_request(method: &str, path: &str, user: &str, email: &str, body: Value) -> Value {
-    let mut ev: Value =
-        serde_json::from_str(include_str!("../../../../runtime-lambdas/api/tests/fixtures/apigw-proxy-request.json"))
-            .unwrap();
-    ev["httpMethod"] = json!(method);
-    ev["path"] = json!(path);
-    ev["requestContext"]["httpMethod"] = json!(method);
-    ev["requestContext"]["path"] = json!(format!("/prod{path}"));
-    ev["requestContext"]["authorizer"]["claims"]["sub"] = json!(user);
-    ev["requestContext"]["authorizer"]["claims"]["email"] = json!(email);
-    ev["body"] = json!(body.to_string());
-    ev
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,8 +78,9 @@ async fn seeded_items_have_the_shape_the_functions_write() {
     assert!(hook.handle(ev).await.allow_provisioning, "the hook provisions the listed serial");
     let real_user = "5eed5eed-0000-4000-8000-00000000a11c";
     let api = api::Api::new(&sdk, tables.clone(), api::Settings::default(), None).without_metrics();
-    let resp =
-        api.handle(api_request("POST", "/nodes/bind", real_user, "a@example.com", json!({"node_id": serial}))).await;
+    let resp = api
+        .handle(api_request("POST", "/nodes/bind", real_user, Some("a@example.com"), Some(json!({"node_id": serial}))))
+        .await;
     assert_eq!(resp["statusCode"], 201, "{resp}");
     let code = serde_json::from_str::<Value>(resp["body"].as_str().unwrap()).unwrap()["binding_code"].clone();
     let confirm = binding_confirm::Confirm::new(&sdk, tables.clone(), "shape").without_metrics();
@@ -102,8 +90,15 @@ async fn seeded_items_have_the_shape_the_functions_write() {
         .unwrap();
     assert!(matches!(bound, binding_confirm::BindingOutcome::Bound { .. }), "{bound:?}");
     let share_path = format!("/nodes/{serial}/shares");
-    let resp =
-        api.handle(api_request("POST", &share_path, real_user, "a@example.com", json!({"user_id": bob.user_id}))).await;
+    let resp = api
+        .handle(api_request(
+            "POST",
+            &share_path,
+            real_user,
+            Some("a@example.com"),
+            Some(json!({"user_id": bob.user_id})),
+        ))
+        .await;
     assert_eq!(resp["statusCode"], 201, "{resp}");
 
     // the items, side by side

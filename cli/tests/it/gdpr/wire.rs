@@ -232,14 +232,7 @@ async fn a_verify_pass_through_the_binary_that_finds_a_late_share_exits_1_and_th
     // while the erase deletes the Cognito user (the step before the verify pass), the other user shares a node
     // with the victim, as an app holding a still valid access token could
     let (rec, held) = Recorder::holding(&f.endpoint, "AdminDeleteUser");
-    let share = rainmaker_model::UserNode {
-        user_id: victim.user_id.clone(),
-        node_id: other.owned_nodes[0].clone(),
-        role: rainmaker_model::Role::Shared,
-        granted_by: other.user_id.clone(),
-        granted_at: 5,
-        epoch: None,
-    };
+    let share = super::paths::shared_node(&other, &victim);
     let late = async {
         let item = rainmaker_model::ddb::to_item(&share).unwrap();
         f.clients.ddb.put_item().table_name(&f.resources.tables.user_nodes).set_item(Some(item)).send().await.unwrap();
