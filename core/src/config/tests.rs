@@ -17,8 +17,9 @@ fn line_of(needle: &str) -> usize {
     good().lines().position(|l| l.contains(needle)).expect("present") + 1
 }
 
-fn full_text(e: &ConfigError) -> String {
-    use miette::Diagnostic;
+/// An error as the CLI prints it: its message and help, then each related problem with its help (the config tests
+/// and the tenants.yaml tests read errors this way).
+pub(super) fn full_text(e: &dyn miette::Diagnostic) -> String {
     let mut s = e.to_string();
     if let Some(h) = e.help() {
         s.push_str(&format!("\nhelp: {h}"));

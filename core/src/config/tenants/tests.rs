@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::blueprint_config;
+use crate::config::tests::full_text;
 
 const GOOD: &str = r#"version: 1
 defaults:
@@ -47,20 +48,6 @@ fn parse_str(src: &str) -> Result<Fleet, TenantsError> {
 fn broken(from: &str, to: &str) -> TenantsError {
     assert!(GOOD.contains(from), "the fixture has `{from}`");
     parse_str(&GOOD.replacen(from, to, 1)).expect_err("refused")
-}
-
-fn full_text(e: &TenantsError) -> String {
-    let mut s = e.to_string();
-    if let Some(h) = e.help() {
-        s.push_str(&format!("\nhelp: {h}"));
-    }
-    for r in e.related().into_iter().flatten() {
-        s.push_str(&format!("\n{r}"));
-        if let Some(h) = r.help() {
-            s.push_str(&format!("\nhelp: {h}"));
-        }
-    }
-    s
 }
 
 #[test]
