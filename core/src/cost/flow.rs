@@ -72,12 +72,25 @@ pub fn is_telemetry(size: Size) -> bool {
 pub fn units(a: &Access, reading_bytes: f64, indexes: usize) -> (f64, f64, f64) {
     let b = if is_telemetry(a.size) { reading_bytes } else { bytes(a.size) };
     let m = access::metered_item_bytes(b);
-    let tx = if a.transaction { 2.0 } else { 1.0 };
     if a.op.writes() {
-        (metered(m, 1024.0) * (1.0 + indexes as f64) * tx, 0.0, b)
+        (metered(m, 1024.0) * write_factor(a, indexes), 0.0, b)
     } else {
-        (0.0, metered(m, 4096.0) * if a.strong { 1.0 } else { 0.5 } * tx, b)
+        (0.0, metered(m, 4096.0) * if a.strong { 1.0 } else { 0.5 } * transaction_factor(a), b)
     }
+}
+
+/// ×2 for an item of a transaction.
+fn transaction_factor(a: &Access) -> f64 {
+    if a.transaction {
+        2.0
+    } else {
+        1.0
+    }
+}
+
+/// What one item's write units are multiplied by: the table and each index written, ×2 in a transaction.
+fn write_factor(a: &Access, indexes: usize) -> f64 {
+    (1.0 + indexes as f64) * transaction_factor(a)
 }
 
 /// Metered bytes of the START/END/REPORT lines of one invocation in the text format: the lines of the Lambda
@@ -479,7 +492,7 @@ fn functions(
                 let (mut wru, mut rru, item) = units(a, telemetry_item, indexes);
                 if let (true, Some(expected)) = (a.per_packed_item && a.op.writes(), batch_item_write_units) {
                     // the packed items' expected units over a bucket's varying readings (`cost::packed::batch`)
-                    wru = expected * (1.0 + indexes as f64) * if a.transaction { 2.0 } else { 1.0 };
+                    wru = expected * write_factor(a, indexes);
                 }
                 if (*ev, a.op) == (Event::GetReadings, Op::Query) {
                     // the node's own partition, or its bucket's packed items (every node's of the range)

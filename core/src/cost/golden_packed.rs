@@ -2,23 +2,11 @@
 //! smart-home write and storage lines recomputed from first principles, the unit costs of the three pipelines and
 //! their cross-overs.
 
-use super::golden_pipeline::blueprint_with;
+use super::golden_pipeline::{blueprint_with, close, run, us};
 use super::report::{render, Format, View};
 use super::*;
 use crate::config::Pipeline;
 use rainmaker_model::access::PACKED_ITEM_OVERHEAD;
-
-fn us() -> PriceTable {
-    PriceTable::embedded("us-east-1").unwrap()
-}
-
-fn close(got: f64, want: f64, what: &str) {
-    assert!((got - want).abs() <= 1e-6_f64.max(want.abs() * 1e-9), "{what}: got {got}, want {want}");
-}
-
-fn run(res: &Resources, usage: &Usage, devices: u64) -> Estimate {
-    estimate(res, usage, &us(), Options { devices, free_tier: FreeTierMode::Always }).unwrap()
-}
 
 #[test]
 fn golden_blueprint_tables_packed() {

@@ -5,11 +5,13 @@ use super::report::{render, Format, View};
 use super::*;
 use crate::config::Pipeline;
 
-fn us() -> PriceTable {
+/// The us-east-1 price table the pipeline goldens use.
+pub(super) fn us() -> PriceTable {
     PriceTable::embedded("us-east-1").unwrap()
 }
 
-fn close(got: f64, want: f64, what: &str) {
+/// `got` equals `want` to a millionth of a unit or a billionth of its size.
+pub(super) fn close(got: f64, want: f64, what: &str) {
     assert!((got - want).abs() <= 1e-6_f64.max(want.abs() * 1e-9), "{what}: got {got}, want {want}");
 }
 
@@ -25,7 +27,8 @@ pub(crate) fn blueprint_with(name: &str, pipeline: Pipeline) -> (Resources, Usag
     (res, Usage::parse(&format!("blueprints/{name}/usage.yaml"), text).unwrap())
 }
 
-fn run(res: &Resources, usage: &Usage, devices: u64) -> Estimate {
+/// The estimate at `devices` in us-east-1, free tier always.
+pub(super) fn run(res: &Resources, usage: &Usage, devices: u64) -> Estimate {
     estimate(res, usage, &us(), Options { devices, free_tier: FreeTierMode::Always }).unwrap()
 }
 

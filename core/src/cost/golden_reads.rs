@@ -2,19 +2,10 @@
 //! principles, the reads' share of the per-million unit cost, what the range does, the direct pipeline's cheap
 //! reads and the warning for a read that cannot finish.
 
-use super::golden_pipeline::blueprint_with;
+use super::golden_pipeline::{blueprint_with, close, run};
 use super::*;
 use crate::config::Pipeline;
 use rainmaker_model::telemetry::packed::BUCKETS;
-
-fn run(res: &Resources, usage: &Usage, devices: u64) -> Estimate {
-    let prices = PriceTable::embedded("us-east-1").unwrap();
-    estimate(res, usage, &prices, Options { devices, free_tier: FreeTierMode::Always }).unwrap()
-}
-
-fn close(got: f64, want: f64, what: &str) {
-    assert!((got - want).abs() <= 1e-6_f64.max(want.abs() * 1e-9), "{what}: got {got}, want {want}");
-}
 
 /// Read units of an eventually consistent Query of `bytes`, by hand: 128 a full 1 MB page (256 steps of 4 KB, ½
 /// each), then ⌈rest / 4 KB⌉ × ½, at least ½.

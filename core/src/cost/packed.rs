@@ -5,6 +5,7 @@
 //! 1, 10, 39, 78, 100 and 1,000 readings and interpolated between; the test below encodes the same readings again
 //! and fails when the table differs from what the code produces.
 
+use crate::cost::resources::metered;
 use crate::cost::usage::Usage;
 use rainmaker_model::access::{metered_item_bytes, PACKED_ITEM_OVERHEAD};
 use rainmaker_model::telemetry::packed::{BUCKETS, MAX_ITEM_READINGS, MAX_PACKED_BYTES};
@@ -153,7 +154,7 @@ pub fn batch(records: f64, shards: f64, usage: &Usage, blueprint: Option<&str>) 
                 let item = all / cuts + stored;
                 items += prob * cuts;
                 bytes += prob * cuts * item;
-                units += prob * cuts * (metered_item_bytes(item) / 1024.0).ceil().max(1.0);
+                units += prob * cuts * metered(metered_item_bytes(item), 1024.0);
             }
         }
     }

@@ -19,14 +19,14 @@
 //! duration line on the api function (`_readings_scan_ms`, the GetReadings calls' scan ms a month) on top of
 //! `request_duration_ms`, which every call, this one too, still pays.
 
-use crate::cost::flow::{number, units, Flow};
+use crate::cost::flow::{units, Flow};
 use crate::cost::registry::Registry;
 use crate::cost::resources::ResourceUsage;
-use crate::cost::stream_flow::{FULL_VCPU_MB, MONTH_SECONDS};
+use crate::cost::stream_flow::{cpu_share, MONTH_SECONDS};
 use crate::cost::template::{Resource, Resources};
 use crate::cost::usage::{Usage, Values};
 use indexmap::IndexMap;
-use rainmaker_model::access::{Access, Event, Op, Size};
+use rainmaker_model::access::{metered_item_bytes, Access, Event, Op, Size};
 use rainmaker_model::telemetry::packed::{query_range, BUCKETS};
 use rainmaker_model::telemetry::read_range::own_ts_bounds;
 use serde::Serialize;
@@ -88,12 +88,6 @@ pub fn bucket_seconds(minutes: f64) -> f64 {
     (hi + 1 - lo) as f64 / 1_000_000.0
 }
 
-/// The metered bytes of an item of `stored` bytes: without DynamoDB's 100-byte storage overhead, as every other
-/// request unit (`access::metered_item_bytes`, `flow::units`).
-pub fn metered_item_bytes(stored: f64) -> f64 {
-    rainmaker_model::access::metered_item_bytes(stored)
-}
-
 /// What one call over `minutes` reads.
 pub fn read(stored: Stored, minutes: f64) -> Read {
     match stored {
@@ -125,7 +119,7 @@ pub fn query_read_units(bytes: f64) -> f64 {
 
 /// Billed milliseconds of decoding `readings` at `memory_mb` (Lambda's share of a vCPU: memory / 1,769 MB).
 pub fn scan_ms(readings: f64, memory_mb: f64) -> f64 {
-    readings * CPU_MS_PER_SCANNED_READING / (memory_mb / FULL_VCPU_MB).min(1.0)
+    readings * CPU_MS_PER_SCANNED_READING / cpu_share(memory_mb)
 }
 
 /// What the telemetry table holds, from the stream consumer the templates deploy (`packed`: `TelemetryPacked`
@@ -205,7 +199,7 @@ pub(crate) fn price_calls(f: &mut Flow, func: &Resource, accesses: &[Access], ca
     let scan_ms = scan_ms(read.scanned_readings, memory);
     f.add(&func.logical_id, SCAN_MS_KEY, calls * scan_ms);
     // a call that cannot finish: the function's Timeout (3 s when the template sets none) or API Gateway's 29 s
-    let timeout_ms = func.prop(&["Timeout"]).and_then(number).unwrap_or(3.0) * 1000.0;
+    let timeout_ms = crate::cost::resources::lambda::timeout_ms(func);
     let (limit, what) = if timeout_ms < API_INTEGRATION_TIMEOUT_MS {
         (timeout_ms, format!("its Timeout of {} s", timeout_ms / 1000.0))
     } else {

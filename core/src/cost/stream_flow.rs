@@ -80,12 +80,16 @@ pub fn records_per_batch(m: &Mapping, records: f64, record_bytes: f64, shards: f
     (per_shard * m.window_seconds.max(1.0)).clamp(1.0, cap)
 }
 
+/// The share of a vCPU Lambda gives a function of `memory_mb` (one full vCPU at [`FULL_VCPU_MB`], at most one).
+pub fn cpu_share(memory_mb: f64) -> f64 {
+    (memory_mb / FULL_VCPU_MB).min(1.0)
+}
+
 /// Billed milliseconds of one batch: the base, the CPU of its records at the function's share of a vCPU, and one
 /// round trip per [`CONSUMER_CONCURRENT_PUTS`] items, rounded up to the millisecond (Lambda bills whole ones).
 pub fn consumer_ms(records: f64, cpu_ms_per_record: f64, items: f64, memory_mb: f64) -> f64 {
-    let cpu_share = (memory_mb / FULL_VCPU_MB).min(1.0);
     (CONSUMER_BASE_MS
-        + records * cpu_ms_per_record / cpu_share
+        + records * cpu_ms_per_record / cpu_share(memory_mb)
         + (items / CONSUMER_CONCURRENT_PUTS).ceil() * CONSUMER_MS_PER_PUT_ROUND)
         .ceil()
 }
@@ -201,7 +205,7 @@ pub(crate) fn streams(
             } else {
                 (batch_shape(&mapping, records, record_bytes, shards, memory, usage), Event::TelemetryBatch)
             };
-            let timeout_ms = consumer.and_then(|r| r.prop(&["Timeout"])).and_then(number).unwrap_or(3.0) * 1000.0;
+            let timeout_ms = consumer.map_or(3000.0, crate::cost::resources::lambda::timeout_ms);
             if shape.batches > 0.0 && shape.duration_ms > timeout_ms * TIMEOUT_MARGIN {
                 f.warn(format!(
                     "function {func}: a batch of {:.0} records is modeled at {:.1} s, more than {:.0}% of its {:.0} s \

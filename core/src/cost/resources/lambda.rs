@@ -32,6 +32,11 @@ pub fn memory_mb(r: &Resource) -> f64 {
     r.prop(&["MemorySize"]).and_then(Value::as_f64).unwrap_or(128.0)
 }
 
+/// Timeout in milliseconds (`Timeout` in seconds, a number or a numeric string; Lambda's default 3 s).
+pub fn timeout_ms(r: &Resource) -> f64 {
+    r.prop(&["Timeout"]).and_then(crate::cost::flow::number).unwrap_or(3.0) * 1000.0
+}
+
 /// `arm64` or `x86_64` (`Architectures`, default x86_64).
 pub fn architecture(r: &Resource) -> &'static str {
     match r.prop(&["Architectures"]).and_then(|a| a.get(0)).and_then(Value::as_str) {
